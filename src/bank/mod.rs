@@ -1,0 +1,676 @@
+//! Question banks: the question model, and loading banks from files.
+//!
+//! A bank file's format is chosen by its extension. This module does everything that is the
+//! same for every format (reading files and directories, the size limit, the UTF-8 BOM,
+//! invalid UTF-8, line splitting, "no questions found"), so a format parser only turns text into
+//! questions. Every problem in every file is collected and reported as `FILE:LINE: message`, so
+//! a teacher can fix a bank in one pass instead of one error per run.
+//!
+//! - [`aiken`]: Moodle's Aiken format (`.txt`): multiple choice with one right option.
+
+pub mod aiken;
+
+use std::borrow::Cow;
+use std::fmt;
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// One question as the quiz asks it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Question {
+    /// The question text; several source lines joined with '\n'.
+    pub text: String,
+    pub kind: Kind,
+    /// The bank file the question came from (as the user named it) and its first line (1-based).
+    pub file: Arc<str>,
+    pub line: u32,
+}
+
+/// What kind of answer a question takes. More variants come with GIFT (true/false, short, numeric).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Kind {
+    /// Multiple choice with exactly one right option. `options` in file order; `correct` indexes it.
+    Choice {
+        options: Vec<String>,
+        correct: usize,
+    },
+}
+
+/// One problem found in a bank, shown as `FILE:LINE: message` (or `FILE: message` when line is 0).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub file: String,
+    pub line: u32,
+    pub message: String,
+}
+
+impl Problem {
+    /// A problem at `line` of `file`; line 0 means the file as a whole.
+    pub fn new(file: impl Into<String>, line: u32, message: impl Into<String>) -> Self {
+        Problem {
+            file: file.into(),
+            line,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.file.as_str(), self.line) {
+            ("", _) => f.write_str(&self.message),
+            (file, 0) => write!(f, "{file}: {}", self.message),
+            (file, line) => write!(f, "{file}:{line}: {}", self.message),
+        }
+    }
+}
+
+impl std::error::Error for Problem {}
+
+/// A set of questions ready to serve.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bank {
+    pub title: String,
+    pub questions: Vec<Question>,
+}
+
+/// Largest bank file read, in bytes (a 100,000-question bank is ~15 MB).
+pub const MAX_BANK_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Parses one bank's text; `file` names it in messages and picks the format by extension
+/// (`.txt` = Aiken; anything else is a Problem saying which extensions are supported).
+/// Takes raw bytes: strips a UTF-8 BOM; invalid UTF-8 is a Problem at the line where it occurs.
+pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Question>, Vec<Problem>> {
+    let format = Format::of(Path::new(file)).ok_or_else(|| vec![unsupported(file)])?;
+    parse_as(format, file, bytes)
+}
+
+/// Loads every path: a file is one bank, a directory means every bank file in it (by supported
+/// extension, sorted by name, not recursive; hidden files skipped). Collects the problems of
+/// ALL files before returning. Errors: unreadable file/dir (`FILE: cannot read: <reason>`),
+/// too large, a directory with no bank files, a file with no questions. Title: for one path,
+/// its file stem (or directory name); for several, the titles joined with " + ".
+pub fn load(paths: &[PathBuf]) -> Result<Bank, Vec<Problem>> {
+    if paths.is_empty() {
+        return Err(vec![Problem::new("", 0, "no bank file or directory given")]);
+    }
+    let questions = gather(paths.iter().map(|path| load_path(path)))?;
+    let titles: Vec<String> = paths.iter().map(|path| title_of(path)).collect();
+    Ok(Bank {
+        title: titles.join(" + "),
+        questions,
+    })
+}
+
+/// The bank compiled into the binary (so `quizd` with no argument works from any directory):
+/// `include_str!("../../questions/sockets.txt")`, title "sockets", file name "sockets.txt".
+pub fn bundled() -> Result<Bank, Vec<Problem>> {
+    const SOCKETS: &str = include_str!("../../questions/sockets.txt");
+    Ok(Bank {
+        title: "sockets".to_owned(),
+        questions: parse("sockets.txt", SOCKETS.as_bytes())?,
+    })
+}
+
+/// The bank formats quizd reads. Adding one (GIFT) means a variant, an entry in [`Format::ALL`]
+/// and an arm in each method; file handling, decoding and messages stay shared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Aiken,
+}
+
+impl Format {
+    const ALL: &'static [Format] = &[Format::Aiken];
+
+    /// The file extension that selects this format (compared ignoring ASCII case, since
+    /// banks written on Windows are often `.TXT`).
+    fn extension(self) -> &'static str {
+        match self {
+            Format::Aiken => "txt",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Format::Aiken => "Aiken",
+        }
+    }
+
+    fn parse(self, file: &Arc<str>, text: &str) -> Result<Vec<Question>, Vec<Problem>> {
+        match self {
+            Format::Aiken => aiken::parse(file, text),
+        }
+    }
+
+    /// The format a bank file's name asks for, if quizd reads it.
+    fn of(path: &Path) -> Option<Format> {
+        let extension = path.extension()?.to_str()?;
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|format| format.extension().eq_ignore_ascii_case(extension))
+    }
+
+    /// The supported extensions for messages, e.g. `.txt (Aiken)`.
+    fn supported() -> String {
+        let each: Vec<String> = Self::ALL
+            .iter()
+            .map(|format| format!(".{} ({})", format.extension(), format.name()))
+            .collect();
+        each.join(", ")
+    }
+}
+
+/// Decodes and parses one bank file whose format is already known, adding the checks every
+/// format shares: invalid UTF-8 and a file with no questions at all.
+fn parse_as(format: Format, file: &str, bytes: &[u8]) -> Result<Vec<Question>, Vec<Problem>> {
+    let (text, mut problems) = decode(file, bytes);
+    let name: Arc<str> = Arc::from(file);
+    match format.parse(&name, &text) {
+        Ok(_) if !problems.is_empty() => Err(problems),
+        Ok(questions) if questions.is_empty() => {
+            Err(vec![Problem::new(file, 1, "no questions found")])
+        }
+        Ok(questions) => Ok(questions),
+        Err(more) => {
+            // Both lists are in line order; a stable sort interleaves them by line.
+            problems.extend(more);
+            problems.sort_by_key(|problem| problem.line);
+            Err(problems)
+        }
+    }
+}
+
+/// Strips a UTF-8 BOM and decodes the rest. Invalid UTF-8 is replaced (so the rest of the file
+/// is still checked in the same run) and reported once for each line where it occurs.
+fn decode<'b>(file: &str, bytes: &'b [u8]) -> (Cow<'b, str>, Vec<Problem>) {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return (Cow::Borrowed(text), Vec::new());
+    }
+    let mut text = String::with_capacity(bytes.len());
+    let mut bad_offsets = Vec::new();
+    for chunk in bytes.utf8_chunks() {
+        text.push_str(chunk.valid());
+        if !chunk.invalid().is_empty() {
+            bad_offsets.push(text.len());
+            text.push(char::REPLACEMENT_CHARACTER);
+        }
+    }
+    let problems = lines_holding(&text, &bad_offsets)
+        .into_iter()
+        .map(|line| {
+            Problem::new(
+                file,
+                line,
+                "not valid UTF-8: save the file with UTF-8 encoding",
+            )
+        })
+        .collect();
+    (Cow::Owned(text), problems)
+}
+
+/// The numbers of the lines holding the given byte offsets (ascending), each line once.
+fn lines_holding(text: &str, offsets: &[usize]) -> Vec<u32> {
+    let mut offsets = offsets.iter().copied().peekable();
+    let mut lines = Vec::new();
+    for line in source_lines(text) {
+        let end = line.start + line.text.len();
+        let mut hit = false;
+        while offsets.next_if(|&offset| offset < end).is_some() {
+            hit = true;
+        }
+        if hit {
+            lines.push(line.number);
+        }
+    }
+    lines
+}
+
+/// One physical line of a bank file, without its line ending.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SourceLine<'a> {
+    /// 1-based, as an editor shows it.
+    pub number: u32,
+    /// Byte offset of the line's first character in the whole text.
+    pub start: usize,
+    pub text: &'a str,
+}
+
+/// Splits text into lines ending in LF, CRLF or a lone CR (old Mac files; Moodle splits on CR
+/// too), so line numbers match what the teacher's editor shows whatever wrote the file.
+pub(crate) fn source_lines(text: &str) -> SourceLines<'_> {
+    SourceLines {
+        text,
+        pos: 0,
+        number: 0,
+    }
+}
+
+/// Iterator returned by [`source_lines`].
+pub(crate) struct SourceLines<'a> {
+    text: &'a str,
+    pos: usize,
+    number: u32,
+}
+
+impl<'a> Iterator for SourceLines<'a> {
+    type Item = SourceLine<'a>;
+
+    fn next(&mut self) -> Option<SourceLine<'a>> {
+        let rest = self.text.get(self.pos..).filter(|rest| !rest.is_empty())?;
+        let len = rest
+            .bytes()
+            .position(|byte| byte == b'\n' || byte == b'\r')
+            .unwrap_or(rest.len());
+        // `len` is at an ASCII byte or the end, so both halves are valid str slices.
+        let (text, ending) = rest.split_at(len);
+        let ending_len = if ending.starts_with("\r\n") {
+            2
+        } else {
+            ending.len().min(1)
+        };
+        self.number = self.number.saturating_add(1);
+        let line = SourceLine {
+            number: self.number,
+            start: self.pos,
+            text,
+        };
+        self.pos += len + ending_len;
+        Some(line)
+    }
+}
+
+/// Merges the results of several files: all their questions in order, or all their problems.
+fn gather(
+    results: impl IntoIterator<Item = Result<Vec<Question>, Vec<Problem>>>,
+) -> Result<Vec<Question>, Vec<Problem>> {
+    let mut questions = Vec::new();
+    let mut problems = Vec::new();
+    for result in results {
+        match result {
+            Ok(mut more) => questions.append(&mut more),
+            Err(mut more) => problems.append(&mut more),
+        }
+    }
+    if problems.is_empty() {
+        Ok(questions)
+    } else {
+        Err(problems)
+    }
+}
+
+/// Loads one command-line path, a bank file or a directory of them.
+fn load_path(path: &Path) -> Result<Vec<Question>, Vec<Problem>> {
+    let name = path.display().to_string();
+    let metadata = fs::metadata(path).map_err(|error| vec![cannot_read(&name, &error)])?;
+    if metadata.is_dir() {
+        load_dir(path, &name)
+    } else {
+        load_file(path, &name)
+    }
+}
+
+/// Loads every bank file directly inside `dir`, in name order.
+fn load_dir(dir: &Path, name: &str) -> Result<Vec<Question>, Vec<Problem>> {
+    let files = bank_files(dir).map_err(|error| vec![cannot_read(name, &error)])?;
+    if files.is_empty() {
+        let message = format!(
+            "no bank files in this directory (quizd reads {})",
+            Format::supported()
+        );
+        return Err(vec![Problem::new(name, 0, message)]);
+    }
+    gather(
+        files
+            .iter()
+            .map(|file| load_file(file, &file.display().to_string())),
+    )
+}
+
+/// The bank files directly inside `dir`, sorted by name. Hidden files (editor locks, `.git`)
+/// and other extensions are skipped; a broken link with a bank extension is kept so that
+/// reading it reports the problem instead of silently dropping a bank.
+fn bank_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
+        let hidden = path
+            .file_name()
+            .is_some_and(|name| name.to_string_lossy().starts_with('.'));
+        if !hidden && Format::of(&path).is_some() && !path.is_dir() {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Loads one bank file; its extension is checked before reading so that a wrong file (a PDF,
+/// a video) is refused without reading it.
+fn load_file(path: &Path, name: &str) -> Result<Vec<Question>, Vec<Problem>> {
+    let format = Format::of(path).ok_or_else(|| vec![unsupported(name)])?;
+    let bytes = read_bank(path, name).map_err(|problem| vec![problem])?;
+    parse_as(format, name, &bytes)
+}
+
+/// Reads a whole bank file, refusing one over [`MAX_BANK_BYTES`] (also if it grows while read).
+fn read_bank(path: &Path, name: &str) -> Result<Vec<u8>, Problem> {
+    let mut file = File::open(path).map_err(|error| cannot_read(name, &error))?;
+    let size = file
+        .metadata()
+        .map_err(|error| cannot_read(name, &error))?
+        .len();
+    if size > MAX_BANK_BYTES {
+        return Err(too_large(name, size));
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    file.by_ref()
+        .take(MAX_BANK_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|error| cannot_read(name, &error))?;
+    let read = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
+    if read > MAX_BANK_BYTES {
+        return Err(too_large(name, read));
+    }
+    Ok(bytes)
+}
+
+/// The bank's title for one path: the file stem, or the directory's own name (resolved for
+/// paths like `.` that have none).
+fn title_of(path: &Path) -> String {
+    let name = if path.is_dir() {
+        path.file_name()
+    } else {
+        path.file_stem()
+    };
+    name.map(|name| name.to_string_lossy().into_owned())
+        .or_else(|| {
+            let full = fs::canonicalize(path).ok()?;
+            Some(full.file_name()?.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+fn cannot_read(name: &str, error: &io::Error) -> Problem {
+    Problem::new(name, 0, format!("cannot read: {error}"))
+}
+
+fn too_large(name: &str, size: u64) -> Problem {
+    let message = format!(
+        "too large: {size} bytes, the limit is {MAX_BANK_BYTES} bytes ({} MiB)",
+        MAX_BANK_BYTES / (1024 * 1024)
+    );
+    Problem::new(name, 0, message)
+}
+
+fn unsupported(name: &str) -> Problem {
+    let message = format!("not a bank file: quizd reads {}", Format::supported());
+    Problem::new(name, 0, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A directory under the system temp dir, unique to this process and test, removed on drop.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(test: &str) -> Self {
+            let path =
+                std::env::temp_dir().join(format!("quizd-bank-{}-{test}", std::process::id()));
+            // A leftover from an earlier run with the same pid may exist.
+            let _ = fs::remove_dir_all(&path);
+            fs::create_dir_all(&path).expect("create temp dir");
+            TempDir(path)
+        }
+
+        fn write(&self, name: &str, contents: &str) -> PathBuf {
+            let path = self.0.join(name);
+            fs::write(&path, contents).expect("write temp file");
+            path
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    const GOOD: &str = "Q1?\nA) yes\nB) no\nANSWER: A\n";
+    const OTHER: &str = "Q2?\nA. one\nB. two\nC. three\nANSWER: C\n";
+
+    fn messages(problems: &[Problem]) -> Vec<String> {
+        problems.iter().map(ToString::to_string).collect()
+    }
+
+    fn texts(questions: &[Question]) -> Vec<&str> {
+        questions
+            .iter()
+            .map(|question| question.text.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn problem_display_shows_file_line_and_message() {
+        assert_eq!(Problem::new("a.txt", 3, "bad").to_string(), "a.txt:3: bad");
+        assert_eq!(Problem::new("a.txt", 0, "bad").to_string(), "a.txt: bad");
+        assert_eq!(Problem::new("", 0, "bad").to_string(), "bad");
+    }
+
+    #[test]
+    fn txt_extension_is_aiken_ignoring_case() {
+        let questions = parse("dir/BANK.TXT", GOOD.as_bytes()).expect("valid bank");
+        assert_eq!(texts(&questions), ["Q1?"]);
+        assert_eq!(&*questions[0].file, "dir/BANK.TXT");
+        assert_eq!(questions[0].line, 1);
+    }
+
+    #[test]
+    fn unsupported_extension_names_the_supported_ones() {
+        let problems = parse("notes.pdf", GOOD.as_bytes()).unwrap_err();
+        assert_eq!(
+            messages(&problems),
+            ["notes.pdf: not a bank file: quizd reads .txt (Aiken)"]
+        );
+        let problems = parse("noextension", GOOD.as_bytes()).unwrap_err();
+        assert_eq!(
+            messages(&problems),
+            ["noextension: not a bank file: quizd reads .txt (Aiken)"]
+        );
+    }
+
+    #[test]
+    fn utf8_bom_is_stripped() {
+        let bytes = [b"\xEF\xBB\xBF".as_slice(), GOOD.as_bytes()].concat();
+        let questions = parse("bom.txt", &bytes).expect("valid bank");
+        assert_eq!(texts(&questions), ["Q1?"]);
+    }
+
+    #[test]
+    fn invalid_utf8_is_reported_at_each_line_where_it_occurs() {
+        let bytes = b"Caf\xE9 question?\r\nA) \xFF\xFE yes\r\nB) no\r\nANSWER: A\r\n\r\nQ2?\r\nA) x\r\nANSWER: A\r\n";
+        let problems = parse("latin1.txt", bytes).unwrap_err();
+        assert_eq!(
+            messages(&problems),
+            [
+                "latin1.txt:1: not valid UTF-8: save the file with UTF-8 encoding",
+                "latin1.txt:2: not valid UTF-8: save the file with UTF-8 encoding",
+                "latin1.txt:8: a question needs at least 2 options",
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_or_blank_file_has_no_questions_found() {
+        for contents in ["", "\n\n  \r\n\t\n", "\u{feff}"] {
+            let problems = parse("x.txt", contents.as_bytes()).unwrap_err();
+            assert_eq!(messages(&problems), ["x.txt:1: no questions found"]);
+        }
+    }
+
+    #[test]
+    fn source_lines_split_on_lf_crlf_and_lone_cr() {
+        let lines: Vec<(u32, usize, &str)> = source_lines("a\nb\r\nc\rd\n\ne")
+            .map(|line| (line.number, line.start, line.text))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                (1, 0, "a"),
+                (2, 2, "b"),
+                (3, 5, "c"),
+                (4, 7, "d"),
+                (5, 9, ""),
+                (6, 10, "e")
+            ]
+        );
+        assert_eq!(source_lines("").count(), 0);
+        assert_eq!(source_lines("x\n").count(), 1);
+        assert_eq!(source_lines("\r\n\r\n").count(), 2);
+    }
+
+    #[test]
+    fn load_one_file_takes_its_stem_as_title() {
+        let dir = TempDir::new("one-file");
+        let path = dir.write("networks.txt", GOOD);
+        let bank = load(std::slice::from_ref(&path)).expect("valid bank");
+        assert_eq!(bank.title, "networks");
+        assert_eq!(texts(&bank.questions), ["Q1?"]);
+        assert_eq!(*bank.questions[0].file, *path.display().to_string());
+    }
+
+    #[test]
+    fn load_directory_reads_bank_files_sorted_skipping_hidden_and_others() {
+        let dir = TempDir::new("directory");
+        dir.write("b.txt", OTHER);
+        dir.write("a.txt", GOOD);
+        dir.write(".hidden.txt", "not even a bank");
+        dir.write("notes.md", "not a bank");
+        fs::create_dir(dir.0.join("sub.txt")).expect("create subdir");
+        let bank = load(std::slice::from_ref(&dir.0)).expect("valid banks");
+        assert_eq!(texts(&bank.questions), ["Q1?", "Q2?"]);
+        assert_eq!(
+            *bank.questions[1].file,
+            *dir.0.join("b.txt").display().to_string()
+        );
+        assert_eq!(
+            bank.title,
+            format!("quizd-bank-{}-directory", std::process::id())
+        );
+    }
+
+    #[test]
+    fn load_several_paths_joins_titles_and_questions() {
+        let dir = TempDir::new("several");
+        let first = dir.write("sockets.txt", GOOD);
+        let second = dir.write("general.txt", OTHER);
+        let bank = load(&[first, second]).expect("valid banks");
+        assert_eq!(bank.title, "sockets + general");
+        assert_eq!(texts(&bank.questions), ["Q1?", "Q2?"]);
+    }
+
+    #[test]
+    fn load_reports_the_problems_of_all_files() {
+        let dir = TempDir::new("all-problems");
+        dir.write("a.txt", "Q?\nA) only\nANSWER: A\n");
+        dir.write("b.txt", GOOD);
+        dir.write("c.txt", "\n");
+        let missing = dir.0.join("missing.txt");
+        let problems = load(&[dir.0.clone(), missing.clone()]).unwrap_err();
+        let a = dir.0.join("a.txt").display().to_string();
+        let c = dir.0.join("c.txt").display().to_string();
+        let messages = messages(&problems);
+        assert_eq!(messages.len(), 3);
+        assert_eq!(
+            messages[0],
+            format!("{a}:3: a question needs at least 2 options")
+        );
+        assert_eq!(messages[1], format!("{c}:1: no questions found"));
+        assert!(messages[2].starts_with(&format!("{}: cannot read: ", missing.display())));
+    }
+
+    #[test]
+    fn load_unreadable_path_says_cannot_read_and_why() {
+        let path = std::env::temp_dir().join("quizd-bank-does-not-exist/bank.txt");
+        let problems = load(std::slice::from_ref(&path)).unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].line, 0);
+        let expected = format!("{}: cannot read: ", path.display());
+        assert!(
+            problems[0].to_string().starts_with(&expected),
+            "{}",
+            problems[0]
+        );
+    }
+
+    #[test]
+    fn load_directory_without_bank_files_is_a_problem() {
+        let dir = TempDir::new("no-banks");
+        dir.write("readme.md", "hello");
+        let problems = load(std::slice::from_ref(&dir.0)).unwrap_err();
+        let expected = format!(
+            "{}: no bank files in this directory (quizd reads .txt (Aiken))",
+            dir.0.display()
+        );
+        assert_eq!(messages(&problems), [expected]);
+    }
+
+    #[test]
+    fn load_refuses_unsupported_file_without_reading_it() {
+        let dir = TempDir::new("unsupported");
+        let path = dir.write("bank.gift", GOOD);
+        let problems = load(std::slice::from_ref(&path)).unwrap_err();
+        let expected = format!(
+            "{}: not a bank file: quizd reads .txt (Aiken)",
+            path.display()
+        );
+        assert_eq!(messages(&problems), [expected]);
+    }
+
+    #[test]
+    fn load_refuses_file_over_size_limit() {
+        let dir = TempDir::new("too-large");
+        let path = dir.0.join("huge.txt");
+        // A sparse file: the size check must come before reading.
+        File::create(&path)
+            .and_then(|file| file.set_len(MAX_BANK_BYTES + 1))
+            .expect("create sparse file");
+        let problems = load(std::slice::from_ref(&path)).unwrap_err();
+        let expected = format!(
+            "{}: too large: 67108865 bytes, the limit is 67108864 bytes (64 MiB)",
+            path.display()
+        );
+        assert_eq!(messages(&problems), [expected]);
+    }
+
+    #[test]
+    fn load_with_no_paths_is_a_problem() {
+        let problems = load(&[]).unwrap_err();
+        assert_eq!(messages(&problems), ["no bank file or directory given"]);
+    }
+
+    /// The bundled bank is a full classroom quiz, not a sample.
+    const MIN_BUNDLED_QUESTIONS: usize = 25;
+
+    #[test]
+    fn bundled_bank_loads() {
+        let bank =
+            bundled().unwrap_or_else(|problems| panic!("{}", messages(&problems).join("\n")));
+        assert_eq!(bank.title, "sockets");
+        assert!(
+            bank.questions.len() >= MIN_BUNDLED_QUESTIONS,
+            "{} questions",
+            bank.questions.len()
+        );
+        assert!(
+            bank.questions
+                .iter()
+                .all(|question| &*question.file == "sockets.txt")
+        );
+    }
+}

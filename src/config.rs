@@ -1,0 +1,40 @@
+//! The server's settings: what `main` builds from the command line, and tests build directly.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::quiz::Quiz;
+
+/// Everything [`crate::Server::bind`] needs.
+#[derive(Debug)]
+pub struct Config {
+    /// Student port, `HOST:PORT` (a name is resolved; the first address is used).
+    pub listen: String,
+    /// The quiz to serve.
+    pub quiz: Quiz,
+    /// The results CSV (appended to).
+    pub results: PathBuf,
+    /// Most students connected at once; `None`: what the open-file limit allows.
+    pub max_clients: Option<usize>,
+    /// Output allowed to wait for a client that does not read before it is closed.
+    pub output_cap: usize,
+    /// Stop on SIGINT/SIGTERM (the binary); tests stop through a [`crate::Handle`].
+    pub handle_signals: bool,
+    /// How often a summary line is logged at info level (only when something happened).
+    pub summary_every: Duration,
+}
+
+impl Config {
+    /// Settings with the defaults the binary uses, for `quiz`.
+    pub fn new(listen: impl Into<String>, quiz: Quiz, results: impl Into<PathBuf>) -> Config {
+        Config {
+            listen: listen.into(),
+            quiz,
+            results: results.into(),
+            max_clients: None,
+            output_cap: crate::conn::OUTPUT_CAP,
+            handle_signals: false,
+            summary_every: Duration::from_secs(60),
+        }
+    }
+}

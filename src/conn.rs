@@ -1,0 +1,206 @@
+//! One client connection: its socket, telnet decoder, session and pending output.
+//!
+//! The server calls [`Conn::read`] on readiness, then [`Conn::flush`]; output that the socket
+//! did not take waits here, and the server asks for WRITABLE only while some waits
+//! ([`Conn::wants_write`]). A connection ends in one of two ways: at once (the peer went away,
+//! or broke a limit), or gracefully once its session is done: the output is flushed, our side
+//! is shut down, and what the peer still sends is read and dropped until it closes too or the
+//! linger deadline passes, so a final line is never destroyed by a reset.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr};
+use std::time::{Duration, Instant};
+
+use mio::net::TcpStream;
+
+use crate::session::{Ctx, Session};
+use crate::telnet::{Decoder, Event};
+
+/// Most bytes read from one connection per wake-up, so one fast sender cannot starve the rest.
+pub const READ_BUDGET: usize = 64 * 1024;
+/// Default cap on output waiting for a client that does not read; over it, the client is closed.
+pub const OUTPUT_CAP: usize = 64 * 1024;
+/// How long a finished connection may take to receive its last lines and close.
+pub const LINGER: Duration = Duration::from_secs(5);
+/// An empty output buffer bigger than this is given back to the allocator.
+const KEEP_CAPACITY: usize = 4 * 1024;
+
+/// Where a connection is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Serving its session.
+    Open,
+    /// The session is over: sending what is left, then waiting for the peer to close, until
+    /// the deadline.
+    Lingering { until: Instant, shut: bool },
+}
+
+/// How a read pass ended.
+#[derive(Debug)]
+pub enum ReadEnd {
+    /// Everything available was read.
+    Drained,
+    /// The read budget ran out with more input maybe waiting: read again soon.
+    Budget,
+    /// The peer closed its side.
+    Eof,
+    /// The connection failed (reset, ...).
+    Failed(io::Error),
+}
+
+/// One client.
+#[derive(Debug)]
+pub struct Conn {
+    pub stream: TcpStream,
+    pub peer: SocketAddr,
+    pub session: Session,
+    pub phase: Phase,
+    decoder: Decoder,
+    out: Vec<u8>,
+    /// Bytes of `out` already written.
+    sent: usize,
+    /// WRITABLE is part of the registered interest.
+    pub write_interest: bool,
+    /// The deadline this connection has in the server's timer set.
+    pub armed: Option<Instant>,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+}
+
+impl Conn {
+    /// A new connection; the session's greeting is queued.
+    pub fn new(
+        stream: TcpStream,
+        peer: SocketAddr,
+        now: Instant,
+        quiz: &crate::quiz::Quiz,
+    ) -> Conn {
+        let mut out = Vec::new();
+        let session = Session::new(peer, now, quiz, &mut out);
+        Conn {
+            stream,
+            peer,
+            session,
+            phase: Phase::Open,
+            decoder: Decoder::new(),
+            out,
+            sent: 0,
+            write_interest: false,
+            armed: None,
+            bytes_in: 0,
+            bytes_out: 0,
+        }
+    }
+
+    /// Reads until the socket is empty or the budget is spent, feeding the session.
+    /// While lingering, input is read and dropped.
+    pub fn read(&mut self, now: Instant, ctx: &mut Ctx, scratch: &mut [u8]) -> ReadEnd {
+        let mut budget = READ_BUDGET;
+        loop {
+            match self.stream.read(scratch) {
+                Ok(0) => return ReadEnd::Eof,
+                Ok(n) => {
+                    self.bytes_in += n as u64;
+                    if self.phase == Phase::Open {
+                        self.feed(&scratch[..n], now, ctx);
+                    }
+                    budget = budget.saturating_sub(n);
+                    if budget == 0 {
+                        return ReadEnd::Budget;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return ReadEnd::Drained,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return ReadEnd::Failed(e),
+            }
+        }
+    }
+
+    /// Runs input bytes through the decoder into the session.
+    pub fn feed(&mut self, bytes: &[u8], now: Instant, ctx: &mut Ctx) {
+        let Conn {
+            decoder,
+            session,
+            out,
+            ..
+        } = self;
+        decoder.feed(bytes, |event| match event {
+            Event::Line(text) => session.on_line(text, now, ctx, out),
+            Event::TooLong => session.on_too_long(out),
+            Event::Leave => session.on_leave(now, ctx, out),
+            Event::Reply(bytes) => out.extend_from_slice(bytes),
+        });
+    }
+
+    /// A deadline of the session passed.
+    pub fn on_timeout(&mut self, now: Instant, ctx: &mut Ctx) {
+        self.session.on_timeout(now, ctx, &mut self.out);
+    }
+
+    /// The server is stopping.
+    pub fn on_shutdown(&mut self, now: Instant, ctx: &mut Ctx) {
+        self.session.on_shutdown(now, ctx, &mut self.out);
+    }
+
+    /// Output not yet taken by the socket.
+    pub fn pending(&self) -> usize {
+        self.out.len() - self.sent
+    }
+
+    /// Writes pending output until done or the socket is full. A short write is normal.
+    pub fn flush(&mut self) -> io::Result<()> {
+        while self.sent < self.out.len() {
+            match self.stream.write(&self.out[self.sent..]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    self.sent += n;
+                    self.bytes_out += n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if self.sent == self.out.len() {
+            self.out.clear();
+            self.sent = 0;
+            if self.out.capacity() > KEEP_CAPACITY {
+                self.out.shrink_to(KEEP_CAPACITY);
+            }
+        }
+        Ok(())
+    }
+
+    /// True while output waits for the socket.
+    pub fn wants_write(&self) -> bool {
+        self.pending() > 0
+    }
+
+    /// Starts the graceful end: flush, shut our side, wait for the peer, until `until`.
+    pub fn linger(&mut self, until: Instant) {
+        if self.phase == Phase::Open {
+            self.phase = Phase::Lingering { until, shut: false };
+        }
+    }
+
+    /// While lingering: once all output is out, shuts down our side (the peer sees EOF after
+    /// the last line).
+    pub fn shut_when_flushed(&mut self) {
+        let flushed = self.pending() == 0;
+        if let Phase::Lingering { shut, .. } = &mut self.phase
+            && !*shut
+            && flushed
+        {
+            *shut = true;
+            let _ = self.stream.shutdown(Shutdown::Write);
+        }
+    }
+
+    /// The earliest instant the server must look at this connection again.
+    pub fn deadline(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::Open => self.session.next_deadline(),
+            Phase::Lingering { until, .. } => Some(until),
+        }
+    }
+}

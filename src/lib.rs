@@ -1,0 +1,28 @@
+//! quizd: a classroom quiz server that a whole class reaches with plain `telnet`.
+//!
+//! One thread, one `mio` poll loop. Everything a student experiences is decided by pure code
+//! that is handed bytes, lines and the current instant; only `server` touches sockets.
+//!
+//! Modules, in data-flow order:
+//! - [`config`]: the server's settings (what `main` builds from the command line).
+//! - [`bank`]: the question model and the Aiken bank parser, with `FILE:LINE:` problems.
+//! - [`quiz`]: a bank plus the quiz settings, prepared once and shared by every session.
+//! - [`server`]: the poll loop: accept, read, feed, write, timers, signals, close sweep.
+//! - [`conn`]: one connection's socket, decoder, output buffer and session.
+//! - [`telnet`]: bytes in, telnet replies and input lines out; state survives split reads.
+//! - [`session`]: one student's quiz state machine (pure).
+//! - [`results`]: the results CSV, one row per attempt, written when the attempt ends.
+//! - [`limits`]: raising the open-file limit and the defaults derived from it.
+
+pub mod bank;
+pub mod config;
+pub mod conn;
+pub mod limits;
+pub mod quiz;
+pub mod results;
+pub mod server;
+pub mod session;
+pub mod telnet;
+
+pub use config::Config;
+pub use server::{Handle, Server, StartError};

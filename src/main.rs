@@ -1,0 +1,174 @@
+//! `quizd`: the command line. Parses options, loads banks, starts logging, runs the server.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use quizd::bank::{self, Bank, Problem};
+use quizd::quiz::{Quiz, Settings};
+use quizd::server::Stopped;
+use quizd::{Config, Server};
+
+/// A classroom quiz server: students connect with plain telnet, answer against the clock and
+/// are graded on the spot; every attempt is written to a CSV the moment it ends.
+#[derive(Debug, Parser)]
+#[command(name = "quizd", version, about, max_term_width = 100)]
+struct Cli {
+    /// Question banks: Aiken `.txt` files, or directories of them. Without any, quizd serves
+    /// its bundled socket-programming quiz.
+    #[arg(value_name = "BANK")]
+    banks: Vec<PathBuf>,
+
+    /// Address students connect to (HOST:PORT).
+    #[arg(short, long, value_name = "ADDR", default_value = "0.0.0.0:9999")]
+    listen: String,
+
+    /// Check the banks (FILE:LINE: problems on stderr) and exit: 0 if all are good, 1 if not.
+    #[arg(long)]
+    check: bool,
+
+    /// Questions per attempt, drawn from the bank (default: all of them).
+    #[arg(short = 'n', long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    count: Option<u32>,
+
+    /// Seconds allowed per question; 0 for no limit.
+    #[arg(short, long, value_name = "SECS", default_value_t = 30)]
+    time_limit: u64,
+
+    /// Shuffle question and option order per student (the default).
+    #[arg(long, overrides_with = "no_shuffle")]
+    shuffle: bool,
+
+    /// Ask questions in file order with options as written.
+    #[arg(long)]
+    no_shuffle: bool,
+
+    /// Make shuffles reproducible: the same name gets the same quiz with the same seed.
+    #[arg(long, value_name = "S")]
+    seed: Option<u64>,
+
+    /// Do not tell students whether they were right until the end (verdict: "Answer recorded.").
+    #[arg(long)]
+    no_reveal: bool,
+
+    /// Results CSV, appended to (created with a header if missing).
+    #[arg(long, value_name = "PATH", default_value = "results.csv")]
+    results: PathBuf,
+
+    /// Most students connected at once (default: the open-file limit minus a small reserve).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    max_clients: Option<u32>,
+
+    /// Close a student who sends nothing for this many seconds while no question clock runs.
+    #[arg(long, value_name = "SECS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
+    idle_timeout: u64,
+
+    /// Quiz title shown to students and written to results (default: the bank's file name).
+    #[arg(long, value_name = "TEXT")]
+    title: Option<String>,
+}
+
+fn print_problems(problems: &[Problem]) {
+    for p in problems {
+        eprintln!("{p}");
+    }
+}
+
+fn load_banks(paths: &[PathBuf]) -> Result<Bank, Vec<Problem>> {
+    if paths.is_empty() {
+        bank::bundled()
+    } else {
+        bank::load(paths)
+    }
+}
+
+/// `--check`: each bank on its own, so the report names what is good as well as what is not.
+fn check(paths: &[PathBuf]) -> ExitCode {
+    let mut bad = 0;
+    let one = |path: Option<&PathBuf>| match path {
+        Some(p) => (p.display().to_string(), bank::load(std::slice::from_ref(p))),
+        None => ("(bundled) sockets.txt".to_string(), bank::bundled()),
+    };
+    let targets: Vec<Option<&PathBuf>> = if paths.is_empty() {
+        vec![None]
+    } else {
+        paths.iter().map(Some).collect()
+    };
+    for target in targets {
+        let (name, loaded) = one(target);
+        match loaded {
+            Ok(bank) => println!("{name}: ok, {} questions", bank.questions.len()),
+            Err(problems) => {
+                bad += problems.len();
+                print_problems(&problems);
+            }
+        }
+    }
+    if bad > 0 {
+        eprintln!("quizd: {bad} problem(s) found");
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        .format_target(false)
+        .init();
+
+    if cli.check {
+        return check(&cli.banks);
+    }
+    let mut bank = match load_banks(&cli.banks) {
+        Ok(bank) => bank,
+        Err(problems) => {
+            print_problems(&problems);
+            eprintln!(
+                "quizd: {} problem(s) in the question banks; fix them and start again",
+                problems.len()
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(title) = cli.title {
+        bank.title = title;
+    }
+    if let Some(n) = cli.count
+        && n as usize > bank.questions.len()
+    {
+        log::warn!(
+            "--count {n} but the bank has {} questions: asking all of them",
+            bank.questions.len()
+        );
+    }
+    let settings = Settings {
+        count: cli.count.map(|n| n as usize),
+        time_limit: (cli.time_limit > 0).then(|| Duration::from_secs(cli.time_limit)),
+        shuffle: !cli.no_shuffle,
+        seed: cli.seed,
+        reveal: !cli.no_reveal,
+        idle_timeout: Duration::from_secs(cli.idle_timeout),
+    };
+    let mut config = Config::new(cli.listen, Quiz::new(bank, settings), cli.results);
+    config.max_clients = cli.max_clients.map(|n| n as usize);
+    config.handle_signals = true;
+
+    let server = match Server::bind(config) {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("quizd: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match server.run() {
+        Ok(Stopped::Clean) => ExitCode::SUCCESS,
+        Ok(Stopped::Forced) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("quizd: the poll loop failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

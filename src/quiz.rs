@@ -1,0 +1,295 @@
+//! The quiz as served: a bank plus the settings every attempt shares, prepared once.
+//!
+//! A student's attempt is described by one 64-bit seed: it picks which questions they get, in
+//! which order, and how each question's options are lettered. Nothing per-student is stored
+//! here, so a session stays small and a shuffle can be recomputed wherever it is needed.
+
+use std::time::Duration;
+
+use crate::bank::{Bank, Kind, Question};
+
+/// Most options a question can have (letters a to z).
+pub const MAX_OPTIONS: usize = 26;
+
+/// How attempts are run; shared by every session.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Questions per attempt; `None` asks the whole bank.
+    pub count: Option<usize>,
+    /// Time allowed per question; `None` for no limit.
+    pub time_limit: Option<Duration>,
+    /// Shuffle question order and option order per student.
+    pub shuffle: bool,
+    /// Fixed seed: the same name gets the same questions in the same order on every run.
+    pub seed: Option<u64>,
+    /// Tell students whether they were right (and the right answer) after each question.
+    pub reveal: bool,
+    /// A student who sends nothing for this long, with no question clock running, is closed.
+    pub idle_timeout: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            count: None,
+            time_limit: Some(Duration::from_secs(30)),
+            shuffle: true,
+            seed: None,
+            reveal: true,
+            idle_timeout: Duration::from_secs(600),
+        }
+    }
+}
+
+/// A bank prepared for serving.
+#[derive(Debug)]
+pub struct Quiz {
+    /// Shown in the welcome line and written to the results `quiz` column.
+    pub title: String,
+    /// Every question of the bank, in file order (their index + 1 is the number in results).
+    pub questions: Vec<Question>,
+    pub settings: Settings,
+}
+
+/// The display order of one question's options: `slots[shown] = index in the bank`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OptionOrder {
+    slots: [u8; MAX_OPTIONS],
+    len: u8,
+}
+
+impl OptionOrder {
+    /// The bank's index of the option shown at position `shown`.
+    pub fn bank_index(&self, shown: usize) -> usize {
+        usize::from(self.slots[shown])
+    }
+
+    /// The position at which the bank's option `bank_index` is shown.
+    pub fn shown_at(&self, bank_index: usize) -> usize {
+        self.slots[..usize::from(self.len)]
+            .iter()
+            .position(|&slot| usize::from(slot) == bank_index)
+            .unwrap_or(0)
+    }
+
+    pub fn len(&self) -> usize {
+        usize::from(self.len)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl Quiz {
+    pub fn new(bank: Bank, settings: Settings) -> Quiz {
+        Quiz {
+            title: bank.title,
+            questions: bank.questions,
+            settings,
+        }
+    }
+
+    /// Questions in one attempt.
+    pub fn count(&self) -> usize {
+        let all = self.questions.len();
+        self.settings.count.map_or(all, |n| n.min(all))
+    }
+
+    /// The seed of one attempt: fixed by `--seed` and the name, random otherwise.
+    pub fn attempt_seed(&self, name: &str) -> u64 {
+        match self.settings.seed {
+            Some(seed) => mix(seed ^ fnv1a(name.to_lowercase().as_bytes())),
+            None => fastrand::u64(..),
+        }
+    }
+
+    /// The bank indices of the questions one attempt asks, in the order asked.
+    pub fn draw(&self, seed: u64) -> Vec<u32> {
+        let all = self.questions.len();
+        let count = self.count();
+        if !self.settings.shuffle {
+            return (0..count as u32).collect();
+        }
+        let mut rng = fastrand::Rng::with_seed(seed);
+        if count * 4 >= all {
+            // Most of the bank: a partial Fisher-Yates over every index.
+            let mut order: Vec<u32> = (0..all as u32).collect();
+            for i in 0..count {
+                let j = rng.usize(i..all);
+                order.swap(i, j);
+            }
+            order.truncate(count);
+            order
+        } else {
+            // A few from a large bank: Floyd's sampling, no bank-sized allocation per student.
+            let mut picked = std::collections::HashSet::with_capacity(count);
+            let mut order = Vec::with_capacity(count);
+            for j in (all - count)..all {
+                let t = rng.usize(..=j) as u32;
+                let pick = if picked.insert(t) { t } else { j as u32 };
+                picked.insert(pick);
+                order.push(pick);
+            }
+            rng.shuffle(&mut order);
+            order
+        }
+    }
+
+    /// How the options of bank question `question` are lettered for the attempt `seed`.
+    pub fn option_order(&self, seed: u64, question: u32) -> OptionOrder {
+        let len = match &self.questions[question as usize].kind {
+            Kind::Choice { options, .. } => options.len().min(MAX_OPTIONS),
+        };
+        let mut slots = [0u8; MAX_OPTIONS];
+        for (i, slot) in slots.iter_mut().enumerate().take(len) {
+            *slot = i as u8;
+        }
+        if self.settings.shuffle {
+            let mut rng = fastrand::Rng::with_seed(mix(seed ^ u64::from(question)));
+            rng.shuffle(&mut slots[..len]);
+        }
+        OptionOrder {
+            slots,
+            len: len as u8,
+        }
+    }
+}
+
+/// FNV-1a: a stable hash (unlike std's `DefaultHasher`) so `--seed` means the same on every build.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// SplitMix64's finaliser: spreads nearby seeds far apart.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn bank(n: usize) -> Bank {
+        let file: Arc<str> = Arc::from("t.txt");
+        Bank {
+            title: "t".into(),
+            questions: (0..n)
+                .map(|i| Question {
+                    text: format!("q{i}"),
+                    kind: Kind::Choice {
+                        options: vec!["w".into(), "x".into(), "y".into(), "z".into()],
+                        correct: 1,
+                    },
+                    file: file.clone(),
+                    line: i as u32 + 1,
+                })
+                .collect(),
+        }
+    }
+
+    fn quiz(n: usize, settings: Settings) -> Quiz {
+        Quiz::new(bank(n), settings)
+    }
+
+    fn is_distinct_in_range(order: &[u32], all: usize) -> bool {
+        let set: std::collections::HashSet<_> = order.iter().collect();
+        set.len() == order.len() && order.iter().all(|&i| (i as usize) < all)
+    }
+
+    #[test]
+    fn draw_without_shuffle_takes_the_first_questions_in_file_order() {
+        let q = quiz(
+            10,
+            Settings {
+                count: Some(3),
+                shuffle: false,
+                ..Settings::default()
+            },
+        );
+        assert_eq!(q.draw(7), vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn draw_gives_distinct_questions_for_small_and_large_counts() {
+        for (all, count) in [(10, 10), (10, 4), (1000, 5), (1000, 999)] {
+            let q = quiz(
+                all,
+                Settings {
+                    count: Some(count),
+                    ..Settings::default()
+                },
+            );
+            for seed in 0..50 {
+                let order = q.draw(seed);
+                assert_eq!(order.len(), count);
+                assert!(is_distinct_in_range(&order, all), "{all} {count} {order:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn count_larger_than_the_bank_asks_the_whole_bank() {
+        let q = quiz(
+            5,
+            Settings {
+                count: Some(50),
+                ..Settings::default()
+            },
+        );
+        assert_eq!(q.count(), 5);
+    }
+
+    #[test]
+    fn fixed_seed_gives_the_same_attempt_for_the_same_name_in_any_case() {
+        let q = quiz(
+            20,
+            Settings {
+                seed: Some(42),
+                ..Settings::default()
+            },
+        );
+        let a = q.attempt_seed("Alice");
+        assert_eq!(a, q.attempt_seed("alice"));
+        assert_ne!(a, q.attempt_seed("bob"));
+        assert_eq!(q.draw(a), q.draw(q.attempt_seed("ALICE")));
+    }
+
+    #[test]
+    fn option_order_is_a_permutation_and_inverts() {
+        let q = quiz(3, Settings::default());
+        for seed in 0..100 {
+            let order = q.option_order(seed, 1);
+            assert_eq!(order.len(), 4);
+            let mut seen = [false; 4];
+            for shown in 0..4 {
+                let b = order.bank_index(shown);
+                seen[b] = true;
+                assert_eq!(order.shown_at(b), shown);
+            }
+            assert!(seen.iter().all(|&s| s));
+        }
+    }
+
+    #[test]
+    fn option_order_without_shuffle_is_the_bank_order() {
+        let q = quiz(
+            3,
+            Settings {
+                shuffle: false,
+                ..Settings::default()
+            },
+        );
+        let order = q.option_order(99, 0);
+        assert_eq!(
+            (0..4).map(|i| order.bank_index(i)).collect::<Vec<_>>(),
+            vec![0, 1, 2, 3]
+        );
+    }
+}

@@ -1,0 +1,700 @@
+//! The poll loop: one thread, one `mio::Poll`, the listener and every client in a `Slab`.
+//!
+//! Each turn of the loop: poll with a timeout that ends at the nearest deadline, handle the
+//! events (accept until WouldBlock; read until WouldBlock or the budget; write right after
+//! input; ask for WRITABLE only while output waits), then fire every expired deadline whether
+//! events came or not, then close what was marked for closing, in one place (the sweep).
+//!
+//! Deadlines live in one ordered set of `(instant, slab key)`; each connection remembers the
+//! deadline it has armed there, so re-arming is a remove and an insert.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use mio::event::Event;
+use mio::net::TcpListener;
+use mio::{Events, Interest, Poll, Token, Waker};
+use slab::Slab;
+
+use crate::config::Config;
+use crate::conn::{Conn, LINGER, Phase, ReadEnd};
+use crate::limits;
+use crate::quiz::Quiz;
+use crate::results::Results;
+use crate::session::{Attempt, Counters, Ctx, Roster, Status};
+
+const LISTENER: Token = Token(usize::MAX - 1);
+const SIGNALS: Token = Token(usize::MAX - 2);
+const WAKER: Token = Token(usize::MAX - 3);
+
+/// Requested listen backlog: a whole year group arriving in the same second waits in the
+/// kernel instead of being refused. Linux caps it at `net.core.somaxconn` (4096 by default).
+pub const LISTEN_BACKLOG: i32 = 4096;
+/// Time given at shutdown for the last lines to reach students.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
+/// First pause after accept fails for lack of descriptors; doubles up to [`ACCEPT_PAUSE_MAX`].
+const ACCEPT_PAUSE_MIN: Duration = Duration::from_millis(50);
+const ACCEPT_PAUSE_MAX: Duration = Duration::from_secs(1);
+
+/// Why the server could not start.
+#[derive(Debug)]
+pub enum StartError {
+    /// The student address could not be bound.
+    Listen { addr: String, error: io::Error },
+    /// The results file could not be opened.
+    Results { path: String, error: io::Error },
+    /// The poll instance or signal handling could not be set up.
+    Setup(io::Error),
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StartError::Listen { addr, error } => {
+                write!(f, "cannot listen on {addr}: {}", describe(error))
+            }
+            StartError::Results { path, error } => {
+                write!(f, "cannot open results file {path}: {}", describe(error))
+            }
+            StartError::Setup(error) => write!(f, "cannot start: {}", describe(error)),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+/// An OS error in plain words, without Rust's "(os error 98)".
+fn describe(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::AddrInUse => "address already in use".into(),
+        io::ErrorKind::AddrNotAvailable => "address not available on this machine".into(),
+        io::ErrorKind::PermissionDenied => "permission denied".into(),
+        io::ErrorKind::NotFound => "not found".into(),
+        _ => {
+            let text = e.to_string();
+            match text.find(" (os error") {
+                Some(i) => text[..i].to_lowercase(),
+                None => text,
+            }
+        }
+    }
+}
+
+/// How `run` ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// Every student was told and every row written.
+    Clean,
+    /// A second signal arrived during shutdown; rows were already written.
+    Forced,
+}
+
+/// Stops a server running on another thread (tests, benches, embedding).
+#[derive(Debug, Clone)]
+pub struct Handle {
+    stop: Arc<AtomicBool>,
+    waker: Arc<Waker>,
+}
+
+impl Handle {
+    /// Asks the server to shut down as on SIGTERM.
+    pub fn stop(&self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Err(e) = self.waker.wake() {
+            log::error!("cannot wake the server to stop it: {e}");
+        }
+    }
+}
+
+/// What the server counts; logged in the periodic summary.
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    pub accepted: u64,
+    pub rejected_full: u64,
+    pub closed_output_cap: u64,
+    pub accept_pauses: u64,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub peak_connections: usize,
+}
+
+/// What every session shares; kept apart from the connections so both can be borrowed at once.
+struct Shared {
+    quiz: Quiz,
+    roster: Roster,
+    counters: Counters,
+    finished: Vec<Attempt>,
+}
+
+impl Shared {
+    fn ctx(&mut self) -> Ctx<'_> {
+        Ctx {
+            quiz: &self.quiz,
+            roster: &mut self.roster,
+            finished: &mut self.finished,
+            counters: &mut self.counters,
+        }
+    }
+}
+
+/// The quiz server.
+pub struct Server {
+    poll: Poll,
+    listener: Option<TcpListener>,
+    local_addr: SocketAddr,
+    conns: Slab<Conn>,
+    /// Every armed deadline, earliest first.
+    timers: BTreeSet<(Instant, usize)>,
+    shared: Shared,
+    results: Results,
+    max_clients: usize,
+    output_cap: usize,
+    /// Accepting is paused (no descriptors left) until this instant or a close, whichever first.
+    accept_paused: Option<(Instant, Duration)>,
+    /// Connections marked for closing, with the status their attempt gets.
+    to_close: Vec<(usize, Status)>,
+    /// Connections that hit the read budget and may have more input waiting.
+    again: Vec<usize>,
+    signals: Option<signal_hook_mio::v1_0::Signals>,
+    stop: Arc<AtomicBool>,
+    waker: Arc<Waker>,
+    /// Set once shutdown began: the loop ends when every connection is gone or at this instant.
+    stopping: Option<Instant>,
+    stats: Stats,
+    next_summary: Instant,
+    summary_every: Duration,
+    last_summary: (u64, u64, u64),
+    scratch: Box<[u8]>,
+}
+
+/// Binds with a backlog large enough for a class arriving at once (mio's default is 128).
+fn bind_listener(addr: &str) -> io::Result<TcpListener> {
+    let resolved = addr
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "the name has no address"))?;
+    let listener = TcpListener::bind(resolved)?;
+    // Calling listen() again on a listening socket only changes its backlog (Linux, BSDs).
+    // SAFETY: the descriptor is valid for the listener's lifetime; listen takes no pointers.
+    if unsafe { libc::listen(listener.as_raw_fd(), LISTEN_BACKLOG) } != 0 {
+        log::warn!(
+            "cannot raise the listen backlog to {LISTEN_BACKLOG}: {}",
+            io::Error::last_os_error()
+        );
+    }
+    Ok(listener)
+}
+
+impl Server {
+    /// Binds the student port, opens the results file, sets up the poll loop. Nothing is
+    /// served until [`Server::run`].
+    pub fn bind(config: Config) -> Result<Server, StartError> {
+        let nofile = match limits::raise_nofile() {
+            Ok(n) => n,
+            Err(e) => {
+                log::warn!("cannot read the open-file limit: {e}");
+                1024
+            }
+        };
+        let max_clients = config
+            .max_clients
+            .unwrap_or_else(|| limits::default_max_clients(nofile));
+        let mut listener = bind_listener(&config.listen).map_err(|error| StartError::Listen {
+            addr: config.listen.clone(),
+            error,
+        })?;
+        let results = Results::open(&config.results).map_err(|error| StartError::Results {
+            path: config.results.display().to_string(),
+            error,
+        })?;
+        let poll = Poll::new().map_err(StartError::Setup)?;
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)
+            .map_err(StartError::Setup)?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(StartError::Setup)?);
+        let signals = if config.handle_signals {
+            let mut signals = signal_hook_mio::v1_0::Signals::new([libc::SIGINT, libc::SIGTERM])
+                .map_err(StartError::Setup)?;
+            poll.registry()
+                .register(&mut signals, SIGNALS, Interest::READABLE)
+                .map_err(StartError::Setup)?;
+            Some(signals)
+        } else {
+            None
+        };
+        let local_addr = listener.local_addr().map_err(StartError::Setup)?;
+        log::info!(
+            "listening on {local_addr} ({} question{} per attempt from {} in '{}'; max {} students, open-file limit {})",
+            config.quiz.count(),
+            if config.quiz.count() == 1 { "" } else { "s" },
+            config.quiz.questions.len(),
+            config.quiz.title,
+            max_clients,
+            nofile
+        );
+        log::info!("results go to {}", config.results.display());
+        let now = Instant::now();
+        Ok(Server {
+            poll,
+            listener: Some(listener),
+            local_addr,
+            conns: Slab::new(),
+            timers: BTreeSet::new(),
+            shared: Shared {
+                quiz: config.quiz,
+                roster: Roster::default(),
+                counters: Counters::default(),
+                finished: Vec::new(),
+            },
+            results,
+            max_clients,
+            output_cap: config.output_cap,
+            accept_paused: None,
+            to_close: Vec::new(),
+            again: Vec::new(),
+            signals,
+            stop: Arc::new(AtomicBool::new(false)),
+            waker,
+            stopping: None,
+            stats: Stats::default(),
+            next_summary: now + config.summary_every,
+            summary_every: config.summary_every,
+            last_summary: (0, 0, 0),
+            scratch: vec![0u8; 16 * 1024].into_boxed_slice(),
+        })
+    }
+
+    /// The address actually bound (the real port when asked for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The most students served at once.
+    pub fn max_clients(&self) -> usize {
+        self.max_clients
+    }
+
+    /// A handle that stops the server from another thread.
+    pub fn handle(&self) -> Handle {
+        Handle {
+            stop: self.stop.clone(),
+            waker: self.waker.clone(),
+        }
+    }
+
+    /// Serves until stopped (signal or [`Handle::stop`]); every attempt's row is written before
+    /// it returns.
+    pub fn run(mut self) -> io::Result<Stopped> {
+        let mut events = Events::with_capacity(1024);
+        loop {
+            let timeout = self.poll_timeout(Instant::now());
+            if let Err(e) = self.poll.poll(&mut events, timeout)
+                && e.kind() != io::ErrorKind::Interrupted
+            {
+                return Err(e);
+            }
+            let now = Instant::now();
+            for event in events.iter() {
+                match event.token() {
+                    LISTENER => self.accept_all(now),
+                    SIGNALS => {
+                        if self.on_signals(now) == Some(Stopped::Forced) {
+                            self.results.close();
+                            return Ok(Stopped::Forced);
+                        }
+                    }
+                    WAKER => {
+                        if self.stop.load(Ordering::SeqCst) {
+                            self.begin_shutdown(now);
+                        }
+                    }
+                    Token(key) => self.on_conn_event(key, event, now),
+                }
+            }
+            self.read_again(now);
+            self.fire_timers(Instant::now());
+            self.sweep(Instant::now());
+            if let Some(until) = self.stopping
+                && (self.conns.is_empty() || Instant::now() >= until)
+            {
+                self.finish_shutdown();
+                return Ok(Stopped::Clean);
+            }
+        }
+    }
+
+    /// How long poll may sleep: until the nearest deadline (none: block; overdue: zero).
+    fn poll_timeout(&self, now: Instant) -> Option<Duration> {
+        if !self.again.is_empty() {
+            return Some(Duration::ZERO);
+        }
+        let mut nearest = self.timers.first().map(|&(at, _)| at);
+        let mut consider = |at: Instant| nearest = Some(nearest.map_or(at, |n| n.min(at)));
+        if let Some((at, _)) = self.accept_paused {
+            consider(at);
+        }
+        if let Some(at) = self.stopping {
+            consider(at);
+        }
+        consider(self.next_summary);
+        nearest.map(|at| at.saturating_duration_since(now))
+    }
+
+    /// Accepts every waiting connection.
+    fn accept_all(&mut self, now: Instant) {
+        if self.accept_paused.is_some_and(|(until, _)| now < until) {
+            return;
+        }
+        loop {
+            let Some(listener) = self.listener.as_ref() else {
+                return;
+            };
+            match listener.accept() {
+                Ok((stream, peer)) => {
+                    self.accept_paused = None;
+                    self.stats.accepted += 1;
+                    if self.conns.len() >= self.max_clients {
+                        self.refuse_full(stream, peer);
+                    } else {
+                        self.add_conn(stream, peer, now);
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::Interrupted
+                            | io::ErrorKind::ConnectionAborted
+                            | io::ErrorKind::ConnectionReset
+                    ) => {}
+                Err(e) if limits::is_resource_exhaustion(&e) => {
+                    // The waiting connections stay in the kernel's backlog. Try again after a
+                    // short pause or as soon as a connection closes, never in a tight loop.
+                    let pause = self
+                        .accept_paused
+                        .map_or(ACCEPT_PAUSE_MIN, |(_, p)| (p * 2).min(ACCEPT_PAUSE_MAX));
+                    if self.accept_paused.is_none() {
+                        self.stats.accept_pauses += 1;
+                        log::warn!(
+                            "accept paused: {e} ({} connected); resuming when one closes",
+                            self.conns.len()
+                        );
+                    }
+                    self.accept_paused = Some((now + pause, pause));
+                    return;
+                }
+                Err(e) => {
+                    log::error!("accept failed: {e}");
+                    self.accept_paused = Some((now + ACCEPT_PAUSE_MAX, ACCEPT_PAUSE_MAX));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Full: one clear line, then close. The line fits any socket buffer, so one write does.
+    fn refuse_full(&mut self, mut stream: mio::net::TcpStream, peer: SocketAddr) {
+        use std::io::{Read, Write};
+        self.stats.rejected_full += 1;
+        if self.stats.rejected_full.is_power_of_two() {
+            log::warn!(
+                "server full ({} students): refused {peer} ({} refused so far)",
+                self.max_clients,
+                self.stats.rejected_full
+            );
+        }
+        let line = format!(
+            "error: server full ({} students connected); try again later\r\n",
+            self.conns.len()
+        );
+        // Drop anything already sent so closing sends FIN, not a reset that eats the line.
+        let mut sink = [0u8; 512];
+        while matches!(stream.read(&mut sink), Ok(n) if n > 0) {}
+        let _ = stream.write_all(line.as_bytes());
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+    }
+
+    fn add_conn(&mut self, mut stream: mio::net::TcpStream, peer: SocketAddr, now: Instant) {
+        let entry = self.conns.vacant_entry();
+        let key = entry.key();
+        if let Err(e) = self
+            .poll
+            .registry()
+            .register(&mut stream, Token(key), Interest::READABLE)
+        {
+            log::warn!("cannot register {peer}: {e}");
+            return;
+        }
+        // Quiz lines are small and interactive: send them now, not after Nagle's delay.
+        let _ = stream.set_nodelay(true);
+        log::debug!("{peer} connected");
+        entry.insert(Conn::new(stream, peer, now, &self.shared.quiz));
+        self.stats.peak_connections = self.stats.peak_connections.max(self.conns.len());
+        self.after_io(key, now);
+    }
+
+    fn on_conn_event(&mut self, key: usize, event: &Event, now: Instant) {
+        // An event for a connection already gone (or being closed) is normal.
+        if !self.conns.contains(key) || self.is_marked(key) {
+            return;
+        }
+        if event.is_readable() || event.is_read_closed() || event.is_error() {
+            self.read_conn(key, now);
+        }
+        self.after_io(key, now);
+    }
+
+    fn is_marked(&self, key: usize) -> bool {
+        self.to_close.iter().any(|&(k, _)| k == key)
+    }
+
+    fn read_conn(&mut self, key: usize, now: Instant) {
+        let Some(conn) = self.conns.get_mut(key) else {
+            return;
+        };
+        match conn.read(now, &mut self.shared.ctx(), &mut self.scratch) {
+            ReadEnd::Drained => {}
+            ReadEnd::Budget => self.again.push(key),
+            ReadEnd::Eof => self.to_close.push((key, Status::Disconnected)),
+            ReadEnd::Failed(e) => {
+                log::debug!("{}: read failed: {e}", conn.peer);
+                self.to_close.push((key, Status::Disconnected));
+            }
+        }
+    }
+
+    /// Connections that used up their read budget get another turn.
+    fn read_again(&mut self, now: Instant) {
+        for key in std::mem::take(&mut self.again) {
+            if self.conns.contains(key) && !self.is_marked(key) {
+                self.read_conn(key, now);
+                self.after_io(key, now);
+            }
+        }
+    }
+
+    /// After anything happened on a connection: write results, send output, enforce the output
+    /// cap, start closing a finished session, update write interest and the timer.
+    fn after_io(&mut self, key: usize, now: Instant) {
+        self.write_finished();
+        if self.is_marked(key) {
+            return;
+        }
+        let Some(conn) = self.conns.get_mut(key) else {
+            return;
+        };
+        if let Err(e) = conn.flush() {
+            log::debug!("{}: write failed: {e}", conn.peer);
+            self.to_close.push((key, Status::Disconnected));
+            return;
+        }
+        if conn.pending() > self.output_cap {
+            self.stats.closed_output_cap += 1;
+            log::warn!(
+                "{} ({}) does not read its output ({} bytes waiting, cap {}): closing",
+                conn.session.name().unwrap_or("-"),
+                conn.peer,
+                conn.pending(),
+                self.output_cap
+            );
+            self.to_close.push((key, Status::Disconnected));
+            return;
+        }
+        if conn.phase == Phase::Open && conn.session.is_done() {
+            conn.linger(now + LINGER);
+        }
+        conn.shut_when_flushed();
+        let want_write = conn.wants_write();
+        if want_write != conn.write_interest {
+            let interest = if want_write {
+                Interest::READABLE | Interest::WRITABLE
+            } else {
+                Interest::READABLE
+            };
+            if let Err(e) = self
+                .poll
+                .registry()
+                .reregister(&mut conn.stream, Token(key), interest)
+            {
+                log::warn!("{}: cannot change interest: {e}", conn.peer);
+                self.to_close.push((key, Status::Disconnected));
+                return;
+            }
+            conn.write_interest = want_write;
+        }
+        let deadline = conn.deadline();
+        if deadline != conn.armed {
+            if let Some(old) = conn.armed {
+                self.timers.remove(&(old, key));
+            }
+            if let Some(new) = deadline {
+                self.timers.insert((new, key));
+            }
+            conn.armed = deadline;
+        }
+    }
+
+    /// Fires every deadline that has passed, and the server's own timers.
+    fn fire_timers(&mut self, now: Instant) {
+        while let Some(&(at, key)) = self.timers.first() {
+            if at > now {
+                break;
+            }
+            self.timers.pop_first();
+            let Some(conn) = self.conns.get_mut(key) else {
+                continue;
+            };
+            conn.armed = None;
+            match conn.phase {
+                Phase::Lingering { until, .. } if until <= now => {
+                    self.to_close.push((key, Status::Disconnected));
+                    continue;
+                }
+                Phase::Lingering { .. } => {}
+                Phase::Open => {
+                    conn.on_timeout(now, &mut self.shared.ctx());
+                }
+            }
+            self.after_io(key, now);
+        }
+        if self.accept_paused.is_some_and(|(until, _)| until <= now) {
+            self.accept_paused = self.accept_paused.map(|(_, p)| (now, p));
+            self.accept_all(now);
+        }
+        if self.next_summary <= now {
+            self.summary();
+            self.next_summary = now + self.summary_every;
+        }
+    }
+
+    /// Closes every marked connection: records the attempt, deregisters, frees the slot.
+    fn sweep(&mut self, now: Instant) {
+        if self.to_close.is_empty() {
+            return;
+        }
+        for (key, status) in std::mem::take(&mut self.to_close) {
+            let Some(mut conn) = self.conns.try_remove(key) else {
+                continue;
+            };
+            if let Some(at) = conn.armed.take() {
+                self.timers.remove(&(at, key));
+            }
+            conn.session.on_close(status, now, &mut self.shared.ctx());
+            // Last chance for queued lines; the peer may be gone, which is fine.
+            let _ = conn.flush();
+            let _ = self.poll.registry().deregister(&mut conn.stream);
+            self.stats.bytes_in += conn.bytes_in;
+            self.stats.bytes_out += conn.bytes_out;
+            log::debug!("{} closed", conn.peer);
+        }
+        self.write_finished();
+        // A descriptor came free: accept whoever waits in the backlog.
+        if self.accept_paused.is_some() {
+            self.accept_paused = None;
+            self.accept_all(now);
+        }
+    }
+
+    /// Writes the rows of attempts that ended.
+    fn write_finished(&mut self) {
+        if self.shared.finished.is_empty() {
+            return;
+        }
+        let wall = SystemTime::now();
+        for attempt in self.shared.finished.drain(..) {
+            self.results.record(&attempt, &self.shared.quiz, wall);
+        }
+    }
+
+    /// Returns `Some(Forced)` when a second signal asks to exit at once.
+    fn on_signals(&mut self, now: Instant) -> Option<Stopped> {
+        let signals = self.signals.as_mut()?;
+        let count = signals.pending().count();
+        if count == 0 {
+            return None;
+        }
+        if self.stopping.is_some() || count > 1 {
+            if self.stopping.is_none() {
+                self.begin_shutdown(now);
+            }
+            log::warn!("second signal: exiting now");
+            return Some(Stopped::Forced);
+        }
+        self.begin_shutdown(now);
+        None
+    }
+
+    /// Stops accepting, tells every student, records every attempt, then lets the output
+    /// drain for at most [`SHUTDOWN_GRACE`].
+    fn begin_shutdown(&mut self, now: Instant) {
+        if self.stopping.is_some() {
+            return;
+        }
+        log::info!(
+            "shutting down: {} connected, saving their answers",
+            self.conns.len()
+        );
+        if let Some(mut listener) = self.listener.take() {
+            let _ = self.poll.registry().deregister(&mut listener);
+        }
+        self.accept_paused = None;
+        let until = now + SHUTDOWN_GRACE;
+        self.stopping = Some(until);
+        let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
+        for key in keys {
+            let Some(conn) = self.conns.get_mut(key) else {
+                continue;
+            };
+            conn.on_shutdown(now, &mut self.shared.ctx());
+            conn.linger(until);
+            self.after_io(key, now);
+        }
+        self.write_finished();
+    }
+
+    fn finish_shutdown(mut self) {
+        let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
+        for key in keys {
+            self.to_close.push((key, Status::Shutdown));
+        }
+        self.sweep(Instant::now());
+        log::info!(
+            "stopped: {} attempt(s) finished, {} answers, {} row(s) written to {}",
+            self.shared.counters.finished,
+            self.shared.counters.answers,
+            self.results.written(),
+            self.results.path().display()
+        );
+        self.results.close();
+    }
+
+    /// One info line, when something happened since the last one.
+    fn summary(&mut self) {
+        let now = (
+            self.shared.counters.answers,
+            self.stats.accepted,
+            self.shared.counters.finished,
+        );
+        if now == self.last_summary {
+            return;
+        }
+        let answers = now.0 - self.last_summary.0;
+        self.last_summary = now;
+        log::info!(
+            "{} connected ({} in a quiz, peak {}), {} attempts finished, {} answers in the last {} s, {} refused (full)",
+            self.conns.len(),
+            self.shared.roster.len(),
+            self.stats.peak_connections,
+            self.shared.counters.finished,
+            answers,
+            self.summary_every.as_secs(),
+            self.stats.rejected_full
+        );
+    }
+}

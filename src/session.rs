@@ -1,0 +1,1075 @@
+//! One student's quiz, as a pure state machine.
+//!
+//! A [`Session`] never sees a socket or a clock. The server hands it input lines and the
+//! current instant; it appends what the student should see to an output buffer and records the
+//! attempt in the shared [`Ctx`] when it ends.
+//!
+//! Call order: [`Session::new`] once, then any number of [`Session::on_line`],
+//! [`Session::on_leave`], [`Session::on_too_long`] and [`Session::on_timeout`] (the latter when
+//! [`Session::next_deadline`] has passed), and finally exactly one of [`Session::on_close`]
+//! (the connection went away) or [`Session::on_shutdown`] (the server stops), unless
+//! [`Session::is_done`] already says the session ended by itself. `now` never goes backwards.
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use crate::bank::Kind;
+use crate::quiz::Quiz;
+
+/// How long a new connection may take to give a name.
+pub const NAME_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest name, in characters.
+pub const MAX_NAME_CHARS: usize = 32;
+
+const ANSWER_PROMPT: &str = "answer> ";
+const NAME_PROMPT: &str = "name> ";
+
+/// How an attempt ended; the results `status` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Every question was asked.
+    Completed,
+    /// The student typed `/quit` (or Ctrl-C in telnet).
+    Quit,
+    /// The connection dropped, or the server closed it (output cap, kicked).
+    Disconnected,
+    /// The student sent nothing for the idle timeout.
+    TimedOut,
+    /// The server was stopped mid-attempt.
+    Shutdown,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Completed => "completed",
+            Status::Quit => "quit",
+            Status::Disconnected => "disconnected",
+            Status::TimedOut => "timed_out",
+            Status::Shutdown => "shutdown",
+        }
+    }
+}
+
+/// One finished attempt: everything the results row needs but the wall-clock time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attempt {
+    pub name: String,
+    pub peer: SocketAddr,
+    pub score: u32,
+    /// Questions in the attempt (asked or not).
+    pub max: u32,
+    /// Per question of the attempt, in the order asked: its bank index and the bank index of
+    /// the option chosen (`None`: not answered).
+    pub responses: Vec<(u32, Option<u8>)>,
+    pub status: Status,
+    pub duration: Duration,
+}
+
+/// Names of students in the quiz right now, so two people cannot both be "alice".
+#[derive(Debug, Default)]
+pub struct Roster {
+    names: HashSet<String>,
+}
+
+impl Roster {
+    fn claim(&mut self, name: &str) -> bool {
+        self.names.insert(name.to_lowercase())
+    }
+
+    fn release(&mut self, name: &str) {
+        self.names.remove(&name.to_lowercase());
+    }
+
+    /// Students who have given a name and not yet finished.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}
+
+/// Counters every session adds to.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Counters {
+    pub answers: u64,
+    pub timeouts: u64,
+    pub started: u64,
+    pub finished: u64,
+}
+
+/// What sessions share: the quiz, who is here, and where finished attempts go.
+pub struct Ctx<'a> {
+    pub quiz: &'a Quiz,
+    pub roster: &'a mut Roster,
+    /// Attempts that ended; the server writes them out and empties this.
+    pub finished: &'a mut Vec<Attempt>,
+    pub counters: &'a mut Counters,
+}
+
+/// Where a student is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Waiting for a name; the connection is closed at `deadline`.
+    Naming { deadline: Instant },
+    /// Question `index` of the attempt is on screen. `clock` ends it (the time limit, if any);
+    /// `idle` closes the attempt when no clock runs and the student stays silent.
+    Asking {
+        index: usize,
+        clock: Option<Instant>,
+        idle: Instant,
+    },
+    /// The session has ended (row recorded if there was an attempt); the server closes it.
+    Done,
+}
+
+/// One student's quiz.
+#[derive(Debug)]
+pub struct Session {
+    state: State,
+    peer: SocketAddr,
+    name: String,
+    seed: u64,
+    /// Bank indices of the attempt's questions, in the order asked.
+    order: Vec<u32>,
+    /// Bank option index chosen per asked question (`None`: unanswered or timed out).
+    chosen: Vec<Option<u8>>,
+    score: u32,
+    started: Instant,
+}
+
+/// The student's answer to a multiple-choice question: the letter as shown, either case,
+/// optionally followed by `)` or `.`.
+fn parse_letter(line: &str, options: usize) -> Option<usize> {
+    let s = line.trim();
+    let s = s
+        .strip_suffix(')')
+        .or_else(|| s.strip_suffix('.'))
+        .unwrap_or(s)
+        .trim_end();
+    let mut chars = s.chars();
+    let c = chars.next()?.to_ascii_lowercase();
+    if chars.next().is_some() || !c.is_ascii_lowercase() {
+        return None;
+    }
+    let shown = usize::from(c as u8 - b'a');
+    (shown < options).then_some(shown)
+}
+
+fn letter(shown: usize) -> char {
+    char::from(b'a' + shown as u8)
+}
+
+/// Characters that print nothing but can reorder or hide text in other people's terminals.
+fn is_invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{00ad}' | '\u{034f}' | '\u{061c}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}'
+            | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{206f}' | '\u{3164}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}'
+            | '\u{fffd}')
+}
+
+/// Checks a proposed name; on success returns it trimmed, with inner runs of spaces folded.
+pub fn validate_name(raw: &str) -> Result<String, String> {
+    let name = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+    if name.is_empty() {
+        return Err(format!("type a name (1 to {MAX_NAME_CHARS} characters)"));
+    }
+    if name.chars().any(is_invisible) {
+        return Err("names may only hold visible characters".into());
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(format!("name too long (max {MAX_NAME_CHARS} characters)"));
+    }
+    if name.starts_with('/') {
+        return Err("names cannot start with '/' (that starts a command)".into());
+    }
+    Ok(name)
+}
+
+fn line(out: &mut Vec<u8>, text: &str) {
+    out.extend_from_slice(text.as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Text from the bank may hold '\n'; the wire wants CR LF.
+fn text_lines(out: &mut Vec<u8>, text: &str) {
+    for l in text.split('\n') {
+        line(out, l.trim_end_matches('\r'));
+    }
+}
+
+/// Rounded percentage; 0 of 0 is 0%.
+pub fn percent(score: u32, max: u32) -> u32 {
+    (score * 100 + max / 2).checked_div(max).unwrap_or(0)
+}
+
+/// Whole seconds left, rounded up, so "0 s" is never shown while time remains.
+fn secs_left(deadline: Instant, now: Instant) -> u64 {
+    let left = deadline.saturating_duration_since(now);
+    left.as_secs() + u64::from(left.subsec_nanos() > 0)
+}
+
+impl Session {
+    /// A new connection: greets the student and asks for a name.
+    pub fn new(peer: SocketAddr, now: Instant, quiz: &Quiz, out: &mut Vec<u8>) -> Session {
+        let count = quiz.count();
+        let mut welcome = format!(
+            "Welcome to quizd: {}. {} question{}",
+            quiz.title,
+            count,
+            if count == 1 { "" } else { "s" }
+        );
+        match quiz.settings.time_limit {
+            Some(limit) => {
+                let _ = write!(welcome, ", {} s each.", limit.as_secs());
+            }
+            None => welcome.push_str(", no time limit."),
+        }
+        line(out, &welcome);
+        line(out, "Type your name and press Enter (/help for commands).");
+        out.extend_from_slice(NAME_PROMPT.as_bytes());
+        Session {
+            state: State::Naming {
+                deadline: now + NAME_TIMEOUT,
+            },
+            peer,
+            name: String::new(),
+            seed: 0,
+            order: Vec::new(),
+            chosen: Vec::new(),
+            score: 0,
+            started: now,
+        }
+    }
+
+    /// The student's name, once given.
+    pub fn name(&self) -> Option<&str> {
+        (!self.name.is_empty()).then_some(self.name.as_str())
+    }
+
+    /// True once the session has said its last word; the connection should close after
+    /// its output is sent.
+    pub fn is_done(&self) -> bool {
+        self.state == State::Done
+    }
+
+    /// The instant at which [`Session::on_timeout`] wants to be called.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        match self.state {
+            State::Naming { deadline } => Some(deadline),
+            State::Asking { clock, idle, .. } => Some(clock.map_or(idle, |c| c.min(idle))),
+            State::Done => None,
+        }
+    }
+
+    fn set_state(&mut self, to: State) {
+        log::trace!("{} {:?} -> {:?}", self.peer, self.state, to);
+        self.state = to;
+    }
+
+    /// One input line from the student.
+    pub fn on_line(&mut self, input: &str, now: Instant, ctx: &mut Ctx, out: &mut Vec<u8>) {
+        if let State::Asking { idle, .. } = &mut self.state {
+            *idle = now + ctx.quiz.settings.idle_timeout;
+        }
+        let trimmed = input.trim();
+        if trimmed.starts_with('/') {
+            self.on_command(trimmed, now, ctx, out);
+            return;
+        }
+        match self.state {
+            State::Naming { .. } => self.on_name(trimmed, now, ctx, out),
+            State::Asking { index, .. } => self.on_answer(index, trimmed, now, ctx, out),
+            State::Done => {}
+        }
+    }
+
+    /// The decoder saw a line over the limit.
+    pub fn on_too_long(&mut self, out: &mut Vec<u8>) {
+        if self.state != State::Done {
+            line(
+                out,
+                &format!(
+                    "error: line too long (max {} bytes)",
+                    crate::telnet::MAX_LINE
+                ),
+            );
+            self.prompt(out);
+        }
+    }
+
+    /// Ctrl-C or Ctrl-D in the student's terminal: the same as `/quit`.
+    pub fn on_leave(&mut self, now: Instant, ctx: &mut Ctx, out: &mut Vec<u8>) {
+        self.quit(now, ctx, out);
+    }
+
+    /// Fires every deadline that has passed by `now`.
+    pub fn on_timeout(&mut self, now: Instant, ctx: &mut Ctx, out: &mut Vec<u8>) {
+        match self.state {
+            State::Naming { deadline } if deadline <= now => {
+                line(
+                    out,
+                    &format!(
+                        "error: no name given in {} s; closing.",
+                        NAME_TIMEOUT.as_secs()
+                    ),
+                );
+                self.set_state(State::Done);
+            }
+            State::Asking { index, clock, .. } if clock.is_some_and(|c| c <= now) => {
+                ctx.counters.timeouts += 1;
+                let verdict = if ctx.quiz.settings.reveal {
+                    format!(
+                        "Time is up. The answer was {}. Score: {}/{}",
+                        self.right_answer(index, ctx.quiz),
+                        self.score,
+                        index + 1
+                    )
+                } else {
+                    "Time is up.".to_string()
+                };
+                line(out, &verdict);
+                self.advance(index, now, ctx, out);
+            }
+            State::Asking { idle, .. } if idle <= now => {
+                line(
+                    out,
+                    &format!(
+                        "error: no answer for {} s; closing. Your answers so far are saved.",
+                        ctx.quiz.settings.idle_timeout.as_secs()
+                    ),
+                );
+                self.finish(Status::TimedOut, now, ctx);
+            }
+            _ => {}
+        }
+    }
+
+    /// The connection is gone (dropped, kicked, over its output cap). Records the attempt.
+    pub fn on_close(&mut self, status: Status, now: Instant, ctx: &mut Ctx) {
+        if let State::Asking { .. } = self.state {
+            self.finish(status, now, ctx);
+        }
+        self.set_state(State::Done);
+    }
+
+    /// The server is stopping: says so and records the attempt.
+    pub fn on_shutdown(&mut self, now: Instant, ctx: &mut Ctx, out: &mut Vec<u8>) {
+        if self.state == State::Done {
+            return;
+        }
+        out.extend_from_slice(b"\r\n");
+        line(
+            out,
+            "Server is shutting down; your answers so far are saved.",
+        );
+        self.on_close(Status::Shutdown, now, ctx);
+    }
+
+    fn on_name(&mut self, raw: &str, now: Instant, ctx: &mut Ctx, out: &mut Vec<u8>) {
+        let name = match validate_name(raw) {
+            Ok(name) => name,
+            Err(why) => {
+                line(out, &format!("error: {why}"));
+                out.extend_from_slice(NAME_PROMPT.as_bytes());
+                return;
+            }
+        };
+        if !ctx.roster.claim(&name) {
+            line(
+                out,
+                &format!("error: the name {name} is taken right now; choose another"),
+            );
+            out.extend_from_slice(NAME_PROMPT.as_bytes());
+            return;
+        }
+        self.seed = ctx.quiz.attempt_seed(&name);
+        self.order = ctx.quiz.draw(self.seed);
+        self.chosen = Vec::with_capacity(self.order.len());
+        self.name = name;
+        self.started = now;
+        ctx.counters.started += 1;
+        log::debug!("{} is {}", self.peer, self.name);
+        let how = if ctx.quiz.settings.reveal {
+            "Answer each question with the letter of your choice."
+        } else {
+            "Answer each question with the letter of your choice; answers are revealed later."
+        };
+        line(out, &format!("Hello {}. {how}", self.name));
+        self.ask(0, now, ctx, out);
+    }
+
+    fn ask(&mut self, index: usize, now: Instant, ctx: &mut Ctx, out: &mut Vec<u8>) {
+        let quiz = ctx.quiz;
+        let bank_index = self.order[index];
+        let question = &quiz.questions[bank_index as usize];
+        out.extend_from_slice(b"\r\n");
+        let mut header = format!("Question {} of {}", index + 1, self.order.len());
+        if let Some(limit) = quiz.settings.time_limit {
+            let _ = write!(header, " ({} s)", limit.as_secs());
+        }
+        line(out, &header);
+        text_lines(out, &question.text);
+        match &question.kind {
+            Kind::Choice { options, .. } => {
+                let order = quiz.option_order(self.seed, bank_index);
+                for shown in 0..order.len() {
+                    let _ = write!(TextSink(out), "  {}) ", letter(shown));
+                    line(out, &options[order.bank_index(shown)]);
+                }
+            }
+        }
+        out.extend_from_slice(ANSWER_PROMPT.as_bytes());
+        self.set_state(State::Asking {
+            index,
+            clock: quiz.settings.time_limit.map(|limit| now + limit),
+            idle: now + quiz.settings.idle_timeout,
+        });
+    }
+
+    fn on_answer(
+        &mut self,
+        index: usize,
+        input: &str,
+        now: Instant,
+        ctx: &mut Ctx,
+        out: &mut Vec<u8>,
+    ) {
+        let quiz = ctx.quiz;
+        let bank_index = self.order[index];
+        let Kind::Choice { options, correct } = &quiz.questions[bank_index as usize].kind;
+        let Some(shown) = parse_letter(input, options.len()) else {
+            line(
+                out,
+                &format!(
+                    "error: answer with a letter from a to {}",
+                    letter(options.len().saturating_sub(1))
+                ),
+            );
+            out.extend_from_slice(ANSWER_PROMPT.as_bytes());
+            return;
+        };
+        let picked = quiz.option_order(self.seed, bank_index).bank_index(shown);
+        self.chosen.push(Some(picked as u8));
+        ctx.counters.answers += 1;
+        let right = picked == *correct;
+        if right {
+            self.score += 1;
+        }
+        let verdict = match (quiz.settings.reveal, right) {
+            (false, _) => "Answer recorded.".to_string(),
+            (true, true) => format!("Correct! Score: {}/{}", self.score, index + 1),
+            (true, false) => format!(
+                "Wrong. The answer was {}. Score: {}/{}",
+                self.right_answer(index, quiz),
+                self.score,
+                index + 1
+            ),
+        };
+        line(out, &verdict);
+        self.advance(index, now, ctx, out);
+    }
+
+    /// The right option of the attempt's question `index`, as this student sees it: "b) bind()".
+    fn right_answer(&self, index: usize, quiz: &Quiz) -> String {
+        let bank_index = self.order[index];
+        let Kind::Choice { options, correct } = &quiz.questions[bank_index as usize].kind;
+        let shown = quiz.option_order(self.seed, bank_index).shown_at(*correct);
+        format!("{}) {}", letter(shown), options[*correct])
+    }
+
+    /// After question `index` got its verdict: the next question, or the end.
+    fn advance(&mut self, index: usize, now: Instant, ctx: &mut Ctx, out: &mut Vec<u8>) {
+        // A timed-out question has no entry yet.
+        self.chosen.resize(index + 1, None);
+        if index + 1 < self.order.len() {
+            self.ask(index + 1, now, ctx, out);
+        } else {
+            out.extend_from_slice(b"\r\n");
+            self.final_line(out);
+            self.finish(Status::Completed, now, ctx);
+        }
+    }
+
+    fn final_line(&self, out: &mut Vec<u8>) {
+        let max = self.order.len() as u32;
+        line(
+            out,
+            &format!(
+                "Quiz over, {}: you scored {} out of {} ({}%).",
+                self.name,
+                self.score,
+                max,
+                percent(self.score, max)
+            ),
+        );
+    }
+
+    fn quit(&mut self, now: Instant, ctx: &mut Ctx, out: &mut Vec<u8>) {
+        match self.state {
+            State::Naming { .. } => {
+                line(out, "Bye.");
+                self.set_state(State::Done);
+            }
+            State::Asking { .. } => {
+                out.extend_from_slice(b"\r\n");
+                line(out, "You left the quiz; your answers so far are saved.");
+                self.final_line(out);
+                self.finish(Status::Quit, now, ctx);
+            }
+            State::Done => {}
+        }
+    }
+
+    /// Ends the attempt: records its row and frees the name.
+    fn finish(&mut self, status: Status, now: Instant, ctx: &mut Ctx) {
+        let max = self.order.len() as u32;
+        let mut chosen = std::mem::take(&mut self.chosen);
+        chosen.resize(self.order.len(), None);
+        ctx.finished.push(Attempt {
+            name: self.name.clone(),
+            peer: self.peer,
+            score: self.score,
+            max,
+            responses: self.order.iter().copied().zip(chosen).collect(),
+            status,
+            duration: now.saturating_duration_since(self.started),
+        });
+        ctx.counters.finished += 1;
+        ctx.roster.release(&self.name);
+        log::debug!(
+            "{} ({}) finished: {}/{} {}",
+            self.name,
+            self.peer,
+            self.score,
+            max,
+            status.as_str()
+        );
+        self.set_state(State::Done);
+    }
+
+    fn on_command(&mut self, input: &str, now: Instant, ctx: &mut Ctx, out: &mut Vec<u8>) {
+        let (word, rest) = input.split_once(char::is_whitespace).unwrap_or((input, ""));
+        let rest = rest.trim();
+        match word.to_ascii_lowercase().as_str() {
+            "/help" | "/?" => {
+                for l in [
+                    "Commands (they work at any prompt):",
+                    "  /help       this list",
+                    "  /score      your score so far",
+                    "  /time       time left on this question",
+                    "  /ask TEXT   send a question to the teacher",
+                    "  /quit       leave the quiz (your answers so far are saved)",
+                ] {
+                    line(out, l);
+                }
+            }
+            "/quit" | "/exit" | "/bye" => return self.quit(now, ctx, out),
+            "/score" => match self.state {
+                State::Asking { index, .. } if ctx.quiz.settings.reveal => line(
+                    out,
+                    &format!(
+                        "Score: {}/{} ({} questions in all)",
+                        self.score,
+                        index,
+                        self.order.len()
+                    ),
+                ),
+                State::Asking { index, .. } => line(
+                    out,
+                    &format!("Answered {} of {} questions.", index, self.order.len()),
+                ),
+                _ => line(out, "error: the quiz starts once you give your name"),
+            },
+            "/time" => match self.state {
+                State::Naming { deadline } => line(
+                    out,
+                    &format!(
+                        "Time left to give your name: {} s",
+                        secs_left(deadline, now)
+                    ),
+                ),
+                State::Asking { clock: Some(c), .. } => {
+                    line(out, &format!("Time left: {} s", secs_left(c, now)))
+                }
+                State::Asking { clock: None, .. } => line(out, "No time limit on this question."),
+                State::Done => {}
+            },
+            "/ask" if rest.is_empty() => line(out, "error: usage: /ask TEXT"),
+            "/ask" => {
+                let who = self.name().unwrap_or("(no name yet)");
+                let text: String = rest.chars().filter(|c| !is_invisible(*c)).collect();
+                log::info!("question from {who} ({}): {text}", self.peer);
+                line(out, "Sent to the teacher.");
+            }
+            _ => line(
+                out,
+                &format!(
+                    "error: unknown command {} (type /help)",
+                    word.chars().take(40).collect::<String>()
+                ),
+            ),
+        }
+        self.prompt(out);
+    }
+
+    /// Prints the prompt of the current state again (after a command or an error).
+    fn prompt(&self, out: &mut Vec<u8>) {
+        match self.state {
+            State::Naming { .. } => out.extend_from_slice(NAME_PROMPT.as_bytes()),
+            State::Asking { .. } => out.extend_from_slice(ANSWER_PROMPT.as_bytes()),
+            State::Done => {}
+        }
+    }
+}
+
+/// Lets `write!` format straight into the output bytes.
+struct TextSink<'a>(&'a mut Vec<u8>);
+
+impl std::fmt::Write for TextSink<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.extend_from_slice(s.as_bytes());
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bank::{Bank, Question};
+    use crate::quiz::Settings;
+    use std::sync::Arc;
+
+    /// Three questions; the right option is always the second one in the bank ("right").
+    fn quiz(settings: Settings) -> Quiz {
+        let file: Arc<str> = Arc::from("t.txt");
+        let q = |i: u32| Question {
+            text: format!("Question text {i}?"),
+            kind: Kind::Choice {
+                options: vec![
+                    format!("wrong {i}"),
+                    format!("right {i}"),
+                    format!("other {i}"),
+                    format!("last {i}"),
+                ],
+                correct: 1,
+            },
+            file: file.clone(),
+            line: i,
+        };
+        Quiz::new(
+            Bank {
+                title: "t".into(),
+                questions: (1..=3).map(q).collect(),
+            },
+            settings,
+        )
+    }
+
+    fn in_order() -> Settings {
+        Settings {
+            shuffle: false,
+            ..Settings::default()
+        }
+    }
+
+    /// A fake world: one shared context and a clock that only moves when told.
+    struct World {
+        quiz: Quiz,
+        roster: Roster,
+        finished: Vec<Attempt>,
+        counters: Counters,
+        now: Instant,
+    }
+
+    impl World {
+        fn new(settings: Settings) -> World {
+            World {
+                quiz: quiz(settings),
+                roster: Roster::default(),
+                finished: Vec::new(),
+                counters: Counters::default(),
+                now: Instant::now(),
+            }
+        }
+
+        fn connect(&mut self) -> (Session, String) {
+            let mut out = Vec::new();
+            let s = Session::new(peer(), self.now, &self.quiz, &mut out);
+            (s, text(out))
+        }
+
+        fn with_ctx(&mut self, f: impl FnOnce(&mut Ctx, Instant, &mut Vec<u8>)) -> String {
+            let mut out = Vec::new();
+            let mut ctx = Ctx {
+                quiz: &self.quiz,
+                roster: &mut self.roster,
+                finished: &mut self.finished,
+                counters: &mut self.counters,
+            };
+            f(&mut ctx, self.now, &mut out);
+            text(out)
+        }
+
+        fn send(&mut self, s: &mut Session, input: &str) -> String {
+            self.with_ctx(|ctx, now, out| s.on_line(input, now, ctx, out))
+        }
+
+        fn wait(&mut self, s: &mut Session, secs: u64) -> String {
+            self.now += Duration::from_secs(secs);
+            self.with_ctx(|ctx, now, out| s.on_timeout(now, ctx, out))
+        }
+
+        /// A student who has given `name` and sees question 1.
+        fn named(&mut self, name: &str) -> Session {
+            let (mut s, _) = self.connect();
+            let shown = self.send(&mut s, name);
+            assert!(shown.contains("Question 1 of"), "{shown}");
+            s
+        }
+    }
+
+    fn peer() -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], 40000))
+    }
+
+    fn text(out: Vec<u8>) -> String {
+        String::from_utf8(out).expect("session output is UTF-8")
+    }
+
+    #[test]
+    fn greeting_names_the_quiz_and_ends_with_the_name_prompt() {
+        let mut w = World::new(in_order());
+        let (_, shown) = w.connect();
+        assert!(shown.starts_with("Welcome to quizd: t. 3 questions, 30 s each.\r\n"));
+        assert!(shown.ends_with("\r\nname> "));
+    }
+
+    #[test]
+    fn a_whole_quiz_gives_verdicts_and_a_final_score_and_records_the_attempt() {
+        let mut w = World::new(in_order());
+        let (mut s, _) = w.connect();
+        let q1 = w.send(&mut s, "alice");
+        assert!(q1.starts_with("Hello alice."));
+        assert!(q1.contains("\r\nQuestion 1 of 3 (30 s)\r\nQuestion text 1?\r\n  a) wrong 1\r\n  b) right 1\r\n  c) other 1\r\n  d) last 1\r\nanswer> "));
+        assert!(q1.ends_with("answer> "));
+        let v1 = w.send(&mut s, "b");
+        assert!(v1.starts_with("Correct! Score: 1/1\r\n"), "{v1}");
+        let v2 = w.send(&mut s, "A");
+        assert!(
+            v2.starts_with("Wrong. The answer was b) right 2. Score: 1/2\r\n"),
+            "{v2}"
+        );
+        let end = w.send(&mut s, "b)");
+        assert!(end.starts_with("Correct! Score: 2/3\r\n"), "{end}");
+        assert!(
+            end.ends_with("Quiz over, alice: you scored 2 out of 3 (67%).\r\n"),
+            "{end}"
+        );
+        assert!(s.is_done());
+        assert_eq!(s.next_deadline(), None);
+        let a = &w.finished[0];
+        assert_eq!((a.score, a.max, a.status), (2, 3, Status::Completed));
+        assert_eq!(a.responses, vec![(0, Some(1)), (1, Some(0)), (2, Some(1))]);
+        assert_eq!(w.counters.answers, 3);
+        assert!(w.roster.is_empty(), "the name is free again");
+    }
+
+    #[test]
+    fn letters_are_accepted_in_either_case_with_a_paren_or_dot() {
+        for answer in ["b", "B", "b)", "B.", "  b  ", "b )"] {
+            assert_eq!(parse_letter(answer, 4), Some(1), "{answer:?}");
+        }
+        for answer in ["", "e", "bb", "1", "b))", "é", "b c"] {
+            assert_eq!(parse_letter(answer, 4), None, "{answer:?}");
+        }
+    }
+
+    #[test]
+    fn an_invalid_answer_gets_an_error_and_the_same_question_without_penalty() {
+        let mut w = World::new(in_order());
+        let mut s = w.named("alice");
+        for bad in ["e", "", "hello"] {
+            let shown = w.send(&mut s, bad);
+            assert_eq!(shown, "error: answer with a letter from a to d\r\nanswer> ");
+        }
+        assert!(w.send(&mut s, "b").starts_with("Correct! Score: 1/1"));
+    }
+
+    #[test]
+    fn the_clock_running_out_shows_time_is_up_and_the_next_question() {
+        let mut w = World::new(in_order());
+        let mut s = w.named("alice");
+        assert_eq!(
+            w.wait(&mut s, 29),
+            "",
+            "nothing happens before the deadline"
+        );
+        let shown = w.wait(&mut s, 1);
+        assert!(
+            shown.starts_with("Time is up. The answer was b) right 1. Score: 0/1\r\n"),
+            "{shown}"
+        );
+        assert!(shown.contains("Question 2 of 3"));
+        assert_eq!(w.counters.timeouts, 1);
+        w.send(&mut s, "b");
+        w.wait(&mut s, 30);
+        let a = &w.finished[0];
+        assert_eq!(a.responses, vec![(0, None), (1, Some(1)), (2, None)]);
+        assert_eq!((a.score, a.status), (1, Status::Completed));
+    }
+
+    #[test]
+    fn next_deadline_follows_the_state() {
+        let mut w = World::new(in_order());
+        let start = w.now;
+        let (mut s, _) = w.connect();
+        assert_eq!(s.next_deadline(), Some(start + NAME_TIMEOUT));
+        w.now += Duration::from_secs(5);
+        w.send(&mut s, "alice");
+        assert_eq!(s.next_deadline(), Some(w.now + Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn no_name_within_the_timeout_closes_without_a_row() {
+        let mut w = World::new(in_order());
+        let (mut s, _) = w.connect();
+        let shown = w.wait(&mut s, 60);
+        assert_eq!(shown, "error: no name given in 60 s; closing.\r\n");
+        assert!(s.is_done());
+        assert!(w.finished.is_empty());
+    }
+
+    #[test]
+    fn refused_names_get_one_error_line_and_the_prompt_again() {
+        let mut w = World::new(in_order());
+        let _alice = w.named("Alice");
+        let (mut s, _) = w.connect();
+        let long = "x".repeat(MAX_NAME_CHARS + 1);
+        for (name, why) in [
+            ("", "error: type a name"),
+            ("   ", "error: type a name"),
+            (long.as_str(), "error: name too long (max 32 characters)"),
+            (
+                "bad\u{202e}name",
+                "error: names may only hold visible characters",
+            ),
+            (
+                "zero\u{200b}width",
+                "error: names may only hold visible characters",
+            ),
+            (
+                "alice",
+                "error: the name alice is taken right now; choose another",
+            ),
+        ] {
+            let shown = w.send(&mut s, name);
+            assert!(shown.starts_with(why), "{name:?}: {shown}");
+            assert!(shown.ends_with("\r\nname> "), "{name:?}: {shown}");
+            assert_eq!(shown.matches("\r\n").count(), 1, "one line: {shown}");
+        }
+        let max = "y".repeat(MAX_NAME_CHARS);
+        assert!(w.send(&mut s, &max).contains("Question 1 of 3"));
+    }
+
+    #[test]
+    fn names_are_trimmed_and_inner_spaces_folded() {
+        assert_eq!(
+            validate_name("  Ada   Lovelace \t").as_deref(),
+            Ok("Ada Lovelace")
+        );
+        assert_eq!(validate_name("Zoë").as_deref(), Ok("Zoë"));
+    }
+
+    #[test]
+    fn quit_mid_quiz_saves_the_answers_so_far() {
+        let mut w = World::new(in_order());
+        let mut s = w.named("alice");
+        w.send(&mut s, "b");
+        let shown = w.send(&mut s, "/QUIT");
+        assert!(shown.contains("You left the quiz; your answers so far are saved.\r\n"));
+        assert!(
+            shown.ends_with("Quiz over, alice: you scored 1 out of 3 (33%).\r\n"),
+            "{shown}"
+        );
+        assert!(s.is_done());
+        let a = &w.finished[0];
+        assert_eq!((a.status, a.score), (Status::Quit, 1));
+        assert_eq!(a.responses, vec![(0, Some(1)), (1, None), (2, None)]);
+    }
+
+    #[test]
+    fn leaving_before_giving_a_name_records_nothing() {
+        let mut w = World::new(in_order());
+        let (mut s, _) = w.connect();
+        let shown = w.with_ctx(|ctx, now, out| s.on_leave(now, ctx, out));
+        assert_eq!(shown, "Bye.\r\n");
+        assert!(s.is_done() && w.finished.is_empty());
+    }
+
+    #[test]
+    fn a_dropped_connection_still_gets_a_row_and_frees_the_name() {
+        let mut w = World::new(in_order());
+        let mut s = w.named("alice");
+        w.send(&mut s, "a");
+        w.with_ctx(|ctx, now, _| s.on_close(Status::Disconnected, now, ctx));
+        assert_eq!(w.finished[0].status, Status::Disconnected);
+        assert_eq!(w.finished[0].responses[0], (0, Some(0)));
+        assert!(w.roster.is_empty());
+        // A second close (the sweep after a shutdown, say) records nothing more.
+        w.with_ctx(|ctx, now, _| s.on_close(Status::Disconnected, now, ctx));
+        assert_eq!(w.finished.len(), 1);
+    }
+
+    #[test]
+    fn shutdown_tells_the_student_and_records_a_shutdown_row() {
+        let mut w = World::new(in_order());
+        let mut s = w.named("alice");
+        let shown = w.with_ctx(|ctx, now, out| s.on_shutdown(now, ctx, out));
+        assert!(shown.contains("Server is shutting down; your answers so far are saved.\r\n"));
+        assert_eq!(w.finished[0].status, Status::Shutdown);
+    }
+
+    #[test]
+    fn commands_answer_and_reprint_the_prompt() {
+        let mut w = World::new(in_order());
+        let (mut s, _) = w.connect();
+        let help = w.send(&mut s, "/help");
+        assert!(help.contains("/quit") && help.ends_with("name> "));
+        w.now += Duration::from_millis(10_500);
+        assert_eq!(
+            w.send(&mut s, "/time"),
+            "Time left to give your name: 50 s\r\nname> "
+        );
+        w.send(&mut s, "alice");
+        w.now += Duration::from_millis(100);
+        assert_eq!(w.send(&mut s, "/Time"), "Time left: 30 s\r\nanswer> ");
+        w.send(&mut s, "b");
+        assert_eq!(
+            w.send(&mut s, "/score"),
+            "Score: 1/1 (3 questions in all)\r\nanswer> "
+        );
+        assert_eq!(
+            w.send(&mut s, "/ask"),
+            "error: usage: /ask TEXT\r\nanswer> "
+        );
+        assert_eq!(
+            w.send(&mut s, "/ask is b a trick?"),
+            "Sent to the teacher.\r\nanswer> "
+        );
+        assert_eq!(
+            w.send(&mut s, "/frobnicate now"),
+            "error: unknown command /frobnicate (type /help)\r\nanswer> "
+        );
+    }
+
+    #[test]
+    fn a_too_long_line_is_an_error_and_the_prompt_again() {
+        let mut w = World::new(in_order());
+        let mut s = w.named("alice");
+        let shown = w.with_ctx(|_, _, out| s.on_too_long(out));
+        assert_eq!(shown, "error: line too long (max 1024 bytes)\r\nanswer> ");
+    }
+
+    #[test]
+    fn no_reveal_records_answers_without_verdicts() {
+        let mut w = World::new(Settings {
+            reveal: false,
+            ..in_order()
+        });
+        let mut s = w.named("alice");
+        assert!(w.send(&mut s, "b").starts_with("Answer recorded.\r\n"));
+        assert!(w.wait(&mut s, 30).starts_with("Time is up.\r\n"));
+        assert_eq!(
+            w.send(&mut s, "/score"),
+            "Answered 2 of 3 questions.\r\nanswer> "
+        );
+        let end = w.send(&mut s, "a");
+        assert!(end.contains("Quiz over, alice: you scored 1 out of 3 (33%)."));
+    }
+
+    #[test]
+    fn without_a_time_limit_an_idle_student_is_timed_out_and_saved() {
+        let mut w = World::new(Settings {
+            time_limit: None,
+            idle_timeout: Duration::from_secs(600),
+            ..in_order()
+        });
+        let mut s = w.named("alice");
+        w.send(&mut s, "b");
+        assert_eq!(w.wait(&mut s, 599), "");
+        let shown = w.wait(&mut s, 1);
+        assert!(
+            shown.starts_with("error: no answer for 600 s; closing."),
+            "{shown}"
+        );
+        assert_eq!(w.finished[0].status, Status::TimedOut);
+        assert_eq!(w.finished[0].score, 1);
+    }
+
+    #[test]
+    fn count_limits_the_questions_per_attempt() {
+        let mut w = World::new(Settings {
+            count: Some(2),
+            ..Settings::default()
+        });
+        let (_, greeting) = w.connect();
+        assert!(greeting.contains("2 questions"));
+        let mut s = w.named("alice");
+        w.send(&mut s, "a");
+        let end = w.send(&mut s, "a");
+        assert!(end.contains("out of 2"), "{end}");
+    }
+
+    /// The letter a shuffled screen shows for the right option ("right N").
+    fn right_letter(screen: &str) -> String {
+        let option = screen
+            .lines()
+            .find(|l| l.contains(") right "))
+            .expect("the right option is on screen");
+        option.trim_start()[..1].to_string()
+    }
+
+    #[test]
+    fn shuffled_options_are_graded_by_what_the_student_saw() {
+        let mut w = World::new(Settings::default());
+        for n in 0..20 {
+            let (mut s, _) = w.connect();
+            let mut screen = w.send(&mut s, &format!("student{n}"));
+            while !s.is_done() {
+                screen = w.send(&mut s, &right_letter(&screen));
+                assert!(screen.starts_with("Correct!"), "{screen}");
+            }
+            assert!(screen.contains("you scored 3 out of 3 (100%)"));
+        }
+        // In the bank's lettering the right answer is always b.
+        assert!(
+            w.finished
+                .iter()
+                .all(|a| a.responses.iter().all(|r| r.1 == Some(1)))
+        );
+    }
+
+    #[test]
+    fn a_fixed_seed_gives_the_same_name_the_same_screens() {
+        let settings = Settings {
+            seed: Some(7),
+            ..Settings::default()
+        };
+        let screens = |name: &str| {
+            let mut w = World::new(settings.clone());
+            let (mut s, _) = w.connect();
+            let mut all = w.send(&mut s, name);
+            all += &w.send(&mut s, "a");
+            all += &w.send(&mut s, "c");
+            all
+        };
+        assert_eq!(screens("alice"), screens("alice"));
+    }
+}

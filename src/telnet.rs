@@ -1,0 +1,971 @@
+//! Telnet input decoding: one [`Decoder`] per connected student turns the raw
+//! bytes read from the socket into input lines, leave requests and the few
+//! telnet negotiation replies the protocol requires.
+//!
+//! This module owns the *input* side of the wire contract and nothing else: it
+//! does no I/O and reads no clocks. Bytes go in through [`Decoder::feed`],
+//! [`Event`]s come out in arrival order, and the state survives reads split at
+//! any byte, so the server may feed whatever each `read` returned.
+//!
+//! # Framing
+//!
+//! - Lines end with CR LF, LF, CR NUL or a lone CR. A CR ends the line at once;
+//!   one LF or NUL right after it (even in the next read) is swallowed. A NUL
+//!   anywhere else is dropped. An empty line is `Line("")`.
+//! - Telnet commands (RFC 854, introduced by IAC = 0xFF) never reach a line.
+//!   `IAC IAC` is a literal 0xFF data byte. `IAC DO x` / `IAC WILL x` are
+//!   refused with `IAC WONT x` / `IAC DONT x`, once per option and direction,
+//!   except `IAC DO TIMING-MARK`, which is answered every time. `IAC WONT` and
+//!   `IAC DONT` get no reply. `IAC SB ... IAC SE` is skipped without being
+//!   buffered. `IAC IP` and `IAC EOF` mean [`Event::Leave`]; `IAC EC` erases
+//!   a character, `IAC EL` the whole line; `IAC AYT` gets a short answer; every
+//!   other command is ignored. The decoder never starts a negotiation.
+//! - In the data, backspace (0x08) and DEL (0x7F) erase the last character, and
+//!   a bare 0x03 or 0x04 on an empty line means [`Event::Leave`].
+//! - Lines are decoded as UTF-8, invalid sequences becoming U+FFFD. Control
+//!   characters (C0, DEL, C1, ESC included) are dropped; tab becomes a space.
+//!   Lines are not trimmed.
+//! - A line with more than [`MAX_LINE`] bytes of data (counted after telnet
+//!   decoding and erasing) is discarded and reported as [`Event::TooLong`] when
+//!   its terminator arrives. Memory stays bounded whatever the client sends.
+
+use std::mem;
+
+/// Longest input line accepted, in bytes of decoded data (terminator excluded).
+pub const MAX_LINE: usize = 1024;
+
+/// What the decoder hands to the session, in arrival order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event<'a> {
+    /// A complete input line: UTF-8 (invalid bytes replaced by U+FFFD), control characters dropped, tab turned into a space; not trimmed.
+    Line(&'a str),
+    /// A line longer than MAX_LINE ended; its bytes were discarded.
+    TooLong,
+    /// The student asked to leave: IAC IP, IAC EOF, or a bare 0x03 / 0x04 on an empty line.
+    Leave,
+    /// Bytes to send back to the client (telnet negotiation replies), to be written in order with other output.
+    Reply(&'a [u8]),
+}
+
+// Telnet command bytes (RFC 854) and the one option we treat specially.
+const IAC: u8 = 255;
+const DONT: u8 = 254;
+const DO: u8 = 253;
+const WONT: u8 = 252;
+const WILL: u8 = 251;
+const SB: u8 = 250;
+const EL: u8 = 248;
+const EC: u8 = 247;
+const AYT: u8 = 246;
+const IP: u8 = 244;
+const SE: u8 = 240;
+const EOF: u8 = 236;
+/// RFC 860. The Linux `telnet` client sends `IAC DO TIMING-MARK` after Ctrl-C
+/// and discards all output until it gets an answer.
+const TIMING_MARK: u8 = 6;
+
+// Data bytes with a meaning of their own.
+const NUL: u8 = 0x00;
+const ETX: u8 = 0x03;
+const EOT: u8 = 0x04;
+const BS: u8 = 0x08;
+const TAB: u8 = b'\t';
+const LF: u8 = b'\n';
+const CR: u8 = b'\r';
+const DEL: u8 = 0x7F;
+
+/// Answer to `IAC AYT` ("are you there?").
+const AYT_REPLY: &[u8] = b"\r\n[quizd: yes]\r\n";
+
+/// First allocation of the raw line buffer; it then doubles up to `MAX_LINE`.
+const MIN_RAW_CAPACITY: usize = 64;
+
+/// A buffer whose capacity exceeds this is released once its line is handed out.
+const SHRINK_ABOVE: usize = 4 * 1024;
+
+/// Where the decoder stands in the telnet command syntax.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum State {
+    /// Ordinary data bytes.
+    #[default]
+    Data,
+    /// Just saw IAC in the data; the next byte is a command.
+    Iac,
+    /// Just saw `IAC WILL/WONT/DO/DONT`; the next byte is the option.
+    Option(Verb),
+    /// Inside `IAC SB ...`: bytes are skipped until `IAC SE`.
+    Sub,
+    /// Inside a subnegotiation, just saw IAC.
+    SubIac,
+}
+
+/// The four option negotiation commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verb {
+    Will,
+    Wont,
+    Do,
+    Dont,
+}
+
+/// A set of telnet option codes (0..=255), as a 256-bit bitmap.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct OptionSet([u64; 4]);
+
+impl OptionSet {
+    /// Adds `option`; returns whether it was not already present.
+    fn insert(&mut self, option: u8) -> bool {
+        let word = &mut self.0[usize::from(option / 64)];
+        let bit = 1u64 << (option % 64);
+        let fresh = *word & bit == 0;
+        *word |= bit;
+        fresh
+    }
+}
+
+/// Telnet decoder and line assembler for one connection.
+///
+/// Both buffers start unallocated; the raw one never grows past [`MAX_LINE`]
+/// bytes and both are reused from line to line.
+#[derive(Debug, Default)]
+pub struct Decoder {
+    /// Data bytes of the current line, after telnet decoding and erasing.
+    /// Holds no C0 control bytes; tab is already a space.
+    raw: Vec<u8>,
+    /// Decoded text of the line being handed out (borrowed by `Event::Line`).
+    decoded: String,
+    /// Position in the telnet command syntax.
+    state: State,
+    /// A CR just ended a line: one following LF or NUL data byte is swallowed.
+    after_cr: bool,
+    /// The current line exceeded `MAX_LINE`; its bytes are being discarded.
+    overflow: bool,
+    /// Options for which we already answered `IAC DO x` with `IAC WONT x`.
+    refused_do: OptionSet,
+    /// Options for which we already answered `IAC WILL x` with `IAC DONT x`.
+    refused_will: OptionSet,
+}
+
+impl Decoder {
+    /// Creates a decoder for a fresh connection (allocates nothing).
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Decodes `bytes`, calling `on_event` for each event in order.
+    pub fn feed(&mut self, bytes: &[u8], mut on_event: impl FnMut(Event<'_>)) {
+        for &byte in bytes {
+            self.step(byte, &mut on_event);
+        }
+    }
+
+    /// Advances the state machine by one byte.
+    fn step(&mut self, byte: u8, on_event: &mut impl FnMut(Event<'_>)) {
+        self.state = match self.state {
+            State::Data if byte == IAC => State::Iac,
+            State::Data => {
+                self.data(byte, on_event);
+                State::Data
+            }
+            State::Iac => self.command(byte, on_event),
+            State::Option(verb) => {
+                self.negotiate(verb, byte, on_event);
+                State::Data
+            }
+            State::Sub if byte == IAC => State::SubIac,
+            State::Sub => State::Sub,
+            State::SubIac => match byte {
+                SE => State::Data,
+                IAC => State::Sub,
+                // RFC 854 allows nothing else here. Like libtelnet, take it as
+                // the end of a broken subnegotiation and obey the command, so
+                // that a client that never sends SE can still leave.
+                _ => self.command(byte, on_event),
+            },
+        };
+    }
+
+    /// Handles the byte after an IAC; returns the next state.
+    fn command(&mut self, byte: u8, on_event: &mut impl FnMut(Event<'_>)) -> State {
+        match byte {
+            IAC => self.data(IAC, on_event),
+            WILL => return State::Option(Verb::Will),
+            WONT => return State::Option(Verb::Wont),
+            DO => return State::Option(Verb::Do),
+            DONT => return State::Option(Verb::Dont),
+            SB => return State::Sub,
+            IP | EOF => self.leave(on_event),
+            AYT => on_event(Event::Reply(AYT_REPLY)),
+            EC => self.erase_char(),
+            EL => self.erase_line(),
+            // NOP, DM, BRK, AO, GA, a stray SE and unassigned codes.
+            _ => {}
+        }
+        State::Data
+    }
+
+    /// Answers `IAC <verb> <option>`: we enable no option, ever.
+    fn negotiate(&mut self, verb: Verb, option: u8, on_event: &mut impl FnMut(Event<'_>)) {
+        let refusal = match verb {
+            // Once per option avoids negotiation loops, but a timing mark is
+            // a question that needs an answer every time.
+            Verb::Do => (option == TIMING_MARK || self.refused_do.insert(option)).then_some(WONT),
+            Verb::Will => self.refused_will.insert(option).then_some(DONT),
+            // Confirmations of what we already have (everything disabled).
+            Verb::Wont | Verb::Dont => None,
+        };
+        if let Some(refusal) = refusal {
+            on_event(Event::Reply(&[IAC, refusal, option]));
+        }
+    }
+
+    /// Handles one data byte (telnet commands already removed).
+    fn data(&mut self, byte: u8, on_event: &mut impl FnMut(Event<'_>)) {
+        if mem::take(&mut self.after_cr) && matches!(byte, LF | NUL) {
+            return;
+        }
+        match byte {
+            CR => {
+                self.after_cr = true;
+                self.end_line(on_event);
+            }
+            LF => self.end_line(on_event),
+            BS | DEL => self.erase_char(),
+            ETX | EOT if self.line_is_empty() => self.leave(on_event),
+            TAB => self.push(b' '),
+            // NUL, ESC, other C0 controls, and ETX / EOT inside a line.
+            0x00..=0x1F => {}
+            _ => self.push(byte),
+        }
+    }
+
+    /// Whether the current line has no data at all (not even discarded data).
+    fn line_is_empty(&self) -> bool {
+        self.raw.is_empty() && !self.overflow
+    }
+
+    /// Appends a data byte to the current line, unless it is too long already.
+    fn push(&mut self, byte: u8) {
+        if self.overflow {
+            return;
+        }
+        if self.raw.len() == MAX_LINE {
+            self.overflow = true;
+            self.raw.clear();
+            return;
+        }
+        if self.raw.len() == self.raw.capacity() {
+            // Grow by doubling, but never past MAX_LINE.
+            let target = (self.raw.capacity() * 2).clamp(MIN_RAW_CAPACITY, MAX_LINE);
+            self.raw.reserve_exact(target - self.raw.len());
+        }
+        self.raw.push(byte);
+    }
+
+    /// Erases the last visible character of the current line, with any
+    /// invisible (C1 control) characters after it.
+    fn erase_char(&mut self) {
+        while let Some((len, invisible)) = last_char(&self.raw) {
+            self.raw.truncate(self.raw.len() - len);
+            if !invisible {
+                break;
+            }
+        }
+    }
+
+    /// Erases the whole current line, including a line already too long.
+    fn erase_line(&mut self) {
+        self.raw.clear();
+        self.overflow = false;
+    }
+
+    /// Reports a leave request; the partial line is discarded, like Ctrl-C
+    /// in a shell.
+    fn leave(&mut self, on_event: &mut impl FnMut(Event<'_>)) {
+        self.erase_line();
+        on_event(Event::Leave);
+    }
+
+    /// Hands out the current line (or `TooLong`) and starts a new one.
+    fn end_line(&mut self, on_event: &mut impl FnMut(Event<'_>)) {
+        if self.overflow {
+            on_event(Event::TooLong);
+        } else {
+            decode_into(&self.raw, &mut self.decoded);
+            on_event(Event::Line(&self.decoded));
+        }
+        self.erase_line();
+        self.decoded.clear();
+        if self.raw.capacity() > SHRINK_ABOVE {
+            self.raw = Vec::new();
+        }
+        if self.decoded.capacity() > SHRINK_ABOVE {
+            self.decoded = String::new();
+        }
+    }
+}
+
+/// Decodes `raw` into `out` (cleared first): UTF-8 with each invalid sequence
+/// replaced by U+FFFD, control characters dropped.
+fn decode_into(raw: &[u8], out: &mut String) {
+    out.clear();
+    out.reserve(raw.len());
+    for chunk in raw.utf8_chunks() {
+        out.extend(chunk.valid().chars().filter(|c| !c.is_control()));
+        if !chunk.invalid().is_empty() {
+            out.push(char::REPLACEMENT_CHARACTER);
+        }
+    }
+}
+
+/// The last character of `bytes` as [`decode_into`] sees it: its length in
+/// bytes (a valid character, or an invalid sequence that decodes to one
+/// U+FFFD) and whether it is a control character (dropped when decoding).
+fn last_char(bytes: &[u8]) -> Option<(usize, bool)> {
+    // A character or an invalid sequence spans at most 4 bytes, and UTF-8
+    // resynchronises at every lead byte, so the last 4 bytes decide.
+    let tail = &bytes[bytes.len().saturating_sub(4)..];
+    let chunk = tail.utf8_chunks().last()?;
+    if !chunk.invalid().is_empty() {
+        return Some((chunk.invalid().len(), false));
+    }
+    let c = chunk.valid().chars().next_back()?;
+    Some((c.len_utf8(), c.is_control()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An owned copy of an [`Event`], for comparing event sequences.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    enum Ev {
+        Line(String),
+        TooLong,
+        Leave,
+        Reply(Vec<u8>),
+    }
+
+    impl From<Event<'_>> for Ev {
+        fn from(event: Event<'_>) -> Self {
+            match event {
+                Event::Line(s) => Ev::Line(s.to_owned()),
+                Event::TooLong => Ev::TooLong,
+                Event::Leave => Ev::Leave,
+                Event::Reply(bytes) => Ev::Reply(bytes.to_vec()),
+            }
+        }
+    }
+
+    fn line(s: &str) -> Ev {
+        Ev::Line(s.to_owned())
+    }
+
+    fn reply(bytes: &[u8]) -> Ev {
+        Ev::Reply(bytes.to_vec())
+    }
+
+    /// Feeds `chunks` to `decoder` in turn; returns all events.
+    fn feed_into(decoder: &mut Decoder, chunks: &[&[u8]]) -> Vec<Ev> {
+        let mut events = Vec::new();
+        for chunk in chunks {
+            decoder.feed(chunk, |event| events.push(Ev::from(event)));
+        }
+        events
+    }
+
+    /// Feeds `chunks` to a fresh decoder; returns all events.
+    fn feed_chunks(chunks: &[&[u8]]) -> Vec<Ev> {
+        feed_into(&mut Decoder::new(), chunks)
+    }
+
+    /// Decodes `input` whole, then split in two at every byte boundary, then
+    /// byte by byte; asserts the events are the same each time and returns them.
+    fn decode(input: &[u8]) -> Vec<Ev> {
+        let whole = feed_chunks(&[input]);
+        for at in 1..input.len() {
+            let (a, b) = input.split_at(at);
+            assert_eq!(feed_chunks(&[a, b]), whole, "split at {at}");
+        }
+        let bytes: Vec<&[u8]> = input.chunks(1).collect();
+        assert_eq!(feed_chunks(&bytes), whole, "byte by byte");
+        whole
+    }
+
+    /// Concatenation of all replies in `events`.
+    fn replies(events: &[Ev]) -> Vec<u8> {
+        events
+            .iter()
+            .filter_map(|event| match event {
+                Ev::Reply(bytes) => Some(bytes.as_slice()),
+                _ => None,
+            })
+            .flatten()
+            .copied()
+            .collect()
+    }
+
+    /// `events` without the replies.
+    fn non_replies(events: &[Ev]) -> Vec<Ev> {
+        events
+            .iter()
+            .filter(|event| !matches!(event, Ev::Reply(_)))
+            .cloned()
+            .collect()
+    }
+
+    // --- line endings ---
+
+    #[test]
+    fn crlf_ends_line() {
+        assert_eq!(decode(b"hello\r\n"), [line("hello")]);
+    }
+
+    #[test]
+    fn lf_ends_line() {
+        assert_eq!(decode(b"hello\n"), [line("hello")]);
+    }
+
+    #[test]
+    fn cr_nul_ends_line() {
+        assert_eq!(decode(b"hello\r\0"), [line("hello")]);
+    }
+
+    #[test]
+    fn lone_cr_ends_line_and_following_data_starts_next_line() {
+        assert_eq!(decode(b"ab\rcd\r"), [line("ab"), line("cd")]);
+    }
+
+    #[test]
+    fn lone_cr_ends_line_at_once_without_waiting_for_more_input() {
+        assert_eq!(feed_chunks(&[b"answer\r"]), [line("answer")]);
+    }
+
+    #[test]
+    fn lf_at_start_of_next_feed_after_cr_is_swallowed() {
+        let mut decoder = Decoder::new();
+        assert_eq!(feed_into(&mut decoder, &[b"one\r"]), [line("one")]);
+        assert_eq!(feed_into(&mut decoder, &[b"\ntwo\r"]), [line("two")]);
+        assert_eq!(feed_into(&mut decoder, &[b"\0three\n"]), [line("three")]);
+    }
+
+    #[test]
+    fn only_one_lf_or_nul_after_cr_is_swallowed() {
+        assert_eq!(decode(b"a\r\n\n"), [line("a"), line("")]);
+        assert_eq!(decode(b"a\r\0\n"), [line("a"), line("")]);
+        assert_eq!(decode(b"a\r\r\n"), [line("a"), line("")]);
+    }
+
+    #[test]
+    fn empty_lines_are_reported() {
+        assert_eq!(
+            decode(b"\r\n\n\r\0\r"),
+            [line(""), line(""), line(""), line("")]
+        );
+    }
+
+    #[test]
+    fn several_lines_in_one_feed_come_out_in_order() {
+        assert_eq!(
+            decode(b"first\r\nsecond\nthird\r\0fourth\rfifth"),
+            [line("first"), line("second"), line("third"), line("fourth")]
+        );
+    }
+
+    #[test]
+    fn unterminated_line_is_not_emitted() {
+        assert_eq!(decode(b"no end yet"), []);
+    }
+
+    #[test]
+    fn nul_inside_line_is_dropped() {
+        assert_eq!(decode(b"a\0b\0\r\n"), [line("ab")]);
+    }
+
+    #[test]
+    fn lines_are_not_trimmed() {
+        assert_eq!(decode(b"  spaced out  \r\n"), [line("  spaced out  ")]);
+    }
+
+    #[test]
+    fn telnet_command_between_cr_and_lf_does_not_make_an_extra_line() {
+        assert_eq!(decode(b"a\r\xFF\xF1\nb\n"), [line("a"), line("b")]);
+    }
+
+    // --- telnet negotiation ---
+
+    #[test]
+    fn linux_telnet_ctrl_c_leaves_and_answers_timing_mark() {
+        let events = decode(b"\xFF\xF4\xFF\xFD\x06");
+        assert_eq!(events, [Ev::Leave, reply(b"\xFF\xFC\x06")]);
+    }
+
+    #[test]
+    fn timing_mark_is_answered_every_time() {
+        let ctrl_c: &[u8] = b"\xFF\xF4\xFF\xFD\x06";
+        let mut decoder = Decoder::new();
+        let expected = [Ev::Leave, reply(b"\xFF\xFC\x06")];
+        assert_eq!(feed_into(&mut decoder, &[ctrl_c]), expected);
+        assert_eq!(feed_into(&mut decoder, &[ctrl_c]), expected);
+        assert_eq!(
+            decode(b"\xFF\xFD\x06\xFF\xFD\x06"),
+            [reply(b"\xFF\xFC\x06"), reply(b"\xFF\xFC\x06")]
+        );
+    }
+
+    const PUTTY_CONNECT: &[u8] =
+        b"\xFF\xFB\x1F\xFF\xFB\x20\xFF\xFB\x18\xFF\xFB\x27\xFF\xFD\x01\xFF\xFB\x03\xFF\xFD\x03";
+
+    #[test]
+    fn putty_connect_negotiation_is_refused_once() {
+        let events = decode(PUTTY_CONNECT);
+        assert_eq!(non_replies(&events), []);
+        assert_eq!(
+            replies(&events),
+            b"\xFF\xFE\x1F\xFF\xFE\x20\xFF\xFE\x18\xFF\xFE\x27\xFF\xFC\x01\xFF\xFE\x03\xFF\xFC\x03"
+        );
+
+        let mut decoder = Decoder::new();
+        feed_into(&mut decoder, &[PUTTY_CONNECT]);
+        assert_eq!(feed_into(&mut decoder, &[PUTTY_CONNECT]), []);
+    }
+
+    #[test]
+    fn do_and_will_are_refused_once_per_option_and_direction() {
+        let events = decode(b"\xFF\xFD\x01\xFF\xFD\x01\xFF\xFB\x01\xFF\xFB\x01\xFF\xFD\x02");
+        assert_eq!(
+            events,
+            [
+                reply(b"\xFF\xFC\x01"),
+                reply(b"\xFF\xFE\x01"),
+                reply(b"\xFF\xFC\x02")
+            ]
+        );
+    }
+
+    #[test]
+    fn all_256_options_are_tracked_separately() {
+        let mut input = Vec::new();
+        for option in 0..=255u8 {
+            input.extend_from_slice(&[IAC, DO, option, IAC, WILL, option]);
+        }
+        let mut decoder = Decoder::new();
+        let first = feed_into(&mut decoder, &[&input]);
+        assert_eq!(first.len(), 2 * 256);
+        assert!(first.iter().all(|event| matches!(event, Ev::Reply(_))));
+        // The second time, only the timing mark is answered again.
+        assert_eq!(feed_into(&mut decoder, &[&input]), [reply(b"\xFF\xFC\x06")]);
+    }
+
+    #[test]
+    fn wont_and_dont_get_no_reply() {
+        assert_eq!(
+            decode(b"\xFF\xFC\x01\xFF\xFE\x03\xFF\xFC\x06ok\n"),
+            [line("ok")]
+        );
+    }
+
+    #[test]
+    fn iac_iac_is_a_literal_ff_data_byte() {
+        assert_eq!(decode(b"a\xFF\xFFb\r\n"), [line("a\u{FFFD}b")]);
+    }
+
+    #[test]
+    fn subnegotiation_is_skipped() {
+        assert_eq!(
+            decode(b"ab\xFF\xFA\x18\x00xterm\r\n\xFF\xFF\x7F\x03\xFF\xF0cd\r\n"),
+            [line("abcd")]
+        );
+    }
+
+    #[test]
+    fn iac_iac_inside_subnegotiation_does_not_end_it() {
+        // The escaped 0xFF is followed by SE as data: still inside the SB.
+        assert_eq!(
+            decode(b"\xFF\xFA\x1F\xFF\xFF\xF0\x00\x50\xFF\xF0ok\n"),
+            [line("ok")]
+        );
+    }
+
+    #[test]
+    fn endless_subnegotiation_buffers_nothing() {
+        let mut decoder = Decoder::new();
+        let junk = vec![b'x'; 64 * 1024];
+        assert_eq!(feed_into(&mut decoder, &[b"\xFF\xFA\x18"]), []);
+        for _ in 0..16 {
+            assert_eq!(feed_into(&mut decoder, &[&junk]), []);
+        }
+        assert_eq!(decoder.raw.capacity(), 0);
+        assert_eq!(decoder.decoded.capacity(), 0);
+    }
+
+    #[test]
+    fn other_command_inside_subnegotiation_ends_it_and_is_obeyed() {
+        assert_eq!(
+            decode(b"\xFF\xFA\x18junk\xFF\xF4hi\n"),
+            [Ev::Leave, line("hi")]
+        );
+    }
+
+    #[test]
+    fn are_you_there_gets_an_answer() {
+        assert_eq!(
+            decode(b"ab\xFF\xF6c\n"),
+            [reply(b"\r\n[quizd: yes]\r\n"), line("abc")]
+        );
+    }
+
+    #[test]
+    fn other_commands_are_ignored() {
+        // NOP, DM, BRK, AO, GA, a stray SE, and unassigned codes.
+        assert_eq!(
+            decode(b"a\xFF\xF1b\xFF\xF2c\xFF\xF3d\xFF\xF5e\xFF\xF9f\xFF\xF0g\xFF\x41\xFF\x00h\n"),
+            [line("abcdefgh")]
+        );
+    }
+
+    #[test]
+    fn decoder_never_starts_a_negotiation() {
+        assert_eq!(decode(b""), []);
+        assert_eq!(decode(b"hello\r\n"), [line("hello")]);
+    }
+
+    // --- leaving ---
+
+    #[test]
+    fn iac_ip_and_iac_eof_leave() {
+        assert_eq!(decode(b"\xFF\xF4"), [Ev::Leave]);
+        assert_eq!(decode(b"\xFF\xEC"), [Ev::Leave]);
+    }
+
+    #[test]
+    fn leave_discards_the_partial_line() {
+        assert_eq!(decode(b"half\xFF\xF4rest\r\n"), [Ev::Leave, line("rest")]);
+    }
+
+    #[test]
+    fn bare_etx_or_eot_on_empty_line_leaves() {
+        assert_eq!(decode(b"\x03"), [Ev::Leave]);
+        assert_eq!(decode(b"\x04"), [Ev::Leave]);
+        assert_eq!(decode(b"a\r\n\x04"), [line("a"), Ev::Leave]);
+        // A line erased back to nothing is empty again.
+        assert_eq!(decode(b"a\x08\x03"), [Ev::Leave]);
+    }
+
+    #[test]
+    fn bare_etx_or_eot_on_non_empty_line_is_dropped() {
+        assert_eq!(decode(b"a\x03b\x04c\r\n"), [line("abc")]);
+    }
+
+    #[test]
+    fn decoding_continues_after_leave() {
+        assert_eq!(decode(b"\x04more\n"), [Ev::Leave, line("more")]);
+    }
+
+    // --- text decoding ---
+
+    #[test]
+    fn invalid_utf8_is_replaced() {
+        assert_eq!(
+            decode(b"a\x80b\xC3c\xF0\x9F\x98d\xE9t\xE9\r\n"),
+            [line("a\u{FFFD}b\u{FFFD}c\u{FFFD}d\u{FFFD}t\u{FFFD}")]
+        );
+    }
+
+    #[test]
+    fn valid_multibyte_utf8_is_kept_even_split_mid_character() {
+        // `decode` also splits inside every multi-byte character.
+        assert_eq!(
+            decode("héllo wörld € 😀 日本\r\n".as_bytes()),
+            [line("héllo wörld € 😀 日本")]
+        );
+    }
+
+    #[test]
+    fn c0_c1_and_esc_are_dropped() {
+        assert_eq!(
+            decode("a\x01b\x1bc\x1fd\u{80}e\u{9F}f\u{85}g\r\n".as_bytes()),
+            [line("abcdefg")]
+        );
+    }
+
+    #[test]
+    fn escape_sequence_loses_only_its_esc() {
+        assert_eq!(decode(b"\x1b[A\x1b[1;5C\n"), [line("[A[1;5C")]);
+    }
+
+    #[test]
+    fn tab_becomes_space() {
+        assert_eq!(decode(b"a\tb\t\r\n"), [line("a b ")]);
+    }
+
+    // --- erasing ---
+
+    #[test]
+    fn backspace_erases_a_whole_multibyte_character() {
+        assert_eq!(decode("a€\x08\r\n".as_bytes()), [line("a")]);
+        assert_eq!(decode("ab😀\x08c\r\n".as_bytes()), [line("abc")]);
+    }
+
+    #[test]
+    fn del_erases_a_whole_multibyte_character() {
+        assert_eq!(decode("né\x7f\x7f\r\n".as_bytes()), [line("")]);
+    }
+
+    #[test]
+    fn iac_ec_erases_a_whole_multibyte_character() {
+        let mut input = "x日本".as_bytes().to_vec();
+        input.extend_from_slice(b"\xFF\xF7\r\n");
+        assert_eq!(decode(&input), [line("x日")]);
+    }
+
+    #[test]
+    fn erase_removes_an_invalid_sequence_as_one_character() {
+        // F0 9F 98 is a truncated emoji, shown as a single U+FFFD.
+        assert_eq!(decode(b"ab\xF0\x9F\x98\x08\r\n"), [line("ab")]);
+        assert_eq!(decode(b"ab\x80\x80\x08\r\n"), [line("ab\u{FFFD}")]);
+    }
+
+    #[test]
+    fn erase_skips_invisible_c1_controls() {
+        assert_eq!(decode("ab\u{85}\x08\r\n".as_bytes()), [line("a")]);
+    }
+
+    #[test]
+    fn erase_on_empty_line_does_nothing() {
+        assert_eq!(decode(b"\x08\x7f\xFF\xF7ok\n"), [line("ok")]);
+    }
+
+    #[test]
+    fn iac_el_erases_the_whole_line() {
+        assert_eq!(decode(b"wrong\xFF\xF8right\r\n"), [line("right")]);
+        assert_eq!(decode(b"gone\xFF\xF8\r\n"), [line("")]);
+    }
+
+    // --- length limit and memory ---
+
+    #[test]
+    fn line_of_exactly_max_line_bytes_is_accepted() {
+        let mut input = vec![b'a'; MAX_LINE];
+        input.extend_from_slice(b"\r\n");
+        assert_eq!(decode(&input), [line(&"a".repeat(MAX_LINE))]);
+    }
+
+    #[test]
+    fn max_line_counts_bytes_not_characters() {
+        let mut input = "é".repeat(MAX_LINE / 2).into_bytes();
+        input.push(b'\n');
+        assert_eq!(feed_chunks(&[&input]), [line(&"é".repeat(MAX_LINE / 2))]);
+        input.pop();
+        input.extend_from_slice(b"x\n");
+        assert_eq!(feed_chunks(&[&input]), [Ev::TooLong]);
+    }
+
+    #[test]
+    fn line_over_max_line_is_too_long_then_next_line_decodes_normally() {
+        let mut input = vec![b'a'; MAX_LINE + 1];
+        input.extend_from_slice(b"\r\nnext\r\n");
+        assert_eq!(decode(&input), [Ev::TooLong, line("next")]);
+    }
+
+    #[test]
+    fn max_line_is_counted_after_erasing() {
+        let mut input = vec![b'a'; MAX_LINE];
+        input.extend_from_slice(b"\x08\xFF\xF7bc\n");
+        assert_eq!(
+            feed_chunks(&[&input]),
+            [line(&("a".repeat(MAX_LINE - 2) + "bc"))]
+        );
+    }
+
+    #[test]
+    fn iac_el_forgets_an_overlong_line() {
+        let mut input = vec![b'a'; MAX_LINE + 10];
+        input.extend_from_slice(b"\xFF\xF8ok\n");
+        assert_eq!(feed_chunks(&[&input]), [line("ok")]);
+    }
+
+    #[test]
+    fn etx_on_overlong_line_does_not_leave() {
+        let mut input = vec![b'a'; MAX_LINE + 10];
+        input.extend_from_slice(b"\x03\n");
+        assert_eq!(feed_chunks(&[&input]), [Ev::TooLong]);
+    }
+
+    #[test]
+    fn megabyte_line_keeps_memory_bounded_and_is_reported_once() {
+        let mut decoder = Decoder::new();
+        let block = vec![b'z'; 4096];
+        for _ in 0..256 {
+            assert_eq!(feed_into(&mut decoder, &[&block]), []);
+            assert!(decoder.raw.capacity() <= MAX_LINE);
+            assert_eq!(decoder.decoded.capacity(), 0);
+        }
+        assert_eq!(
+            feed_into(&mut decoder, &[b"\r\n", b"fine\r\n"]),
+            [Ev::TooLong, line("fine")]
+        );
+        assert!(decoder.raw.capacity() <= MAX_LINE);
+        assert!(decoder.decoded.capacity() <= 4 * 1024);
+    }
+
+    #[test]
+    fn worst_case_decoded_line_stays_within_shrink_limit() {
+        let mut decoder = Decoder::new();
+        let mut input = vec![0x80; MAX_LINE];
+        input.push(b'\n');
+        let events = feed_into(&mut decoder, &[&input]);
+        assert_eq!(events, [line(&"\u{FFFD}".repeat(MAX_LINE))]);
+        assert!(decoder.decoded.capacity() <= SHRINK_ABOVE);
+        assert!(decoder.raw.capacity() <= MAX_LINE);
+    }
+
+    #[test]
+    fn buffers_are_reused_between_lines() {
+        let mut decoder = Decoder::new();
+        feed_into(&mut decoder, &[b"warm up the buffers\n"]);
+        let raw = (decoder.raw.as_ptr(), decoder.raw.capacity());
+        let decoded = (decoder.decoded.as_ptr(), decoder.decoded.capacity());
+        for _ in 0..100 {
+            assert_eq!(feed_into(&mut decoder, &[b"short\r\n"]), [line("short")]);
+            assert_eq!((decoder.raw.as_ptr(), decoder.raw.capacity()), raw);
+            assert_eq!(
+                (decoder.decoded.as_ptr(), decoder.decoded.capacity()),
+                decoded
+            );
+        }
+    }
+
+    #[test]
+    fn decoder_is_small_and_allocates_nothing_up_front() {
+        assert!(size_of::<Decoder>() <= 128, "{}", size_of::<Decoder>());
+        let decoder = Decoder::new();
+        assert_eq!(decoder.raw.capacity(), 0);
+        assert_eq!(decoder.decoded.capacity(), 0);
+    }
+
+    // --- randomized ---
+
+    /// xorshift64: small, deterministic, good enough for fuzzing.
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        /// A value in `0..n` (n > 0).
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+
+        /// A byte biased towards the ones the decoder treats specially.
+        fn byte(&mut self) -> u8 {
+            const SPECIAL: &[u8] = b"\r\n\0\x08\x7f\x03\x04\t\x1b";
+            match self.below(10) {
+                0..=2 => IAC,
+                3 => SPECIAL[self.below(SPECIAL.len())],
+                4 => 236 + self.below(20) as u8,
+                5 => self.below(40) as u8,
+                6 | 7 => b' ' + self.below(95) as u8,
+                _ => 0x80 + self.below(0x78) as u8,
+            }
+        }
+    }
+
+    /// Asserts what every event must satisfy.
+    fn check_event(event: &Ev) {
+        if let Ev::Line(text) = event {
+            assert!(!text.chars().any(char::is_control), "{text:?}");
+            assert!(text.chars().count() <= MAX_LINE, "{}", text.len());
+        }
+    }
+
+    #[test]
+    fn random_byte_soup_never_panics_and_chunking_does_not_matter() {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let mut seen = [0usize; 4];
+        for case in 0..400 {
+            let len = rng.below(3000);
+            let mut input: Vec<u8> = (0..len).map(|_| rng.byte()).collect();
+            if case % 8 == 0 {
+                // Now and then, a run long enough to overflow a line.
+                let at = rng.below(input.len() + 1);
+                let run = vec![b'a'; MAX_LINE - 8 + rng.below(16)];
+                input.splice(at..at, run);
+            }
+
+            let mut decoder = Decoder::new();
+            let whole = feed_into(&mut decoder, &[&input]);
+            for event in &whole {
+                check_event(event);
+                seen[match event {
+                    Ev::Line(_) => 0,
+                    Ev::TooLong => 1,
+                    Ev::Leave => 2,
+                    Ev::Reply(_) => 3,
+                }] += 1;
+            }
+            assert!(decoder.raw.len() <= MAX_LINE);
+            assert!(decoder.raw.capacity() <= MAX_LINE);
+
+            let mut chunks: Vec<&[u8]> = Vec::new();
+            let mut rest = input.as_slice();
+            while !rest.is_empty() {
+                let (chunk, tail) = rest.split_at(1 + rng.below(rest.len().min(64)));
+                chunks.push(chunk);
+                rest = tail;
+            }
+            assert_eq!(feed_chunks(&chunks), whole, "case {case}: random chunks");
+            let bytes: Vec<&[u8]> = input.chunks(1).collect();
+            assert_eq!(feed_chunks(&bytes), whole, "case {case}: byte by byte");
+        }
+        // The soup must actually exercise every kind of event.
+        assert!(seen.iter().all(|&n| n > 0), "{seen:?}");
+    }
+
+    /// Reference for `last_char`: looks at the whole buffer.
+    fn last_char_reference(bytes: &[u8]) -> Option<(usize, bool)> {
+        let chunk = bytes.utf8_chunks().last()?;
+        if !chunk.invalid().is_empty() {
+            return Some((chunk.invalid().len(), false));
+        }
+        let c = chunk.valid().chars().next_back()?;
+        Some((c.len_utf8(), c.is_control()))
+    }
+
+    #[test]
+    fn last_char_of_tail_matches_whole_buffer() {
+        let mut rng = Rng(0x0123_4567_89AB_CDEF);
+        for _ in 0..50_000 {
+            let len = rng.below(9);
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| match rng.below(4) {
+                    0 => rng.below(0x80) as u8,
+                    1 => 0x80 + rng.below(0x40) as u8,
+                    _ => 0xC0 + rng.below(0x40) as u8,
+                })
+                .collect();
+            assert_eq!(last_char(&bytes), last_char_reference(&bytes), "{bytes:x?}");
+        }
+    }
+
+    #[test]
+    fn erasing_everything_typed_leaves_an_empty_line() {
+        let mut rng = Rng(42);
+        for _ in 0..200 {
+            let len = rng.below(40);
+            let mut input: Vec<u8> = (0..len)
+                .map(|_| b' ' + rng.below(0x100 - 0x20) as u8)
+                .filter(|&b| b != DEL && b != IAC)
+                .collect();
+            input.extend(std::iter::repeat_n(BS, input.len()));
+            input.push(b'\n');
+            assert_eq!(feed_chunks(&[&input]), [line("")], "{input:x?}");
+        }
+    }
+}

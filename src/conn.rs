@@ -117,6 +117,10 @@ impl Conn {
     }
 
     /// Runs input bytes through the decoder into the session.
+    ///
+    /// A leave (Ctrl-C) is acted on after the whole chunk: the telnet client sends
+    /// `IAC IP IAC DO TIMING-MARK` and discards all output until the timing mark is answered,
+    /// so the answer must go out before the farewell lines or the student never sees them.
     pub fn feed(&mut self, bytes: &[u8], now: Instant, ctx: &mut Ctx) {
         let Conn {
             decoder,
@@ -124,12 +128,17 @@ impl Conn {
             out,
             ..
         } = self;
+        let mut leave = false;
         decoder.feed(bytes, |event| match event {
-            Event::Line(text) => session.on_line(text, now, ctx, out),
-            Event::TooLong => session.on_too_long(out),
-            Event::Leave => session.on_leave(now, ctx, out),
+            Event::Line(text) if !leave => session.on_line(text, now, ctx, out),
+            Event::TooLong if !leave => session.on_too_long(out),
+            Event::Line(_) | Event::TooLong => {}
+            Event::Leave => leave = true,
             Event::Reply(bytes) => out.extend_from_slice(bytes),
         });
+        if leave {
+            session.on_leave(now, ctx, out);
+        }
     }
 
     /// A deadline of the session passed.

@@ -1,0 +1,261 @@
+//! Integration tests: the real server in-process on `127.0.0.1:0`, driven over TCP.
+//!
+//! Transcripts in `tests/transcripts/*.txt` are replayed one connection each:
+//! - `> TEXT` sends TEXT and CR LF (`>` alone sends an empty line);
+//! - `>> HEX ...` sends raw bytes;
+//! - `< TEXT` waits until TEXT arrives (anything before it is skipped), then takes the rest
+//!   of its line unless TEXT is a prompt (ends with `> `);
+//! - `= TEXT` the very next line is exactly TEXT (`=` alone: an empty line);
+//! - `<< HEX ...` the very next bytes are exactly these;
+//! - `eof` the server closes the connection, with nothing more sent;
+//! - `#` starts a comment.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Client, TestServer, csv_rows, in_order};
+use quizd::quiz::Settings;
+
+fn hex(spec: &str) -> Vec<u8> {
+    spec.split_whitespace()
+        .map(|h| u8::from_str_radix(h, 16).unwrap_or_else(|_| panic!("bad hex byte {h:?}")))
+        .collect()
+}
+
+fn replay(client: &mut Client, name: &str, script: &str) {
+    for (n, raw) in script.lines().enumerate() {
+        let at = format!("{name}:{}", n + 1);
+        let (op, arg) = raw.split_once(' ').unwrap_or((raw, ""));
+        match op {
+            "" | "#" => {}
+            ">" => client.send(arg),
+            ">>" => client.send_raw(&hex(arg)),
+            "<" => {
+                client.expect(arg);
+                // A prompt has no line end; any other anchor is consumed with its line.
+                if !arg.ends_with("> ") {
+                    client.expect("\r\n");
+                }
+            }
+            "=" => {
+                let got = client.expect("\r\n");
+                assert_eq!(got.trim_end_matches("\r\n"), arg, "{at}");
+            }
+            "<<" => {
+                let want = hex(arg);
+                let got = client.expect_bytes(&want);
+                assert_eq!(got, want, "{at}: unexpected bytes first");
+            }
+            "eof" => assert_eq!(client.read_to_end(), "", "{at}: more output before close"),
+            _ => panic!("{at}: unknown transcript line {raw:?}"),
+        }
+    }
+}
+
+#[test]
+fn transcripts_replay_exactly() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/transcripts");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("tests/transcripts exists")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 5, "transcripts missing: {files:?}");
+    let server = TestServer::start(in_order());
+    for file in files {
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let script = std::fs::read_to_string(&file).expect("read transcript");
+        let mut client = server.connect();
+        replay(&mut client, &name, &script);
+    }
+}
+
+#[test]
+fn results_row_is_on_disk_when_the_quiz_over_line_arrives() {
+    let server = TestServer::start(in_order());
+    let mut c = server.connect();
+    c.join("alice");
+    c.send("b");
+    c.expect("answer> ");
+    c.send("a");
+    c.expect("answer> ");
+    c.send("b");
+    c.expect("Quiz over");
+    let text = std::fs::read_to_string(&server.results).expect("results file exists");
+    let rows = csv_rows(&text);
+    assert_eq!(text.lines().next(), Some(quizd::results::HEADER));
+    assert_eq!(rows.len(), 1);
+    let r = &rows[0];
+    assert_eq!(r[1], "alice");
+    assert_eq!(r[3], "three");
+    assert_eq!(
+        (r[4].as_str(), r[5].as_str(), r[6].as_str()),
+        ("2", "3", "67")
+    );
+    assert_eq!(r[8], "1:b 2:a 3:b");
+    assert_eq!(r[9], "completed");
+    assert!(
+        r[0].ends_with('Z') && r[0].contains('T'),
+        "RFC 3339 UTC: {}",
+        r[0]
+    );
+}
+
+#[test]
+fn a_student_who_drops_mid_quiz_still_gets_a_row() {
+    let mut server = TestServer::start(in_order());
+    let mut c = server.connect();
+    c.join("alice");
+    c.send("b");
+    c.expect("Question 2");
+    drop(c);
+    Client::wait_until_name_is_free(server.addr, "alice");
+    let rows = server.stop_and_rows();
+    assert_eq!(
+        rows.len(),
+        2,
+        "the dropped attempt and the one that waited: {rows:?}"
+    );
+    assert_eq!(rows[0][8], "1:b 2:- 3:-");
+    assert_eq!(rows[0][9], "disconnected");
+}
+
+#[test]
+fn a_script_that_sends_everything_then_closes_its_side_gets_every_line() {
+    // `printf 'alice\nb\nb\nb\n' | nc -N host 9999`: all input, then EOF, then read.
+    let server = TestServer::start(in_order());
+    let mut c = server.connect();
+    c.send_raw(b"alice\nb\nb\nb\n");
+    c.shutdown_write();
+    let all = c.read_to_end();
+    assert!(
+        all.contains("Quiz over, alice: you scored 3 out of 3 (100%).\r\n"),
+        "{all}"
+    );
+}
+
+#[test]
+fn when_full_a_newcomer_gets_one_error_line_and_is_closed() {
+    let server = TestServer::start_with(common::three_questions(), in_order(), |c| {
+        c.max_clients = Some(2)
+    });
+    let mut a = server.connect();
+    let mut b = server.connect();
+    a.expect("name> ");
+    b.expect("name> ");
+    let mut c = server.connect();
+    let text = c.read_to_end();
+    assert!(text.starts_with("error: server full"), "{text}");
+    assert_eq!(text.lines().count(), 1);
+    // Those inside are still served.
+    a.send("alice");
+    a.expect("Question 1 of 3");
+    // A place that comes free goes to the next one (once the server has seen b leave).
+    drop(b);
+    let served = (0..1000).any(|_| server.connect().expect("\r\n").starts_with("Welcome"));
+    assert!(served, "a freed place was never given out");
+}
+
+#[test]
+fn a_line_over_1024_bytes_is_refused_and_the_connection_stays_up() {
+    let server = TestServer::start(in_order());
+    let mut c = server.connect();
+    c.join("alice");
+    c.send(&"x".repeat(1025));
+    assert_eq!(
+        c.expect("answer> "),
+        "error: line too long (max 1024 bytes)\r\nanswer> "
+    );
+    c.send("b");
+    c.expect_line("Correct!");
+}
+
+#[test]
+fn a_client_that_never_reads_is_closed_at_the_output_cap_and_others_carry_on() {
+    let server = TestServer::start_with(common::three_questions(), in_order(), |c| {
+        c.output_cap = 8 * 1024
+    });
+    let mut greedy = server.connect();
+    greedy.expect("name> ");
+    // Each /help produces ~250 bytes; 40,000 of them are ~10 MB the client never reads.
+    let flood = "/help\r\n".repeat(40_000);
+    // The server closes us part-way; writing into a closed connection may fail: fine.
+    let _ = std::io::Write::write_all(&mut greedy.stream, flood.as_bytes());
+    let mut other = server.connect();
+    other.join("bob");
+    other.send("b");
+    other.expect_line("Correct!");
+    // The greedy client's stream ends: the server closed it.
+    // (read_to_end fails the test if the stream does not end.)
+    let rest = greedy.read_to_end();
+    let full_output = 40_000 * "Commands (they work at any prompt):".len();
+    assert!(
+        rest.len() < full_output,
+        "the server sent everything: {}",
+        rest.len()
+    );
+}
+
+#[test]
+fn the_question_clock_runs_out_with_time_is_up_and_moves_on() {
+    let settings = Settings {
+        time_limit: Some(Duration::from_secs(1)),
+        ..in_order()
+    };
+    let server = TestServer::start(settings);
+    let mut c = server.connect();
+    c.join("alice");
+    assert_eq!(
+        c.expect_line("Time is up."),
+        "Time is up. The answer was b) right 1. Score: 0/1"
+    );
+    c.expect_line("Question 2 of 3 (1 s)");
+}
+
+#[test]
+fn stopping_the_server_tells_every_student_and_writes_a_shutdown_row_each() {
+    let mut server = TestServer::start(in_order());
+    let mut students: Vec<Client> = (0..5)
+        .map(|i| {
+            let mut c = server.connect();
+            c.join(&format!("s{i}"));
+            if i % 2 == 0 {
+                c.send("b");
+                c.expect("Question 2");
+            }
+            c
+        })
+        .collect();
+    let mut lurker = server.connect();
+    lurker.expect("name> ");
+    let rows = server.stop_and_rows();
+    for c in &mut students {
+        c.expect_line("Server is shutting down; your answers so far are saved.");
+    }
+    lurker.expect_line("Server is shutting down");
+    assert_eq!(rows.len(), 5, "one row per student with a name: {rows:?}");
+    assert!(rows.iter().all(|r| r[9] == "shutdown"));
+    let answered = rows.iter().filter(|r| r[8].starts_with("1:b")).count();
+    assert_eq!(answered, 3);
+}
+
+#[test]
+fn two_students_cannot_share_a_name_at_once_but_can_after() {
+    let server = TestServer::start(in_order());
+    let mut a = server.connect();
+    a.join("Alice");
+    let mut b = server.connect();
+    b.expect("name> ");
+    b.send("alice");
+    b.expect_line("error: the name alice is taken right now");
+    a.send("/quit");
+    a.read_to_end();
+    b.expect("name> ");
+    b.send("alice");
+    b.expect_line("Question 1 of 3");
+}

@@ -1,0 +1,77 @@
+//! Pure-core benchmarks: the telnet decoder and the session state machine, no sockets.
+//! (The scale issue adds bank parsing and end-to-end runs against a raw mio baseline.)
+
+use std::hint::black_box;
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use quizd::quiz::{Quiz, Settings};
+use quizd::session::{Counters, Ctx, Roster, Session};
+use quizd::telnet::{Decoder, Event};
+
+fn decoder(c: &mut Criterion) {
+    let plain: Vec<u8> = b"b\r\n/score\r\nsome longer answer text here\r\n".repeat(1000);
+    let mut with_iac = Vec::new();
+    for _ in 0..1000 {
+        with_iac.extend_from_slice(b"\xff\xfb\x1f\xff\xfd\x01b\r\n\xff\xf1x\xff\xffy\r\n");
+    }
+    let mut group = c.benchmark_group("telnet decoder");
+    for (name, input) in [("plain lines", &plain), ("with telnet commands", &with_iac)] {
+        group.throughput(Throughput::Bytes(input.len() as u64));
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let mut d = Decoder::new();
+                let mut lines = 0usize;
+                d.feed(black_box(input), |e| {
+                    if let Event::Line(l) = e {
+                        lines += l.len();
+                    }
+                });
+                lines
+            })
+        });
+    }
+    group.finish();
+}
+
+fn session(c: &mut Criterion) {
+    let bank = quizd::bank::bundled().expect("bundled bank parses");
+    let quiz = Quiz::new(
+        bank,
+        Settings {
+            count: Some(10),
+            ..Settings::default()
+        },
+    );
+    let peer = SocketAddr::from(([127, 0, 0, 1], 4000));
+    let mut group = c.benchmark_group("session");
+    group.throughput(Throughput::Elements(10));
+    group.bench_function("name + 10 answers", |b| {
+        let mut roster = Roster::default();
+        let mut finished = Vec::new();
+        let mut counters = Counters::default();
+        let mut out = Vec::with_capacity(64 * 1024);
+        b.iter(|| {
+            let now = Instant::now();
+            let mut ctx = Ctx {
+                quiz: &quiz,
+                roster: &mut roster,
+                finished: &mut finished,
+                counters: &mut counters,
+            };
+            out.clear();
+            let mut s = Session::new(peer, now, &quiz, &mut out);
+            s.on_line("student", now, &mut ctx, &mut out);
+            for _ in 0..10 {
+                s.on_line("b", now, &mut ctx, &mut out);
+            }
+            finished.clear();
+            black_box(out.len())
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, decoder, session);
+criterion_main!(benches);

@@ -59,6 +59,8 @@ pub struct Conn {
     out: Vec<u8>,
     /// Bytes of `out` already written.
     sent: usize,
+    /// Marked for the close sweep, with the status its attempt gets.
+    pub closing: Option<crate::session::Status>,
     /// WRITABLE is part of the registered interest.
     pub write_interest: bool,
     /// The deadline this connection has in the server's timer set.
@@ -82,6 +84,7 @@ impl Conn {
             peer,
             session,
             phase: Phase::Open,
+            closing: None,
             decoder: Decoder::new(),
             out,
             sent: 0,

@@ -157,8 +157,8 @@ pub struct Server {
     output_cap: usize,
     /// Accepting is paused (no descriptors left) until this instant or a close, whichever first.
     accept_paused: Option<(Instant, Duration)>,
-    /// Connections marked for closing, with the status their attempt gets.
-    to_close: Vec<(usize, Status)>,
+    /// Connections marked for closing (their `closing` holds the status their attempt gets).
+    to_close: Vec<usize>,
     /// Connections that hit the read budget and may have more input waiting.
     again: Vec<usize>,
     signals: Option<signal_hook_mio::v1_0::Signals>,
@@ -451,7 +451,17 @@ impl Server {
     }
 
     fn is_marked(&self, key: usize) -> bool {
-        self.to_close.iter().any(|&(k, _)| k == key)
+        self.conns.get(key).is_some_and(|c| c.closing.is_some())
+    }
+
+    /// Marks a connection for the sweep (once; the first reason wins).
+    fn mark_close(&mut self, key: usize, status: Status) {
+        if let Some(conn) = self.conns.get_mut(key)
+            && conn.closing.is_none()
+        {
+            conn.closing = Some(status);
+            self.to_close.push(key);
+        }
     }
 
     fn read_conn(&mut self, key: usize, now: Instant) {
@@ -461,10 +471,10 @@ impl Server {
         match conn.read(now, &mut self.shared.ctx(), &mut self.scratch) {
             ReadEnd::Drained => {}
             ReadEnd::Budget => self.again.push(key),
-            ReadEnd::Eof => self.to_close.push((key, Status::Disconnected)),
+            ReadEnd::Eof => self.mark_close(key, Status::Disconnected),
             ReadEnd::Failed(e) => {
                 log::debug!("{}: read failed: {e}", conn.peer);
-                self.to_close.push((key, Status::Disconnected));
+                self.mark_close(key, Status::Disconnected);
             }
         }
     }
@@ -491,7 +501,7 @@ impl Server {
         };
         if let Err(e) = conn.flush() {
             log::debug!("{}: write failed: {e}", conn.peer);
-            self.to_close.push((key, Status::Disconnected));
+            self.mark_close(key, Status::Disconnected);
             return;
         }
         if conn.pending() > self.output_cap {
@@ -503,7 +513,7 @@ impl Server {
                 conn.pending(),
                 self.output_cap
             );
-            self.to_close.push((key, Status::Disconnected));
+            self.mark_close(key, Status::Disconnected);
             return;
         }
         if conn.phase == Phase::Open && conn.session.is_done() {
@@ -523,7 +533,7 @@ impl Server {
                 .reregister(&mut conn.stream, Token(key), interest)
             {
                 log::warn!("{}: cannot change interest: {e}", conn.peer);
-                self.to_close.push((key, Status::Disconnected));
+                self.mark_close(key, Status::Disconnected);
                 return;
             }
             conn.write_interest = want_write;
@@ -553,7 +563,7 @@ impl Server {
             conn.armed = None;
             match conn.phase {
                 Phase::Lingering { until, .. } if until <= now => {
-                    self.to_close.push((key, Status::Disconnected));
+                    self.mark_close(key, Status::Disconnected);
                     continue;
                 }
                 Phase::Lingering { .. } => {}
@@ -578,10 +588,11 @@ impl Server {
         if self.to_close.is_empty() {
             return;
         }
-        for (key, status) in std::mem::take(&mut self.to_close) {
+        for key in std::mem::take(&mut self.to_close) {
             let Some(mut conn) = self.conns.try_remove(key) else {
                 continue;
             };
+            let status = conn.closing.unwrap_or(Status::Disconnected);
             if let Some(at) = conn.armed.take() {
                 self.timers.remove(&(at, key));
             }
@@ -661,7 +672,7 @@ impl Server {
     fn finish_shutdown(mut self) {
         let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
         for key in keys {
-            self.to_close.push((key, Status::Shutdown));
+            self.mark_close(key, Status::Shutdown);
         }
         self.sweep(Instant::now());
         log::info!(

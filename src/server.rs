@@ -57,34 +57,27 @@ impl fmt::Display for StartError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StartError::Listen { addr, error } => {
-                write!(f, "cannot listen on {addr}: {}", describe(error))
+                write!(
+                    f,
+                    "cannot listen on {addr}: {}",
+                    crate::describe_io_error(error)
+                )
             }
             StartError::Results { path, error } => {
-                write!(f, "cannot open results file {path}: {}", describe(error))
+                write!(
+                    f,
+                    "cannot open results file {path}: {}",
+                    crate::describe_io_error(error)
+                )
             }
-            StartError::Setup(error) => write!(f, "cannot start: {}", describe(error)),
+            StartError::Setup(error) => {
+                write!(f, "cannot start: {}", crate::describe_io_error(error))
+            }
         }
     }
 }
 
 impl std::error::Error for StartError {}
-
-/// An OS error in plain words, without Rust's "(os error 98)".
-fn describe(e: &io::Error) -> String {
-    match e.kind() {
-        io::ErrorKind::AddrInUse => "address already in use".into(),
-        io::ErrorKind::AddrNotAvailable => "address not available on this machine".into(),
-        io::ErrorKind::PermissionDenied => "permission denied".into(),
-        io::ErrorKind::NotFound => "not found".into(),
-        _ => {
-            let text = e.to_string();
-            match text.find(" (os error") {
-                Some(i) => text[..i].to_lowercase(),
-                None => text,
-            }
-        }
-    }
-}
 
 /// How `run` ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -155,8 +148,12 @@ pub struct Server {
     results: Results,
     max_clients: usize,
     output_cap: usize,
-    /// Accepting is paused (no descriptors left) until this instant or a close, whichever first.
+    /// Accepting is paused (no descriptors left) until this instant or a close, whichever
+    /// first; the duration is the current pause, doubled on each failure.
     accept_paused: Option<(Instant, Duration)>,
+    /// When the server ran out of descriptors with connections waiting; cleared once the
+    /// backlog is drained, so the warning is logged once per episode, not once per retry.
+    starved_since: Option<Instant>,
     /// Connections marked for closing (their `closing` holds the status their attempt gets).
     to_close: Vec<usize>,
     /// Connections that hit the read budget and may have more input waiting.
@@ -256,6 +253,7 @@ impl Server {
             max_clients,
             output_cap: config.output_cap,
             accept_paused: None,
+            starved_since: None,
             to_close: Vec::new(),
             again: Vec::new(),
             signals,
@@ -357,7 +355,6 @@ impl Server {
             };
             match listener.accept() {
                 Ok((stream, peer)) => {
-                    self.accept_paused = None;
                     self.stats.accepted += 1;
                     if self.conns.len() >= self.max_clients {
                         self.refuse_full(stream, peer);
@@ -365,7 +362,16 @@ impl Server {
                         self.add_conn(stream, peer, now);
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.accept_paused = None;
+                    if let Some(since) = self.starved_since.take() {
+                        log::info!(
+                            "accepting normally again: the backlog drained {:.1} s after descriptors ran out",
+                            now.saturating_duration_since(since).as_secs_f64()
+                        );
+                    }
+                    return;
+                }
                 Err(e)
                     if matches!(
                         e.kind(),
@@ -379,7 +385,8 @@ impl Server {
                     let pause = self
                         .accept_paused
                         .map_or(ACCEPT_PAUSE_MIN, |(_, p)| (p * 2).min(ACCEPT_PAUSE_MAX));
-                    if self.accept_paused.is_none() {
+                    if self.starved_since.is_none() {
+                        self.starved_since = Some(now);
                         self.stats.accept_pauses += 1;
                         log::warn!(
                             "accept paused: {e} ({} connected); resuming when one closes",
@@ -606,8 +613,8 @@ impl Server {
         }
         self.write_finished();
         // A descriptor came free: accept whoever waits in the backlog.
-        if self.accept_paused.is_some() {
-            self.accept_paused = None;
+        if let Some((_, pause)) = self.accept_paused {
+            self.accept_paused = Some((now, pause));
             self.accept_all(now);
         }
     }

@@ -35,6 +35,11 @@ fn the_bank_built_into_the_binary_is_questions_sockets_txt() {
     let built_in = bank::bundled().expect("bundled bank parses");
     let on_disk = bank::load(&[questions_dir().join("sockets.txt")]).expect("sockets.txt loads");
     assert_eq!(built_in.title, "sockets");
-    let texts = |b: &bank::Bank| b.questions.iter().map(|q| q.text.clone()).collect::<Vec<_>>();
+    let texts = |b: &bank::Bank| {
+        b.questions
+            .iter()
+            .map(|q| q.text.clone())
+            .collect::<Vec<_>>()
+    };
     assert_eq!(texts(&built_in), texts(&on_disk));
 }

@@ -395,7 +395,11 @@ fn title_of(path: &Path) -> String {
 }
 
 fn cannot_read(name: &str, error: &io::Error) -> Problem {
-    Problem::new(name, 0, format!("cannot read: {error}"))
+    Problem::new(
+        name,
+        0,
+        format!("cannot read: {}", crate::describe_io_error(error)),
+    )
 }
 
 fn too_large(name: &str, size: u64) -> Problem {

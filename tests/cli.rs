@@ -1,0 +1,922 @@
+//! End-to-end tests of the built `quizd` binary, started the way a teacher starts it.
+//!
+//! Every server listens on `127.0.0.1:0`; the real address is read from its `listening on` log
+//! line, which a thread reads off stderr and hands over a channel. Nothing waits for a fixed
+//! time: tests wait for a line, a byte, a closed stream or the process's exit, each with a
+//! generous timeout that is only a safety net. (The one fixed wait is the observation window in
+//! which CPU use is measured.) Every spawned quizd is killed when its guard drops, and every file
+//! it writes goes to a temporary directory.
+
+mod common;
+
+use std::io::{self, BufRead, BufReader, Read};
+use std::net::{SocketAddr, TcpListener};
+use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use common::{Client, TempDir, csv_rows};
+
+/// How long to wait for anything before failing the test (a safety net, not a timer).
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// The results header: a stable interface (spreadsheets, scripts).
+const HEADER: &str = "finished_at,name,peer,quiz,score,max,percent,duration_s,answers,status";
+/// Columns of a results row.
+const NAME: usize = 1;
+const SCORE: usize = 4;
+const MAX: usize = 5;
+const ANSWERS: usize = 8;
+const STATUS: usize = 9;
+
+/// A small good bank; with `--no-shuffle` the right letters are [`RIGHT`].
+const BANK: &str = "\
+Which call binds a socket to a local address?
+A) connect()
+B) bind()
+C) listen()
+D) accept()
+ANSWER: B
+
+What does read() returning 0 mean on a TCP socket?
+A) No data has arrived yet
+B) An error happened
+C) The peer closed its sending side
+ANSWER: C
+
+Which layer does TCP belong to?
+A) Transport
+B) Network
+ANSWER: A
+";
+const RIGHT: [&str; 3] = ["b", "c", "a"];
+
+/// A bank with two distinct mistakes: an ANSWER letter past the last option (line 4) and an
+/// option out of order (line 8). The third question is fine.
+const BAD_BANK: &str = "\
+What is 1 + 1?
+A) 1
+B) 2
+ANSWER: C
+
+Which port does HTTP use by default?
+A) 80
+C) 443
+ANSWER: A
+
+Is this question fine?
+A) Yes
+B) No
+ANSWER: A
+";
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn text(path: &Path) -> &str {
+    path.to_str().expect("temporary paths are UTF-8")
+}
+
+/// Questions in an Aiken file, counted independently of quizd's parser.
+fn aiken_questions(path: &Path) -> usize {
+    std::fs::read_to_string(path)
+        .expect("read bank")
+        .lines()
+        .filter(|l| l.trim_start().starts_with("ANSWER:"))
+        .count()
+}
+
+/// A running (or finished) quizd; killed on drop unless it has exited.
+struct Quizd {
+    child: Child,
+    /// stderr lines as they arrive; disconnected once quizd has exited (closed stderr).
+    stderr: Receiver<String>,
+    /// Every stderr line received so far, for assertions and failure messages.
+    log: Vec<String>,
+    stdout: Option<JoinHandle<String>>,
+    exited: Option<ExitStatus>,
+}
+
+impl Quizd {
+    /// The command a user would type; logging at quizd's default level, whatever the
+    /// environment of the test run says.
+    fn command(args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_quizd"));
+        cmd.args(args)
+            .env("RUST_LOG", "info")
+            .env("RUST_LOG_STYLE", "never")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        cmd
+    }
+
+    fn start(args: &[&str]) -> Quizd {
+        Quizd::spawn(Quizd::command(args))
+    }
+
+    fn spawn(mut cmd: Command) -> Quizd {
+        let mut child = cmd.spawn().expect("start the quizd binary");
+        let stderr = child.stderr.take().expect("stderr is piped");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stderr);
+            let mut buf = Vec::new();
+            loop {
+                buf.clear();
+                match reader.read_until(b'\n', &mut buf) {
+                    Ok(0) | Err(_) => return,
+                    Ok(_) => {
+                        let line = String::from_utf8_lossy(&buf);
+                        let line = line.trim_end_matches(['\r', '\n']).to_string();
+                        if tx.send(line).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        let mut out = child.stdout.take().expect("stdout is piped");
+        let stdout = std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = out.read_to_string(&mut s);
+            s
+        });
+        Quizd {
+            child,
+            stderr: rx,
+            log: Vec::new(),
+            stdout: Some(stdout),
+            exited: None,
+        }
+    }
+
+    /// Runs to completion (`--check`, start-up failures): exit status, stdout, stderr lines.
+    fn run(args: &[&str]) -> (ExitStatus, String, Vec<String>) {
+        let mut q = Quizd::start(args);
+        let status = q.wait_exit(PATIENCE);
+        let stdout = q.stdout();
+        (status, stdout, q.log.clone())
+    }
+
+    /// Starts a server on a free port; returns it and the address it really listens on.
+    fn serve(args: &[&str]) -> (Quizd, SocketAddr) {
+        let mut all = vec!["--listen", "127.0.0.1:0"];
+        all.extend_from_slice(args);
+        let mut q = Quizd::start(&all);
+        let addr = q.listening();
+        (q, addr)
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for a stderr line that satisfies `pred`; returns it.
+    fn wait_for(&mut self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            match self
+                .stderr
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            {
+                Ok(line) => {
+                    self.log.push(line.clone());
+                    if pred(&line) {
+                        return line;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => panic!(
+                    "no {what} on quizd's stderr within {PATIENCE:?}; got:\n{}",
+                    self.log.join("\n")
+                ),
+                Err(RecvTimeoutError::Disconnected) => panic!(
+                    "quizd exited before {what}; stderr:\n{}",
+                    self.log.join("\n")
+                ),
+            }
+        }
+    }
+
+    /// Waits for `listening on 127.0.0.1:PORT (...)`; returns the address.
+    fn listening(&mut self) -> SocketAddr {
+        let line = self.wait_for("`listening on` line", |l| l.contains("listening on "));
+        let rest = &line[line.find("listening on ").expect("just matched") + 13..];
+        let addr = rest.split(" (").next().unwrap_or(rest);
+        addr.parse()
+            .unwrap_or_else(|e| panic!("bad address {addr:?} in {line:?}: {e}"))
+    }
+
+    /// Sends SIGTERM, as `kill PID` or a service manager does.
+    fn terminate(&self) {
+        let pid = libc::pid_t::try_from(self.pid()).expect("pid fits pid_t");
+        // SAFETY: kill takes no pointers; the child is not reaped yet, so the pid is still ours.
+        let rc = unsafe { libc::kill(pid, libc::SIGTERM) };
+        assert_eq!(rc, 0, "kill: {}", io::Error::last_os_error());
+    }
+
+    /// Waits for quizd to exit (its stderr closes), at most `limit`; returns the status.
+    fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            match self
+                .stderr
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            {
+                Ok(line) => self.log.push(line),
+                Err(RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Timeout) => panic!(
+                    "quizd did not exit within {limit:?}; stderr:\n{}",
+                    self.log.join("\n")
+                ),
+            }
+        }
+        let status = self.child.wait().expect("wait for quizd");
+        self.exited = Some(status);
+        status
+    }
+
+    /// Everything quizd printed on stdout (after it exited).
+    fn stdout(&mut self) -> String {
+        self.stdout
+            .take()
+            .map(|t| t.join().expect("stdout reader"))
+            .unwrap_or_default()
+    }
+
+    /// Log lines holding `needle` so far.
+    fn logged(&self, needle: &str) -> usize {
+        self.log.iter().filter(|l| l.contains(needle)).count()
+    }
+}
+
+impl Drop for Quizd {
+    fn drop(&mut self) {
+        if self.exited.is_none() && matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Gives a name, answers every question, waits for the last line; returns the `Quiz over` line.
+fn play(c: &mut Client, name: &str, answers: &[&str]) -> String {
+    c.expect("name> ");
+    c.send(name);
+    for a in answers {
+        c.expect("answer> ");
+        c.send(a);
+    }
+    c.expect_line("Quiz over")
+}
+
+/// The rows of a results file, after checking it has exactly one header, first.
+fn results_rows(path: &Path) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(path).expect("the results file exists");
+    assert_eq!(text.lines().next(), Some(HEADER), "header first:\n{text}");
+    assert_eq!(
+        text.lines().filter(|l| *l == HEADER).count(),
+        1,
+        "one header:\n{text}"
+    );
+    csv_rows(&text)
+}
+
+/// CPU time (user + system) a process has used, in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("read /proc/PID/stat");
+    // The command name (field 2) is in parentheses and may hold spaces: split after it.
+    let after = &stat[stat.rfind(')').expect("comm field") + 1..];
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // fields[0] is field 3 (state); utime is field 14, stime field 15.
+    let utime: u64 = fields[11].parse().expect("utime");
+    let stime: u64 = fields[12].parse().expect("stime");
+    utime + stime
+}
+
+/// Indices (from `among`) of the clients that have something to read, waiting until `want` of
+/// them do. Blocks in poll(2) on the ones not yet readable, so it never spins.
+fn wait_readable(clients: &[Client], among: &[usize], want: usize) -> Vec<usize> {
+    let deadline = Instant::now() + PATIENCE;
+    let mut pending = among.to_vec();
+    let mut ready = Vec::new();
+    while ready.len() < want {
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(
+            !left.is_zero(),
+            "only {} of {want} connections got output within {PATIENCE:?}",
+            ready.len()
+        );
+        let mut fds: Vec<libc::pollfd> = pending
+            .iter()
+            .map(|&i| libc::pollfd {
+                fd: clients[i].stream.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            })
+            .collect();
+        let timeout = i32::try_from(left.as_millis()).unwrap_or(i32::MAX);
+        let nfds = libc::nfds_t::try_from(fds.len()).expect("few fds");
+        // SAFETY: fds is a valid array of nfds pollfd structs that outlives the call.
+        let n = unsafe { libc::poll(fds.as_mut_ptr(), nfds, timeout) };
+        assert!(n >= 0, "poll: {}", io::Error::last_os_error());
+        let mut still = Vec::new();
+        for (fd, &i) in fds.iter().zip(&pending) {
+            if fd.revents != 0 {
+                ready.push(i);
+            } else {
+                still.push(i);
+            }
+        }
+        pending = still;
+    }
+    ready
+}
+
+/// Starts quizd on `bank` with RLIMIT_NOFILE soft = hard = `limit` and room for 1000 students,
+/// so running out of descriptors, not "server full", is what stops accepting.
+fn serve_with_nofile(limit: libc::rlim_t, bank: &Path, results: &Path) -> (Quizd, SocketAddr) {
+    let mut cmd = Quizd::command(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--max-clients",
+        "1000",
+        "--no-shuffle",
+        "--results",
+        text(results),
+        text(bank),
+    ]);
+    // SAFETY: the closure runs in the forked child before exec and only calls setrlimit, which
+    // is async-signal-safe; it allocates nothing.
+    unsafe {
+        cmd.pre_exec(move || {
+            // quizd raises its soft limit to the hard one, so both are set.
+            let lim = libc::rlimit {
+                rlim_cur: limit,
+                rlim_max: limit,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut q = Quizd::spawn(cmd);
+    let addr = q.listening();
+    assert!(
+        q.log
+            .last()
+            .is_some_and(|l| l.contains(&format!("open-file limit {limit})"))),
+        "{:#?}",
+        q.log
+    );
+    (q, addr)
+}
+
+/// Connects `total` clients to a server that runs out of descriptors part-way; waits for the
+/// `accept paused` line and returns the clients, the indices of those accepted (greeted) and
+/// of those left waiting in the kernel's backlog.
+fn overfill(
+    q: &mut Quizd,
+    addr: SocketAddr,
+    total: usize,
+) -> (Vec<Client>, Vec<usize>, Vec<usize>) {
+    let clients: Vec<Client> = (0..total).map(|_| Client::connect(addr)).collect();
+    let paused = q.wait_for("`accept paused` line", |l| l.contains("accept paused"));
+    // "accept paused: ... (N connected); ...": N were accepted; the rest wait in the backlog.
+    let served: usize = paused
+        .split(" connected)")
+        .next()
+        .and_then(|s| s.rsplit('(').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count in {paused:?}"));
+    assert!(
+        served > 10 && served < total,
+        "{served} accepted: {paused:?}"
+    );
+    // Exactly those got their greeting; which ones they are is up to the kernel's queue.
+    let all: Vec<usize> = (0..total).collect();
+    let greeted = wait_readable(&clients, &all, served);
+    let waiting: Vec<usize> = all.into_iter().filter(|i| !greeted.contains(i)).collect();
+    assert!(
+        waiting.iter().all(|&i| nothing_arrived(&clients[i])),
+        "more than the {served} accepted connections got output"
+    );
+    (clients, greeted, waiting)
+}
+
+/// True when the client has nothing to read right now (nothing has been sent to it).
+fn nothing_arrived(c: &Client) -> bool {
+    let mut fd = libc::pollfd {
+        fd: c.stream.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, zero timeout.
+    let n = unsafe { libc::poll(&mut fd, 1, 0) };
+    n == 0
+}
+
+#[test]
+fn a_port_already_in_use_exits_1_with_one_clear_line_and_never_listens() {
+    let dir = TempDir::new("cli-port");
+    let taken = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    let addr = taken.local_addr().expect("local addr").to_string();
+    let results = dir.path().join("results.csv");
+    let (status, _, log) = Quizd::run(&["--listen", &addr, "--results", text(&results)]);
+    assert_eq!(status.code(), Some(1), "stderr: {log:#?}");
+    let want = format!("quizd: cannot listen on {addr}: address already in use");
+    // Log lines (`[time LEVEL] ...`) aside, that one line is all there is.
+    let plain: Vec<&String> = log.iter().filter(|l| !l.starts_with('[')).collect();
+    assert_eq!(plain, vec![&want], "stderr: {log:#?}");
+    assert!(!log.iter().any(|l| l.contains("listening on")), "{log:#?}");
+    // Held until quizd has tried (and failed) to bind it.
+    drop(taken);
+}
+
+#[test]
+fn a_bad_bank_exits_1_listing_every_problem_as_file_line_and_never_listens() {
+    let dir = TempDir::new("cli-badbank");
+    let bank = dir.write("bad.txt", BAD_BANK);
+    let results = dir.path().join("results.csv");
+    let (status, _, log) = Quizd::run(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--results",
+        text(&results),
+        text(&bank),
+    ]);
+    assert_eq!(status.code(), Some(1), "stderr: {log:#?}");
+    let file = text(&bank);
+    for want in [
+        format!("{file}:4: ANSWER names option C but the question has 2 options (A to B)"),
+        format!("{file}:8: option C is out of order: expected B"),
+    ] {
+        assert!(log.contains(&want), "missing {want:?} in {log:#?}");
+    }
+    let located = log.iter().filter(|l| l.starts_with(file)).count();
+    assert_eq!(located, 2, "one FILE:LINE line per problem: {log:#?}");
+    assert!(
+        log.iter()
+            .any(|l| l == "quizd: 2 problem(s) in the question banks; fix them and start again"),
+        "{log:#?}"
+    );
+    assert!(
+        !log.iter().any(|l| l.contains("listening on")),
+        "it must never serve a bad bank: {log:#?}"
+    );
+}
+
+#[test]
+fn check_on_a_good_bank_prints_ok_with_the_question_count_and_exits_0() {
+    let dir = TempDir::new("cli-check-good");
+    let bank = dir.write("three.txt", BANK);
+    let (status, stdout, log) = Quizd::run(&["--check", text(&bank)]);
+    assert_eq!(status.code(), Some(0), "stderr: {log:#?}");
+    assert_eq!(stdout, format!("{}: ok, 3 questions\n", text(&bank)));
+}
+
+#[test]
+fn check_on_a_bad_bank_exits_1_with_a_file_line_message_per_problem() {
+    let dir = TempDir::new("cli-check-bad");
+    let bank = dir.write("bad.txt", BAD_BANK);
+    let file = text(&bank);
+    let (status, stdout, log) = Quizd::run(&["--check", file]);
+    assert_eq!(status.code(), Some(1), "stderr: {log:#?}");
+    assert_eq!(stdout, "", "nothing is ok");
+    assert_eq!(
+        log,
+        vec![
+            format!("{file}:4: ANSWER names option C but the question has 2 options (A to B)"),
+            format!("{file}:8: option C is out of order: expected B"),
+            "quizd: 2 problem(s) found".to_string(),
+        ]
+    );
+}
+
+#[test]
+fn check_on_a_directory_checks_every_bank_in_it() {
+    let questions = repo().join("questions");
+    let count: usize = std::fs::read_dir(&questions)
+        .expect("questions/ exists")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+        .map(|p| aiken_questions(&p))
+        .sum();
+    let (status, stdout, log) = Quizd::run(&["--check", text(&questions)]);
+    assert_eq!(status.code(), Some(0), "stderr: {log:#?}");
+    assert_eq!(
+        stdout,
+        format!("{}: ok, {count} questions\n", text(&questions))
+    );
+}
+
+#[test]
+fn check_without_a_bank_checks_the_bundled_bank() {
+    let count = aiken_questions(&repo().join("questions/sockets.txt"));
+    let (status, stdout, log) = Quizd::run(&["--check"]);
+    assert_eq!(status.code(), Some(0), "stderr: {log:#?}");
+    assert_eq!(
+        stdout,
+        format!("(bundled) sockets.txt: ok, {count} questions\n")
+    );
+}
+
+#[test]
+fn an_unopenable_results_file_exits_1_with_one_clear_line_and_never_listens() {
+    let dir = TempDir::new("cli-results-dir");
+    // A directory where the results file should be.
+    let results = dir.path().join("results.csv");
+    std::fs::create_dir(&results).expect("create dir");
+    let bank = dir.write("three.txt", BANK);
+    let (status, _, log) = Quizd::run(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--results",
+        text(&results),
+        text(&bank),
+    ]);
+    assert_eq!(status.code(), Some(1), "stderr: {log:#?}");
+    let want = format!(
+        "quizd: cannot open results file {}: is a directory",
+        text(&results)
+    );
+    let plain: Vec<&String> = log.iter().filter(|l| !l.starts_with('[')).collect();
+    assert_eq!(plain, vec![&want], "stderr: {log:#?}");
+    assert!(!log.iter().any(|l| l.contains("listening on")), "{log:#?}");
+}
+
+#[test]
+fn without_a_bank_it_serves_the_bundled_sockets_quiz_from_any_directory() {
+    let dir = TempDir::new("cli-bundled");
+    let sockets = repo().join("questions/sockets.txt");
+    let count = aiken_questions(&sockets);
+    let first_question = std::fs::read_to_string(&sockets)
+        .expect("read sockets.txt")
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .expect("a first line")
+        .to_string();
+    let results = dir.path().join("results.csv");
+    let mut cmd = Quizd::command(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--no-shuffle",
+        "--results",
+        text(&results),
+    ]);
+    // A directory with no questions/ in it: the bank must come from the binary itself.
+    cmd.current_dir(dir.path());
+    let mut q = Quizd::spawn(cmd);
+    let addr = q.listening();
+    let mut c = Client::connect(addr);
+    let welcome = c.expect("\r\n");
+    assert!(
+        welcome.starts_with(&format!("Welcome to quizd: sockets. {count} questions")),
+        "{welcome:?}"
+    );
+    c.expect("name> ");
+    c.send("alice");
+    c.expect_line(&format!("Question 1 of {count}"));
+    assert_eq!(c.expect("\r\n"), format!("{first_question}\r\n"));
+    c.send("/quit");
+    c.read_to_end();
+    q.terminate();
+    assert!(q.wait_exit(PATIENCE).success(), "{:#?}", q.log);
+}
+
+#[test]
+fn sigterm_mid_quiz_tells_every_student_saves_each_named_attempt_and_exits_0_within_2_s() {
+    let dir = TempDir::new("cli-sigterm");
+    let bank = dir.write("three.txt", BANK);
+    let results = dir.path().join("results.csv");
+    let (mut q, addr) = Quizd::serve(&["--no-shuffle", "--results", text(&results), text(&bank)]);
+    // Name, answers given before the signal, and the answers column expected for them.
+    let plan: [(&str, &[&str], &str); 5] = [
+        ("ann", &["b"], "1:b 2:- 3:-"),
+        ("ben", &["a", "c"], "1:a 2:c 3:-"),
+        ("cat", &[], "1:- 2:- 3:-"),
+        ("dan", &["d"], "1:d 2:- 3:-"),
+        ("eve", &["d", "b"], "1:d 2:b 3:-"),
+    ];
+    let mut students: Vec<Client> = plan
+        .iter()
+        .map(|(name, answers, _)| {
+            let mut c = Client::connect(addr);
+            c.join(name);
+            for a in *answers {
+                c.send(a);
+                // The next question's prompt: the answer was taken.
+                c.expect("answer> ");
+            }
+            c
+        })
+        .collect();
+    let mut lurker = Client::connect(addr);
+    lurker.expect("name> ");
+
+    let signalled = Instant::now();
+    q.terminate();
+    for c in students.iter_mut().chain(std::iter::once(&mut lurker)) {
+        c.expect_line("Server is shutting down; your answers so far are saved.");
+    }
+    // Nobody hangs up: the worst case, in which quizd waits out its grace period.
+    let status = q.wait_exit(Duration::from_secs(10));
+    let took = signalled.elapsed();
+    for c in students.iter_mut().chain(std::iter::once(&mut lurker)) {
+        assert_eq!(c.read_to_end(), "", "nothing after the shutdown line");
+    }
+    assert_eq!(status.code(), Some(0), "stderr: {:#?}", q.log);
+    assert!(
+        took < Duration::from_millis(2500),
+        "exit took {took:?} after SIGTERM (contract: within 2 s)"
+    );
+
+    let rows = results_rows(&results);
+    assert_eq!(
+        rows.len(),
+        plan.len(),
+        "one row per named student, none for the one without a name: {rows:#?}"
+    );
+    for (name, _, answers) in plan {
+        let row = rows
+            .iter()
+            .find(|r| r[NAME] == name)
+            .unwrap_or_else(|| panic!("no row for {name}: {rows:#?}"));
+        assert_eq!(row[STATUS], "shutdown", "{row:?}");
+        assert_eq!(row[ANSWERS], answers, "{row:?}");
+    }
+}
+
+#[test]
+fn a_second_sigterm_during_shutdown_exits_at_once_with_status_1_and_rows_saved() {
+    let dir = TempDir::new("cli-sigterm2");
+    let bank = dir.write("three.txt", BANK);
+    let results = dir.path().join("results.csv");
+    let (mut q, addr) = Quizd::serve(&["--no-shuffle", "--results", text(&results), text(&bank)]);
+    // A student who never closes: the first signal's shutdown would wait out its grace period.
+    let mut c = Client::connect(addr);
+    c.join("ann");
+    c.send("b");
+    c.expect("answer> ");
+    q.terminate();
+    c.expect_line("Server is shutting down");
+    q.wait_for("the shutdown log line", |l| l.contains("shutting down"));
+    let second = Instant::now();
+    q.terminate();
+    let status = q.wait_exit(PATIENCE);
+    let took = second.elapsed();
+    assert_eq!(status.code(), Some(1), "stderr: {:#?}", q.log);
+    // Without the second signal quizd would wait its 1.5 s grace for the student to hang up.
+    assert!(
+        took < Duration::from_secs(1),
+        "exit took {took:?} after the second signal"
+    );
+    assert_eq!(q.logged("second signal"), 1, "{:#?}", q.log);
+    let rows = results_rows(&results);
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert_eq!(
+        (
+            rows[0][NAME].as_str(),
+            rows[0][ANSWERS].as_str(),
+            rows[0][STATUS].as_str()
+        ),
+        ("ann", "1:b 2:- 3:-", "shutdown")
+    );
+}
+
+#[test]
+fn two_hundred_students_connecting_at_once_all_finish_with_the_right_scores() {
+    const STUDENTS: usize = 200;
+    quizd::limits::raise_nofile().expect("raise the open-file limit");
+    let dir = TempDir::new("cli-200");
+    let bank = dir.write("three.txt", BANK);
+    let results = dir.path().join("results.csv");
+    let (mut q, addr) = Quizd::serve(&["--no-shuffle", "--results", text(&results), text(&bank)]);
+    // Student i gets question 1 right, question 2 right when i is even, question 3 when i is a
+    // multiple of 3.
+    let answers = |i: usize| -> [&str; 3] {
+        [
+            RIGHT[0],
+            if i.is_multiple_of(2) { RIGHT[1] } else { "a" },
+            if i.is_multiple_of(3) { RIGHT[2] } else { "b" },
+        ]
+    };
+    let score = |i: usize| 1 + usize::from(i.is_multiple_of(2)) + usize::from(i.is_multiple_of(3));
+    let name = |i: usize| format!("student{i:03}");
+
+    // Everyone connects before anyone is served...
+    let mut clients: Vec<Client> = (0..STUDENTS).map(|_| Client::connect(addr)).collect();
+    // ...then all of them take the quiz side by side, one step each in turn.
+    for (i, c) in clients.iter_mut().enumerate() {
+        c.expect("name> ");
+        c.send(&name(i));
+    }
+    for question in 0..3 {
+        for (i, c) in clients.iter_mut().enumerate() {
+            c.expect("answer> ");
+            c.send(answers(i)[question]);
+        }
+    }
+    for (i, c) in clients.iter_mut().enumerate() {
+        let over = c.expect_line("Quiz over");
+        assert!(
+            over.contains(&format!("{}: you scored {} out of 3", name(i), score(i))),
+            "{over}"
+        );
+        assert_eq!(c.read_to_end(), "", "the server closes after the last line");
+    }
+    drop(clients);
+    q.terminate();
+    assert_eq!(q.wait_exit(PATIENCE).code(), Some(0), "{:#?}", q.log);
+
+    let rows = results_rows(&results);
+    assert_eq!(rows.len(), STUDENTS);
+    for i in 0..STUDENTS {
+        let row = rows
+            .iter()
+            .find(|r| r[NAME] == name(i))
+            .unwrap_or_else(|| panic!("no row for {}", name(i)));
+        assert_eq!(row[STATUS], "completed", "{row:?}");
+        assert_eq!(
+            (row[SCORE].as_str(), row[MAX].as_str()),
+            (score(i).to_string().as_str(), "3"),
+            "{row:?}"
+        );
+        let a = answers(i);
+        assert_eq!(row[ANSWERS], format!("1:{} 2:{} 3:{}", a[0], a[1], a[2]));
+    }
+}
+
+#[test]
+fn out_of_descriptors_accept_pauses_without_spinning_and_resumes_when_students_leave() {
+    quizd::limits::raise_nofile().expect("raise the open-file limit");
+    let dir = TempDir::new("cli-emfile");
+    let bank = dir.write("three.txt", BANK);
+    let results = dir.path().join("results.csv");
+    let (mut q, addr) = serve_with_nofile(64, &bank, &results);
+    let (mut clients, greeted, waiting) = overfill(&mut q, addr, 90);
+
+    // Not spinning: over half a second, well under half a CPU.
+    // SAFETY: sysconf takes no pointers.
+    let hz = u64::try_from(unsafe { libc::sysconf(libc::_SC_CLK_TCK) }).expect("clock ticks");
+    let before = cpu_ticks(q.pid());
+    let window = Instant::now();
+    std::thread::sleep(Duration::from_millis(500));
+    let used = cpu_ticks(q.pid()) - before;
+    let elapsed = window.elapsed();
+    assert!(
+        used < hz / 4,
+        "quizd used {used} clock ticks ({hz}/s) in {elapsed:?} while accept was paused: spinning"
+    );
+    // Still paused: nobody waiting has been let in without a descriptor coming free.
+    assert!(waiting.iter().all(|&i| nothing_arrived(&clients[i])));
+
+    // Students leave; each freed descriptor lets one waiting connection in.
+    let leaving = 40.max(waiting.len()).min(greeted.len());
+    for &i in &greeted[..leaving] {
+        let c = &mut clients[i];
+        c.expect("name> ");
+        c.send("/quit");
+        assert_eq!(c.read_to_end(), "Bye.\r\n");
+        // Close our side too: the server sees EOF and frees the descriptor.
+        c.stream.shutdown(std::net::Shutdown::Both).ok();
+    }
+    // Every connection that waited is greeted (no stall) and can take the whole quiz.
+    for &i in &waiting {
+        clients[i].expect("name> ");
+        clients[i].send(&format!("late{i}"));
+    }
+    for right in RIGHT {
+        for &i in &waiting {
+            clients[i].expect("answer> ");
+            clients[i].send(right);
+        }
+    }
+    for &i in &waiting {
+        let over = clients[i].expect_line("Quiz over");
+        assert!(over.contains("scored 3 out of 3"), "{over}");
+    }
+    drop(clients);
+    q.terminate();
+    assert_eq!(q.wait_exit(PATIENCE).code(), Some(0), "{:#?}", q.log);
+    let rows = results_rows(&results);
+    assert_eq!(rows.len(), waiting.len(), "{rows:#?}");
+    assert!(
+        rows.iter()
+            .all(|r| r[STATUS] == "completed" && r[SCORE] == "3")
+    );
+}
+
+#[test]
+fn accept_paused_is_logged_once_while_the_server_stays_at_the_descriptor_limit() {
+    quizd::limits::raise_nofile().expect("raise the open-file limit");
+    let dir = TempDir::new("cli-emfile-log");
+    let bank = dir.write("three.txt", BANK);
+    let results = dir.path().join("results.csv");
+    let (mut q, addr) = serve_with_nofile(64, &bank, &results);
+    let (clients, greeted, waiting) = overfill(&mut q, addr, 90);
+    // Students leave one at a time, each letting one waiting connection in; some are still
+    // waiting at the end, so the server never leaves the limit: one pause throughout.
+    let mut still_waiting = waiting.clone();
+    let leaving = waiting.len().saturating_sub(5).min(greeted.len());
+    for &i in &greeted[..leaving] {
+        clients[i].stream.shutdown(std::net::Shutdown::Both).ok();
+        let let_in = wait_readable(&clients, &still_waiting, 1);
+        still_waiting.retain(|i| !let_in.contains(i));
+    }
+    assert_eq!(still_waiting.len(), waiting.len() - leaving);
+    drop(clients);
+    q.terminate();
+    q.wait_exit(PATIENCE);
+    assert_eq!(
+        q.logged("accept paused"),
+        1,
+        "{leaving} students left while the server stayed at its limit:\n{}",
+        q.log.join("\n")
+    );
+}
+
+#[test]
+fn telnet_ctrl_c_is_answered_with_wont_timing_mark_before_the_goodbye_and_saved_as_quit() {
+    let dir = TempDir::new("cli-ctrlc");
+    let bank = dir.write("three.txt", BANK);
+    let results = dir.path().join("results.csv");
+    let (mut q, addr) = Quizd::serve(&["--no-shuffle", "--results", text(&results), text(&bank)]);
+    let mut c = Client::connect(addr);
+    c.join("dave");
+    // What Linux telnet sends on Ctrl-C: IAC IP, IAC DO TIMING-MARK.
+    c.send_raw(&[0xFF, 0xF4, 0xFF, 0xFD, 0x06]);
+    let before = c.expect_bytes(b"You left the quiz");
+    assert!(
+        before.starts_with(&[0xFF, 0xFC, 0x06]),
+        "IAC WONT TIMING-MARK must come first, or telnet hides the rest: {before:02x?}"
+    );
+    assert_eq!(
+        c.expect_line("Quiz over"),
+        "Quiz over, dave: you scored 0 out of 3 (0%)."
+    );
+    assert_eq!(c.read_to_end(), "", "the server closes after the last line");
+    drop(c);
+    q.terminate();
+    assert_eq!(q.wait_exit(PATIENCE).code(), Some(0), "{:#?}", q.log);
+    let rows = results_rows(&results);
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert_eq!(
+        (
+            rows[0][NAME].as_str(),
+            rows[0][ANSWERS].as_str(),
+            rows[0][STATUS].as_str()
+        ),
+        ("dave", "1:- 2:- 3:-", "quit")
+    );
+}
+
+#[test]
+fn the_results_file_is_appended_across_runs_never_truncated() {
+    let dir = TempDir::new("cli-append");
+    let bank = dir.write("three.txt", BANK);
+    let results = dir.path().join("results.csv");
+    for name in ["alice", "bob"] {
+        let (mut q, addr) =
+            Quizd::serve(&["--no-shuffle", "--results", text(&results), text(&bank)]);
+        let mut c = Client::connect(addr);
+        let over = play(&mut c, name, &RIGHT);
+        assert!(over.contains("scored 3 out of 3"), "{over}");
+        c.read_to_end();
+        drop(c);
+        q.terminate();
+        assert_eq!(q.wait_exit(PATIENCE).code(), Some(0), "{:#?}", q.log);
+    }
+    let rows = results_rows(&results);
+    let names: Vec<&str> = rows.iter().map(|r| r[NAME].as_str()).collect();
+    assert_eq!(names, ["alice", "bob"]);
+    assert!(rows.iter().all(|r| r[STATUS] == "completed"));
+}
+
+#[test]
+fn sigint_stops_the_server_cleanly_like_sigterm() {
+    let dir = TempDir::new("cli-sigint");
+    let bank = dir.write("three.txt", BANK);
+    let results = dir.path().join("results.csv");
+    let (mut q, addr) = Quizd::serve(&["--no-shuffle", "--results", text(&results), text(&bank)]);
+    let mut c = Client::connect(addr);
+    c.join("ann");
+    let pid = libc::pid_t::try_from(q.pid()).expect("pid fits pid_t");
+    // SAFETY: kill takes no pointers; the child is not reaped yet, so the pid is still ours.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    c.expect_line("Server is shutting down; your answers so far are saved.");
+    assert_eq!(c.read_to_end(), "");
+    // Hanging up lets quizd exit without waiting out its grace period.
+    drop(c);
+    assert_eq!(q.wait_exit(PATIENCE).code(), Some(0), "{:#?}", q.log);
+    let rows = results_rows(&results);
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert_eq!(rows[0][STATUS], "shutdown");
+}

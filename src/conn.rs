@@ -134,7 +134,7 @@ impl Conn {
         let mut leave = false;
         decoder.feed(bytes, |event| match event {
             Event::Line(text) if !leave => session.on_line(text, now, ctx, out),
-            Event::TooLong if !leave => session.on_too_long(out),
+            Event::TooLong if !leave => session.on_too_long(ctx, out),
             Event::Line(_) | Event::TooLong => {}
             Event::Leave => leave = true,
             Event::Reply(bytes) => out.extend_from_slice(bytes),
@@ -152,6 +152,13 @@ impl Conn {
     /// The server is stopping.
     pub fn on_shutdown(&mut self, now: Instant, ctx: &mut Ctx) {
         self.session.on_shutdown(now, ctx, &mut self.out);
+    }
+
+    /// Drops the output not yet sent and queues `line` instead (a client over the output cap
+    /// gets one last explanation rather than more of what it did not read).
+    pub fn replace_pending(&mut self, line: &str) {
+        self.out.truncate(self.sent);
+        self.out.extend_from_slice(line.as_bytes());
     }
 
     /// Output not yet taken by the socket.

@@ -265,6 +265,32 @@ mod tests {
     }
 
     #[test]
+    fn rows_that_cannot_be_written_are_kept_and_written_with_the_next() {
+        let dir = std::env::temp_dir().join(format!("quizd-results-fail-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("r.csv");
+        let _ = std::fs::remove_file(&path);
+        let mut r = Results::open(&path).expect("open results");
+        // The disk "fails": the handle now refuses writes.
+        let writable = std::mem::replace(&mut r.file, File::open(&path).expect("read-only handle"));
+        r.record(&attempt("alice"), &quiz(), SystemTime::UNIX_EPOCH);
+        assert_eq!((r.written(), r.pending.len()), (0, 1));
+        // It recovers: the next row brings the kept one with it, in order.
+        r.file = writable;
+        r.record(&attempt("bob"), &quiz(), SystemTime::UNIX_EPOCH);
+        assert_eq!((r.written(), r.pending.len()), (2, 0));
+        r.close();
+        let text = std::fs::read_to_string(&path).expect("read results");
+        let names: Vec<&str> = text
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(1).unwrap_or(""))
+            .collect();
+        assert_eq!(names, ["alice", "bob"]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn open_appends_and_writes_the_header_only_once() {
         let dir = std::env::temp_dir().join(format!("quizd-results-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");

@@ -499,7 +499,14 @@ impl Server {
     /// After anything happened on a connection: write results, send output, enforce the output
     /// cap, start closing a finished session, update write interest and the timer.
     fn after_io(&mut self, key: usize, now: Instant) {
+        // Rows first: by the time a student reads "Quiz over", their row is on disk.
         self.write_finished();
+        self.update_conn(key, now);
+        // An attempt ended by a limit inside update_conn.
+        self.write_finished();
+    }
+
+    fn update_conn(&mut self, key: usize, now: Instant) {
         if self.is_marked(key) {
             return;
         }
@@ -511,7 +518,7 @@ impl Server {
             self.mark_close(key, Status::Disconnected);
             return;
         }
-        if conn.pending() > self.output_cap {
+        if conn.pending() > self.output_cap && conn.phase == Phase::Open {
             self.stats.closed_output_cap += 1;
             log::warn!(
                 "{} ({}) does not read its output ({} bytes waiting, cap {}): closing",
@@ -520,8 +527,15 @@ impl Server {
                 conn.pending(),
                 self.output_cap
             );
-            self.mark_close(key, Status::Disconnected);
-            return;
+            // The attempt ends now; what is queued is dropped for one last line, which goes out
+            // if the client ever reads again (otherwise the linger deadline closes it).
+            conn.session
+                .on_close(Status::Disconnected, now, &mut self.shared.ctx());
+            conn.replace_pending(&format!(
+                "\r\nerror: too much unread output (over {} bytes); closing. Your answers so far are saved.\r\n",
+                self.output_cap
+            ));
+            conn.linger(now + LINGER);
         }
         if conn.phase == Phase::Open && conn.session.is_done() {
             conn.linger(now + LINGER);
@@ -704,15 +718,32 @@ impl Server {
         }
         let answers = now.0 - self.last_summary.0;
         self.last_summary = now;
+        let c = &self.shared.counters;
+        let limits: Vec<String> = [
+            ("refused (full)", self.stats.rejected_full),
+            ("closed at the output cap", self.stats.closed_output_cap),
+            ("lines too long", c.lines_too_long),
+            ("/ask refused (too fast)", c.asks_refused),
+            ("descriptor shortages", self.stats.accept_pauses),
+        ]
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(what, n)| format!("{n} {what}"))
+        .collect();
         log::info!(
-            "{} connected ({} in a quiz, peak {}), {} attempts finished, {} answers in the last {} s, {} refused (full)",
+            "{} connected ({} in a quiz, peak {}), {} attempts finished, {} answers in the last {} s{}{}",
             self.conns.len(),
             self.shared.roster.len(),
             self.stats.peak_connections,
-            self.shared.counters.finished,
+            c.finished,
             answers,
             self.summary_every.as_secs(),
-            self.stats.rejected_full
+            if limits.is_empty() {
+                ""
+            } else {
+                "; limits hit: "
+            },
+            limits.join(", ")
         );
     }
 }

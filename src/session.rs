@@ -22,6 +22,9 @@ use crate::quiz::Quiz;
 pub const NAME_TIMEOUT: Duration = Duration::from_secs(60);
 /// Longest name, in characters.
 pub const MAX_NAME_CHARS: usize = 32;
+/// Shortest gap between two `/ask` messages from one student, so nobody can flood the
+/// teacher's screen.
+pub const ASK_INTERVAL: Duration = Duration::from_secs(10);
 
 const ANSWER_PROMPT: &str = "answer> ";
 const NAME_PROMPT: &str = "name> ";
@@ -97,6 +100,10 @@ impl Roster {
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Counters {
     pub answers: u64,
+    /// Input lines refused for being over [`crate::telnet::MAX_LINE`].
+    pub lines_too_long: u64,
+    /// `/ask` messages refused for coming too fast.
+    pub asks_refused: u64,
     pub timeouts: u64,
     pub started: u64,
     pub finished: u64,
@@ -140,6 +147,8 @@ pub struct Session {
     chosen: Vec<Option<u8>>,
     score: u32,
     started: Instant,
+    /// When this student last sent `/ask` (rate limit).
+    last_ask: Option<Instant>,
 }
 
 /// The student's answer to a multiple-choice question: the letter as shown, either case,
@@ -245,6 +254,7 @@ impl Session {
             chosen: Vec::new(),
             score: 0,
             started: now,
+            last_ask: None,
         }
     }
 
@@ -291,8 +301,9 @@ impl Session {
     }
 
     /// The decoder saw a line over the limit.
-    pub fn on_too_long(&mut self, out: &mut Vec<u8>) {
+    pub fn on_too_long(&mut self, ctx: &mut Ctx, out: &mut Vec<u8>) {
         if self.state != State::Done {
+            ctx.counters.lines_too_long += 1;
             line(
                 out,
                 &format!(
@@ -602,7 +613,18 @@ impl Session {
                 State::Done => {}
             },
             "/ask" if rest.is_empty() => line(out, "error: usage: /ask TEXT"),
+            "/ask" if self.last_ask.is_some_and(|at| now < at + ASK_INTERVAL) => {
+                ctx.counters.asks_refused += 1;
+                line(
+                    out,
+                    &format!(
+                        "error: one question every {} s, please; try again shortly",
+                        ASK_INTERVAL.as_secs()
+                    ),
+                );
+            }
             "/ask" => {
+                self.last_ask = Some(now);
                 let who = self.name().unwrap_or("(no name yet)");
                 let text: String = rest.chars().filter(|c| !is_invisible(*c)).collect();
                 log::info!("question from {who} ({}): {text}", self.peer);
@@ -973,8 +995,9 @@ mod tests {
     fn a_too_long_line_is_an_error_and_the_prompt_again() {
         let mut w = World::new(in_order());
         let mut s = w.named("alice");
-        let shown = w.with_ctx(|_, _, out| s.on_too_long(out));
+        let shown = w.with_ctx(|ctx, _, out| s.on_too_long(ctx, out));
         assert_eq!(shown, "error: line too long (max 1024 bytes)\r\nanswer> ");
+        assert_eq!(w.counters.lines_too_long, 1);
     }
 
     #[test]
@@ -1071,5 +1094,101 @@ mod tests {
             all
         };
         assert_eq!(screens("alice"), screens("alice"));
+    }
+
+    #[test]
+    fn random_students_never_break_the_invariants() {
+        // A fixed-seed soup of names, answers, commands, clock jumps, leaves and drops over
+        // many students sharing one roster.
+        let inputs = [
+            "a",
+            "b",
+            "C",
+            "d)",
+            "e",
+            "",
+            "  ",
+            "zz",
+            "/help",
+            "/score",
+            "/time",
+            "/ask why",
+            "/quit",
+            "/QUIT",
+            "/nope",
+            "/",
+            "alice",
+            "Alice",
+            "bob",
+            "\u{202e}x",
+            "b.",
+            "1",
+        ];
+        let mut rng = fastrand::Rng::with_seed(2026);
+        for settings in [
+            Settings::default(),
+            Settings {
+                time_limit: None,
+                reveal: false,
+                ..in_order()
+            },
+        ] {
+            let mut w = World::new(settings);
+            let mut students: Vec<(Session, bool)> = Vec::new();
+            let mut named = 0;
+            for _ in 0..5_000 {
+                if students.is_empty() || rng.u8(..) < 20 {
+                    let (s, _) = w.connect();
+                    students.push((s, false));
+                }
+                let i = rng.usize(..students.len());
+                let (s, was_named) = &mut students[i];
+                let out = match rng.u8(..10) {
+                    0 => w.wait(s, rng.u64(0..40)),
+                    1 => w.with_ctx(|ctx, now, out| s.on_leave(now, ctx, out)),
+                    2 => {
+                        w.with_ctx(|ctx, now, _| s.on_close(Status::Disconnected, now, ctx));
+                        String::new()
+                    }
+                    _ => {
+                        let input = inputs[rng.usize(..inputs.len())];
+                        w.send(s, input)
+                    }
+                };
+                if s.name().is_some() && !*was_named {
+                    *was_named = true;
+                    named += 1;
+                }
+                if !s.is_done() && !out.is_empty() {
+                    assert!(
+                        out.ends_with("name> ") || out.ends_with("answer> "),
+                        "a live session's output ends with a prompt: {out:?}"
+                    );
+                }
+                if s.is_done() {
+                    students.swap_remove(i);
+                }
+            }
+            for (mut s, _) in students {
+                w.with_ctx(|ctx, now, _| s.on_close(Status::Disconnected, now, ctx));
+            }
+            assert_eq!(
+                w.finished.len(),
+                named,
+                "exactly one row per student who gave a name"
+            );
+            assert!(w.roster.is_empty(), "every name is released");
+            for a in &w.finished {
+                assert!(a.score <= a.max);
+                assert_eq!(a.responses.len(), a.max as usize);
+            }
+            for status in [Status::Completed, Status::Quit, Status::Disconnected] {
+                assert!(
+                    w.finished.iter().any(|a| a.status == status),
+                    "the soup reached {status:?}"
+                );
+            }
+            assert!(w.counters.answers > 100 && w.counters.timeouts + named as u64 > 0);
+        }
     }
 }

@@ -92,6 +92,48 @@ fn aiken_questions(path: &Path) -> usize {
 }
 
 /// A running (or finished) quizd; killed on drop unless it has exited.
+/// A throwaway directory with the three-question bank and a results path.
+struct Class {
+    /// Removed (with everything in it) when the test ends.
+    _dir: TempDir,
+    bank: PathBuf,
+    results: PathBuf,
+}
+
+impl Class {
+    fn new(tag: &str) -> Class {
+        let dir = TempDir::new(tag);
+        let bank = dir.write("three.txt", BANK);
+        let results = dir.path().join("results.csv");
+        Class {
+            _dir: dir,
+            bank,
+            results,
+        }
+    }
+
+    /// quizd on the bank in file order, on a free port.
+    fn serve(&self) -> (Quizd, SocketAddr) {
+        Quizd::serve(&[
+            "--no-shuffle",
+            "--results",
+            text(&self.results),
+            text(&self.bank),
+        ])
+    }
+
+    /// The results file holds exactly one row, with this name, answers column and status.
+    fn assert_single_row(&self, name: &str, answers: &str, status: &str) {
+        let rows = results_rows(&self.results);
+        assert_eq!(rows.len(), 1, "{rows:#?}");
+        let r = &rows[0];
+        assert_eq!(
+            (r[NAME].as_str(), r[ANSWERS].as_str(), r[STATUS].as_str()),
+            (name, answers, status)
+        );
+    }
+}
+
 struct Quizd {
     child: Child,
     /// stderr lines as they arrive; disconnected once quizd has exited (closed stderr).
@@ -593,10 +635,9 @@ fn without_a_bank_it_serves_the_bundled_sockets_quiz_from_any_directory() {
 
 #[test]
 fn sigterm_mid_quiz_tells_every_student_saves_each_named_attempt_and_exits_0_within_2_s() {
-    let dir = TempDir::new("cli-sigterm");
-    let bank = dir.write("three.txt", BANK);
-    let results = dir.path().join("results.csv");
-    let (mut q, addr) = Quizd::serve(&["--no-shuffle", "--results", text(&results), text(&bank)]);
+    let class = Class::new("cli-sigterm");
+    let results = &class.results;
+    let (mut q, addr) = class.serve();
     // Name, answers given before the signal, and the answers column expected for them.
     let plan: [(&str, &[&str], &str); 5] = [
         ("ann", &["b"], "1:b 2:- 3:-"),
@@ -638,7 +679,7 @@ fn sigterm_mid_quiz_tells_every_student_saves_each_named_attempt_and_exits_0_wit
         "exit took {took:?} after SIGTERM (contract: within 2 s)"
     );
 
-    let rows = results_rows(&results);
+    let rows = results_rows(results);
     assert_eq!(
         rows.len(),
         plan.len(),
@@ -656,10 +697,8 @@ fn sigterm_mid_quiz_tells_every_student_saves_each_named_attempt_and_exits_0_wit
 
 #[test]
 fn a_second_sigterm_during_shutdown_exits_at_once_with_status_1_and_rows_saved() {
-    let dir = TempDir::new("cli-sigterm2");
-    let bank = dir.write("three.txt", BANK);
-    let results = dir.path().join("results.csv");
-    let (mut q, addr) = Quizd::serve(&["--no-shuffle", "--results", text(&results), text(&bank)]);
+    let class = Class::new("cli-sigterm2");
+    let (mut q, addr) = class.serve();
     // A student who never closes: the first signal's shutdown would wait out its grace period.
     let mut c = Client::connect(addr);
     c.join("ann");
@@ -679,26 +718,16 @@ fn a_second_sigterm_during_shutdown_exits_at_once_with_status_1_and_rows_saved()
         "exit took {took:?} after the second signal"
     );
     assert_eq!(q.logged("second signal"), 1, "{:#?}", q.log);
-    let rows = results_rows(&results);
-    assert_eq!(rows.len(), 1, "{rows:#?}");
-    assert_eq!(
-        (
-            rows[0][NAME].as_str(),
-            rows[0][ANSWERS].as_str(),
-            rows[0][STATUS].as_str()
-        ),
-        ("ann", "1:b 2:- 3:-", "shutdown")
-    );
+    class.assert_single_row("ann", "1:b 2:- 3:-", "shutdown");
 }
 
 #[test]
 fn two_hundred_students_connecting_at_once_all_finish_with_the_right_scores() {
     const STUDENTS: usize = 200;
     quizd::limits::raise_nofile().expect("raise the open-file limit");
-    let dir = TempDir::new("cli-200");
-    let bank = dir.write("three.txt", BANK);
-    let results = dir.path().join("results.csv");
-    let (mut q, addr) = Quizd::serve(&["--no-shuffle", "--results", text(&results), text(&bank)]);
+    let class = Class::new("cli-200");
+    let results = &class.results;
+    let (mut q, addr) = class.serve();
     // Student i gets question 1 right, question 2 right when i is even, question 3 when i is a
     // multiple of 3.
     let answers = |i: usize| -> [&str; 3] {
@@ -736,7 +765,7 @@ fn two_hundred_students_connecting_at_once_all_finish_with_the_right_scores() {
     q.terminate();
     assert_eq!(q.wait_exit(PATIENCE).code(), Some(0), "{:#?}", q.log);
 
-    let rows = results_rows(&results);
+    let rows = results_rows(results);
     assert_eq!(rows.len(), STUDENTS);
     for i in 0..STUDENTS {
         let row = rows
@@ -845,10 +874,8 @@ fn accept_paused_is_logged_once_while_the_server_stays_at_the_descriptor_limit()
 
 #[test]
 fn telnet_ctrl_c_is_answered_with_wont_timing_mark_before_the_goodbye_and_saved_as_quit() {
-    let dir = TempDir::new("cli-ctrlc");
-    let bank = dir.write("three.txt", BANK);
-    let results = dir.path().join("results.csv");
-    let (mut q, addr) = Quizd::serve(&["--no-shuffle", "--results", text(&results), text(&bank)]);
+    let class = Class::new("cli-ctrlc");
+    let (mut q, addr) = class.serve();
     let mut c = Client::connect(addr);
     c.join("dave");
     // What Linux telnet sends on Ctrl-C: IAC IP, IAC DO TIMING-MARK.
@@ -866,26 +893,15 @@ fn telnet_ctrl_c_is_answered_with_wont_timing_mark_before_the_goodbye_and_saved_
     drop(c);
     q.terminate();
     assert_eq!(q.wait_exit(PATIENCE).code(), Some(0), "{:#?}", q.log);
-    let rows = results_rows(&results);
-    assert_eq!(rows.len(), 1, "{rows:#?}");
-    assert_eq!(
-        (
-            rows[0][NAME].as_str(),
-            rows[0][ANSWERS].as_str(),
-            rows[0][STATUS].as_str()
-        ),
-        ("dave", "1:- 2:- 3:-", "quit")
-    );
+    class.assert_single_row("dave", "1:- 2:- 3:-", "quit");
 }
 
 #[test]
 fn the_results_file_is_appended_across_runs_never_truncated() {
-    let dir = TempDir::new("cli-append");
-    let bank = dir.write("three.txt", BANK);
-    let results = dir.path().join("results.csv");
+    let class = Class::new("cli-append");
+    let results = &class.results;
     for name in ["alice", "bob"] {
-        let (mut q, addr) =
-            Quizd::serve(&["--no-shuffle", "--results", text(&results), text(&bank)]);
+        let (mut q, addr) = class.serve();
         let mut c = Client::connect(addr);
         let over = play(&mut c, name, &RIGHT);
         assert!(over.contains("scored 3 out of 3"), "{over}");
@@ -894,7 +910,7 @@ fn the_results_file_is_appended_across_runs_never_truncated() {
         q.terminate();
         assert_eq!(q.wait_exit(PATIENCE).code(), Some(0), "{:#?}", q.log);
     }
-    let rows = results_rows(&results);
+    let rows = results_rows(results);
     let names: Vec<&str> = rows.iter().map(|r| r[NAME].as_str()).collect();
     assert_eq!(names, ["alice", "bob"]);
     assert!(rows.iter().all(|r| r[STATUS] == "completed"));
@@ -902,10 +918,9 @@ fn the_results_file_is_appended_across_runs_never_truncated() {
 
 #[test]
 fn sigint_stops_the_server_cleanly_like_sigterm() {
-    let dir = TempDir::new("cli-sigint");
-    let bank = dir.write("three.txt", BANK);
-    let results = dir.path().join("results.csv");
-    let (mut q, addr) = Quizd::serve(&["--no-shuffle", "--results", text(&results), text(&bank)]);
+    let class = Class::new("cli-sigint");
+    let results = &class.results;
+    let (mut q, addr) = class.serve();
     let mut c = Client::connect(addr);
     c.join("ann");
     let pid = libc::pid_t::try_from(q.pid()).expect("pid fits pid_t");
@@ -916,7 +931,7 @@ fn sigint_stops_the_server_cleanly_like_sigterm() {
     // Hanging up lets quizd exit without waiting out its grace period.
     drop(c);
     assert_eq!(q.wait_exit(PATIENCE).code(), Some(0), "{:#?}", q.log);
-    let rows = results_rows(&results);
+    let rows = results_rows(results);
     assert_eq!(rows.len(), 1, "{rows:#?}");
     assert_eq!(rows[0][STATUS], "shutdown");
 }

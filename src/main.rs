@@ -32,8 +32,9 @@ struct Cli {
     #[arg(short = 'n', long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     count: Option<u32>,
 
-    /// Seconds allowed per question; 0 for no limit.
-    #[arg(short, long, value_name = "SECS", default_value_t = 30)]
+    /// Seconds allowed per question; 0 for no limit (at most a day).
+    #[arg(short, long, value_name = "SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(0..=86_400))]
     time_limit: u64,
 
     /// Shuffle question and option order per student (the default).
@@ -61,7 +62,8 @@ struct Cli {
     max_clients: Option<u32>,
 
     /// Close a student who sends nothing for this many seconds while no question clock runs.
-    #[arg(long, value_name = "SECS", default_value_t = 600, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "SECS", default_value_t = 600,
+          value_parser = clap::value_parser!(u64).range(1..=604_800))]
     idle_timeout: u64,
 
     /// Quiz title shown to students and written to results (default: the bank's file name).

@@ -10,6 +10,8 @@ use crate::bank::{Bank, Kind, Question};
 
 /// Most options a question can have (letters a to z).
 pub const MAX_OPTIONS: usize = 26;
+/// Longest time limit or idle timeout honoured (a week).
+pub const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// How attempts are run; shared by every session.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,7 +84,11 @@ impl OptionOrder {
 }
 
 impl Quiz {
-    pub fn new(bank: Bank, settings: Settings) -> Quiz {
+    /// Prepares `bank`. Durations are clamped to [`MAX_DURATION`] so that deadline arithmetic
+    /// (`now + limit`) cannot overflow, whatever a caller passes.
+    pub fn new(bank: Bank, mut settings: Settings) -> Quiz {
+        settings.time_limit = settings.time_limit.map(|d| d.min(MAX_DURATION));
+        settings.idle_timeout = settings.idle_timeout.min(MAX_DURATION);
         Quiz {
             title: bank.title,
             questions: bank.questions,
@@ -275,6 +281,21 @@ mod tests {
             }
             assert!(seen.iter().all(|&s| s));
         }
+    }
+
+    #[test]
+    fn huge_durations_are_clamped_so_deadlines_cannot_overflow() {
+        let q = quiz(
+            3,
+            Settings {
+                time_limit: Some(Duration::MAX),
+                idle_timeout: Duration::MAX,
+                ..Settings::default()
+            },
+        );
+        assert_eq!(q.settings.time_limit, Some(MAX_DURATION));
+        assert_eq!(q.settings.idle_timeout, MAX_DURATION);
+        let _ = std::time::Instant::now() + MAX_DURATION;
     }
 
     #[test]

@@ -465,6 +465,24 @@ fn nothing_arrived(c: &Client) -> bool {
 }
 
 #[test]
+fn out_of_range_times_are_refused_at_the_command_line_not_by_a_crash() {
+    for args in [
+        ["--time-limit", "18446744073709551615"],
+        ["--time-limit", "86401"],
+        ["--idle-timeout", "0"],
+    ] {
+        let out = Quizd::command(&args).output().expect("run quizd");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("error: invalid value"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
 fn a_port_already_in_use_exits_1_with_one_clear_line_and_never_listens() {
     let dir = TempDir::new("cli-port");
     let taken = TcpListener::bind("127.0.0.1:0").expect("bind a free port");

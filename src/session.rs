@@ -16,7 +16,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use crate::bank::Kind;
-use crate::quiz::Quiz;
+use crate::quiz::{OptionOrder, Quiz};
 
 /// How long a new connection may take to give a name.
 pub const NAME_TIMEOUT: Duration = Duration::from_secs(60);
@@ -171,6 +171,11 @@ fn parse_letter(line: &str, options: usize) -> Option<usize> {
 
 fn letter(shown: usize) -> char {
     char::from(b'a' + shown as u8)
+}
+
+/// The right option as this student sees it: "b) bind()".
+fn right_answer(options: &[String], correct: usize, order: &OptionOrder) -> String {
+    format!("{}) {}", letter(order.shown_at(correct)), options[correct])
 }
 
 /// Characters that print nothing but can reorder or hide text in other people's terminals.
@@ -336,9 +341,10 @@ impl Session {
             State::Asking { index, clock, .. } if clock.is_some_and(|c| c <= now) => {
                 ctx.counters.timeouts += 1;
                 let verdict = if ctx.quiz.settings.reveal {
+                    let (options, correct, order) = self.choice(index, ctx.quiz);
                     format!(
                         "Time is up. The answer was {}. Score: {}/{}",
-                        self.right_answer(index, ctx.quiz),
+                        right_answer(options, correct, &order),
                         self.score,
                         index + 1
                     )
@@ -453,8 +459,7 @@ impl Session {
         out: &mut Vec<u8>,
     ) {
         let quiz = ctx.quiz;
-        let bank_index = self.order[index];
-        let Kind::Choice { options, correct } = &quiz.questions[bank_index as usize].kind;
+        let (options, correct, order) = self.choice(index, quiz);
         let Some(shown) = parse_letter(input, options.len()) else {
             line(
                 out,
@@ -466,10 +471,10 @@ impl Session {
             out.extend_from_slice(ANSWER_PROMPT.as_bytes());
             return;
         };
-        let picked = quiz.option_order(self.seed, bank_index).bank_index(shown);
+        let picked = order.bank_index(shown);
         self.chosen.push(Some(picked as u8));
         ctx.counters.answers += 1;
-        let right = picked == *correct;
+        let right = picked == correct;
         if right {
             self.score += 1;
         }
@@ -478,7 +483,7 @@ impl Session {
             (true, true) => format!("Correct! Score: {}/{}", self.score, index + 1),
             (true, false) => format!(
                 "Wrong. The answer was {}. Score: {}/{}",
-                self.right_answer(index, quiz),
+                right_answer(options, correct, &order),
                 self.score,
                 index + 1
             ),
@@ -487,12 +492,11 @@ impl Session {
         self.advance(index, now, ctx, out);
     }
 
-    /// The right option of the attempt's question `index`, as this student sees it: "b) bind()".
-    fn right_answer(&self, index: usize, quiz: &Quiz) -> String {
+    /// The attempt's question `index`: its options, the right one, and this student's lettering.
+    fn choice<'q>(&self, index: usize, quiz: &'q Quiz) -> (&'q [String], usize, OptionOrder) {
         let bank_index = self.order[index];
         let Kind::Choice { options, correct } = &quiz.questions[bank_index as usize].kind;
-        let shown = quiz.option_order(self.seed, bank_index).shown_at(*correct);
-        format!("{}) {}", letter(shown), options[*correct])
+        (options, *correct, quiz.option_order(self.seed, bank_index))
     }
 
     /// After question `index` got its verdict: the next question, or the end.

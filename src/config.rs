@@ -18,6 +18,9 @@ pub struct Config {
     pub max_clients: Option<usize>,
     /// Output allowed to wait for a client that does not read before it is closed.
     pub output_cap: usize,
+    /// How long a finished connection may take to receive its last lines and close before the
+    /// server closes it anyway.
+    pub linger: Duration,
     /// Stop on SIGINT/SIGTERM (the binary); tests stop through a [`crate::Handle`].
     pub handle_signals: bool,
     /// How often a summary line is logged at info level (only when something happened).
@@ -33,6 +36,7 @@ impl Config {
             results: results.into(),
             max_clients: None,
             output_cap: crate::conn::OUTPUT_CAP,
+            linger: crate::conn::LINGER,
             handle_signals: false,
             summary_every: Duration::from_secs(60),
         }

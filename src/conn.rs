@@ -20,7 +20,7 @@ use crate::telnet::{Decoder, Event};
 pub const READ_BUDGET: usize = 64 * 1024;
 /// Default cap on output waiting for a client that does not read; over it, the client is closed.
 pub const OUTPUT_CAP: usize = 64 * 1024;
-/// How long a finished connection may take to receive its last lines and close.
+/// Default for how long a finished connection may take to receive its last lines and close.
 pub const LINGER: Duration = Duration::from_secs(5);
 /// An empty output buffer bigger than this is given back to the allocator.
 const KEEP_CAPACITY: usize = 4 * 1024;

@@ -23,7 +23,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 
 use crate::config::Config;
-use crate::conn::{Conn, LINGER, Phase, ReadEnd};
+use crate::conn::{Conn, Phase, ReadEnd};
 use crate::limits;
 use crate::quiz::Quiz;
 use crate::results::Results;
@@ -148,6 +148,7 @@ pub struct Server {
     results: Results,
     max_clients: usize,
     output_cap: usize,
+    linger: Duration,
     /// Accepting is paused (no descriptors left) until this instant or a close, whichever
     /// first; the duration is the current pause, doubled on each failure.
     accept_paused: Option<(Instant, Duration)>,
@@ -252,6 +253,7 @@ impl Server {
             results,
             max_clients,
             output_cap: config.output_cap,
+            linger: config.linger,
             accept_paused: None,
             starved_since: None,
             to_close: Vec::new(),
@@ -535,10 +537,10 @@ impl Server {
                 "\r\nerror: too much unread output (over {} bytes); closing. Your answers so far are saved.\r\n",
                 self.output_cap
             ));
-            conn.linger(now + LINGER);
+            conn.linger(now + self.linger);
         }
         if conn.phase == Phase::Open && conn.session.is_done() {
-            conn.linger(now + LINGER);
+            conn.linger(now + self.linger);
         }
         conn.shut_when_flushed();
         let want_write = conn.wants_write();

@@ -162,6 +162,40 @@ fn when_full_a_newcomer_gets_one_error_line_and_is_closed() {
 }
 
 #[test]
+fn a_finished_student_who_never_hangs_up_is_closed_at_the_linger_deadline() {
+    let linger = Duration::from_secs(2);
+    let server = TestServer::start_with(common::three_questions(), in_order(), |c| {
+        c.max_clients = Some(1);
+        c.linger = linger;
+    });
+    let mut a = server.connect();
+    a.join("alice");
+    for _ in 0..3 {
+        a.send("b");
+        a.expect("Correct!");
+    }
+    a.expect_line("Quiz over");
+    // The server has shut its side; `a` keeps its socket open and never closes.
+    assert_eq!(a.read_to_end(), "");
+    let held = std::time::Instant::now();
+    // Meanwhile the only place is still held...
+    let refused = server.connect().read_to_end();
+    assert!(refused.starts_with("error: server full"), "{refused}");
+    // ...until the deadline closes `a` and the place goes to the next student.
+    loop {
+        let first = server.connect().expect("\r\n");
+        if first.starts_with("Welcome") {
+            break;
+        }
+        assert!(
+            held.elapsed() < common::PATIENCE,
+            "the place was never freed"
+        );
+    }
+    drop(a);
+}
+
+#[test]
 fn a_line_over_1024_bytes_is_refused_and_the_connection_stays_up() {
     let server = TestServer::start(in_order());
     let mut c = server.connect();

@@ -51,6 +51,46 @@ pub struct Quiz {
     /// Every question of the bank, in file order (their index + 1 is the number in results).
     pub questions: Vec<Question>,
     pub settings: Settings,
+    /// The bytes each question puts on the wire, built once here rather than formatted per
+    /// student per question; `wire[i]` belongs to `questions[i]`.
+    wire: Vec<Wire>,
+    /// `Question I of N (T s)` with its blank line before it, per position in an attempt.
+    headers: Vec<Box<[u8]>>,
+}
+
+/// One question's text as sent: lines ending CR LF, ready to copy into output.
+#[derive(Debug)]
+pub struct Wire {
+    /// The question text, every line ending CR LF.
+    pub text: Box<[u8]>,
+    /// Each option's text followed by CR LF, in bank order (the `  a) ` before it depends on
+    /// the student's lettering and is added when asked).
+    pub options: Box<[Box<[u8]>]>,
+}
+
+impl Wire {
+    fn new(question: &Question) -> Wire {
+        let mut text = Vec::with_capacity(question.text.len() + 8);
+        for line in question.text.split('\n') {
+            text.extend_from_slice(line.trim_end_matches('\r').as_bytes());
+            text.extend_from_slice(b"\r\n");
+        }
+        let options = match &question.kind {
+            Kind::Choice { options, .. } => options
+                .iter()
+                .map(|o| {
+                    let mut bytes = Vec::with_capacity(o.len() + 2);
+                    bytes.extend_from_slice(o.as_bytes());
+                    bytes.extend_from_slice(b"\r\n");
+                    bytes.into_boxed_slice()
+                })
+                .collect(),
+        };
+        Wire {
+            text: text.into_boxed_slice(),
+            options,
+        }
+    }
 }
 
 /// The display order of one question's options: `slots[shown] = index in the bank`.
@@ -89,11 +129,37 @@ impl Quiz {
     pub fn new(bank: Bank, mut settings: Settings) -> Quiz {
         settings.time_limit = settings.time_limit.map(|d| d.min(MAX_DURATION));
         settings.idle_timeout = settings.idle_timeout.min(MAX_DURATION);
-        Quiz {
+        let wire = bank.questions.iter().map(Wire::new).collect();
+        let mut quiz = Quiz {
             title: bank.title,
             questions: bank.questions,
             settings,
-        }
+            wire,
+            headers: Vec::new(),
+        };
+        let count = quiz.count();
+        quiz.headers = (1..=count)
+            .map(|i| {
+                let mut header = format!("\r\nQuestion {i} of {count}");
+                if let Some(limit) = quiz.settings.time_limit {
+                    header.push_str(&format!(" ({} s)", limit.as_secs()));
+                }
+                header.push_str("\r\n");
+                header.into_bytes().into_boxed_slice()
+            })
+            .collect();
+        quiz
+    }
+
+    /// The wire bytes of bank question `question`.
+    pub fn wire(&self, question: u32) -> &Wire {
+        &self.wire[question as usize]
+    }
+
+    /// The header of the attempt's question at `position` (0-based): a blank line, then
+    /// `Question I of N (T s)`.
+    pub fn header(&self, position: usize) -> &[u8] {
+        &self.headers[position]
     }
 
     /// Questions in one attempt.

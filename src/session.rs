@@ -11,7 +11,7 @@
 //! [`Session::is_done`] already says the session ended by itself. `now` never goes backwards.
 
 use std::collections::HashSet;
-use std::fmt::Write as _;
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -174,8 +174,18 @@ fn letter(shown: usize) -> char {
 }
 
 /// The right option as this student sees it: "b) bind()".
-fn right_answer(options: &[String], correct: usize, order: &OptionOrder) -> String {
-    format!("{}) {}", letter(order.shown_at(correct)), options[correct])
+struct RightAnswer<'a>(&'a [String], usize, &'a OptionOrder);
+
+impl std::fmt::Display for RightAnswer<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let RightAnswer(options, correct, order) = *self;
+        write!(
+            f,
+            "{}) {}",
+            letter(order.shown_at(correct)),
+            options[correct]
+        )
+    }
 }
 
 /// Characters that print nothing but can reorder or hide text in other people's terminals.
@@ -211,13 +221,6 @@ fn line(out: &mut Vec<u8>, text: &str) {
     out.extend_from_slice(b"\r\n");
 }
 
-/// Text from the bank may hold '\n'; the wire wants CR LF.
-fn text_lines(out: &mut Vec<u8>, text: &str) {
-    for l in text.split('\n') {
-        line(out, l.trim_end_matches('\r'));
-    }
-}
-
 /// Rounded percentage; 0 of 0 is 0%.
 pub fn percent(score: u32, max: u32) -> u32 {
     (score * 100 + max / 2).checked_div(max).unwrap_or(0)
@@ -241,7 +244,7 @@ impl Session {
         );
         match quiz.settings.time_limit {
             Some(limit) => {
-                let _ = write!(welcome, ", {} s each.", limit.as_secs());
+                welcome.push_str(&format!(", {} s each.", limit.as_secs()));
             }
             None => welcome.push_str(", no time limit."),
         }
@@ -340,18 +343,18 @@ impl Session {
             }
             State::Asking { index, clock, .. } if clock.is_some_and(|c| c <= now) => {
                 ctx.counters.timeouts += 1;
-                let verdict = if ctx.quiz.settings.reveal {
+                let _ = if ctx.quiz.settings.reveal {
                     let (options, correct, order) = self.choice(index, ctx.quiz);
-                    format!(
-                        "Time is up. The answer was {}. Score: {}/{}",
-                        right_answer(options, correct, &order),
+                    write!(
+                        out,
+                        "Time is up. The answer was {}. Score: {}/{}\r\n",
+                        RightAnswer(options, correct, &order),
                         self.score,
                         index + 1
                     )
                 } else {
-                    "Time is up.".to_string()
+                    out.write_all(b"Time is up.\r\n")
                 };
-                line(out, &verdict);
                 self.advance(index, now, ctx, out);
             }
             State::Asking { idle, .. } if idle <= now => {
@@ -422,24 +425,19 @@ impl Session {
         self.ask(0, now, ctx, out);
     }
 
+    /// Puts question `index` of the attempt on screen. Only copies bytes the quiz prepared,
+    /// so asking allocates nothing.
     fn ask(&mut self, index: usize, now: Instant, ctx: &mut Ctx, out: &mut Vec<u8>) {
         let quiz = ctx.quiz;
         let bank_index = self.order[index];
-        let question = &quiz.questions[bank_index as usize];
-        out.extend_from_slice(b"\r\n");
-        let mut header = format!("Question {} of {}", index + 1, self.order.len());
-        if let Some(limit) = quiz.settings.time_limit {
-            let _ = write!(header, " ({} s)", limit.as_secs());
-        }
-        line(out, &header);
-        text_lines(out, &question.text);
-        match &question.kind {
-            Kind::Choice { options, .. } => {
-                let order = quiz.option_order(self.seed, bank_index);
-                for shown in 0..order.len() {
-                    let _ = write!(TextSink(out), "  {}) ", letter(shown));
-                    line(out, &options[order.bank_index(shown)]);
-                }
+        let wire = quiz.wire(bank_index);
+        out.extend_from_slice(quiz.header(index));
+        out.extend_from_slice(&wire.text);
+        if !wire.options.is_empty() {
+            let order = quiz.option_order(self.seed, bank_index);
+            for shown in 0..order.len() {
+                out.extend_from_slice(&[b' ', b' ', b'a' + shown as u8, b')', b' ']);
+                out.extend_from_slice(&wire.options[order.bank_index(shown)]);
             }
         }
         out.extend_from_slice(ANSWER_PROMPT.as_bytes());
@@ -478,17 +476,18 @@ impl Session {
         if right {
             self.score += 1;
         }
-        let verdict = match (quiz.settings.reveal, right) {
-            (false, _) => "Answer recorded.".to_string(),
-            (true, true) => format!("Correct! Score: {}/{}", self.score, index + 1),
-            (true, false) => format!(
-                "Wrong. The answer was {}. Score: {}/{}",
-                right_answer(options, correct, &order),
+        // Written straight into the output: no allocation per answer.
+        let _ = match (quiz.settings.reveal, right) {
+            (false, _) => out.write_all(b"Answer recorded.\r\n"),
+            (true, true) => write!(out, "Correct! Score: {}/{}\r\n", self.score, index + 1),
+            (true, false) => write!(
+                out,
+                "Wrong. The answer was {}. Score: {}/{}\r\n",
+                RightAnswer(options, correct, &order),
                 self.score,
                 index + 1
             ),
         };
-        line(out, &verdict);
         self.advance(index, now, ctx, out);
     }
 
@@ -652,16 +651,6 @@ impl Session {
             State::Asking { .. } => out.extend_from_slice(ANSWER_PROMPT.as_bytes()),
             State::Done => {}
         }
-    }
-}
-
-/// Lets `write!` format straight into the output bytes.
-struct TextSink<'a>(&'a mut Vec<u8>);
-
-impl std::fmt::Write for TextSink<'_> {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        self.0.extend_from_slice(s.as_bytes());
-        Ok(())
     }
 }
 

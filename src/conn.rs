@@ -1,8 +1,10 @@
 //! One client connection: its socket, telnet decoder, session and pending output.
 //!
-//! The server calls [`Conn::read`] on readiness, then [`Conn::flush`]; output that the socket
-//! did not take waits here, and the server asks for WRITABLE only while some waits
-//! ([`Conn::wants_write`]). A connection ends in one of two ways: at once (the peer went away,
+//! The server calls [`Conn::read`] on readiness, which appends the session's output to a buffer
+//! the server shares between all connections, then [`Conn::send`]. Only output the socket did
+//! not take is copied into the connection's own backlog, so a connection that keeps up (nearly
+//! all of them) holds no output buffer at all; the server asks for WRITABLE only while a backlog
+//! waits ([`Conn::wants_write`]). A connection ends in one of two ways: at once (the peer went away,
 //! or broke a limit), or gracefully once its session is done: the output is flushed, our side
 //! is shut down, and what the peer still sends is read and dropped until it closes too or the
 //! linger deadline passes, so a final line is never destroyed by a reset.
@@ -22,8 +24,6 @@ pub const READ_BUDGET: usize = 64 * 1024;
 pub const OUTPUT_CAP: usize = 64 * 1024;
 /// Default for how long a finished connection may take to receive its last lines and close.
 pub const LINGER: Duration = Duration::from_secs(5);
-/// An empty output buffer bigger than this is given back to the allocator.
-const KEEP_CAPACITY: usize = 4 * 1024;
 
 /// Where a connection is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,8 +56,9 @@ pub struct Conn {
     pub session: Session,
     pub phase: Phase,
     decoder: Decoder,
-    out: Vec<u8>,
-    /// Bytes of `out` already written.
+    /// Output the socket has not taken yet; empty (and unallocated) while the client keeps up.
+    backlog: Vec<u8>,
+    /// Bytes at the front of `backlog` already written.
     sent: usize,
     /// Marked for the close sweep, with the status its attempt gets.
     pub closing: Option<crate::session::Status>,
@@ -70,15 +71,15 @@ pub struct Conn {
 }
 
 impl Conn {
-    /// A new connection; the session's greeting is queued.
+    /// A new connection; the session's greeting is appended to `out`.
     pub fn new(
         stream: TcpStream,
         peer: SocketAddr,
         now: Instant,
         quiz: &crate::quiz::Quiz,
+        out: &mut Vec<u8>,
     ) -> Conn {
-        let mut out = Vec::new();
-        let session = Session::new(peer, now, quiz, &mut out);
+        let session = Session::new(peer, now, quiz, out);
         Conn {
             stream,
             peer,
@@ -86,7 +87,7 @@ impl Conn {
             phase: Phase::Open,
             closing: None,
             decoder: Decoder::new(),
-            out,
+            backlog: Vec::new(),
             sent: 0,
             write_interest: false,
             armed: None,
@@ -95,9 +96,15 @@ impl Conn {
         }
     }
 
-    /// Reads until the socket is empty or the budget is spent, feeding the session.
-    /// While lingering, input is read and dropped.
-    pub fn read(&mut self, now: Instant, ctx: &mut Ctx, scratch: &mut [u8]) -> ReadEnd {
+    /// Reads until the socket is empty or the budget is spent, feeding the session; its output
+    /// goes to `out`. While lingering, input is read and dropped.
+    pub fn read(
+        &mut self,
+        now: Instant,
+        ctx: &mut Ctx,
+        scratch: &mut [u8],
+        out: &mut Vec<u8>,
+    ) -> ReadEnd {
         let mut budget = READ_BUDGET;
         loop {
             match self.stream.read(scratch) {
@@ -105,7 +112,7 @@ impl Conn {
                 Ok(n) => {
                     self.bytes_in += n as u64;
                     if self.phase == Phase::Open {
-                        self.feed(&scratch[..n], now, ctx);
+                        self.feed(&scratch[..n], now, ctx, out);
                     }
                     budget = budget.saturating_sub(n);
                     if budget == 0 {
@@ -124,12 +131,9 @@ impl Conn {
     /// A leave (Ctrl-C) is acted on after the whole chunk: the telnet client sends
     /// `IAC IP IAC DO TIMING-MARK` and discards all output until the timing mark is answered,
     /// so the answer must go out before the farewell lines or the student never sees them.
-    pub fn feed(&mut self, bytes: &[u8], now: Instant, ctx: &mut Ctx) {
+    pub fn feed(&mut self, bytes: &[u8], now: Instant, ctx: &mut Ctx, out: &mut Vec<u8>) {
         let Conn {
-            decoder,
-            session,
-            out,
-            ..
+            decoder, session, ..
         } = self;
         let mut leave = false;
         decoder.feed(bytes, |event| match event {
@@ -144,50 +148,63 @@ impl Conn {
         }
     }
 
-    /// A deadline of the session passed.
-    pub fn on_timeout(&mut self, now: Instant, ctx: &mut Ctx) {
-        self.session.on_timeout(now, ctx, &mut self.out);
+    /// Deadlines of the session that passed fire; output goes to `out`.
+    pub fn on_timeout(&mut self, now: Instant, ctx: &mut Ctx, out: &mut Vec<u8>) {
+        self.session.on_timeout(now, ctx, out);
     }
 
-    /// The server is stopping.
-    pub fn on_shutdown(&mut self, now: Instant, ctx: &mut Ctx) {
-        self.session.on_shutdown(now, ctx, &mut self.out);
+    /// The server is stopping; the farewell goes to `out`.
+    pub fn on_shutdown(&mut self, now: Instant, ctx: &mut Ctx, out: &mut Vec<u8>) {
+        self.session.on_shutdown(now, ctx, out);
     }
 
     /// Drops the output not yet sent and queues `line` instead (a client over the output cap
     /// gets one last explanation rather than more of what it did not read).
     pub fn replace_pending(&mut self, line: &str) {
-        self.out.truncate(self.sent);
-        self.out.extend_from_slice(line.as_bytes());
+        self.backlog.truncate(self.sent);
+        self.backlog.extend_from_slice(line.as_bytes());
     }
 
     /// Output not yet taken by the socket.
     pub fn pending(&self) -> usize {
-        self.out.len() - self.sent
+        self.backlog.len() - self.sent
     }
 
-    /// Writes pending output until done or the socket is full. A short write is normal.
+    /// Sends the backlog, then `fresh` (new output, which is emptied): one `write` in the usual
+    /// case where nothing waits. What the socket does not take is kept in the backlog.
+    pub fn send(&mut self, fresh: &mut Vec<u8>) -> io::Result<()> {
+        if self.pending() > 0 {
+            self.backlog.extend_from_slice(fresh);
+            fresh.clear();
+            return self.flush();
+        }
+        let (n, result) = write_some(&mut self.stream, fresh);
+        self.bytes_out += n as u64;
+        if n < fresh.len() {
+            self.backlog.extend_from_slice(&fresh[n..]);
+        }
+        fresh.clear();
+        result
+    }
+
+    /// Keeps `fresh` in the backlog without writing (the connection is about to be closed; the
+    /// sweep makes the last attempt to send it).
+    pub fn keep(&mut self, fresh: &mut Vec<u8>) {
+        self.backlog.extend_from_slice(fresh);
+        fresh.clear();
+    }
+
+    /// Writes the backlog until done or the socket is full. A short write is normal.
     pub fn flush(&mut self) -> io::Result<()> {
-        while self.sent < self.out.len() {
-            match self.stream.write(&self.out[self.sent..]) {
-                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => {
-                    self.sent += n;
-                    self.bytes_out += n as u64;
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        if self.sent == self.out.len() {
-            self.out.clear();
+        let (n, result) = write_some(&mut self.stream, &self.backlog[self.sent..]);
+        self.sent += n;
+        self.bytes_out += n as u64;
+        if self.sent == self.backlog.len() {
+            // Caught up: give the buffer back, so idle connections cost no output memory.
+            self.backlog = Vec::new();
             self.sent = 0;
-            if self.out.capacity() > KEEP_CAPACITY {
-                self.out.shrink_to(KEEP_CAPACITY);
-            }
         }
-        Ok(())
+        result
     }
 
     /// True while output waits for the socket.
@@ -222,4 +239,20 @@ impl Conn {
             Phase::Lingering { until, .. } => Some(until),
         }
     }
+}
+
+/// Writes `bytes` until done or the socket is full (a short write is normal); returns how many
+/// bytes went, and the error that stopped it, if any.
+fn write_some(stream: &mut TcpStream, bytes: &[u8]) -> (usize, io::Result<()>) {
+    let mut done = 0;
+    while done < bytes.len() {
+        match stream.write(&bytes[done..]) {
+            Ok(0) => return (done, Err(io::ErrorKind::WriteZero.into())),
+            Ok(n) => done += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return (done, Err(e)),
+        }
+    }
+    (done, Ok(()))
 }

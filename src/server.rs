@@ -41,6 +41,9 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
 /// First pause after accept fails for lack of descriptors; doubles up to [`ACCEPT_PAUSE_MAX`].
 const ACCEPT_PAUSE_MIN: Duration = Duration::from_millis(50);
 const ACCEPT_PAUSE_MAX: Duration = Duration::from_secs(1);
+/// The shared output buffer is shrunk back to this after a burst (one client's flood of lines
+/// can make it large for a moment).
+const OUT_KEEP: usize = 64 * 1024;
 
 /// Why the server could not start.
 #[derive(Debug)]
@@ -168,7 +171,11 @@ pub struct Server {
     next_summary: Instant,
     summary_every: Duration,
     last_summary: (u64, u64, u64),
+    /// Where reads land; shared by every connection.
     scratch: Box<[u8]>,
+    /// Output produced by the connection being handled, sent (or moved to its backlog) before
+    /// the next connection is looked at; shared so sending allocates nothing per connection.
+    out: Vec<u8>,
 }
 
 /// Binds with a backlog large enough for a class arriving at once (mio's default is 128).
@@ -267,6 +274,7 @@ impl Server {
             summary_every: config.summary_every,
             last_summary: (0, 0, 0),
             scratch: vec![0u8; 16 * 1024].into_boxed_slice(),
+            out: Vec::with_capacity(OUT_KEEP),
         })
     }
 
@@ -443,7 +451,13 @@ impl Server {
         // Quiz lines are small and interactive: send them now, not after Nagle's delay.
         let _ = stream.set_nodelay(true);
         log::debug!("{peer} connected");
-        entry.insert(Conn::new(stream, peer, now, &self.shared.quiz));
+        entry.insert(Conn::new(
+            stream,
+            peer,
+            now,
+            &self.shared.quiz,
+            &mut self.out,
+        ));
         self.stats.peak_connections = self.stats.peak_connections.max(self.conns.len());
         self.after_io(key, now);
     }
@@ -477,7 +491,12 @@ impl Server {
         let Some(conn) = self.conns.get_mut(key) else {
             return;
         };
-        match conn.read(now, &mut self.shared.ctx(), &mut self.scratch) {
+        match conn.read(
+            now,
+            &mut self.shared.ctx(),
+            &mut self.scratch,
+            &mut self.out,
+        ) {
             ReadEnd::Drained => {}
             ReadEnd::Budget => self.again.push(key),
             ReadEnd::Eof => self.mark_close(key, Status::Disconnected),
@@ -509,13 +528,20 @@ impl Server {
     }
 
     fn update_conn(&mut self, key: usize, now: Instant) {
-        if self.is_marked(key) {
-            return;
-        }
         let Some(conn) = self.conns.get_mut(key) else {
+            self.out.clear();
             return;
         };
-        if let Err(e) = conn.flush() {
+        if conn.closing.is_some() {
+            // The sweep makes the last attempt to send it.
+            conn.keep(&mut self.out);
+            return;
+        }
+        let sent = conn.send(&mut self.out);
+        if self.out.capacity() > 4 * OUT_KEEP {
+            self.out = Vec::with_capacity(OUT_KEEP);
+        }
+        if let Err(e) = sent {
             log::debug!("{}: write failed: {e}", conn.peer);
             self.mark_close(key, Status::Disconnected);
             return;
@@ -561,8 +587,15 @@ impl Server {
             }
             conn.write_interest = want_write;
         }
+        // Timers are re-armed lazily: a deadline that moved later (every answer moves the
+        // clock later) leaves the earlier entry in place; when it fires, the connection finds
+        // nothing due and arms its real deadline then. So answering costs no timer-set work.
         let deadline = conn.deadline();
-        if deadline != conn.armed {
+        let keep = match (conn.armed, deadline) {
+            (Some(armed), Some(due)) => armed <= due,
+            (armed, due) => armed == due,
+        };
+        if !keep {
             if let Some(old) = conn.armed {
                 self.timers.remove(&(old, key));
             }
@@ -591,7 +624,7 @@ impl Server {
                 }
                 Phase::Lingering { .. } => {}
                 Phase::Open => {
-                    conn.on_timeout(now, &mut self.shared.ctx());
+                    conn.on_timeout(now, &mut self.shared.ctx(), &mut self.out);
                 }
             }
             self.after_io(key, now);
@@ -685,7 +718,7 @@ impl Server {
             let Some(conn) = self.conns.get_mut(key) else {
                 continue;
             };
-            conn.on_shutdown(now, &mut self.shared.ctx());
+            conn.on_shutdown(now, &mut self.shared.ctx(), &mut self.out);
             conn.linger(until);
             self.after_io(key, now);
         }

@@ -74,6 +74,30 @@ pub fn three_questions() -> Bank {
     }
 }
 
+/// `n` questions with four options each, the right one always the bank's second.
+pub fn numbered_questions(n: u32) -> Bank {
+    let file: std::sync::Arc<str> = std::sync::Arc::from("numbered.txt");
+    Bank {
+        title: "numbered".into(),
+        questions: (1..=n)
+            .map(|i| Question {
+                text: format!("Question number {i}: which option is right?"),
+                kind: Kind::Choice {
+                    options: vec![
+                        format!("wrong {i}"),
+                        format!("right {i}"),
+                        format!("other {i}"),
+                        format!("last {i}"),
+                    ],
+                    correct: 1,
+                },
+                file: file.clone(),
+                line: i,
+            })
+            .collect(),
+    }
+}
+
 /// Settings for transcripts: file order, 30 s per question.
 pub fn in_order() -> Settings {
     Settings {
@@ -101,6 +125,17 @@ impl TestServer {
         settings: Settings,
         tweak: impl FnOnce(&mut Config),
     ) -> TestServer {
+        Self::start_hooked(bank, settings, tweak, || {})
+    }
+
+    /// As [`TestServer::start_with`], and `on_thread` runs on the server's thread just before
+    /// the loop starts (to mark that thread, e.g. for counting its allocations).
+    pub fn start_hooked(
+        bank: Bank,
+        settings: Settings,
+        tweak: impl FnOnce(&mut Config),
+        on_thread: impl FnOnce() + Send + 'static,
+    ) -> TestServer {
         let dir = TempDir::new("server");
         let results = dir.path().join("results.csv");
         let mut config = Config::new("127.0.0.1:0", Quiz::new(bank, settings), &results);
@@ -108,7 +143,10 @@ impl TestServer {
         let server = Server::bind(config).expect("server binds to 127.0.0.1:0");
         let addr = server.local_addr();
         let handle = server.handle();
-        let thread = std::thread::spawn(move || server.run());
+        let thread = std::thread::spawn(move || {
+            on_thread();
+            server.run()
+        });
         TestServer {
             addr,
             results,

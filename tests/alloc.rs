@@ -1,0 +1,168 @@
+//! No allocation per answer in the steady state, proved with a counting allocator: once a
+//! student is in the quiz, answering (right, wrong or too late) and being asked the next
+//! question allocate nothing, in the session alone and in the whole server loop.
+//!
+//! Only allocations made on a marked thread count (the server's, or the test's own around the
+//! session calls), so the test's clients and the harness do not blur the figure.
+
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{Client, TestServer, numbered_questions};
+use quizd::quiz::{Quiz, Settings};
+use quizd::session::{Counters, Ctx, Roster, Session};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    static COUNTED: Cell<bool> = const { Cell::new(false) };
+}
+
+fn note() {
+    if COUNTED.try_with(Cell::get).unwrap_or(false) {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+// SAFETY: every call is passed straight to the system allocator; counting touches no memory
+// the allocator manages.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note();
+        // SAFETY: the caller's contract is System's contract.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        note();
+        // SAFETY: as above.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note();
+        // SAFETY: as above.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations() -> u64 {
+    ALLOCATIONS.load(Ordering::SeqCst)
+}
+
+/// Counts the allocations `f` makes on this thread.
+fn counting<T>(f: impl FnOnce() -> T) -> (T, u64) {
+    let before = allocations();
+    COUNTED.with(|c| c.set(true));
+    let value = f();
+    COUNTED.with(|c| c.set(false));
+    (value, allocations() - before)
+}
+
+#[test]
+fn answering_and_being_asked_the_next_question_allocates_nothing_in_the_session() {
+    let quiz = Quiz::new(numbered_questions(20), Settings::default());
+    let limit = quiz.settings.time_limit.unwrap_or(Duration::from_secs(30));
+    let mut roster = Roster::default();
+    let mut finished = Vec::new();
+    let mut counters = Counters::default();
+    let mut ctx = Ctx {
+        quiz: &quiz,
+        roster: &mut roster,
+        finished: &mut finished,
+        counters: &mut counters,
+    };
+    let mut out = Vec::with_capacity(64 * 1024);
+    let mut now = Instant::now();
+    let peer = SocketAddr::from(([127, 0, 0, 1], 4000));
+    let mut session = Session::new(peer, now, &quiz, &mut out);
+    session.on_line("student", now, &mut ctx, &mut out);
+    session.on_line("a", now, &mut ctx, &mut out);
+    out.clear();
+
+    let ((), made) = counting(|| {
+        for i in 0..17 {
+            now += Duration::from_millis(700);
+            if i % 5 == 4 {
+                // Too late: the clock fires instead of an answer.
+                now += limit;
+                session.on_timeout(now, &mut ctx, &mut out);
+            } else {
+                session.on_line(["a", "B", "c)", "d."][i % 4], now, &mut ctx, &mut out);
+            }
+            out.clear();
+        }
+    });
+    assert_eq!(made, 0, "allocations over 17 steady-state answers");
+    assert_eq!(ctx.counters.answers, 1 + 14);
+    assert_eq!(ctx.counters.timeouts, 3);
+    assert!(
+        !session.is_done(),
+        "the last questions were left unanswered"
+    );
+}
+
+/// Answers one question for every client, waiting for each next prompt.
+fn answer_round(clients: &mut [Client], letter: &str) {
+    for c in clients.iter_mut() {
+        c.send(letter);
+    }
+    for c in clients.iter_mut() {
+        c.expect("answer> ");
+    }
+}
+
+#[test]
+fn answering_allocates_nothing_in_the_server_loop() {
+    let settings = Settings {
+        count: Some(14),
+        ..Settings::default()
+    };
+    let mut server = TestServer::start_hooked(
+        numbered_questions(30),
+        settings,
+        |_| {},
+        || COUNTED.with(|c| c.set(true)),
+    );
+    let mut clients: Vec<Client> = (0..20).map(|_| server.connect()).collect();
+    for (i, c) in clients.iter_mut().enumerate() {
+        c.join(&format!("student{i}"));
+    }
+    // The first round may size buffers that are then reused.
+    answer_round(&mut clients, "a");
+
+    let before = allocations();
+    for round in 0..10 {
+        answer_round(&mut clients, ["a", "b", "C", "d)"][round % 4]);
+    }
+    let made = allocations() - before;
+    assert_eq!(made, 0, "server allocations over 200 steady-state answers");
+
+    // Questions 12 to 14, typed ahead without waiting: the rest of the attempt.
+    for _ in 0..3 {
+        for c in clients.iter_mut() {
+            c.send("b");
+        }
+    }
+    for c in clients.iter_mut() {
+        c.expect_line("Quiz over");
+    }
+    let rows = server.stop_and_rows();
+    assert_eq!(rows.len(), 20);
+    assert!(rows.iter().all(|r| r[9] == "completed"), "{rows:?}");
+}

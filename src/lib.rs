@@ -13,8 +13,11 @@
 //! - [`session`]: one student's quiz state machine (pure).
 //! - [`results`]: the results CSV, one row per attempt, written when the attempt ends.
 //! - [`limits`]: raising the open-file limit and the defaults derived from it.
+//! - [`baseline`]: a raw mio server with quizd's shape and bytes but no quiz logic; the ceiling
+//!   the benches and load runs measure quizd against.
 
 pub mod bank;
+pub mod baseline;
 pub mod config;
 pub mod conn;
 pub mod limits;

@@ -99,6 +99,10 @@ pub struct Handle {
 }
 
 impl Handle {
+    pub(crate) fn new(stop: Arc<AtomicBool>, waker: Arc<Waker>) -> Handle {
+        Handle { stop, waker }
+    }
+
     /// Asks the server to shut down as on SIGTERM.
     pub fn stop(&self) {
         self.stop.store(true, Ordering::SeqCst);
@@ -179,7 +183,7 @@ pub struct Server {
 }
 
 /// Binds with a backlog large enough for a class arriving at once (mio's default is 128).
-fn bind_listener(addr: &str) -> io::Result<TcpListener> {
+pub(crate) fn bind_listener(addr: &str) -> io::Result<TcpListener> {
     let resolved = addr
         .to_socket_addrs()?
         .next()

@@ -221,6 +221,8 @@ pub struct Client {
     pub stream: TcpStream,
     /// Everything received and not yet consumed by an `expect`.
     pub buf: Vec<u8>,
+    /// Everything received since connecting.
+    pub log: Vec<u8>,
 }
 
 impl Client {
@@ -232,6 +234,7 @@ impl Client {
         Client {
             stream,
             buf: Vec::new(),
+            log: Vec::new(),
         }
     }
 
@@ -250,6 +253,7 @@ impl Client {
             Ok(0) => false,
             Ok(n) => {
                 self.buf.extend_from_slice(&chunk[..n]);
+                self.log.extend_from_slice(&chunk[..n]);
                 true
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => true,

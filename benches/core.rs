@@ -1,5 +1,5 @@
-//! Pure-core benchmarks: the telnet decoder and the session state machine, no sockets.
-//! (The scale issue adds bank parsing and end-to-end runs against a raw mio baseline.)
+//! Pure-core benchmarks, no sockets: the telnet decoder, the session state machine, and
+//! parsing a large bank. (`benches/serve.rs` runs whole quizzes over loopback.)
 
 use std::hint::black_box;
 use std::net::SocketAddr;
@@ -73,5 +73,44 @@ fn session(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, decoder, session);
+/// An Aiken bank of `n` four-option questions, about 180 bytes each.
+fn aiken_bank(n: usize) -> String {
+    let mut text = String::with_capacity(n * 190);
+    for i in 0..n {
+        text.push_str(&format!(
+            "Question {i}: which system call does step {} of the protocol need?\n\
+             A) socket() variant {i}\nB) bind() variant {i}\nC) listen() variant {i}\n\
+             D) accept() variant {i}\nANSWER: {}\n\n",
+            i % 97,
+            ["A", "B", "C", "D"][i % 4]
+        ));
+    }
+    text
+}
+
+fn bank(c: &mut Criterion) {
+    let text = aiken_bank(10_000);
+    let mut group = c.benchmark_group("bank");
+    group.throughput(Throughput::Bytes(text.len() as u64));
+    group.sample_size(20);
+    group.bench_function("parse 10,000 Aiken questions", |b| {
+        b.iter(|| {
+            let questions = quizd::bank::parse("big.txt", black_box(text.as_bytes()));
+            questions.map(|q| q.len()).unwrap_or(0)
+        })
+    });
+    group.bench_function("parse and prepare 10,000 questions", |b| {
+        b.iter(|| {
+            let questions = quizd::bank::parse("big.txt", black_box(text.as_bytes()));
+            let bank = quizd::bank::Bank {
+                title: "big".into(),
+                questions: questions.unwrap_or_default(),
+            };
+            Quiz::new(bank, Settings::default()).count()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, decoder, session, bank);
 criterion_main!(benches);

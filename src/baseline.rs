@@ -137,7 +137,7 @@ impl Baseline {
                     LISTENER => self.accept_all(),
                     WAKER if self.stop.load(Ordering::SeqCst) => return Ok(()),
                     WAKER => {}
-                    Token(key) => self.serve(key),
+                    Token(key) => self.serve(key, event.is_read_closed() || event.is_error()),
                 }
             }
         }
@@ -176,8 +176,9 @@ impl Baseline {
         }
     }
 
-    /// Reads everything waiting; every line gets the next reply of the script.
-    fn serve(&mut self, key: usize) {
+    /// Reads everything waiting (stopping at a short read, as quizd does, unless the peer
+    /// closed); every line gets the next reply of the script.
+    fn serve(&mut self, key: usize, to_eof: bool) {
         let Some(raw) = self.conns.get_mut(key) else {
             return;
         };
@@ -195,6 +196,9 @@ impl Baseline {
                             self.out.extend_from_slice(reply);
                             raw.step += 1;
                         }
+                    }
+                    if n < self.scratch.len() && !to_eof {
+                        break;
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,

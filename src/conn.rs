@@ -98,12 +98,19 @@ impl Conn {
 
     /// Reads until the socket is empty or the budget is spent, feeding the session; its output
     /// goes to `out`. While lingering, input is read and dropped.
+    ///
+    /// A read that returns less than asked has emptied the socket (stream sockets under
+    /// edge-triggered polling: epoll(7)), so the loop stops there instead of paying one more
+    /// `read` for the WouldBlock; data arriving later raises a new event. Unless `to_eof`: when
+    /// the event said the peer closed, reading goes on to the end of stream, since no further
+    /// event would announce it.
     pub fn read(
         &mut self,
         now: Instant,
         ctx: &mut Ctx,
         scratch: &mut [u8],
         out: &mut Vec<u8>,
+        to_eof: bool,
     ) -> ReadEnd {
         let mut budget = READ_BUDGET;
         loop {
@@ -117,6 +124,9 @@ impl Conn {
                     budget = budget.saturating_sub(n);
                     if budget == 0 {
                         return ReadEnd::Budget;
+                    }
+                    if n < scratch.len() && !to_eof {
+                        return ReadEnd::Drained;
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return ReadEnd::Drained,

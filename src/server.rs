@@ -472,7 +472,7 @@ impl Server {
             return;
         }
         if event.is_readable() || event.is_read_closed() || event.is_error() {
-            self.read_conn(key, now);
+            self.read_conn(key, now, event.is_read_closed() || event.is_error());
         }
         self.after_io(key, now);
     }
@@ -491,7 +491,9 @@ impl Server {
         }
     }
 
-    fn read_conn(&mut self, key: usize, now: Instant) {
+    /// Reads what a connection sent; `to_eof`: read on to the end of stream (the event said the
+    /// peer closed), not just until a short read.
+    fn read_conn(&mut self, key: usize, now: Instant, to_eof: bool) {
         let Some(conn) = self.conns.get_mut(key) else {
             return;
         };
@@ -500,6 +502,7 @@ impl Server {
             &mut self.shared.ctx(),
             &mut self.scratch,
             &mut self.out,
+            to_eof,
         ) {
             ReadEnd::Drained => {}
             ReadEnd::Budget => self.again.push(key),
@@ -515,7 +518,7 @@ impl Server {
     fn read_again(&mut self, now: Instant) {
         for key in std::mem::take(&mut self.again) {
             if self.conns.contains(key) && !self.is_marked(key) {
-                self.read_conn(key, now);
+                self.read_conn(key, now, true);
                 self.after_io(key, now);
             }
         }

@@ -13,11 +13,14 @@
 //! - [`session`]: one student's quiz state machine (pure).
 //! - [`results`]: the results CSV, one row per attempt, written when the attempt ends.
 //! - [`limits`]: raising the open-file limit and the defaults derived from it.
+//! - [`load`]: the load generator's engine (simulated students over TCP), for `quizd-load` and
+//!   the benches.
 
 pub mod bank;
 pub mod config;
 pub mod conn;
 pub mod limits;
+pub mod load;
 pub mod quiz;
 pub mod results;
 pub mod server;

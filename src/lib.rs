@@ -15,12 +15,15 @@
 //! - [`limits`]: raising the open-file limit and the defaults derived from it.
 //! - [`baseline`]: a raw mio server with quizd's shape and bytes but no quiz logic; the ceiling
 //!   the benches and load runs measure quizd against.
+//! - [`load`]: the load generator's engine (simulated students over TCP), for `quizd-load` and
+//!   the benches.
 
 pub mod bank;
 pub mod baseline;
 pub mod config;
 pub mod conn;
 pub mod limits;
+pub mod load;
 pub mod quiz;
 pub mod results;
 pub mod server;

@@ -953,3 +953,90 @@ fn sigint_stops_the_server_cleanly_like_sigterm() {
     assert_eq!(rows.len(), 1, "{rows:#?}");
     assert_eq!(rows[0][STATUS], "shutdown");
 }
+
+/// The built `quizd-load` with `args`; waits for it (a run that finishes by itself, bounded by
+/// its own `--time-bound`); returns its status, stdout and stderr.
+fn quizd_load(args: &[&str]) -> (ExitStatus, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_quizd-load"))
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the quizd-load binary");
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The number after `"key":` in a one-line JSON report.
+fn json_number(json: &str, key: &str) -> u64 {
+    let tag = format!("\"{key}\":");
+    let at = json
+        .find(&tag)
+        .unwrap_or_else(|| panic!("no {key} in {json}"))
+        + tag.len();
+    json[at..]
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{key} is not a number in {json}"))
+}
+
+#[test]
+fn quizd_load_runs_a_class_against_the_built_server_and_reports_json() {
+    let class = Class::new("cli-load");
+    let (mut q, addr) = class.serve();
+    let addr = addr.to_string();
+    let pid = q.pid().to_string();
+    let (status, stdout, stderr) = quizd_load(&[
+        &addr,
+        "-n",
+        "40",
+        "--sources",
+        "2",
+        "--json",
+        "-q",
+        "--pid",
+        &pid,
+    ]);
+    assert_eq!(status.code(), Some(0), "stdout: {stdout}\nstderr: {stderr}");
+    let json = stdout.trim();
+    assert_eq!(json.lines().count(), 1, "{stdout}");
+    assert!(json.starts_with('{') && json.ends_with('}'), "{json}");
+    assert_eq!(json_number(json, "completed"), 40);
+    assert_eq!(json_number(json, "failed"), 0);
+    assert_eq!(json_number(json, "answers"), 120);
+    assert!(json_number(json, "rss_before") > 0, "{json}");
+    q.terminate();
+    assert_eq!(q.wait_exit(PATIENCE).code(), Some(0), "{:#?}", q.log);
+    assert_eq!(results_rows(&class.results).len(), 40);
+}
+
+#[test]
+fn quizd_load_at_a_closed_port_exits_1_saying_nothing_listens() {
+    let addr = {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+        l.local_addr().expect("its address")
+    };
+    let (status, stdout, stderr) = quizd_load(&[&addr.to_string(), "-n", "3", "-q"]);
+    assert_eq!(status.code(), Some(1), "stdout: {stdout}\nstderr: {stderr}");
+    assert_eq!(
+        stderr.trim(),
+        format!("quizd-load: cannot connect to {addr}: connection refused (is quizd running?)")
+    );
+}
+
+#[test]
+fn quizd_load_usage_errors_exit_2() {
+    for args in [
+        &["--answers", "a1"][..],
+        &["--think", "900-100"],
+        &["-n", "0"],
+        &["--name-prefix", "a-very-long-prefix-for-names-x"],
+    ] {
+        let (status, _, stderr) = quizd_load(args);
+        assert_eq!(status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(!stderr.is_empty(), "{args:?}: says why");
+    }
+}

@@ -1,0 +1,458 @@
+//! `quizd-load`: the command line of the load generator. Parses options into a
+//! [`quizd::load::Plan`], shows progress on a terminal, prints the report. The work is in
+//! `quizd::load`.
+
+use std::io::{IsTerminal, Write};
+use std::net::{IpAddr, Ipv4Addr, ToSocketAddrs};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use quizd::load::{self, Latency, Pattern, Plan, Progress, Report};
+
+/// Load generator for quizd: many simulated students over TCP from one thread, speaking the
+/// real protocol (name, answers, verdicts, `Quiz over`). Prints answers/s, latency
+/// percentiles and failures by reason; exits 0 when every student completed, 1 when any
+/// failed, 2 on a usage error.
+#[derive(Debug, Parser)]
+#[command(name = "quizd-load", version, about, max_term_width = 100, after_help = EXAMPLE)]
+struct Cli {
+    /// quizd's student address (HOST:PORT).
+    #[arg(value_name = "ADDR", default_value = "127.0.0.1:9999")]
+    addr: String,
+
+    /// Simulated students, one connection each, named PREFIX-000000, PREFIX-000001, ...
+    #[arg(short = 'n', long, value_name = "N", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    students: u32,
+
+    /// Spread the connects evenly over this many seconds (0: all at once, a burst).
+    #[arg(long, value_name = "SECS", default_value = "0", value_parser = parse_secs)]
+    ramp: Duration,
+
+    /// At most N connections in progress at once (connect started, name prompt not yet seen).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    batch: Option<u32>,
+
+    /// Connect from 127.0.0.1 ... 127.0.0.K in turn: each source address has its own ephemeral
+    /// ports, so K addresses allow K times as many connections to one server port.
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u8).range(1..=254))]
+    sources: Option<u8>,
+
+    /// Connect from this local address (repeatable; added to --sources).
+    #[arg(long = "source", value_name = "IP")]
+    source: Vec<IpAddr>,
+
+    /// Nobody answers until every student has its first question (or failed); then wait SECS
+    /// and all answer. Run quizd with a time limit longer than that (-t 0: none).
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    hold: Option<Duration>,
+
+    /// How to answer: `random` (a letter the question offers), or letters used in turn (`a`:
+    /// always a; `abcd`: a, b, c, d, a, ...). A letter not offered is refused by quizd, then
+    /// answered with a.
+    #[arg(long, value_name = "random|LETTERS", default_value = "random",
+          value_parser = parse_pattern)]
+    answers: Pattern,
+
+    /// Think time before each answer, in milliseconds: MS, or MIN-MAX for a uniform random
+    /// time in that range.
+    #[arg(long, value_name = "MS|MIN-MAX", default_value = "0", value_parser = parse_think)]
+    think: Think,
+
+    /// Give up after this many seconds: students still in progress fail with `time bound`.
+    #[arg(long, value_name = "SECS", default_value = "300", value_parser = parse_time_bound)]
+    time_bound: Duration,
+
+    /// Name prefix; names are PREFIX-NNNNNN (use another prefix per generator on one server).
+    #[arg(long, value_name = "TEXT", default_value = "load")]
+    name_prefix: String,
+
+    /// Seed for answer choices and think times.
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    seed: u64,
+
+    /// quizd's process id: report its memory (RSS before, loaded, peak, bytes per student).
+    #[arg(long, value_name = "PID")]
+    pid: Option<u32>,
+
+    /// Print the report as one line of JSON (every figure; durations in microseconds).
+    #[arg(long)]
+    json: bool,
+
+    /// No progress line on stderr.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+const EXAMPLE: &str = "\
+Example: a clean answering phase, and the server's memory per student:
+  quizd --listen 127.0.0.1:9999 -n 10 -t 0 --results /tmp/r.csv &
+  quizd-load -n 10000 --sources 4 --hold 2 --pid $!";
+
+/// Think time range, as parsed from `--think`.
+#[derive(Debug, Clone, Copy)]
+struct Think(Duration, Duration);
+
+/// Seconds as a decimal number, at most a day.
+fn parse_secs(s: &str) -> Result<Duration, String> {
+    let secs: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !(0.0..=86_400.0).contains(&secs) {
+        return Err("must be between 0 and 86400 seconds".into());
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+fn parse_time_bound(s: &str) -> Result<Duration, String> {
+    let d = parse_secs(s)?;
+    if d.is_zero() || d > load::MAX_TIME_BOUND {
+        return Err(format!(
+            "must be over 0 and at most {} seconds",
+            load::MAX_TIME_BOUND.as_secs()
+        ));
+    }
+    Ok(d)
+}
+
+fn parse_pattern(s: &str) -> Result<Pattern, String> {
+    if s.eq_ignore_ascii_case("random") {
+        return Ok(Pattern::Random);
+    }
+    let letters = s.to_ascii_lowercase().into_bytes();
+    if letters.is_empty() || !letters.iter().all(u8::is_ascii_lowercase) {
+        return Err("use `random` or letters a to z, such as `a` or `abcd`".into());
+    }
+    Ok(Pattern::Letters(letters))
+}
+
+fn parse_think(s: &str) -> Result<Think, String> {
+    let ms = |t: &str| -> Result<Duration, String> {
+        let n: u64 = t
+            .trim()
+            .parse()
+            .map_err(|_| format!("{t:?} is not a whole number of milliseconds"))?;
+        if n > 3_600_000 {
+            return Err("at most 3600000 ms (an hour)".into());
+        }
+        Ok(Duration::from_millis(n))
+    };
+    let (min, max) = match s.split_once('-') {
+        Some((a, b)) => (ms(a)?, ms(b)?),
+        None => (ms(s)?, ms(s)?),
+    };
+    if min > max {
+        return Err(format!("the minimum is over the maximum in {s:?}"));
+    }
+    Ok(Think(min, max))
+}
+
+/// A usage problem found after parsing: one line, exit 2, as clap does.
+fn usage(message: &str) -> ExitCode {
+    eprintln!("quizd-load: {message}");
+    ExitCode::from(2)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let addr = match cli.addr.to_socket_addrs().map(|mut a| a.next()) {
+        Ok(Some(addr)) => addr,
+        Ok(None) => return usage(&format!("{} has no address", cli.addr)),
+        Err(e) => {
+            return usage(&format!(
+                "cannot resolve {}: {}",
+                cli.addr,
+                quizd::describe_io_error(&e)
+            ));
+        }
+    };
+    let mut plan = Plan::new(addr, cli.students as usize);
+    if let Some(k) = cli.sources {
+        plan.sources
+            .extend((1..=k).map(|i| IpAddr::V4(Ipv4Addr::new(127, 0, 0, i))));
+    }
+    plan.sources.extend(cli.source.iter().copied());
+    plan.ramp = cli.ramp;
+    plan.batch = cli.batch.map(|b| b as usize);
+    plan.hold = cli.hold;
+    plan.answers = cli.answers.clone();
+    plan.think = (cli.think.0, cli.think.1);
+    plan.time_bound = cli.time_bound;
+    plan.name_prefix = cli.name_prefix.clone();
+    plan.seed = cli.seed;
+    plan.server_pid = cli.pid;
+    if let Err(e) = plan.check() {
+        return usage(&e);
+    }
+    match load::capacity() {
+        Ok(cap) if plan.students > cap => {
+            return usage(&format!(
+                "{} students need {} open files but the open-file limit allows {}: raise it (ulimit -n) or use fewer students",
+                plan.students,
+                plan.students + load::FD_RESERVE,
+                cap + load::FD_RESERVE
+            ));
+        }
+        Ok(_) => {}
+        Err(e) => eprintln!("quizd-load: cannot read the open-file limit: {e}"),
+    }
+    if let Some(ports) = local_ports()
+        && plan.sources.len() <= 1
+        && plan.students > ports
+    {
+        eprintln!(
+            "quizd-load: note: {} students from one address may run out of its {ports} local ports; use --sources K",
+            plan.students
+        );
+    }
+
+    let show = !cli.quiet && std::io::stderr().is_terminal();
+    let mut shown = 0usize;
+    let mut on_progress = |p: &Progress| {
+        if show {
+            let line = status_line(p);
+            let pad = shown.saturating_sub(line.len());
+            eprint!("\r{line}{:pad$}", "");
+            let _ = std::io::stderr().flush();
+            shown = line.len();
+        }
+    };
+    let report = match load::run(&plan, &mut on_progress) {
+        Ok(report) => report,
+        Err(e) => {
+            if show {
+                eprintln!();
+            }
+            if e.kind() == std::io::ErrorKind::ConnectionRefused {
+                eprintln!(
+                    "quizd-load: cannot connect to {addr}: connection refused (is quizd running?)"
+                );
+            } else {
+                eprintln!("quizd-load: {e}");
+            }
+            return ExitCode::FAILURE;
+        }
+    };
+    if show {
+        eprintln!();
+    }
+    if cli.json {
+        println!("{}", report.to_json());
+        if report.failed > 0 {
+            eprintln!(
+                "quizd-load: {} of {} students failed: {}",
+                group(report.failed as u64),
+                group(report.students as u64),
+                reasons(&report)
+            );
+        }
+    } else {
+        print!("{}", human(&report));
+    }
+    if report.failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// The size of the ephemeral port range (Linux), which bounds connections from one address to
+/// one server port.
+fn local_ports() -> Option<usize> {
+    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").ok()?;
+    let mut it = range.split_whitespace().map(|n| n.parse::<usize>().ok());
+    let (lo, hi) = (it.next()??, it.next()??);
+    Some(hi.saturating_sub(lo) + 1)
+}
+
+fn status_line(p: &Progress) -> String {
+    format!(
+        "{:6.1} s  connected {}/{}  named {}  answering {}  completed {}  failed {}  answers {}{}",
+        p.elapsed.as_secs_f64(),
+        group(p.connected as u64),
+        group(p.students as u64),
+        group(p.named as u64),
+        group(p.answering as u64),
+        group(p.completed as u64),
+        group(p.failed as u64),
+        group(p.answers),
+        if p.holding { "  (holding)" } else { "" }
+    )
+}
+
+/// `12,345`.
+fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A latency for people: microseconds under a millisecond, then ms, then s.
+fn time(d: Duration) -> String {
+    let us = d.as_micros();
+    if us < 1000 {
+        format!("{us} µs")
+    } else if us < 10_000 {
+        format!("{:.2} ms", us as f64 / 1000.0)
+    } else if us < 1_000_000 {
+        format!("{:.1} ms", us as f64 / 1000.0)
+    } else {
+        format!("{:.2} s", d.as_secs_f64())
+    }
+}
+
+fn mb(bytes: u64) -> String {
+    format!("{:.1} MB", bytes as f64 / 1e6)
+}
+
+fn reasons(r: &Report) -> String {
+    r.failures
+        .iter()
+        .map(|(reason, n)| format!("{reason} ({})", group(*n as u64)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn latency_line(label: &str, l: Option<&Latency>, with_p999: bool) -> String {
+    match l {
+        None => format!("{label:<14}no samples\n"),
+        Some(l) => {
+            let p999 = if with_p999 {
+                format!("  p99.9 {}", time(l.p999))
+            } else {
+                String::new()
+            };
+            format!(
+                "{label:<14}p50 {}  p99 {}{p999}  max {}  ({} samples)\n",
+                time(l.p50),
+                time(l.p99),
+                time(l.max),
+                group(l.count as u64)
+            )
+        }
+    }
+}
+
+/// The report for a person: a few lines, figures first.
+fn human(r: &Report) -> String {
+    let v = &r.verdicts;
+    let mut s = format!(
+        "{:<14}{} completed, {} failed (of {}; peak {} connected)\n",
+        "students",
+        group(r.completed as u64),
+        group(r.failed as u64),
+        group(r.students as u64),
+        group(r.peak_connections as u64)
+    );
+    for (reason, n) in &r.failures {
+        s.push_str(&format!(
+            "{:<14}{} {reason}\n",
+            "  failed",
+            group(*n as u64)
+        ));
+    }
+    s.push_str(&format!(
+        "{:<14}{} sent, {} refused; verdicts: {} correct, {} wrong, {} time up, {} recorded\n",
+        "answers",
+        group(r.answers),
+        group(r.answers_refused),
+        group(v.correct),
+        group(v.wrong),
+        group(v.time_up),
+        group(v.recorded)
+    ));
+    s.push_str(&format!(
+        "{:<14}{} answers/s over {:.2} s\n",
+        "answer rate",
+        group(r.answers_per_sec.round() as u64),
+        r.answering.as_secs_f64()
+    ));
+    s.push_str(&latency_line(
+        "answer->next",
+        r.answer_latency.as_ref(),
+        true,
+    ));
+    s.push_str(&latency_line(
+        "connect->name",
+        r.connect_latency.as_ref(),
+        false,
+    ));
+    if let Some(m) = &r.server_memory {
+        s.push_str(&format!(
+            "{:<14}RSS {} before, {} with {} connected ({} bytes/student), peak {}\n",
+            "server memory",
+            mb(m.before),
+            mb(m.loaded),
+            group(m.loaded_connections as u64),
+            group(m.per_student.max(0.0).round() as u64),
+            mb(m.peak)
+        ));
+    }
+    s.push_str(&format!(
+        "{:<14}{:.2} s\n",
+        "wall time",
+        r.wall.as_secs_f64()
+    ));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_are_grouped() {
+        assert_eq!(group(0), "0");
+        assert_eq!(group(999), "999");
+        assert_eq!(group(1000), "1,000");
+        assert_eq!(group(19_000), "19,000");
+        assert_eq!(group(1_234_567), "1,234,567");
+    }
+
+    #[test]
+    fn think_is_one_value_or_a_range() {
+        let t = parse_think("250").expect("one value");
+        assert_eq!(
+            (t.0, t.1),
+            (Duration::from_millis(250), Duration::from_millis(250))
+        );
+        let t = parse_think("100-900").expect("a range");
+        assert_eq!(
+            (t.0, t.1),
+            (Duration::from_millis(100), Duration::from_millis(900))
+        );
+        assert!(parse_think("900-100").is_err());
+        assert!(parse_think("fast").is_err());
+    }
+
+    #[test]
+    fn answers_are_random_or_letters() {
+        assert_eq!(parse_pattern("random"), Ok(Pattern::Random));
+        assert_eq!(parse_pattern("AbC"), Ok(Pattern::Letters(b"abc".to_vec())));
+        assert!(parse_pattern("a1").is_err());
+        assert!(parse_pattern("").is_err());
+    }
+
+    #[test]
+    fn seconds_are_decimal_and_bounded() {
+        assert_eq!(parse_secs("1.5"), Ok(Duration::from_millis(1500)));
+        assert!(parse_secs("-1").is_err());
+        assert!(parse_secs("NaN").is_err());
+        assert!(parse_time_bound("0").is_err());
+    }
+
+    #[test]
+    fn latencies_read_in_the_right_unit() {
+        assert_eq!(time(Duration::from_micros(450)), "450 µs");
+        assert_eq!(time(Duration::from_micros(1234)), "1.23 ms");
+        assert_eq!(time(Duration::from_micros(45_678)), "45.7 ms");
+        assert_eq!(time(Duration::from_millis(2500)), "2.50 s");
+    }
+}

@@ -1,0 +1,125 @@
+//! End to end over loopback: K students (100, 1,000) each complete a 10-question quiz, driven
+//! by the load generator's engine (`quizd::load`), against quizd and, beside it, the raw
+//! baseline (`quizd::baseline`: the same bytes on the wire, no quiz logic). Both servers run on
+//! their own thread on `127.0.0.1:0`; throughput is in answers, so criterion's report shows
+//! answers/s for each and the ratio is quizd's cost.
+//!
+//! Each run connects from a fresh 127.0.0.x source address, so thousands of runs never wait
+//! for ephemeral ports.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use quizd::baseline::Baseline;
+use quizd::load::{self, Pattern, Plan};
+use quizd::quiz::{Quiz, Settings};
+use quizd::{Config, Handle, Server};
+
+const QUESTIONS: usize = 10;
+
+fn quiz() -> Quiz {
+    let bank = quizd::bank::bundled().unwrap_or_else(|problems| {
+        panic!("the bundled bank must parse: {problems:?}");
+    });
+    Quiz::new(
+        bank,
+        Settings {
+            count: Some(QUESTIONS),
+            shuffle: false,
+            ..Settings::default()
+        },
+    )
+}
+
+/// A running server and how to stop it.
+struct Running {
+    addr: SocketAddr,
+    handle: Handle,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.handle.stop();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+fn start_quizd(results: &std::path::Path) -> Running {
+    let server = Server::bind(Config::new("127.0.0.1:0", quiz(), results)).expect("quizd binds");
+    let addr = server.local_addr();
+    let handle = server.handle();
+    let thread = std::thread::spawn(move || {
+        let _ = server.run();
+    });
+    Running {
+        addr,
+        handle,
+        thread: Some(thread),
+    }
+}
+
+fn start_baseline() -> Running {
+    let server = Baseline::bind("127.0.0.1:0", &quiz()).expect("baseline binds");
+    let addr = server.local_addr();
+    let handle = server.handle();
+    let thread = std::thread::spawn(move || {
+        let _ = server.run();
+    });
+    Running {
+        addr,
+        handle,
+        thread: Some(thread),
+    }
+}
+
+/// 127.0.0.2, 127.0.0.3, ... 127.0.0.254, then around again.
+fn next_source() -> IpAddr {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed) % 253;
+    IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2 + n as u8))
+}
+
+/// One class of `students` taking the quiz; panics if any student failed, so a broken server
+/// cannot post a fast time.
+fn class(addr: SocketAddr, students: usize) {
+    let mut plan = Plan::new(addr, students);
+    plan.sources = vec![next_source()];
+    plan.answers = Pattern::Letters(b"b".to_vec());
+    plan.time_bound = Duration::from_secs(60);
+    let report = load::run(&plan, &mut |_| {}).expect("load run starts");
+    assert_eq!(
+        report.completed, students,
+        "every student completes: {:?}",
+        report.failures
+    );
+}
+
+fn serve(c: &mut Criterion) {
+    let dir = std::env::temp_dir().join(format!("quizd-bench-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let quizd = start_quizd(&dir.join("results.csv"));
+    let baseline = start_baseline();
+    let mut group = c.benchmark_group("serve 10 questions");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(8));
+    for students in [100usize, 1_000] {
+        group.throughput(Throughput::Elements((students * QUESTIONS) as u64));
+        for (name, server) in [("quizd", &quizd), ("raw baseline", &baseline)] {
+            group.bench_with_input(BenchmarkId::new(name, students), &students, |b, &k| {
+                b.iter(|| class(server.addr, k))
+            });
+        }
+    }
+    group.finish();
+    drop(quizd);
+    drop(baseline);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+criterion_group!(benches, serve);
+criterion_main!(benches);

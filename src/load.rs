@@ -782,8 +782,10 @@ impl Engine<'_> {
             {
                 return Err(e);
             }
-            let now = self.now();
             for event in events.iter() {
+                // Read per event: handling a batch of thousands takes milliseconds, which
+                // would otherwise land in the latencies of the batch's last students.
+                let now = self.now();
                 self.on_event(event.token().0, now);
             }
             if let Some(e) = self.ctx.nothing_listens.take() {
@@ -804,9 +806,8 @@ impl Engine<'_> {
         Ok(self.report(now))
     }
 
-    /// Microseconds since the start (saturating: the time bound ends the run long before).
     fn now(&self) -> u32 {
-        u32::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u32::MAX)
+        micros_since(self.epoch)
     }
 
     fn finished(&self) -> bool {
@@ -957,7 +958,8 @@ impl Engine<'_> {
             if conn.state != State::Thinking || conn.due != due {
                 continue;
             }
-            self.ctx.answer(stream, conn, false, now);
+            self.ctx
+                .answer(stream, conn, false, micros_since(self.epoch));
             if conn.state == State::Gone {
                 self.students.remove(key);
             }
@@ -991,7 +993,7 @@ impl Engine<'_> {
             .collect();
         for key in keys {
             if let Some(Student { stream, conn, .. }) = self.students.get_mut(key) {
-                self.ctx.ready(stream, conn, key, now);
+                self.ctx.ready(stream, conn, key, micros_since(self.epoch));
                 if conn.state == State::Gone {
                     self.students.remove(key);
                 }
@@ -1071,6 +1073,12 @@ impl Engine<'_> {
             server_memory,
         }
     }
+}
+
+/// Microseconds since `epoch`, the start of the run (saturating: the time bound ends the run
+/// long before).
+fn micros_since(epoch: Instant) -> u32 {
+    u32::try_from(epoch.elapsed().as_micros()).unwrap_or(u32::MAX)
 }
 
 /// A non-blocking TCP socket with its connect started, bound to `source` if given. An error

@@ -254,7 +254,8 @@ pub struct ServerMemory {
     pub loaded_connections: usize,
     /// VmHWM (peak RSS) at the end.
     pub peak: u64,
-    /// `(loaded - before) / students`.
+    /// `(loaded - before) / loaded_connections`: with a hold, every student is connected then
+    /// (so this is per student); without, it divides by the connections actually open.
     pub per_student: f64,
 }
 
@@ -1054,7 +1055,7 @@ impl Engine<'_> {
             loaded: m.loaded,
             loaded_connections: m.loaded_connections,
             peak: proc_status(m.pid, "VmHWM:").unwrap_or(0),
-            per_student: (m.loaded as f64 - m.before as f64) / students as f64,
+            per_student: (m.loaded as f64 - m.before as f64) / m.loaded_connections.max(1) as f64,
         });
         Report {
             students,

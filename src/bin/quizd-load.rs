@@ -373,10 +373,10 @@ fn human(r: &Report) -> String {
         group(v.recorded)
     ));
     s.push_str(&format!(
-        "{:<14}{} answers/s over {:.2} s\n",
+        "{:<14}{} answers/s over {}\n",
         "answer rate",
         group(r.answers_per_sec.round() as u64),
-        r.answering.as_secs_f64()
+        time(r.answering)
     ));
     s.push_str(&latency_line(
         "answer->next",
@@ -399,11 +399,7 @@ fn human(r: &Report) -> String {
             mb(m.peak)
         ));
     }
-    s.push_str(&format!(
-        "{:<14}{:.2} s\n",
-        "wall time",
-        r.wall.as_secs_f64()
-    ));
+    s.push_str(&format!("{:<14}{}\n", "wall time", time(r.wall)));
     s
 }
 

@@ -254,7 +254,8 @@ pub struct ServerMemory {
     pub loaded_connections: usize,
     /// VmHWM (peak RSS) at the end.
     pub peak: u64,
-    /// `(loaded - before) / students`.
+    /// `(loaded - before) / loaded_connections`: with a hold, every student is connected then
+    /// (so this is per student); without, it divides by the connections actually open.
     pub per_student: f64,
 }
 
@@ -782,8 +783,10 @@ impl Engine<'_> {
             {
                 return Err(e);
             }
-            let now = self.now();
             for event in events.iter() {
+                // Read per event: handling a batch of thousands takes milliseconds, which
+                // would otherwise land in the latencies of the batch's last students.
+                let now = self.now();
                 self.on_event(event.token().0, now);
             }
             if let Some(e) = self.ctx.nothing_listens.take() {
@@ -804,9 +807,8 @@ impl Engine<'_> {
         Ok(self.report(now))
     }
 
-    /// Microseconds since the start (saturating: the time bound ends the run long before).
     fn now(&self) -> u32 {
-        u32::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u32::MAX)
+        micros_since(self.epoch)
     }
 
     fn finished(&self) -> bool {
@@ -957,7 +959,8 @@ impl Engine<'_> {
             if conn.state != State::Thinking || conn.due != due {
                 continue;
             }
-            self.ctx.answer(stream, conn, false, now);
+            self.ctx
+                .answer(stream, conn, false, micros_since(self.epoch));
             if conn.state == State::Gone {
                 self.students.remove(key);
             }
@@ -991,7 +994,7 @@ impl Engine<'_> {
             .collect();
         for key in keys {
             if let Some(Student { stream, conn, .. }) = self.students.get_mut(key) {
-                self.ctx.ready(stream, conn, key, now);
+                self.ctx.ready(stream, conn, key, micros_since(self.epoch));
                 if conn.state == State::Gone {
                     self.students.remove(key);
                 }
@@ -1052,7 +1055,7 @@ impl Engine<'_> {
             loaded: m.loaded,
             loaded_connections: m.loaded_connections,
             peak: proc_status(m.pid, "VmHWM:").unwrap_or(0),
-            per_student: (m.loaded as f64 - m.before as f64) / students as f64,
+            per_student: (m.loaded as f64 - m.before as f64) / m.loaded_connections.max(1) as f64,
         });
         Report {
             students,
@@ -1071,6 +1074,12 @@ impl Engine<'_> {
             server_memory,
         }
     }
+}
+
+/// Microseconds since `epoch`, the start of the run (saturating: the time bound ends the run
+/// long before).
+fn micros_since(epoch: Instant) -> u32 {
+    u32::try_from(epoch.elapsed().as_micros()).unwrap_or(u32::MAX)
 }
 
 /// A non-blocking TCP socket with its connect started, bound to `source` if given. An error

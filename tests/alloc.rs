@@ -2,8 +2,9 @@
 //! student is in the quiz, answering (right, wrong or too late) and being asked the next
 //! question allocate nothing, in the session alone and in the whole server loop.
 //!
-//! Only allocations made on a marked thread count (the server's, or the test's own around the
-//! session calls), so the test's clients and the harness do not blur the figure.
+//! Only allocations made on a marked thread count, each test into its own counter (the
+//! server's thread, or the test's own thread around the session calls), so clients, the
+//! harness and tests running in parallel do not blur the figure.
 
 mod common;
 
@@ -19,15 +20,17 @@ use quizd::session::{Counters, Ctx, Roster, Session};
 
 struct Counting;
 
-static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+static SESSION_ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+static SERVER_ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
 
 thread_local! {
-    static COUNTED: Cell<bool> = const { Cell::new(false) };
+    /// The counter this thread's allocations go to, if any.
+    static COUNTED: Cell<Option<&'static AtomicU64>> = const { Cell::new(None) };
 }
 
 fn note() {
-    if COUNTED.try_with(Cell::get).unwrap_or(false) {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    if let Ok(Some(counter)) = COUNTED.try_with(Cell::get) {
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 }
 
@@ -61,17 +64,13 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-fn allocations() -> u64 {
-    ALLOCATIONS.load(Ordering::SeqCst)
-}
-
 /// Counts the allocations `f` makes on this thread.
 fn counting<T>(f: impl FnOnce() -> T) -> (T, u64) {
-    let before = allocations();
-    COUNTED.with(|c| c.set(true));
+    let before = SESSION_ALLOCATIONS.load(Ordering::SeqCst);
+    COUNTED.with(|c| c.set(Some(&SESSION_ALLOCATIONS)));
     let value = f();
-    COUNTED.with(|c| c.set(false));
-    (value, allocations() - before)
+    COUNTED.with(|c| c.set(None));
+    (value, SESSION_ALLOCATIONS.load(Ordering::SeqCst) - before)
 }
 
 #[test]
@@ -137,7 +136,7 @@ fn answering_allocates_nothing_in_the_server_loop() {
         numbered_questions(30),
         settings,
         |_| {},
-        || COUNTED.with(|c| c.set(true)),
+        || COUNTED.with(|c| c.set(Some(&SERVER_ALLOCATIONS))),
     );
     let mut clients: Vec<Client> = (0..20).map(|_| server.connect()).collect();
     for (i, c) in clients.iter_mut().enumerate() {
@@ -146,11 +145,11 @@ fn answering_allocates_nothing_in_the_server_loop() {
     // The first round may size buffers that are then reused.
     answer_round(&mut clients, "a");
 
-    let before = allocations();
+    let before = SERVER_ALLOCATIONS.load(Ordering::SeqCst);
     for round in 0..10 {
         answer_round(&mut clients, ["a", "b", "C", "d)"][round % 4]);
     }
-    let made = allocations() - before;
+    let made = SERVER_ALLOCATIONS.load(Ordering::SeqCst) - before;
     assert_eq!(made, 0, "server allocations over 200 steady-state answers");
 
     // Questions 12 to 14, typed ahead without waiting: the rest of the attempt.
@@ -162,6 +161,7 @@ fn answering_allocates_nothing_in_the_server_loop() {
     for c in clients.iter_mut() {
         c.expect_line("Quiz over");
     }
+    drop(clients);
     let rows = server.stop_and_rows();
     assert_eq!(rows.len(), 20);
     assert!(rows.iter().all(|r| r[9] == "completed"), "{rows:?}");

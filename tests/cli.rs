@@ -1040,3 +1040,45 @@ fn quizd_load_usage_errors_exit_2() {
         assert!(!stderr.is_empty(), "{args:?}: says why");
     }
 }
+
+#[test]
+fn quizd_load_compares_quizd_with_the_raw_baseline_in_one_run() {
+    let class = Class::new("cli-compare");
+    let (_quizd, addr) = class.serve();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_quizd-baseline"));
+    cmd.args(["--listen", "127.0.0.1:0", "-n", "3"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut baseline = Quizd::spawn(cmd);
+    let line = baseline.wait_for("the baseline's listening line", |l| {
+        l.starts_with("quizd-baseline: listening on ")
+    });
+    let baseline_addr = line.rsplit(' ').next().unwrap_or_default().to_string();
+
+    let (status, stdout, stderr) = quizd_load(&[
+        &addr.to_string(),
+        "-n",
+        "20",
+        "--compare",
+        &baseline_addr,
+        "--rounds",
+        "2",
+        "--json",
+        "-q",
+    ]);
+    baseline.terminate();
+    assert_eq!(status.code(), Some(0), "stdout: {stdout}\nstderr: {stderr}");
+    let json = stdout.trim();
+    assert_eq!(json.lines().count(), 1, "one JSON line: {json}");
+    assert!(json.starts_with("{\"compare\":[{\"addr\":"), "{json}");
+    assert!(
+        json.contains(&format!("\"addr\":\"{baseline_addr}\"")),
+        "{json}"
+    );
+    assert_eq!(json_number(json, "rounds"), 2);
+    assert!(json_number(json, "answers_per_sec") > 0, "{json}");
+    // Two rounds of 20 students each against quizd: 40 rows.
+    let rows = csv_rows(&std::fs::read_to_string(&class.results).unwrap_or_default());
+    assert_eq!(rows.len(), 40);
+}

@@ -76,6 +76,21 @@ struct Cli {
     #[arg(long, value_name = "PID")]
     pid: Option<u32>,
 
+    /// Also run the same class against this second server (e.g. `quizd-baseline`), alternating
+    /// between the two for --rounds rounds, and report the medians side by side with their
+    /// ratio: a comparison made in one run, on one machine state.
+    #[arg(long, value_name = "ADDR")]
+    compare: Option<String>,
+
+    /// The second server's process id, for its memory (with --compare).
+    #[arg(long, value_name = "PID", requires = "compare")]
+    compare_pid: Option<u32>,
+
+    /// Rounds with --compare; each round runs both servers, in alternating order.
+    #[arg(long, value_name = "N", default_value_t = 3, requires = "compare",
+          value_parser = clap::value_parser!(u32).range(1..=100))]
+    rounds: u32,
+
     /// Print the report as one line of JSON (every figure; durations in microseconds).
     #[arg(long)]
     json: bool,
@@ -88,7 +103,10 @@ struct Cli {
 const EXAMPLE: &str = "\
 Example: a clean answering phase, and the server's memory per student:
   quizd --listen 127.0.0.1:9999 -n 10 -t 0 --results /tmp/r.csv &
-  quizd-load -n 10000 --sources 4 --hold 2 --pid $!";
+  quizd-load -n 10000 --sources 4 --hold 2 --pid $!
+Example: quizd against the raw baseline, 5 rounds, medians and ratios:
+  quizd-baseline --listen 127.0.0.1:9998 -n 10 -t 0 &
+  quizd-load -n 10000 --sources 4 --hold 1 --compare 127.0.0.1:9998 --rounds 5";
 
 /// From this many students on, a run from one source address gets a note suggesting several.
 const ONE_SOURCE_NOTE: usize = 5000;
@@ -157,18 +175,26 @@ fn usage(message: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
+fn resolve(text: &str) -> Result<std::net::SocketAddr, String> {
+    match text.to_socket_addrs().map(|mut a| a.next()) {
+        Ok(Some(addr)) => Ok(addr),
+        Ok(None) => Err(format!("{text} has no address")),
+        Err(e) => Err(format!(
+            "cannot resolve {text}: {}",
+            quizd::describe_io_error(&e)
+        )),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let addr = match cli.addr.to_socket_addrs().map(|mut a| a.next()) {
-        Ok(Some(addr)) => addr,
-        Ok(None) => return usage(&format!("{} has no address", cli.addr)),
-        Err(e) => {
-            return usage(&format!(
-                "cannot resolve {}: {}",
-                cli.addr,
-                quizd::describe_io_error(&e)
-            ));
-        }
+    let addr = match resolve(&cli.addr) {
+        Ok(addr) => addr,
+        Err(e) => return usage(&e),
+    };
+    let compare = match cli.compare.as_deref().map(resolve).transpose() {
+        Ok(compare) => compare,
+        Err(e) => return usage(&e),
     };
     let mut plan = Plan::new(addr, cli.students as usize);
     if let Some(k) = cli.sources {
@@ -211,35 +237,13 @@ fn main() -> ExitCode {
     }
 
     let show = !cli.quiet && std::io::stderr().is_terminal();
-    let mut shown = 0usize;
-    let mut on_progress = |p: &Progress| {
-        if show {
-            let line = status_line(p);
-            let pad = shown.saturating_sub(line.len());
-            eprint!("\r{line}{:pad$}", "");
-            let _ = std::io::stderr().flush();
-            shown = line.len();
-        }
-    };
-    let report = match load::run(&plan, &mut on_progress) {
-        Ok(report) => report,
-        Err(e) => {
-            if show {
-                eprintln!();
-            }
-            if e.kind() == std::io::ErrorKind::ConnectionRefused {
-                eprintln!(
-                    "quizd-load: cannot connect to {addr}: connection refused (is quizd running?)"
-                );
-            } else {
-                eprintln!("quizd-load: {e}");
-            }
-            return ExitCode::FAILURE;
-        }
-    };
-    if show {
-        eprintln!();
+    if let Some(other) = compare {
+        return compare_servers(&cli, plan, other, show);
     }
+    let report = match run_shown(&plan, show) {
+        Ok(report) => report,
+        Err(code) => return code,
+    };
     if cli.json {
         println!("{}", report.to_json());
         if report.failed > 0 {
@@ -257,6 +261,201 @@ fn main() -> ExitCode {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// Runs one plan with the progress line; a run that cannot start is reported here.
+fn run_shown(plan: &Plan, show: bool) -> Result<Report, ExitCode> {
+    let mut shown = 0usize;
+    let mut on_progress = |p: &Progress| {
+        if show {
+            let line = status_line(p);
+            let pad = shown.saturating_sub(line.len());
+            eprint!("\r{line}{:pad$}", "");
+            let _ = std::io::stderr().flush();
+            shown = line.len();
+        }
+    };
+    let result = load::run(plan, &mut on_progress);
+    if show {
+        eprintln!();
+    }
+    result.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::ConnectionRefused {
+            eprintln!(
+                "quizd-load: cannot connect to {}: connection refused (is quizd running?)",
+                plan.addr
+            );
+        } else {
+            eprintln!("quizd-load: {e}");
+        }
+        ExitCode::FAILURE
+    })
+}
+
+/// `--compare`: the same class against both servers, `rounds` times in alternating order (A B,
+/// B A, ...) so drift in the machine's load falls on both alike; medians and ratios at the end.
+fn compare_servers(cli: &Cli, plan: Plan, other: std::net::SocketAddr, show: bool) -> ExitCode {
+    let mut first = plan.clone();
+    let mut second = plan;
+    second.addr = other;
+    second.server_pid = cli.compare_pid;
+    let mut runs: [Vec<Report>; 2] = [Vec::new(), Vec::new()];
+    for round in 0..cli.rounds {
+        let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+        for which in order {
+            let plan = if which == 0 { &mut first } else { &mut second };
+            // Server memory is only meaningful on a fresh server: the first round.
+            if round > 0 {
+                plan.server_pid = None;
+            }
+            plan.seed = plan.seed.wrapping_add(1);
+            let report = match run_shown(plan, show) {
+                Ok(report) => report,
+                Err(code) => return code,
+            };
+            if !cli.json {
+                println!(
+                    "round {} {:<21} {}",
+                    round + 1,
+                    plan.addr,
+                    one_line(&report)
+                );
+            }
+            runs[which].push(report);
+        }
+    }
+    let [a, b] = &runs;
+    let failed = a.iter().chain(b).any(|r| r.failed > 0);
+    let summary = Comparison::new(a, b);
+    if cli.json {
+        println!("{}", summary.to_json(first.addr, other));
+    } else {
+        print!("{}", summary.human(first.addr, other));
+    }
+    if failed {
+        eprintln!("quizd-load: some students failed; see the rounds above");
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// One run in a line, for the rounds of a comparison.
+fn one_line(r: &Report) -> String {
+    let p99 = r.answer_latency.map_or(Duration::ZERO, |l| l.p99);
+    format!(
+        "{} completed, {} failed, {} answers/s, answer->next p99 {}",
+        group(r.completed as u64),
+        group(r.failed as u64),
+        group(r.answers_per_sec.round() as u64),
+        time(p99)
+    )
+}
+
+/// Medians of each server's runs, and B relative to A.
+struct Comparison {
+    rate: [f64; 2],
+    p50: [Duration; 2],
+    p99: [Duration; 2],
+    p999: [Duration; 2],
+    memory: [Option<load::ServerMemory>; 2],
+    rounds: usize,
+}
+
+fn median<T: Copy + PartialOrd>(mut values: Vec<T>) -> Option<T> {
+    values.sort_by(|x, y| x.partial_cmp(y).unwrap_or(std::cmp::Ordering::Equal));
+    values.get(values.len() / 2).copied()
+}
+
+impl Comparison {
+    fn new(a: &[Report], b: &[Report]) -> Comparison {
+        let of = |runs: &[Report], f: &dyn Fn(&Latency) -> Duration| {
+            median(
+                runs.iter()
+                    .filter_map(|r| r.answer_latency.as_ref().map(f))
+                    .collect(),
+            )
+            .unwrap_or_default()
+        };
+        let both = |f: &dyn Fn(&Latency) -> Duration| [of(a, f), of(b, f)];
+        let rate = |runs: &[Report]| {
+            median(runs.iter().map(|r| r.answers_per_sec).collect()).unwrap_or(0.0)
+        };
+        Comparison {
+            rate: [rate(a), rate(b)],
+            p50: both(&|l| l.p50),
+            p99: both(&|l| l.p99),
+            p999: both(&|l| l.p999),
+            memory: [
+                a.first().and_then(|r| r.server_memory),
+                b.first().and_then(|r| r.server_memory),
+            ],
+            rounds: a.len(),
+        }
+    }
+
+    fn human(&self, a: std::net::SocketAddr, b: std::net::SocketAddr) -> String {
+        let ratio = |x: f64, y: f64| if y > 0.0 { x / y } else { 0.0 };
+        let dur = |d: [Duration; 2]| {
+            format!(
+                "{:>12} {:>12} {:>8.2}",
+                time(d[0]),
+                time(d[1]),
+                ratio(d[0].as_secs_f64(), d[1].as_secs_f64())
+            )
+        };
+        let mut s = format!(
+            "\nmedians of {} rounds {:>12} {:>12} {:>8}\n",
+            self.rounds,
+            a.to_string(),
+            b.to_string(),
+            "A / B"
+        );
+        s.push_str(&format!(
+            "{:<21}{:>12} {:>12} {:>8.2}\n",
+            "answers/s",
+            group(self.rate[0].round() as u64),
+            group(self.rate[1].round() as u64),
+            ratio(self.rate[0], self.rate[1])
+        ));
+        s.push_str(&format!("{:<21}{}\n", "answer->next p50", dur(self.p50)));
+        s.push_str(&format!("{:<21}{}\n", "answer->next p99", dur(self.p99)));
+        s.push_str(&format!("{:<21}{}\n", "answer->next p99.9", dur(self.p999)));
+        if let [Some(ma), Some(mb)] = self.memory {
+            s.push_str(&format!(
+                "{:<21}{:>12} {:>12}   (bytes per connected student, round 1)\n",
+                "server memory",
+                group(ma.per_student.max(0.0).round() as u64),
+                group(mb.per_student.max(0.0).round() as u64)
+            ));
+        }
+        s
+    }
+
+    fn to_json(&self, a: std::net::SocketAddr, b: std::net::SocketAddr) -> String {
+        let us = |d: Duration| d.as_micros();
+        let mut j = String::from("{\"compare\":[");
+        for i in 0..2 {
+            if i > 0 {
+                j.push(',');
+            }
+            j.push_str("{\"addr\":");
+            load::json_string(&mut j, &[a, b][i].to_string());
+            j.push_str(&format!(
+                ",\"answers_per_sec\":{:.0},\"p50_us\":{},\"p99_us\":{},\"p999_us\":{}",
+                self.rate[i],
+                us(self.p50[i]),
+                us(self.p99[i]),
+                us(self.p999[i])
+            ));
+            if let Some(m) = self.memory[i] {
+                j.push_str(&format!(",\"bytes_per_student\":{:.0}", m.per_student));
+            }
+            j.push('}');
+        }
+        j.push_str(&format!(",\"rounds\":{}}}", self.rounds));
+        j
     }
 }
 
@@ -406,6 +605,13 @@ fn human(r: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn median_is_the_middle_value_whatever_the_order() {
+        assert_eq!(median(vec![3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(vec![5, 1, 4, 2, 3]), Some(3));
+        assert_eq!(median(Vec::<u32>::new()), None);
+    }
 
     #[test]
     fn thousands_are_grouped() {

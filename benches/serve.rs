@@ -49,12 +49,15 @@ impl Drop for Running {
     }
 }
 
-fn start_quizd(results: &std::path::Path) -> Running {
-    let server = Server::bind(Config::new("127.0.0.1:0", quiz(), results)).expect("quizd binds");
-    let addr = server.local_addr();
-    let handle = server.handle();
+/// Runs a bound server on its own thread.
+fn spawn<S: Send + 'static>(
+    server: S,
+    addr: SocketAddr,
+    handle: Handle,
+    run: fn(S) -> std::io::Result<()>,
+) -> Running {
     let thread = std::thread::spawn(move || {
-        let _ = server.run();
+        let _ = run(server);
     });
     Running {
         addr,
@@ -63,18 +66,16 @@ fn start_quizd(results: &std::path::Path) -> Running {
     }
 }
 
+fn start_quizd(results: &std::path::Path) -> Running {
+    let server = Server::bind(Config::new("127.0.0.1:0", quiz(), results)).expect("quizd binds");
+    let (addr, handle) = (server.local_addr(), server.handle());
+    spawn(server, addr, handle, |s| s.run().map(|_| ()))
+}
+
 fn start_baseline() -> Running {
     let server = Baseline::bind("127.0.0.1:0", &quiz()).expect("baseline binds");
-    let addr = server.local_addr();
-    let handle = server.handle();
-    let thread = std::thread::spawn(move || {
-        let _ = server.run();
-    });
-    Running {
-        addr,
-        handle,
-        thread: Some(thread),
-    }
+    let (addr, handle) = (server.local_addr(), server.handle());
+    spawn(server, addr, handle, Baseline::run)
 }
 
 /// 127.0.0.2, 127.0.0.3, ... 127.0.0.254, then around again.

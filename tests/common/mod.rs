@@ -47,11 +47,10 @@ impl Drop for TempDir {
     }
 }
 
-/// Three questions whose right answer is always b) when not shuffled.
-pub fn three_questions() -> Bank {
-    let file: std::sync::Arc<str> = std::sync::Arc::from("three.txt");
-    let q = |i: u32, text: &str| Question {
-        text: text.to_string(),
+/// Question `i` of a test bank: four options, the right one always the bank's second.
+fn question(file: &std::sync::Arc<str>, i: u32, text: String) -> Question {
+    Question {
+        text,
         kind: Kind::Choice {
             options: vec![
                 format!("wrong {i}"),
@@ -63,14 +62,23 @@ pub fn three_questions() -> Bank {
         },
         file: file.clone(),
         line: i,
-    };
+    }
+}
+
+/// Three questions whose right answer is always b) when not shuffled.
+pub fn three_questions() -> Bank {
+    let file: std::sync::Arc<str> = std::sync::Arc::from("three.txt");
     Bank {
         title: "three".into(),
-        questions: vec![
-            q(1, "Which call binds a socket to a local address?"),
-            q(2, "What does read() returning 0 mean on a TCP socket?"),
-            q(3, "Which layer does TCP belong to?"),
-        ],
+        questions: [
+            "Which call binds a socket to a local address?",
+            "What does read() returning 0 mean on a TCP socket?",
+            "Which layer does TCP belong to?",
+        ]
+        .into_iter()
+        .zip(1..)
+        .map(|(text, i)| question(&file, i, text.to_string()))
+        .collect(),
     }
 }
 
@@ -80,19 +88,12 @@ pub fn numbered_questions(n: u32) -> Bank {
     Bank {
         title: "numbered".into(),
         questions: (1..=n)
-            .map(|i| Question {
-                text: format!("Question number {i}: which option is right?"),
-                kind: Kind::Choice {
-                    options: vec![
-                        format!("wrong {i}"),
-                        format!("right {i}"),
-                        format!("other {i}"),
-                        format!("last {i}"),
-                    ],
-                    correct: 1,
-                },
-                file: file.clone(),
-                line: i,
+            .map(|i| {
+                question(
+                    &file,
+                    i,
+                    format!("Question number {i}: which option is right?"),
+                )
             })
             .collect(),
     }

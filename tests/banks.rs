@@ -22,7 +22,12 @@ fn every_bundled_bank_loads_with_at_least_25_four_option_questions() {
             .unwrap_or_else(|p| panic!("{}: {p:?}", file.display()));
         assert!(loaded.questions.len() >= 25, "{}", file.display());
         for q in &loaded.questions {
-            let Kind::Choice { options, correct } = &q.kind;
+            let Kind::Choice {
+                options, correct, ..
+            } = &q.kind
+            else {
+                panic!("{}:{}: Aiken questions are multiple choice", q.file, q.line)
+            };
             assert_eq!(options.len(), 4, "{}:{}", q.file, q.line);
             assert!(*correct < options.len());
             assert!(!q.text.trim().is_empty());

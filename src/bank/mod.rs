@@ -7,8 +7,13 @@
 //! a teacher can fix a bank in one pass instead of one error per run.
 //!
 //! - [`aiken`]: Moodle's Aiken format (`.txt`): multiple choice with one right option.
+//! - [`grade`]: what a typed answer means for a question: right or wrong, what to record, and
+//!   which feedback to show. Pure, so every kind is tested without a session.
 
 pub mod aiken;
+pub mod grade;
+
+pub use grade::{Graded, MAX_RESPONSE_CHARS, Response, RightAnswer};
 
 use std::borrow::Cow;
 use std::fmt;
@@ -23,19 +28,123 @@ pub struct Question {
     /// The question text; several source lines joined with '\n'.
     pub text: String,
     pub kind: Kind,
+    /// The bank's name for the question (GIFT `::title::`). Kept for the teacher, never shown
+    /// to students: titles often name the answer ("TCP handshake: SYN-ACK").
+    pub title: Option<String>,
+    /// Feedback shown after every verdict whatever the answer (GIFT general feedback,
+    /// `####text`), after any feedback for the answer given.
+    pub feedback: Option<String>,
     /// The bank file the question came from (as the user named it) and its first line (1-based).
     pub file: Arc<str>,
     pub line: u32,
 }
 
-/// What kind of answer a question takes. More variants come with GIFT (true/false, short, numeric).
+impl Question {
+    /// A question with no title and no general feedback.
+    pub fn new(text: impl Into<String>, kind: Kind, file: &Arc<str>, line: u32) -> Question {
+        Question {
+            text: text.into(),
+            kind,
+            title: None,
+            feedback: None,
+            file: Arc::clone(file),
+            line,
+        }
+    }
+}
+
+/// What kind of answer a question takes, what is right, and the feedback for each answer.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Kind {
-    /// Multiple choice with exactly one right option. `options` in file order; `correct` indexes it.
+    /// Multiple choice with exactly one right option. `options` in file order; `correct` indexes
+    /// it. `feedback` is empty (Aiken has none) or holds one entry per option.
     Choice {
         options: Vec<String>,
         correct: usize,
+        feedback: Vec<Option<String>>,
     },
+    /// A statement the student marks true or false.
+    TrueFalse {
+        answer: bool,
+        /// Shown to a student who answered right / wrong.
+        right_feedback: Option<String>,
+        wrong_feedback: Option<String>,
+    },
+    /// A typed answer compared with each of `answers` (case and spacing ignored). At least one
+    /// of them is right; the others are known wrong answers that only carry feedback.
+    Short {
+        answers: Vec<ShortAnswer>,
+        /// Feedback for an answer that matches none of `answers`.
+        otherwise: Option<String>,
+    },
+    /// A typed number compared with each of `answers`' ranges, first match wins. At least one
+    /// is right; the others are known wrong answers that only carry feedback.
+    Numeric {
+        answers: Vec<NumericAnswer>,
+        /// Feedback for a number that falls in none of `answers`.
+        otherwise: Option<String>,
+    },
+}
+
+impl Kind {
+    /// A multiple-choice question without feedback (what Aiken gives).
+    pub fn choice(options: Vec<String>, correct: usize) -> Kind {
+        Kind::Choice {
+            options,
+            correct,
+            feedback: Vec::new(),
+        }
+    }
+
+    /// The line shown above `answer> ` saying what to type; `None` for multiple choice, whose
+    /// lettered options say it.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            Kind::Choice { .. } => None,
+            Kind::TrueFalse { .. } => Some("Type true or false."),
+            Kind::Short { .. } => Some("Type your answer."),
+            Kind::Numeric { .. } => Some("Type a number."),
+        }
+    }
+}
+
+/// One answer a short-answer question knows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShortAnswer {
+    /// As the bank wrote it; what "The answer was ..." shows.
+    pub text: String,
+    /// [`normalise`]d `text`: what a typed answer is compared with.
+    pub key: String,
+    /// Full marks, or a known wrong answer that is there for its feedback.
+    pub right: bool,
+    pub feedback: Option<String>,
+}
+
+/// One answer a numeric question knows: a closed range of numbers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NumericAnswer {
+    /// Smallest and largest number accepted: `{#3.14:0.01}` is 3.13 to 3.15, `{#1..5}` 1 to 5,
+    /// `{#2}` 2 to 2. Compared with a relative slack of [`grade::NUMERIC_SLACK`], so that
+    /// 3.14 - 0.01 computed in binary still accepts a typed 3.13.
+    pub min: f64,
+    pub max: f64,
+    /// Full marks, or a known wrong answer that is there for its feedback.
+    pub right: bool,
+    pub feedback: Option<String>,
+    /// How "The answer was ..." names it: `1822`, `3.14 (+/- 0.01)`, `any number from 1 to 5`.
+    pub shown: String,
+}
+
+/// A short answer as compared: trimmed, runs of whitespace folded to one space, lowercased.
+pub fn normalise(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.extend(word.chars().flat_map(char::to_lowercase));
+    }
+    out
 }
 
 /// One problem found in a bank, shown as `FILE:LINE: message` (or `FILE: message` when line is 0).

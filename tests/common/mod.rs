@@ -50,19 +50,21 @@ impl Drop for TempDir {
 /// Three questions whose right answer is always b) when not shuffled.
 pub fn three_questions() -> Bank {
     let file: std::sync::Arc<str> = std::sync::Arc::from("three.txt");
-    let q = |i: u32, text: &str| Question {
-        text: text.to_string(),
-        kind: Kind::Choice {
-            options: vec![
-                format!("wrong {i}"),
-                format!("right {i}"),
-                format!("other {i}"),
-                format!("last {i}"),
-            ],
-            correct: 1,
-        },
-        file: file.clone(),
-        line: i,
+    let q = |i: u32, text: &str| {
+        Question::new(
+            text,
+            Kind::choice(
+                vec![
+                    format!("wrong {i}"),
+                    format!("right {i}"),
+                    format!("other {i}"),
+                    format!("last {i}"),
+                ],
+                1,
+            ),
+            &file,
+            i,
+        )
     };
     Bank {
         title: "three".into(),
@@ -80,19 +82,21 @@ pub fn numbered_questions(n: u32) -> Bank {
     Bank {
         title: "numbered".into(),
         questions: (1..=n)
-            .map(|i| Question {
-                text: format!("Question number {i}: which option is right?"),
-                kind: Kind::Choice {
-                    options: vec![
-                        format!("wrong {i}"),
-                        format!("right {i}"),
-                        format!("other {i}"),
-                        format!("last {i}"),
-                    ],
-                    correct: 1,
-                },
-                file: file.clone(),
-                line: i,
+            .map(|i| {
+                Question::new(
+                    format!("Question number {i}: which option is right?"),
+                    Kind::choice(
+                        vec![
+                            format!("wrong {i}"),
+                            format!("right {i}"),
+                            format!("other {i}"),
+                            format!("last {i}"),
+                        ],
+                        1,
+                    ),
+                    &file,
+                    i,
+                )
             })
             .collect(),
     }

@@ -614,6 +614,48 @@ fn check_on_a_bad_gift_bank_reports_each_problem_at_its_line() {
 }
 
 #[test]
+fn a_gift_bank_is_served_with_hint_lines_feedback_and_typed_answers_in_the_results() {
+    let dir = TempDir::new("cli-gift");
+    let results = dir.path().join("results.csv");
+    let bank = repo().join("questions/networks.gift");
+    // Killed when the test ends; the row is on disk once "Quiz over" has arrived.
+    let (_quizd, addr) = Quizd::serve(&[
+        "--no-shuffle",
+        "--count",
+        "3",
+        "--results",
+        text(&results),
+        text(&bank),
+    ]);
+    let mut c = Client::connect(addr);
+    c.expect("name> ");
+    c.send("frank");
+    let hello = c.expect_line("Hello frank.");
+    assert!(
+        hello.contains("true or false, a number, or a few words"),
+        "{hello}"
+    );
+    assert_eq!(
+        c.expect("answer> "),
+        "\r\nQuestion 1 of 3 (30 s)\r\nHow many bits long is an IPv4 address?\r\n\
+         Type a number.\r\nanswer> "
+    );
+    c.send("32");
+    assert_eq!(c.expect_line("Correct!"), "Correct! Score: 1/1");
+    c.expect("Type a number.\r\nanswer> ");
+    c.send("64");
+    assert_eq!(
+        c.expect_line("Wrong."),
+        "Wrong. The answer was 128. Score: 1/2"
+    );
+    c.send("/quit");
+    c.expect_line("Quiz over, frank: you scored 1 out of 3");
+    let rows = results_rows(&results);
+    assert_eq!(rows[0][ANSWERS], r#"1:"32" 2:"64" 3:-"#);
+    assert_eq!(rows[0][STATUS], "quit");
+}
+
+#[test]
 fn check_on_a_directory_checks_every_bank_in_it() {
     let questions = repo().join("questions");
     let count: usize = std::fs::read_dir(&questions)

@@ -11,6 +11,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use common::{Client, TestServer, numbered_questions};
@@ -61,6 +62,16 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// The count is global, and the server test counts on its server thread for its whole run:
+/// two tests counting at once would see each other's allocations, so they take turns.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn allocations() -> u64 {
     ALLOCATIONS.load(Ordering::SeqCst)
 }
@@ -76,6 +87,7 @@ fn counting<T>(f: impl FnOnce() -> T) -> (T, u64) {
 
 #[test]
 fn answering_and_being_asked_the_next_question_allocates_nothing_in_the_session() {
+    let _turn = one_at_a_time();
     let quiz = Quiz::new(numbered_questions(20), Settings::default());
     let limit = quiz.settings.time_limit.unwrap_or(Duration::from_secs(30));
     let mut roster = Roster::default();
@@ -129,6 +141,7 @@ fn answer_round(clients: &mut [Client], letter: &str) {
 
 #[test]
 fn answering_allocates_nothing_in_the_server_loop() {
+    let _turn = one_at_a_time();
     let settings = Settings {
         count: Some(14),
         ..Settings::default()

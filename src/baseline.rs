@@ -46,8 +46,7 @@ impl Script {
         );
         let count = quiz.count();
         let mut replies = Vec::with_capacity(count + 1);
-        let mut reply =
-            b"Hello student. Answer each question with the letter of your choice.\r\n".to_vec();
+        let mut reply = format!("Hello student. {}.\r\n", quiz.how_to_answer).into_bytes();
         for index in 0..count {
             let wire = quiz.wire(index as u32);
             reply.extend_from_slice(quiz.header(index));
@@ -56,6 +55,7 @@ impl Script {
                 reply.extend_from_slice(&[b' ', b' ', b'a' + shown as u8, b')', b' ']);
                 reply.extend_from_slice(option);
             }
+            reply.extend_from_slice(&wire.hint);
             reply.extend_from_slice(b"answer> ");
             replies.push(std::mem::take(&mut reply));
             reply = format!("Correct! Score: {}/{}\r\n", index + 1, index + 1).into_bytes();

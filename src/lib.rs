@@ -5,7 +5,7 @@
 //!
 //! Modules, in data-flow order:
 //! - [`config`]: the server's settings (what `main` builds from the command line).
-//! - [`bank`]: the question model and the Aiken bank parser, with `FILE:LINE:` problems.
+//! - [`bank`]: the question model, grading, and the bank parsers, with `FILE:LINE:` problems.
 //! - [`quiz`]: a bank plus the quiz settings, prepared once and shared by every session.
 //! - [`server`]: the poll loop: accept, read, feed, write, timers, signals, close sweep.
 //! - [`conn`]: one connection's socket, decoder, output buffer and session.
@@ -47,4 +47,15 @@ pub fn describe_io_error(e: &std::io::Error) -> String {
             }
         }
     }
+}
+
+/// Characters that print nothing but can reorder or hide text in other people's terminals and
+/// spreadsheets: kept out of names and recorded answers.
+pub fn is_invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{00ad}' | '\u{034f}' | '\u{061c}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}'
+            | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{206f}' | '\u{3164}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}'
+            | '\u{fffd}')
 }

@@ -15,8 +15,8 @@ use quizd::{Config, Server};
 #[derive(Debug, Parser)]
 #[command(name = "quizd", version, about, max_term_width = 100)]
 struct Cli {
-    /// Question banks: Aiken `.txt` files, or directories of them. Without any, quizd serves
-    /// its bundled socket-programming quiz.
+    /// Question banks: Aiken `.txt` or GIFT `.gift` files, or directories of them. Without any,
+    /// quizd serves its bundled socket-programming quiz.
     #[arg(value_name = "BANK")]
     banks: Vec<PathBuf>,
 

@@ -56,6 +56,9 @@ pub struct Quiz {
     wire: Vec<Wire>,
     /// `Question I of N (T s)` with its blank line before it, per position in an attempt.
     headers: Vec<Box<[u8]>>,
+    /// How the greeting tells students to answer, from the kinds of question in the bank:
+    /// `Answer each question with the letter of your choice` (no final stop).
+    pub how_to_answer: String,
 }
 
 /// One question's text as sent: lines ending CR LF, ready to copy into output.
@@ -66,6 +69,9 @@ pub struct Wire {
     /// Each option's text followed by CR LF, in bank order (the `  a) ` before it depends on
     /// the student's lettering and is added when asked).
     pub options: Box<[Box<[u8]>]>,
+    /// The line saying what to type (`Type a number.`) and CR LF, for the kinds without
+    /// options; empty for multiple choice.
+    pub hint: Box<[u8]>,
 }
 
 impl Wire {
@@ -75,20 +81,20 @@ impl Wire {
             text.extend_from_slice(line.trim_end_matches('\r').as_bytes());
             text.extend_from_slice(b"\r\n");
         }
+        let with_crlf = |text: &str| {
+            let mut bytes = Vec::with_capacity(text.len() + 2);
+            bytes.extend_from_slice(text.as_bytes());
+            bytes.extend_from_slice(b"\r\n");
+            bytes.into_boxed_slice()
+        };
         let options = match &question.kind {
-            Kind::Choice { options, .. } => options
-                .iter()
-                .map(|o| {
-                    let mut bytes = Vec::with_capacity(o.len() + 2);
-                    bytes.extend_from_slice(o.as_bytes());
-                    bytes.extend_from_slice(b"\r\n");
-                    bytes.into_boxed_slice()
-                })
-                .collect(),
+            Kind::Choice { options, .. } => options.iter().map(|o| with_crlf(o)).collect(),
+            _ => Box::default(),
         };
         Wire {
             text: text.into_boxed_slice(),
             options,
+            hint: question.kind.hint().map(with_crlf).unwrap_or_default(),
         }
     }
 }
@@ -118,6 +124,12 @@ impl OptionOrder {
         usize::from(self.len)
     }
 
+    /// `as_slice()[shown]` is the bank index of the option shown at `shown`: the lettering
+    /// [`crate::bank::Question::grade`] takes.
+    pub fn as_slice(&self) -> &[u8] {
+        &self.slots[..usize::from(self.len)]
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
@@ -130,12 +142,14 @@ impl Quiz {
         settings.time_limit = settings.time_limit.map(|d| d.min(MAX_DURATION));
         settings.idle_timeout = settings.idle_timeout.min(MAX_DURATION);
         let wire = bank.questions.iter().map(Wire::new).collect();
+        let how_to_answer = how_to_answer(&bank.questions);
         let mut quiz = Quiz {
             title: bank.title,
             questions: bank.questions,
             settings,
             wire,
             headers: Vec::new(),
+            how_to_answer,
         };
         let count = quiz.count();
         quiz.headers = (1..=count)
@@ -212,6 +226,7 @@ impl Quiz {
     pub fn option_order(&self, seed: u64, question: u32) -> OptionOrder {
         let len = match &self.questions[question as usize].kind {
             Kind::Choice { options, .. } => options.len().min(MAX_OPTIONS),
+            _ => 0,
         };
         let mut slots = [0u8; MAX_OPTIONS];
         for (i, slot) in slots.iter_mut().enumerate().take(len) {
@@ -225,6 +240,39 @@ impl Quiz {
             slots,
             len: len as u8,
         }
+    }
+}
+
+/// The greeting's instruction for a bank: the multiple-choice wording when that is all there
+/// is (as it always was), otherwise each kind of answer the bank asks for.
+fn how_to_answer(questions: &[Question]) -> String {
+    let has = |kind: fn(&Kind) -> bool| questions.iter().any(|q| kind(&q.kind));
+    let kinds = [
+        (
+            has(|k| matches!(k, Kind::Choice { .. })),
+            "the letter of your choice",
+        ),
+        (
+            has(|k| matches!(k, Kind::TrueFalse { .. })),
+            "true or false",
+        ),
+        (has(|k| matches!(k, Kind::Numeric { .. })), "a number"),
+        (has(|k| matches!(k, Kind::Short { .. })), "a few words"),
+    ];
+    let present: Vec<&str> = kinds
+        .iter()
+        .filter(|(present, _)| *present)
+        .map(|&(_, words)| words)
+        .collect();
+    match present.as_slice() {
+        [] | ["the letter of your choice"] => {
+            "Answer each question with the letter of your choice".to_owned()
+        }
+        [one] => format!("Answer each question with {one}"),
+        [several @ .., last] => format!(
+            "Answer each question as it asks: {}, or {last}",
+            several.join(", ")
+        ),
     }
 }
 
@@ -253,14 +301,13 @@ mod tests {
         Bank {
             title: "t".into(),
             questions: (0..n)
-                .map(|i| Question {
-                    text: format!("q{i}"),
-                    kind: Kind::Choice {
-                        options: vec!["w".into(), "x".into(), "y".into(), "z".into()],
-                        correct: 1,
-                    },
-                    file: file.clone(),
-                    line: i as u32 + 1,
+                .map(|i| {
+                    Question::new(
+                        format!("q{i}"),
+                        Kind::choice(vec!["w".into(), "x".into(), "y".into(), "z".into()], 1),
+                        &file,
+                        i as u32 + 1,
+                    )
                 })
                 .collect(),
         }

@@ -11,6 +11,7 @@ use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use crate::bank::Response;
 use crate::quiz::Quiz;
 use crate::session::{Attempt, percent};
 
@@ -129,21 +130,36 @@ pub fn row(attempt: &Attempt, quiz: &Quiz, finished_at: SystemTime) -> String {
     line
 }
 
-/// `QUESTION:LETTER` per question of the attempt, sorted by question number, space separated:
-/// the question's number in the bank (1-based, file order) and the letter of the chosen option
-/// as the bank letters it (not as the shuffled screen showed it), `-` for no answer.
+/// `QUESTION:ANSWER` per question of the attempt, sorted by question number, space separated:
+/// the question's number in the bank (1-based, file order), then for multiple choice the
+/// letter of the chosen option as the bank letters it (not as the shuffled screen showed it),
+/// for other kinds the typed answer in double quotes with `"` and `\` escaped by a backslash
+/// (`4:"no one"`, `5:"3,14"`, `6:"true"`), and `-` for no answer.
 /// Sorting by bank number lines the columns up across students whatever order they saw.
 pub fn answers_column(attempt: &Attempt) -> String {
-    let mut pairs: Vec<(u32, Option<u8>)> = attempt.responses.clone();
-    pairs.sort_by_key(|&(q, _)| q);
+    let mut pairs: Vec<&(u32, Option<Response>)> = attempt.responses.iter().collect();
+    pairs.sort_by_key(|&&(q, _)| q);
     let mut out = String::with_capacity(pairs.len() * 5);
-    for (i, (question, chosen)) in pairs.into_iter().enumerate() {
+    for (i, (question, answer)) in pairs.into_iter().enumerate() {
         if i > 0 {
             out.push(' ');
         }
         out.push_str(&(question + 1).to_string());
         out.push(':');
-        out.push(chosen.map_or('-', |c| char::from(b'a' + c)));
+        match answer {
+            None => out.push('-'),
+            Some(Response::Choice(c)) => out.push(crate::bank::grade::letter(usize::from(*c))),
+            Some(Response::Text(text)) => {
+                out.push('"');
+                for c in text.chars() {
+                    if matches!(c, '"' | '\\') {
+                        out.push('\\');
+                    }
+                    out.push(c);
+                }
+                out.push('"');
+            }
+        }
     }
     out
 }
@@ -197,7 +213,7 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bank::{Bank, Kind, Question};
+    use crate::bank::{Bank, Kind, Question, Response};
     use crate::quiz::Settings;
     use crate::session::Status;
     use std::sync::Arc;
@@ -205,14 +221,13 @@ mod tests {
 
     fn quiz() -> Quiz {
         let file: Arc<str> = Arc::from("t.txt");
-        let q = |i: u32| Question {
-            text: format!("q{i}"),
-            kind: Kind::Choice {
-                options: vec!["a".into(), "b".into(), "c".into()],
-                correct: 0,
-            },
-            file: file.clone(),
-            line: i,
+        let q = |i: u32| {
+            Question::new(
+                format!("q{i}"),
+                Kind::choice(vec!["a".into(), "b".into(), "c".into()], 0),
+                &file,
+                i,
+            )
         };
         Quiz::new(
             Bank {
@@ -229,7 +244,11 @@ mod tests {
             peer: "127.0.0.1:5000".parse().expect("literal address"),
             score: 2,
             max: 3,
-            responses: vec![(3, Some(1)), (0, Some(0)), (1, None)],
+            responses: vec![
+                (3, Some(Response::Choice(1))),
+                (0, Some(Response::Choice(0))),
+                (1, None),
+            ],
             status: Status::Completed,
             duration: Duration::from_millis(61_250),
         }
@@ -252,6 +271,29 @@ mod tests {
             "2026-11-18T11:06:40Z,alice,127.0.0.1:5000,sockets,2,3,67,61.2,1:a 2:- 4:b,completed\r\n"
         );
         assert_eq!(HEADER.split(',').count(), 10);
+    }
+
+    #[test]
+    fn typed_answers_are_quoted_and_escaped_inside_the_csv_quoting() {
+        let mut a = attempt("alice");
+        a.responses = vec![
+            (4, Some(Response::Text("no one".into()))),
+            (2, Some(Response::Text("say \"hi\" \\o/".into()))),
+            (0, Some(Response::Choice(2))),
+            (6, Some(Response::Text("3,14".into()))),
+            (5, None),
+        ];
+        let answers = answers_column(&a);
+        assert_eq!(
+            answers,
+            r#"1:c 3:"say \"hi\" \\o/" 5:"no one" 6:- 7:"3,14""#
+        );
+        let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000);
+        let row = row(&a, &quiz(), t);
+        assert!(
+            row.contains(r#","1:c 3:""say \""hi\"" \\o/"" 5:""no one"" 6:- 7:""3,14""","#),
+            "{row}"
+        );
     }
 
     #[test]

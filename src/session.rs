@@ -15,7 +15,8 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use crate::bank::Kind;
+use crate::bank::{Question, Response};
+use crate::is_invisible;
 use crate::quiz::{OptionOrder, Quiz};
 
 /// How long a new connection may take to give a name.
@@ -64,9 +65,9 @@ pub struct Attempt {
     pub score: u32,
     /// Questions in the attempt (asked or not).
     pub max: u32,
-    /// Per question of the attempt, in the order asked: its bank index and the bank index of
-    /// the option chosen (`None`: not answered).
-    pub responses: Vec<(u32, Option<u8>)>,
+    /// Per question of the attempt, in the order asked: its bank index and what the student
+    /// answered (`None`: not answered).
+    pub responses: Vec<(u32, Option<Response>)>,
     pub status: Status,
     pub duration: Duration,
 }
@@ -143,59 +144,12 @@ pub struct Session {
     seed: u64,
     /// Bank indices of the attempt's questions, in the order asked.
     order: Vec<u32>,
-    /// Bank option index chosen per asked question (`None`: unanswered or timed out).
-    chosen: Vec<Option<u8>>,
+    /// The answer per asked question (`None`: unanswered or timed out).
+    chosen: Vec<Option<Response>>,
     score: u32,
     started: Instant,
     /// When this student last sent `/ask` (rate limit).
     last_ask: Option<Instant>,
-}
-
-/// The student's answer to a multiple-choice question: the letter as shown, either case,
-/// optionally followed by `)` or `.`.
-fn parse_letter(line: &str, options: usize) -> Option<usize> {
-    let s = line.trim();
-    let s = s
-        .strip_suffix(')')
-        .or_else(|| s.strip_suffix('.'))
-        .unwrap_or(s)
-        .trim_end();
-    let mut chars = s.chars();
-    let c = chars.next()?.to_ascii_lowercase();
-    if chars.next().is_some() || !c.is_ascii_lowercase() {
-        return None;
-    }
-    let shown = usize::from(c as u8 - b'a');
-    (shown < options).then_some(shown)
-}
-
-fn letter(shown: usize) -> char {
-    char::from(b'a' + shown as u8)
-}
-
-/// The right option as this student sees it: "b) bind()".
-struct RightAnswer<'a>(&'a [String], usize, &'a OptionOrder);
-
-impl std::fmt::Display for RightAnswer<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let RightAnswer(options, correct, order) = *self;
-        write!(
-            f,
-            "{}) {}",
-            letter(order.shown_at(correct)),
-            options[correct]
-        )
-    }
-}
-
-/// Characters that print nothing but can reorder or hide text in other people's terminals.
-fn is_invisible(c: char) -> bool {
-    c.is_control()
-        || matches!(c,
-            '\u{00ad}' | '\u{034f}' | '\u{061c}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}'
-            | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
-            | '\u{2060}'..='\u{206f}' | '\u{3164}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}'
-            | '\u{fffd}')
 }
 
 /// Checks a proposed name; on success returns it trimmed, with inner runs of spaces folded.
@@ -219,6 +173,13 @@ pub fn validate_name(raw: &str) -> Result<String, String> {
 fn line(out: &mut Vec<u8>, text: &str) {
     out.extend_from_slice(text.as_bytes());
     out.extend_from_slice(b"\r\n");
+}
+
+/// The bank's feedback after a verdict, if it has any: each of its lines ending CR LF.
+fn feedback(out: &mut Vec<u8>, text: Option<&str>) {
+    for text_line in text.into_iter().flat_map(|text| text.split('\n')) {
+        line(out, text_line);
+    }
 }
 
 /// Rounded percentage; 0 of 0 is 0%.
@@ -343,18 +304,20 @@ impl Session {
             }
             State::Asking { index, clock, .. } if clock.is_some_and(|c| c <= now) => {
                 ctx.counters.timeouts += 1;
-                let _ = if ctx.quiz.settings.reveal {
-                    let (options, correct, order) = self.choice(index, ctx.quiz);
-                    write!(
+                let quiz = ctx.quiz;
+                if quiz.settings.reveal {
+                    let (question, order) = self.question(index, quiz);
+                    let _ = write!(
                         out,
                         "Time is up. The answer was {}. Score: {}/{}\r\n",
-                        RightAnswer(options, correct, &order),
+                        question.right_answer(order.as_slice()),
                         self.score,
                         index + 1
-                    )
+                    );
+                    feedback(out, question.feedback.as_deref());
                 } else {
-                    out.write_all(b"Time is up.\r\n")
-                };
+                    out.extend_from_slice(b"Time is up.\r\n");
+                }
                 self.advance(index, now, ctx, out);
             }
             State::Asking { idle, .. } if idle <= now => {
@@ -416,12 +379,13 @@ impl Session {
         self.started = now;
         ctx.counters.started += 1;
         log::debug!("{} is {}", self.peer, self.name);
-        let how = if ctx.quiz.settings.reveal {
-            "Answer each question with the letter of your choice."
+        let how = &ctx.quiz.how_to_answer;
+        let when = if ctx.quiz.settings.reveal {
+            ""
         } else {
-            "Answer each question with the letter of your choice; answers are revealed later."
+            "; answers are revealed later"
         };
-        line(out, &format!("Hello {}. {how}", self.name));
+        line(out, &format!("Hello {}. {how}{when}.", self.name));
         self.ask(0, now, ctx, out);
     }
 
@@ -440,6 +404,7 @@ impl Session {
                 out.extend_from_slice(&wire.options[order.bank_index(shown)]);
             }
         }
+        out.extend_from_slice(&wire.hint);
         out.extend_from_slice(ANSWER_PROMPT.as_bytes());
         self.set_state(State::Asking {
             index,
@@ -457,45 +422,46 @@ impl Session {
         out: &mut Vec<u8>,
     ) {
         let quiz = ctx.quiz;
-        let (options, correct, order) = self.choice(index, quiz);
-        let Some(shown) = parse_letter(input, options.len()) else {
-            line(
-                out,
-                &format!(
-                    "error: answer with a letter from a to {}",
-                    letter(options.len().saturating_sub(1))
-                ),
-            );
-            out.extend_from_slice(ANSWER_PROMPT.as_bytes());
-            return;
+        let (question, order) = self.question(index, quiz);
+        let graded = match question.grade(input, order.as_slice()) {
+            Ok(graded) => graded,
+            Err(why) => {
+                line(out, &format!("error: {why}"));
+                out.extend_from_slice(ANSWER_PROMPT.as_bytes());
+                return;
+            }
         };
-        let picked = order.bank_index(shown);
-        self.chosen.push(Some(picked as u8));
+        self.chosen.push(Some(graded.response));
         ctx.counters.answers += 1;
-        let right = picked == correct;
-        if right {
+        if graded.right {
             self.score += 1;
         }
         // Written straight into the output: no allocation per answer.
-        let _ = match (quiz.settings.reveal, right) {
+        let _ = match (quiz.settings.reveal, graded.right) {
             (false, _) => out.write_all(b"Answer recorded.\r\n"),
             (true, true) => write!(out, "Correct! Score: {}/{}\r\n", self.score, index + 1),
             (true, false) => write!(
                 out,
                 "Wrong. The answer was {}. Score: {}/{}\r\n",
-                RightAnswer(options, correct, &order),
+                question.right_answer(order.as_slice()),
                 self.score,
                 index + 1
             ),
         };
+        if quiz.settings.reveal {
+            feedback(out, graded.feedback);
+            feedback(out, question.feedback.as_deref());
+        }
         self.advance(index, now, ctx, out);
     }
 
-    /// The attempt's question `index`: its options, the right one, and this student's lettering.
-    fn choice<'q>(&self, index: usize, quiz: &'q Quiz) -> (&'q [String], usize, OptionOrder) {
+    /// The attempt's question `index` and how this student's screen letters its options.
+    fn question<'q>(&self, index: usize, quiz: &'q Quiz) -> (&'q Question, OptionOrder) {
         let bank_index = self.order[index];
-        let Kind::Choice { options, correct } = &quiz.questions[bank_index as usize].kind;
-        (options, *correct, quiz.option_order(self.seed, bank_index))
+        (
+            &quiz.questions[bank_index as usize],
+            quiz.option_order(self.seed, bank_index),
+        )
     }
 
     /// After question `index` got its verdict: the next question, or the end.
@@ -657,26 +623,29 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bank::{Bank, Question};
+    use crate::bank::Response::Choice as C;
+    use crate::bank::{Bank, Kind, NumericAnswer, Question, ShortAnswer};
     use crate::quiz::Settings;
     use std::sync::Arc;
 
     /// Three questions; the right option is always the second one in the bank ("right").
     fn quiz(settings: Settings) -> Quiz {
         let file: Arc<str> = Arc::from("t.txt");
-        let q = |i: u32| Question {
-            text: format!("Question text {i}?"),
-            kind: Kind::Choice {
-                options: vec![
-                    format!("wrong {i}"),
-                    format!("right {i}"),
-                    format!("other {i}"),
-                    format!("last {i}"),
-                ],
-                correct: 1,
-            },
-            file: file.clone(),
-            line: i,
+        let q = |i: u32| {
+            Question::new(
+                format!("Question text {i}?"),
+                Kind::choice(
+                    vec![
+                        format!("wrong {i}"),
+                        format!("right {i}"),
+                        format!("other {i}"),
+                        format!("last {i}"),
+                    ],
+                    1,
+                ),
+                &file,
+                i,
+            )
         };
         Quiz::new(
             Bank {
@@ -703,10 +672,81 @@ mod tests {
         now: Instant,
     }
 
+    /// One question of each kind, with feedback, in this order: true/false, short answer (with
+    /// general feedback), numeric, multiple choice.
+    fn mixed_quiz(settings: Settings) -> Quiz {
+        let file: Arc<str> = Arc::from("t.gift");
+        let short = |text: &str| ShortAnswer {
+            text: text.into(),
+            key: crate::bank::normalise(text),
+            right: true,
+            feedback: None,
+        };
+        let mut dns = Question::new(
+            "What does DNS stand for?",
+            Kind::Short {
+                answers: vec![short("Domain Name System")],
+                otherwise: Some("DNS turns names into addresses.".into()),
+            },
+            &file,
+            3,
+        );
+        dns.feedback = Some("See RFC 1034.".into());
+        let questions = vec![
+            Question::new(
+                "UDP sets up a connection before sending data.",
+                Kind::TrueFalse {
+                    answer: false,
+                    right_feedback: Some("Right: UDP just sends.".into()),
+                    wrong_feedback: Some("No: that is TCP's handshake.\nUDP just sends.".into()),
+                },
+                &file,
+                1,
+            ),
+            dns,
+            Question::new(
+                "Pi to two decimals?",
+                Kind::Numeric {
+                    answers: vec![NumericAnswer {
+                        min: 3.13,
+                        max: 3.15,
+                        right: true,
+                        feedback: Some("Well remembered.".into()),
+                        shown: "3.14 (+/- 0.01)".into(),
+                    }],
+                    otherwise: None,
+                },
+                &file,
+                5,
+            ),
+            Question::new(
+                "Which port does HTTPS use?",
+                Kind::Choice {
+                    options: vec!["80".into(), "443".into()],
+                    correct: 1,
+                    feedback: vec![Some("80 is plain HTTP.".into()), None],
+                },
+                &file,
+                7,
+            ),
+        ];
+        Quiz::new(
+            Bank {
+                title: "mixed".into(),
+                questions,
+            },
+            settings,
+        )
+    }
+
     impl World {
         fn new(settings: Settings) -> World {
+            World::serving(quiz(settings))
+        }
+
+        fn serving(quiz: Quiz) -> World {
             World {
-                quiz: quiz(settings),
+                quiz,
                 roster: Roster::default(),
                 finished: Vec::new(),
                 counters: Counters::default(),
@@ -791,19 +831,12 @@ mod tests {
         assert_eq!(s.next_deadline(), None);
         let a = &w.finished[0];
         assert_eq!((a.score, a.max, a.status), (2, 3, Status::Completed));
-        assert_eq!(a.responses, vec![(0, Some(1)), (1, Some(0)), (2, Some(1))]);
+        assert_eq!(
+            a.responses,
+            vec![(0, Some(C(1))), (1, Some(C(0))), (2, Some(C(1)))]
+        );
         assert_eq!(w.counters.answers, 3);
         assert!(w.roster.is_empty(), "the name is free again");
-    }
-
-    #[test]
-    fn letters_are_accepted_in_either_case_with_a_paren_or_dot() {
-        for answer in ["b", "B", "b)", "B.", "  b  ", "b )"] {
-            assert_eq!(parse_letter(answer, 4), Some(1), "{answer:?}");
-        }
-        for answer in ["", "e", "bb", "1", "b))", "é", "b c"] {
-            assert_eq!(parse_letter(answer, 4), None, "{answer:?}");
-        }
     }
 
     #[test]
@@ -836,7 +869,7 @@ mod tests {
         w.send(&mut s, "b");
         w.wait(&mut s, 30);
         let a = &w.finished[0];
-        assert_eq!(a.responses, vec![(0, None), (1, Some(1)), (2, None)]);
+        assert_eq!(a.responses, vec![(0, None), (1, Some(C(1))), (2, None)]);
         assert_eq!((a.score, a.status), (1, Status::Completed));
     }
 
@@ -916,7 +949,7 @@ mod tests {
         assert!(s.is_done());
         let a = &w.finished[0];
         assert_eq!((a.status, a.score), (Status::Quit, 1));
-        assert_eq!(a.responses, vec![(0, Some(1)), (1, None), (2, None)]);
+        assert_eq!(a.responses, vec![(0, Some(C(1))), (1, None), (2, None)]);
     }
 
     #[test]
@@ -935,7 +968,7 @@ mod tests {
         w.send(&mut s, "a");
         w.with_ctx(|ctx, now, _| s.on_close(Status::Disconnected, now, ctx));
         assert_eq!(w.finished[0].status, Status::Disconnected);
-        assert_eq!(w.finished[0].responses[0], (0, Some(0)));
+        assert_eq!(w.finished[0].responses[0], (0, Some(C(0))));
         assert!(w.roster.is_empty());
         // A second close (the sweep after a shutdown, say) records nothing more.
         w.with_ctx(|ctx, now, _| s.on_close(Status::Disconnected, now, ctx));
@@ -1068,7 +1101,7 @@ mod tests {
         assert!(
             w.finished
                 .iter()
-                .all(|a| a.responses.iter().all(|r| r.1 == Some(1)))
+                .all(|a| a.responses.iter().all(|r| r.1 == Some(C(1))))
         );
     }
 
@@ -1183,5 +1216,158 @@ mod tests {
             }
             assert!(w.counters.answers > 100 && w.counters.timeouts + named as u64 > 0);
         }
+    }
+
+    #[test]
+    fn a_mixed_bank_greets_with_every_kind_of_answer_and_hints_what_to_type() {
+        let mut w = World::serving(mixed_quiz(in_order()));
+        let (mut s, _) = w.connect();
+        let q1 = w.send(&mut s, "alice");
+        assert_eq!(
+            q1,
+            "Hello alice. Answer each question as it asks: the letter of your choice, \
+             true or false, a number, or a few words.\r\n\
+             \r\nQuestion 1 of 4 (30 s)\r\n\
+             UDP sets up a connection before sending data.\r\n\
+             Type true or false.\r\n\
+             answer> "
+        );
+    }
+
+    #[test]
+    fn true_false_short_numeric_and_choice_get_verdicts_feedback_and_records() {
+        let mut w = World::serving(mixed_quiz(in_order()));
+        let mut s = w.named("alice");
+        assert_eq!(
+            w.send(&mut s, "maybe"),
+            "error: answer true or false (or t or f)\r\nanswer> "
+        );
+        let v1 = w.send(&mut s, "T");
+        assert!(
+            v1.starts_with(
+                "Wrong. The answer was false. Score: 0/1\r\n\
+                 No: that is TCP's handshake.\r\nUDP just sends.\r\n\
+                 \r\nQuestion 2 of 4 (30 s)\r\nWhat does DNS stand for?\r\n\
+                 Type your answer.\r\nanswer> "
+            ),
+            "{v1:?}"
+        );
+        assert_eq!(w.send(&mut s, "  "), "error: type your answer\r\nanswer> ");
+        let v2 = w.send(&mut s, "  domain  name SYSTEM ");
+        assert!(
+            v2.starts_with("Correct! Score: 1/2\r\nSee RFC 1034.\r\n\r\nQuestion 3 of 4"),
+            "{v2:?}"
+        );
+        assert!(v2.ends_with("Pi to two decimals?\r\nType a number.\r\nanswer> "));
+        assert_eq!(
+            w.send(&mut s, "pi"),
+            "error: answer with a number, like 42, -2, 3.14 or 1e3\r\nanswer> "
+        );
+        let v3 = w.send(&mut s, "3,14");
+        assert!(
+            v3.starts_with("Correct! Score: 2/3\r\nWell remembered.\r\n\r\nQuestion 4"),
+            "{v3:?}"
+        );
+        assert!(v3.ends_with("  a) 80\r\n  b) 443\r\nanswer> "), "{v3:?}");
+        let end = w.send(&mut s, "a");
+        assert_eq!(
+            end,
+            "Wrong. The answer was b) 443. Score: 2/4\r\n80 is plain HTTP.\r\n\
+             \r\nQuiz over, alice: you scored 2 out of 4 (50%).\r\n"
+        );
+        let text = |t: &str| Some(Response::Text(t.into()));
+        assert_eq!(
+            w.finished[0].responses,
+            vec![
+                (0, text("true")),
+                (1, text("domain  name SYSTEM")),
+                (2, text("3,14")),
+                (3, Some(C(0))),
+            ]
+        );
+        assert_eq!(w.counters.answers, 4);
+    }
+
+    #[test]
+    fn a_wrong_short_answer_gets_the_otherwise_feedback_then_the_general_feedback() {
+        let mut w = World::serving(mixed_quiz(in_order()));
+        let mut s = w.named("alice");
+        w.send(&mut s, "false");
+        let shown = w.send(&mut s, "Dynamic Naming Service");
+        assert!(
+            shown.starts_with(
+                "Wrong. The answer was Domain Name System. Score: 1/2\r\n\
+                 DNS turns names into addresses.\r\nSee RFC 1034.\r\n\r\n"
+            ),
+            "{shown:?}"
+        );
+    }
+
+    #[test]
+    fn time_up_on_a_typed_question_names_the_answer_and_shows_general_feedback() {
+        let mut w = World::serving(mixed_quiz(in_order()));
+        let mut s = w.named("alice");
+        let shown = w.wait(&mut s, 30);
+        assert!(
+            shown.starts_with("Time is up. The answer was false. Score: 0/1\r\n\r\nQuestion 2"),
+            "no answer, so no answer feedback: {shown:?}"
+        );
+        let shown = w.wait(&mut s, 30);
+        assert!(
+            shown.starts_with(
+                "Time is up. The answer was Domain Name System. Score: 0/2\r\n\
+                 See RFC 1034.\r\n\r\n"
+            ),
+            "{shown:?}"
+        );
+        let shown = w.wait(&mut s, 30);
+        assert!(
+            shown.starts_with("Time is up. The answer was 3.14 (+/- 0.01). Score: 0/3\r\n"),
+            "{shown:?}"
+        );
+    }
+
+    #[test]
+    fn no_reveal_hides_feedback_too() {
+        let mut w = World::serving(mixed_quiz(Settings {
+            reveal: false,
+            ..in_order()
+        }));
+        let (mut s, _) = w.connect();
+        let hello = w.send(&mut s, "alice");
+        assert!(
+            hello.starts_with(
+                "Hello alice. Answer each question as it asks: the letter of your choice, \
+                 true or false, a number, or a few words; answers are revealed later.\r\n"
+            ),
+            "{hello:?}"
+        );
+        for answer in ["t", "nothing", "2"] {
+            let shown = w.send(&mut s, answer);
+            assert!(
+                shown.starts_with("Answer recorded.\r\n\r\nQuestion "),
+                "{shown:?}"
+            );
+        }
+        assert!(
+            w.wait(&mut s, 30)
+                .starts_with("Time is up.\r\n\r\nQuiz over")
+        );
+        assert_eq!(w.finished[0].responses[3], (3, None));
+    }
+
+    #[test]
+    fn a_bank_of_one_other_kind_says_just_that_kind_in_the_greeting() {
+        let quiz = mixed_quiz(in_order());
+        let only_numbers = Bank {
+            title: "numbers".into(),
+            questions: vec![quiz.questions[2].clone()],
+        };
+        let mut w = World::serving(Quiz::new(only_numbers, in_order()));
+        let (mut s, _) = w.connect();
+        assert!(
+            w.send(&mut s, "alice")
+                .starts_with("Hello alice. Answer each question with a number.\r\n")
+        );
     }
 }

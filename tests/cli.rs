@@ -82,6 +82,23 @@ fn text(path: &Path) -> &str {
     path.to_str().expect("temporary paths are UTF-8")
 }
 
+/// Questions in a GIFT file, counted independently of quizd's parser: blank-line separated
+/// blocks with something in them besides `//` comments and a `$CATEGORY:` line.
+fn gift_questions(path: &Path) -> usize {
+    let text = std::fs::read_to_string(path).expect("read bank");
+    let mut count = 0;
+    let mut in_question = false;
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() {
+            in_question = false;
+        } else if !in_question && !line.starts_with("//") && !line.starts_with("$CATEGORY:") {
+            in_question = true;
+            count += 1;
+        }
+    }
+    count
+}
+
 /// Questions in an Aiken file, counted independently of quizd's parser.
 fn aiken_questions(path: &Path) -> usize {
     std::fs::read_to_string(path)
@@ -568,13 +585,87 @@ fn check_on_a_bad_bank_exits_1_with_a_file_line_message_per_problem() {
 }
 
 #[test]
+fn check_on_a_bad_gift_bank_reports_each_problem_at_its_line() {
+    let dir = TempDir::new("cli-check-gift");
+    let good = dir.write("good.gift", "::t:: Is UDP connectionless? {T}\n");
+    let bad = dir.write(
+        "bad.gift",
+        "// Two problems and one good question.\nMatch. {=a -> b =c -> d}\n\nOK? {T}\n\nPort? {\n=80\n~22\n=443\n}\n",
+    );
+    let (status, stdout, log) = Quizd::run(&["--check", text(&good), text(&bad)]);
+    assert_eq!(status.code(), Some(1), "stderr: {log:#?}");
+    assert_eq!(stdout, format!("{}: ok, 1 questions\n", text(&good)));
+    let file = text(&bad);
+    assert_eq!(
+        log,
+        vec![
+            format!(
+                "{file}:2: matching questions (->) are not supported: quizd asks multiple \
+                 choice, true/false, short-answer and numeric questions"
+            ),
+            format!(
+                "{file}:9: more than one right option (=): quizd's multiple choice has exactly \
+                 one; mark the others with ~ (Moodle's multiple-answer questions are not \
+                 supported)"
+            ),
+            "quizd: 2 problem(s) found".to_string(),
+        ]
+    );
+}
+
+#[test]
+fn a_gift_bank_is_served_with_hint_lines_feedback_and_typed_answers_in_the_results() {
+    let dir = TempDir::new("cli-gift");
+    let results = dir.path().join("results.csv");
+    let bank = repo().join("questions/networks.gift");
+    // Killed when the test ends; the row is on disk once "Quiz over" has arrived.
+    let (_quizd, addr) = Quizd::serve(&[
+        "--no-shuffle",
+        "--count",
+        "3",
+        "--results",
+        text(&results),
+        text(&bank),
+    ]);
+    let mut c = Client::connect(addr);
+    c.expect("name> ");
+    c.send("frank");
+    let hello = c.expect_line("Hello frank.");
+    assert!(
+        hello.contains("true or false, a number, or a few words"),
+        "{hello}"
+    );
+    assert_eq!(
+        c.expect("answer> "),
+        "\r\nQuestion 1 of 3 (30 s)\r\nHow many bits long is an IPv4 address?\r\n\
+         Type a number.\r\nanswer> "
+    );
+    c.send("32");
+    assert_eq!(c.expect_line("Correct!"), "Correct! Score: 1/1");
+    c.expect("Type a number.\r\nanswer> ");
+    c.send("64");
+    assert_eq!(
+        c.expect_line("Wrong."),
+        "Wrong. The answer was 128. Score: 1/2"
+    );
+    c.send("/quit");
+    c.expect_line("Quiz over, frank: you scored 1 out of 3");
+    let rows = results_rows(&results);
+    assert_eq!(rows[0][ANSWERS], r#"1:"32" 2:"64" 3:-"#);
+    assert_eq!(rows[0][STATUS], "quit");
+}
+
+#[test]
 fn check_on_a_directory_checks_every_bank_in_it() {
     let questions = repo().join("questions");
     let count: usize = std::fs::read_dir(&questions)
         .expect("questions/ exists")
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
-        .map(|p| aiken_questions(&p))
+        .map(|p| match p.extension().and_then(|x| x.to_str()) {
+            Some("txt") => aiken_questions(&p),
+            Some("gift") => gift_questions(&p),
+            _ => 0,
+        })
         .sum();
     let (status, stdout, log) = Quizd::run(&["--check", text(&questions)]);
     assert_eq!(status.code(), Some(0), "stderr: {log:#?}");

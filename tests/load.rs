@@ -39,14 +39,13 @@ fn untimed() -> Settings {
 /// Three questions with 2, 3 and 4 options; the right one is always a) in the bank.
 fn uneven_bank() -> Bank {
     let file: std::sync::Arc<str> = std::sync::Arc::from("uneven.txt");
-    let q = |i: u32, n: usize| Question {
-        text: format!("Question with {n} options?"),
-        kind: Kind::Choice {
-            options: (0..n).map(|k| format!("option {k}")).collect(),
-            correct: 0,
-        },
-        file: file.clone(),
-        line: i,
+    let q = |i: u32, n: usize| {
+        Question::new(
+            format!("Question with {n} options?"),
+            Kind::choice((0..n).map(|k| format!("option {k}")).collect(), 0),
+            &file,
+            i,
+        )
     };
     Bank {
         title: "uneven".into(),

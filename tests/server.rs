@@ -1,6 +1,8 @@
 //! Integration tests: the real server in-process on `127.0.0.1:0`, driven over TCP.
 //!
-//! Transcripts in `tests/transcripts/*.txt` are replayed one connection each:
+//! Transcripts in `tests/transcripts/*.txt` are replayed against the three-question bank of
+//! `common`, those in `tests/transcripts/gift/` against `small.gift` beside them, one
+//! connection each:
 //! - `> TEXT` sends TEXT and CR LF (`>` alone sends an empty line);
 //! - `>> HEX ...` sends raw bytes;
 //! - `< TEXT` waits until TEXT arrives (anything before it is skipped), then takes the rest
@@ -12,6 +14,7 @@
 
 mod common;
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::{Client, TestServer, csv_rows, in_order};
@@ -53,26 +56,70 @@ fn replay(client: &mut Client, name: &str, script: &str) {
     }
 }
 
-#[test]
-fn transcripts_replay_exactly() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/transcripts");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("tests/transcripts exists")
+fn transcripts(dir: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/transcripts")
+        .join(dir)
+}
+
+/// Replays every `*.txt` transcript in `dir`, one connection each, in name order.
+fn replay_all(server: &TestServer, dir: &Path) -> usize {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .expect("the transcripts directory exists")
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "txt"))
         .collect();
     files.sort();
-    assert!(files.len() >= 5, "transcripts missing: {files:?}");
-    let server = TestServer::start(in_order());
-    for file in files {
+    for file in &files {
         let name = file
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let script = std::fs::read_to_string(&file).expect("read transcript");
+        let script = std::fs::read_to_string(file).expect("read transcript");
         let mut client = server.connect();
         replay(&mut client, &name, &script);
     }
+    files.len()
+}
+
+#[test]
+fn transcripts_replay_exactly() {
+    let server = TestServer::start(in_order());
+    let replayed = replay_all(&server, &transcripts(""));
+    assert!(replayed >= 5, "transcripts missing: {replayed}");
+}
+
+/// The small GIFT bank that `tests/transcripts/gift/` is written against.
+fn small_gift_bank() -> quizd::bank::Bank {
+    let path = transcripts("gift").join("small.gift");
+    quizd::bank::load(&[path]).unwrap_or_else(|problems| panic!("{problems:?}"))
+}
+
+#[test]
+fn gift_transcripts_replay_exactly() {
+    let server = TestServer::start_with(small_gift_bank(), in_order(), |_| {});
+    let replayed = replay_all(&server, &transcripts("gift"));
+    assert!(replayed >= 2, "transcripts missing: {replayed}");
+}
+
+#[test]
+fn typed_gift_answers_are_recorded_quoted_in_the_results() {
+    let mut server = TestServer::start_with(small_gift_bank(), in_order(), |_| {});
+    let mut c = server.connect();
+    c.join("erin");
+    for answer in ["yes", "Dynamic \"Name\" Service", "a"] {
+        c.send(answer);
+        c.expect("answer> ");
+    }
+    c.send("31,5");
+    c.expect_line("Quiz over, erin: you scored 0 out of 4");
+    let rows = server.stop_and_rows();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0][3], "small");
+    assert_eq!(
+        rows[0][8],
+        r#"1:"true" 2:"Dynamic \"Name\" Service" 3:a 4:"31,5""#
+    );
 }
 
 #[test]

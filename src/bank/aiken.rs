@@ -191,15 +191,12 @@ impl Draft {
     }
 
     fn into_question(self, file: &Arc<str>, correct: usize) -> Question {
-        Question {
-            text: self.text,
-            kind: Kind::Choice {
-                options: self.options,
-                correct,
-            },
-            file: Arc::clone(file),
-            line: self.line,
-        }
+        Question::new(
+            self.text,
+            Kind::choice(self.options, correct),
+            file,
+            self.line,
+        )
     }
 }
 
@@ -410,7 +407,12 @@ mod tests {
     }
 
     fn choice(question: &Question) -> (Vec<&str>, usize) {
-        let Kind::Choice { options, correct } = &question.kind;
+        let Kind::Choice {
+            options, correct, ..
+        } = &question.kind
+        else {
+            panic!("Aiken questions are multiple choice")
+        };
         (options.iter().map(String::as_str).collect(), *correct)
     }
 

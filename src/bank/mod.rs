@@ -7,8 +7,16 @@
 //! a teacher can fix a bank in one pass instead of one error per run.
 //!
 //! - [`aiken`]: Moodle's Aiken format (`.txt`): multiple choice with one right option.
+//! - [`gift`]: Moodle's GIFT format (`.gift`): multiple choice, true/false, short answer and
+//!   numeric questions, with feedback.
+//! - [`grade`]: what a typed answer means for a question: right or wrong, what to record, and
+//!   which feedback to show. Pure, so every kind is tested without a session.
 
 pub mod aiken;
+pub mod gift;
+pub mod grade;
+
+pub use grade::{Graded, MAX_RESPONSE_CHARS, Response, RightAnswer};
 
 use std::borrow::Cow;
 use std::fmt;
@@ -23,19 +31,123 @@ pub struct Question {
     /// The question text; several source lines joined with '\n'.
     pub text: String,
     pub kind: Kind,
+    /// The bank's name for the question (GIFT `::title::`). Kept for the teacher, never shown
+    /// to students: titles often name the answer ("TCP handshake: SYN-ACK").
+    pub title: Option<String>,
+    /// Feedback shown after every verdict whatever the answer (GIFT general feedback,
+    /// `####text`), after any feedback for the answer given.
+    pub feedback: Option<String>,
     /// The bank file the question came from (as the user named it) and its first line (1-based).
     pub file: Arc<str>,
     pub line: u32,
 }
 
-/// What kind of answer a question takes. More variants come with GIFT (true/false, short, numeric).
+impl Question {
+    /// A question with no title and no general feedback.
+    pub fn new(text: impl Into<String>, kind: Kind, file: &Arc<str>, line: u32) -> Question {
+        Question {
+            text: text.into(),
+            kind,
+            title: None,
+            feedback: None,
+            file: Arc::clone(file),
+            line,
+        }
+    }
+}
+
+/// What kind of answer a question takes, what is right, and the feedback for each answer.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Kind {
-    /// Multiple choice with exactly one right option. `options` in file order; `correct` indexes it.
+    /// Multiple choice with exactly one right option. `options` in file order; `correct` indexes
+    /// it. `feedback` is empty (Aiken has none) or holds one entry per option.
     Choice {
         options: Vec<String>,
         correct: usize,
+        feedback: Vec<Option<String>>,
     },
+    /// A statement the student marks true or false.
+    TrueFalse {
+        answer: bool,
+        /// Shown to a student who answered right / wrong.
+        right_feedback: Option<String>,
+        wrong_feedback: Option<String>,
+    },
+    /// A typed answer compared with each of `answers` (case and spacing ignored). At least one
+    /// of them is right; the others are known wrong answers that only carry feedback.
+    Short {
+        answers: Vec<ShortAnswer>,
+        /// Feedback for an answer that matches none of `answers`.
+        otherwise: Option<String>,
+    },
+    /// A typed number compared with each of `answers`' ranges, first match wins. At least one
+    /// is right; the others are known wrong answers that only carry feedback.
+    Numeric {
+        answers: Vec<NumericAnswer>,
+        /// Feedback for a number that falls in none of `answers`.
+        otherwise: Option<String>,
+    },
+}
+
+impl Kind {
+    /// A multiple-choice question without feedback (what Aiken gives).
+    pub fn choice(options: Vec<String>, correct: usize) -> Kind {
+        Kind::Choice {
+            options,
+            correct,
+            feedback: Vec::new(),
+        }
+    }
+
+    /// The line shown above `answer> ` saying what to type; `None` for multiple choice, whose
+    /// lettered options say it.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            Kind::Choice { .. } => None,
+            Kind::TrueFalse { .. } => Some("Type true or false."),
+            Kind::Short { .. } => Some("Type your answer."),
+            Kind::Numeric { .. } => Some("Type a number."),
+        }
+    }
+}
+
+/// One answer a short-answer question knows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShortAnswer {
+    /// As the bank wrote it; what "The answer was ..." shows.
+    pub text: String,
+    /// [`normalise`]d `text`: what a typed answer is compared with.
+    pub key: String,
+    /// Full marks, or a known wrong answer that is there for its feedback.
+    pub right: bool,
+    pub feedback: Option<String>,
+}
+
+/// One answer a numeric question knows: a closed range of numbers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NumericAnswer {
+    /// Smallest and largest number accepted: `{#3.14:0.01}` is 3.13 to 3.15, `{#1..5}` 1 to 5,
+    /// `{#2}` 2 to 2. Compared with a relative slack of [`grade::NUMERIC_SLACK`], so that
+    /// 3.14 - 0.01 computed in binary still accepts a typed 3.13.
+    pub min: f64,
+    pub max: f64,
+    /// Full marks, or a known wrong answer that is there for its feedback.
+    pub right: bool,
+    pub feedback: Option<String>,
+    /// How "The answer was ..." names it: `1822`, `3.14 (+/- 0.01)`, `any number from 1 to 5`.
+    pub shown: String,
+}
+
+/// A short answer as compared: trimmed, runs of whitespace folded to one space, lowercased.
+pub fn normalise(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for word in text.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.extend(word.chars().flat_map(char::to_lowercase));
+    }
+    out
 }
 
 /// One problem found in a bank, shown as `FILE:LINE: message` (or `FILE: message` when line is 0).
@@ -80,7 +192,8 @@ pub struct Bank {
 pub const MAX_BANK_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Parses one bank's text; `file` names it in messages and picks the format by extension
-/// (`.txt` = Aiken; anything else is a Problem saying which extensions are supported).
+/// (`.txt` = Aiken, `.gift` = GIFT; anything else is a Problem saying which extensions are
+/// supported).
 /// Takes raw bytes: strips a UTF-8 BOM; invalid UTF-8 is a Problem at the line where it occurs.
 pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Question>, Vec<Problem>> {
     let format = Format::of(Path::new(file)).ok_or_else(|| vec![unsupported(file)])?;
@@ -114,33 +227,37 @@ pub fn bundled() -> Result<Bank, Vec<Problem>> {
     })
 }
 
-/// The bank formats quizd reads. Adding one (GIFT) means a variant, an entry in [`Format::ALL`]
-/// and an arm in each method; file handling, decoding and messages stay shared.
+/// The bank formats quizd reads. Adding one means a variant, an entry in [`Format::ALL`] and
+/// an arm in each method; file handling, decoding and messages stay shared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Format {
     Aiken,
+    Gift,
 }
 
 impl Format {
-    const ALL: &'static [Format] = &[Format::Aiken];
+    const ALL: &'static [Format] = &[Format::Aiken, Format::Gift];
 
     /// The file extension that selects this format (compared ignoring ASCII case, since
     /// banks written on Windows are often `.TXT`).
     fn extension(self) -> &'static str {
         match self {
             Format::Aiken => "txt",
+            Format::Gift => "gift",
         }
     }
 
     fn name(self) -> &'static str {
         match self {
             Format::Aiken => "Aiken",
+            Format::Gift => "GIFT",
         }
     }
 
     fn parse(self, file: &Arc<str>, text: &str) -> Result<Vec<Question>, Vec<Problem>> {
         match self {
             Format::Aiken => aiken::parse(file, text),
+            Format::Gift => gift::parse(file, text),
         }
     }
 
@@ -447,6 +564,7 @@ mod tests {
 
     const GOOD: &str = "Q1?\nA) yes\nB) no\nANSWER: A\n";
     const OTHER: &str = "Q2?\nA. one\nB. two\nC. three\nANSWER: C\n";
+    const GIFT: &str = "// a GIFT bank\n::t:: Q3? {T}\n";
 
     fn messages(problems: &[Problem]) -> Vec<String> {
         problems.iter().map(ToString::to_string).collect()
@@ -475,16 +593,41 @@ mod tests {
     }
 
     #[test]
+    fn gift_extension_is_gift_ignoring_case() {
+        let questions = parse("dir/Bank.GIFT", GIFT.as_bytes()).expect("valid bank");
+        assert_eq!(texts(&questions), ["Q3?"]);
+        assert!(matches!(
+            questions[0].kind,
+            Kind::TrueFalse { answer: true, .. }
+        ));
+        // The same text read as Aiken is not a bank: the extension decides.
+        assert!(parse("dir/bank.txt", GIFT.as_bytes()).is_err());
+    }
+
+    #[test]
+    fn gift_problems_come_with_file_and_line_and_utf8_problems_interleave() {
+        let bytes = b"Caf\xE9?{T}\n\nQ?{~a}\n";
+        let problems = parse("x.gift", bytes).unwrap_err();
+        assert_eq!(
+            messages(&problems),
+            [
+                "x.gift:1: not valid UTF-8: save the file with UTF-8 encoding",
+                "x.gift:3: a multiple-choice question needs at least 2 options",
+            ]
+        );
+    }
+
+    #[test]
     fn unsupported_extension_names_the_supported_ones() {
         let problems = parse("notes.pdf", GOOD.as_bytes()).unwrap_err();
         assert_eq!(
             messages(&problems),
-            ["notes.pdf: not a bank file: quizd reads .txt (Aiken)"]
+            ["notes.pdf: not a bank file: quizd reads .txt (Aiken), .gift (GIFT)"]
         );
         let problems = parse("noextension", GOOD.as_bytes()).unwrap_err();
         assert_eq!(
             messages(&problems),
-            ["noextension: not a bank file: quizd reads .txt (Aiken)"]
+            ["noextension: not a bank file: quizd reads .txt (Aiken), .gift (GIFT)"]
         );
     }
 
@@ -569,6 +712,17 @@ mod tests {
     }
 
     #[test]
+    fn load_directory_mixes_aiken_and_gift_banks_in_name_order() {
+        let dir = TempDir::new("mixed");
+        dir.write("b.gift", GIFT);
+        dir.write("a.txt", GOOD);
+        dir.write("c.txt", OTHER);
+        let bank = load(std::slice::from_ref(&dir.0)).expect("valid banks");
+        assert_eq!(texts(&bank.questions), ["Q1?", "Q3?", "Q2?"]);
+        assert_eq!(bank.questions[1].title.as_deref(), Some("t"));
+    }
+
+    #[test]
     fn load_several_paths_joins_titles_and_questions() {
         let dir = TempDir::new("several");
         let first = dir.write("sockets.txt", GOOD);
@@ -618,7 +772,7 @@ mod tests {
         dir.write("readme.md", "hello");
         let problems = load(std::slice::from_ref(&dir.0)).unwrap_err();
         let expected = format!(
-            "{}: no bank files in this directory (quizd reads .txt (Aiken))",
+            "{}: no bank files in this directory (quizd reads .txt (Aiken), .gift (GIFT))",
             dir.0.display()
         );
         assert_eq!(messages(&problems), [expected]);
@@ -627,10 +781,10 @@ mod tests {
     #[test]
     fn load_refuses_unsupported_file_without_reading_it() {
         let dir = TempDir::new("unsupported");
-        let path = dir.write("bank.gift", GOOD);
+        let path = dir.write("bank.xml", GOOD);
         let problems = load(std::slice::from_ref(&path)).unwrap_err();
         let expected = format!(
-            "{}: not a bank file: quizd reads .txt (Aiken)",
+            "{}: not a bank file: quizd reads .txt (Aiken), .gift (GIFT)",
             path.display()
         );
         assert_eq!(messages(&problems), [expected]);

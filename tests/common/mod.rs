@@ -49,20 +49,20 @@ impl Drop for TempDir {
 
 /// Question `i` of a test bank: four options, the right one always the bank's second.
 fn question(file: &std::sync::Arc<str>, i: u32, text: String) -> Question {
-    Question {
+    Question::new(
         text,
-        kind: Kind::Choice {
-            options: vec![
+        Kind::choice(
+            vec![
                 format!("wrong {i}"),
                 format!("right {i}"),
                 format!("other {i}"),
                 format!("last {i}"),
             ],
-            correct: 1,
-        },
-        file: file.clone(),
-        line: i,
-    }
+            1,
+        ),
+        file,
+        i,
+    )
 }
 
 /// Three questions whose right answer is always b) when not shuffled.

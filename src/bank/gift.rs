@@ -1,0 +1,1595 @@
+//! Moodle's GIFT format (`.gift`): the part of it a quiz uses.
+//!
+//! ```text
+//! // A comment line.
+//! $CATEGORY: networks/transport
+//!
+//! ::Handshake:: How many segments does TCP's opening handshake take? {#3}
+//!
+//! ::Port:: Which port does HTTPS listen on by default? {
+//!     ~80   # That is plain HTTP.
+//!     =443
+//!     ~8080
+//! }
+//!
+//! UDP retransmits lost datagrams. {F # No: UDP leaves that to the application.}
+//!
+//! The {=DNS =Domain Name System} maps host names to IP addresses.
+//! ```
+//!
+//! Questions are read the way Moodle's importer reads them (`question/format/gift/format.php`,
+//! `qformat_gift::readquestion`, and `qformat_default::readquestions` for the splitting):
+//!
+//! - Lines end in LF, CRLF or a lone CR; each is trimmed. A blank line ends a question, so a
+//!   question (text and answers) may span several lines but holds no blank line.
+//! - A line starting `//` is a comment, wherever it is. A question that starts with
+//!   `$CATEGORY:` sets Moodle's category; quizd ignores it.
+//! - `::title::` at the start names the question. `[html]`, `[moodle]`, `[plain]` or
+//!   `[markdown]` at the start of a text says how Moodle renders it; quizd drops the marker and
+//!   shows the text as written (it serves plain text).
+//! - The answers are in one block `{...}`. Text after the block makes a "missing word" question:
+//!   the block's place shows `_____`.
+//! - `\~ \= \# \{ \} \:` and `\\` write those characters literally; `\n` is a line break.
+//! - Inside the block, as Moodle decides in this order: `#` first is **numeric** (`{#3.14:0.01}`
+//!   is 3.13 to 3.15, `{#1..5}`, `{#42}`, several `=` answers); any `~` is **multiple choice**
+//!   (`=` the right option, `~` the wrong ones); `T`, `TRUE`, `F` or `FALSE` is **true/false**;
+//!   anything else is **short answer** (each accepted answer after `=`).
+//! - Feedback follows an answer after `#`. True/false takes `{T#if wrong#if right}`. `####`
+//!   starts general feedback, shown whatever the answer. In short-answer and numeric questions,
+//!   `=%0%` marks a known wrong answer (for its feedback) and `=%0%*#...` or, numeric only,
+//!   `~#...` gives feedback for any other answer (what Moodle's own export writes).
+//!
+//! Moodle types quizd cannot ask, and Moodle behaviours that almost always hide a mistake, are
+//! `FILE:LINE:` problems rather than silent skips or surprises:
+//!
+//! - Unsupported: matching (`->`), essay (`{}`), description (text with no block), partial
+//!   credit and multiple-answer weights (`~%50%`, `=%33.3%`), wildcards (`*`) in short answers.
+//! - Multiple choice must have exactly one `=` option (Moodle accepts two right options, and
+//!   imports a question with none), at least 2 options and at most 26, none empty.
+//! - Text before the first `=`/`~` of a multiple-choice block (Moodle makes it a wrong option).
+//! - A `{` without its `}` (often a blank line inside the block: Moodle reports it too, and
+//!   the stray `}` of the rest is not reported again), a `}` with no `{`, a second block.
+//! - A `$CATEGORY:` line followed by more lines (Moodle would swallow the question into the
+//!   category's name), and a `::title` with no closing `::`.
+//! - True/false is recognised in any case (`{true}`); Moodle takes only capitals and makes
+//!   `{true}` a short answer whose one accepted answer is "true", so only the word counts.
+//! - Numbers with a decimal comma, a backwards range (`{#5..1}`) and a negative margin are
+//!   reported; Moodle would import a question nobody can answer right.
+//!
+//! Every question with a problem is left out and every problem is reported; one mistake gives
+//! one message, since a blank line always starts the next question afresh.
+
+use std::sync::Arc;
+
+use super::{Kind, NumericAnswer, Problem, Question, ShortAnswer, normalise, source_lines};
+
+/// Most options in a multiple-choice question (letters a to z).
+const MAX_OPTIONS: usize = 26;
+
+/// Characters a backslash escapes (`n` is the line break).
+const ESCAPABLE: &[u8] = b"\\:#={}~n";
+
+/// Text-format markers Moodle reads at the start of a text (case-sensitive, as in Moodle).
+const FORMAT_MARKERS: [&str; 4] = ["[html]", "[moodle]", "[plain]", "[markdown]"];
+
+/// Parses a GIFT bank. `file` names it in questions and problems; `text` is the decoded file
+/// (a leading BOM is ignored). Returns every question, or every problem found.
+pub fn parse(file: &Arc<str>, text: &str) -> Result<Vec<Question>, Vec<Problem>> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut parser = Parser {
+        file,
+        after_unclosed: false,
+        questions: Vec::new(),
+        problems: Vec::new(),
+    };
+    let mut block: Vec<(u32, &str)> = Vec::new();
+    for line in source_lines(text) {
+        let trimmed = line.text.trim();
+        if !trimmed.is_empty() {
+            block.push((line.number, trimmed));
+        } else if !block.is_empty() {
+            parser.block(&block, Some(line.number));
+            block.clear();
+        }
+    }
+    if !block.is_empty() {
+        parser.block(&block, None);
+    }
+    parser.finish()
+}
+
+/// A problem found in a question: its line and what to do about it.
+type Found = (u32, String);
+
+struct Parser<'f> {
+    file: &'f Arc<str>,
+    /// The last question's answer block was never closed: a `}` that starts the next one is
+    /// the rest of it, already reported.
+    after_unclosed: bool,
+    questions: Vec<Question>,
+    problems: Vec<Problem>,
+}
+
+impl Parser<'_> {
+    /// Takes the lines of one question (no blank line among them); `ended_by` is the blank
+    /// line after them, `None` at the end of the file.
+    fn block(&mut self, lines: &[(u32, &str)], ended_by: Option<u32>) {
+        let after_unclosed = std::mem::take(&mut self.after_unclosed);
+        let lines: Vec<(u32, &str)> = lines
+            .iter()
+            .copied()
+            .filter(|(_, text)| !text.starts_with("//"))
+            .collect();
+        let Some(&(first, first_text)) = lines.first() else {
+            return;
+        };
+        if first_text.starts_with("$CATEGORY:") {
+            if let Some(&(second, _)) = lines.get(1) {
+                self.report(
+                    second,
+                    "put a blank line after the $CATEGORY: line (Moodle would read this \
+                     question as part of the category's name)",
+                );
+            }
+            return;
+        }
+        let source = Source::join(&lines);
+        if after_unclosed && first_brace(&source.text) == Some(b'}') {
+            return;
+        }
+        match self.question(&source, first, ended_by) {
+            Ok(question) => self.questions.push(question),
+            Err(found) => {
+                for (line, message) in found {
+                    self.report(line, message);
+                }
+            }
+        }
+    }
+
+    fn report(&mut self, line: u32, message: impl Into<String>) {
+        self.problems
+            .push(Problem::new(self.file.as_ref(), line, message));
+    }
+
+    fn question(
+        &mut self,
+        source: &Source,
+        first: u32,
+        ended_by: Option<u32>,
+    ) -> Result<Question, Vec<Found>> {
+        let fail = |line: u32, message: &str| Err(vec![(line, message.to_owned())]);
+        let mut rest = source.text.as_str();
+        let mut title = None;
+        if let Some(named) = rest.strip_prefix("::") {
+            let Some(end) = find_plain(named, "::") else {
+                return fail(
+                    first,
+                    "the title has no closing :: (write ::title:: before the question text)",
+                );
+            };
+            title = Some(clean_answer(&named[..end])).filter(|title| !title.is_empty());
+            rest = &named[end + 2..];
+        }
+        let (open, close) = (find_plain(rest, "{"), find_plain(rest, "}"));
+        let (open, close) = match (open, close) {
+            (None, None) => {
+                return fail(
+                    first,
+                    "no answer block: put the answers in { } after the question, like {=Paris} \
+                     or {T} (Moodle would import this text as a description, which quizd \
+                     cannot ask)",
+                );
+            }
+            (Some(open), None) => {
+                self.after_unclosed = true;
+                let message = match ended_by {
+                    Some(blank) => format!(
+                        "the answer block opened here is not closed before the blank line at \
+                         line {blank}, which ends the question: close it with }} (and keep \
+                         blank lines out of a question)"
+                    ),
+                    None => "the answer block opened here is not closed before the end of the \
+                             file: close it with }"
+                        .to_owned(),
+                };
+                return Err(vec![(source.line_of(&rest[open..]), message)]);
+            }
+            (open, Some(close)) => match open {
+                Some(open) if open < close => (open, close),
+                _ => {
+                    return fail(
+                        source.line_of(&rest[close..]),
+                        "} with no { before it: write \\} for a brace in the text",
+                    );
+                }
+            },
+        };
+        let block_line = source.line_of(&rest[open..]);
+        let inner = &rest[open + 1..close];
+        let after = &rest[close + 1..];
+        if let Some(at) = find_plain(inner, "{") {
+            return fail(
+                source.line_of(&inner[at..]),
+                "{ inside the answer block: close the block with } first, or write \\{ for a \
+                 brace",
+            );
+        }
+        if let Some(at) = first_brace_at(after) {
+            return fail(
+                source.line_of(&after[at..]),
+                "a second answer block: a question has one { }; write \\{ and \\} for braces \
+                 in the text",
+            );
+        }
+        let text = if after.trim().is_empty() {
+            clean_text(&rest[..open])
+        } else {
+            // A missing-word question: the blank shows where the answer goes.
+            clean_text(&format!("{}_____{after}", &rest[..open]))
+        };
+        if text.is_empty() {
+            return fail(
+                first,
+                "the question has no text: write it before the answer block",
+            );
+        }
+        let (answers, general) = match rfind_plain(inner, "####") {
+            Some(at) => (&inner[..at], clean_feedback(&inner[at + 4..])),
+            None => (inner, None),
+        };
+        let kind = Answers { source, block_line }.kind(answers.trim())?;
+        Ok(Question {
+            text,
+            kind,
+            title,
+            feedback: general,
+            file: Arc::clone(self.file),
+            line: first,
+        })
+    }
+
+    fn finish(mut self) -> Result<Vec<Question>, Vec<Problem>> {
+        if self.problems.is_empty() {
+            Ok(self.questions)
+        } else {
+            self.problems.sort_by_key(|problem| problem.line);
+            Err(self.problems)
+        }
+    }
+}
+
+/// One question's lines joined with `\n`, remembering where each line starts so that a
+/// problem anywhere in it is reported at its own line.
+struct Source {
+    text: String,
+    /// `(offset in text, line number)` per line, ascending.
+    starts: Vec<(usize, u32)>,
+}
+
+impl Source {
+    fn join(lines: &[(u32, &str)]) -> Source {
+        let mut text = String::new();
+        let mut starts = Vec::with_capacity(lines.len());
+        for &(number, line) in lines {
+            if !text.is_empty() {
+                text.push('\n');
+            }
+            starts.push((text.len(), number));
+            text.push_str(line);
+        }
+        Source { text, starts }
+    }
+
+    /// The line where `part`, a slice of `self.text`, starts.
+    fn line_of(&self, part: &str) -> u32 {
+        let offset = (part.as_ptr() as usize).saturating_sub(self.text.as_ptr() as usize);
+        let after = self.starts.partition_point(|&(start, _)| start <= offset);
+        self.starts
+            .get(after.saturating_sub(1))
+            .map_or(0, |&(_, line)| line)
+    }
+}
+
+/// Reads one answer block into a [`Kind`]; every problem is reported at its own line.
+struct Answers<'s> {
+    source: &'s Source,
+    /// The line of the block's `{`, for problems of the block as a whole.
+    block_line: u32,
+}
+
+impl Answers<'_> {
+    /// `body` is the trimmed inside of the block, general feedback removed.
+    fn kind(&self, body: &str) -> Result<Kind, Vec<Found>> {
+        if body.is_empty() {
+            return Err(vec![(
+                self.block_line,
+                "empty answer block: {} is an essay question, which quizd cannot grade; put the \
+                 answer inside the braces"
+                    .to_owned(),
+            )]);
+        }
+        if let Some(numbers) = body.strip_prefix('#') {
+            self.numeric(numbers)
+        } else if find_plain(body, "~").is_some() {
+            self.choice(body)
+        } else if find_plain(body, "=").is_some() && body.contains("->") {
+            Err(vec![(
+                self.block_line,
+                "matching questions (->) are not supported: quizd asks multiple choice, \
+                 true/false, short-answer and numeric questions"
+                    .to_owned(),
+            )])
+        } else if let Some(answer) = true_false_word(body) {
+            Ok(self.true_false(body, answer))
+        } else {
+            self.short(body)
+        }
+    }
+
+    fn choice(&self, body: &str) -> Result<Kind, Vec<Found>> {
+        let (lead, items) = split_plain(body, b"=~");
+        let mut found = Vec::new();
+        if !lead.trim().is_empty() {
+            found.push((
+                self.source.line_of(lead),
+                "text before the first option: start every option with = (the right one) or ~ \
+                 (a wrong one)"
+                    .to_owned(),
+            ));
+        }
+        let mut options = Vec::with_capacity(items.len());
+        let mut feedback = Vec::with_capacity(items.len());
+        let mut right = Vec::new();
+        for &(marker, item) in &items {
+            let line = self.source.line_of(item);
+            let (weight, rest) = weight(item);
+            let is_right = match (marker, weight) {
+                (b'=', None | Some(100.0)) => true,
+                (b'~', None | Some(0.0)) => false,
+                (_, Some(percent)) => {
+                    found.push((
+                        line,
+                        format!(
+                            "weighted options ({percent}%) are not supported: quizd's multiple \
+                             choice has one right option, marked =, and wrong ones, marked ~"
+                        ),
+                    ));
+                    continue;
+                }
+                (_, None) => false,
+            };
+            let (answer, comment) = split_feedback(rest);
+            let option = clean_answer(answer);
+            if option.is_empty() {
+                found.push((
+                    line,
+                    format!(
+                        "an option after {} is empty: write its text, or remove the {0}",
+                        char::from(marker)
+                    ),
+                ));
+                continue;
+            }
+            if is_right {
+                right.push((options.len(), line));
+            }
+            options.push(option);
+            feedback.push(clean_feedback(comment));
+        }
+        if found.is_empty() {
+            if options.len() < 2 {
+                found.push((
+                    self.block_line,
+                    "a multiple-choice question needs at least 2 options".to_owned(),
+                ));
+            } else if options.len() > MAX_OPTIONS {
+                found.push((
+                    self.block_line,
+                    format!("a question has at most {MAX_OPTIONS} options (a to z)"),
+                ));
+            } else if right.is_empty() {
+                found.push((
+                    self.block_line,
+                    "no right option: mark the right one with = and the wrong ones with ~"
+                        .to_owned(),
+                ));
+            } else if let Some(&(_, line)) = right.get(1) {
+                found.push((
+                    line,
+                    "more than one right option (=): quizd's multiple choice has exactly one; \
+                     mark the others with ~ (Moodle's multiple-answer questions are not \
+                     supported)"
+                        .to_owned(),
+                ));
+            }
+        }
+        match right.first() {
+            Some(&(correct, _)) if found.is_empty() => {
+                if feedback.iter().all(Option::is_none) {
+                    feedback.clear();
+                }
+                Ok(Kind::Choice {
+                    options,
+                    correct,
+                    feedback,
+                })
+            }
+            _ => Err(found),
+        }
+    }
+
+    /// `{T}`, `{FALSE#feedback if wrong#feedback if right}`.
+    fn true_false(&self, body: &str, answer: bool) -> Kind {
+        // As Moodle: the first `#` starts the feedback for a wrong answer, the second the one
+        // for a right answer (which keeps any further `#`).
+        let (_, comments) = split_feedback(body);
+        let (wrong, right) = split_feedback(comments);
+        Kind::TrueFalse {
+            answer,
+            right_feedback: clean_feedback(right),
+            wrong_feedback: clean_feedback(wrong),
+        }
+    }
+
+    /// `{=Paris =paris#Right}`, `{Paris}`, `{=Paris =%0%Lyon#No, that is... =%0%*#Any other}`.
+    fn short(&self, body: &str) -> Result<Kind, Vec<Found>> {
+        let mut found = Vec::new();
+        let mut answers = Vec::new();
+        let mut otherwise = None;
+        for item in answer_items(body) {
+            let line = self.source.line_of(item);
+            let Some((right, rest)) = self.credit(item, line, &mut found) else {
+                continue;
+            };
+            let (answer, comment) = split_feedback(rest);
+            let text = clean_answer(answer);
+            if text == "*" {
+                self.catch_all(right, line, comment, &mut otherwise, &mut found);
+            } else if text.contains('*') {
+                found.push((
+                    line,
+                    "* is a wildcard in Moodle, which quizd does not support: write each \
+                     accepted answer in full after ="
+                        .to_owned(),
+                ));
+            } else if text.is_empty() {
+                found.push((
+                    line,
+                    "an answer after = is empty: write it, or remove the =".to_owned(),
+                ));
+            } else {
+                answers.push(ShortAnswer {
+                    key: normalise(&text),
+                    text,
+                    right,
+                    feedback: clean_feedback(comment),
+                });
+            }
+        }
+        if found.is_empty() && !answers.iter().any(|answer| answer.right) {
+            found.push((
+                self.block_line,
+                "no right answer: write each accepted answer after =, like {=Paris =Paris, \
+                 France}"
+                    .to_owned(),
+            ));
+        }
+        if found.is_empty() {
+            Ok(Kind::Short { answers, otherwise })
+        } else {
+            Err(found)
+        }
+    }
+
+    /// `{#3.14:0.01}`, `{#1..5}`, `{#=1822 #Yes =%0%1823 #Off by one ~#Look it up}`; `body` is
+    /// what follows the `#`.
+    fn numeric(&self, body: &str) -> Result<Kind, Vec<Found>> {
+        let mut found = Vec::new();
+        let mut otherwise = None;
+        let numbers = match find_plain(body, "~") {
+            Some(at) => {
+                let wrong = &body[at + 1..];
+                let (head, comment) = split_feedback(wrong);
+                if head.trim().is_empty() {
+                    otherwise = clean_feedback(comment);
+                } else {
+                    found.push((
+                        self.source.line_of(wrong),
+                        "in a numeric question ~ only gives the feedback for any other number, \
+                         as ~#feedback after the answers; write every accepted number after ="
+                            .to_owned(),
+                    ));
+                }
+                &body[..at]
+            }
+            None => body,
+        };
+        let mut answers = Vec::new();
+        for item in answer_items(numbers) {
+            let line = self.source.line_of(item);
+            let Some((right, rest)) = self.credit(item, line, &mut found) else {
+                continue;
+            };
+            let (spec, comment) = split_feedback(rest);
+            let spec = spec.trim();
+            if spec == "*" {
+                self.catch_all(right, line, comment, &mut otherwise, &mut found);
+                continue;
+            }
+            match number_spec(spec) {
+                Ok((min, max, shown)) => answers.push(NumericAnswer {
+                    min,
+                    max,
+                    right,
+                    feedback: clean_feedback(comment),
+                    shown,
+                }),
+                Err(message) => found.push((line, message)),
+            }
+        }
+        if found.is_empty() && !answers.iter().any(|answer| answer.right) {
+            found.push((
+                self.block_line,
+                "no right number: write it after the #, like {#42}, {#3.14:0.01} (give or take \
+                 0.01) or {#1..5} (any number from 1 to 5)"
+                    .to_owned(),
+            ));
+        }
+        if found.is_empty() {
+            Ok(Kind::Numeric { answers, otherwise })
+        } else {
+            Err(found)
+        }
+    }
+
+    /// The credit a short or numeric answer gives: right (`=`, `=%100%`) or a known wrong
+    /// answer (`=%0%`), and the rest of it. Other weights are reported and give `None`.
+    fn credit<'i>(
+        &self,
+        item: &'i str,
+        line: u32,
+        found: &mut Vec<Found>,
+    ) -> Option<(bool, &'i str)> {
+        match weight(item) {
+            (None | Some(100.0), rest) => Some((true, rest)),
+            (Some(0.0), rest) => Some((false, rest)),
+            (Some(percent), _) => {
+                found.push((
+                    line,
+                    format!(
+                        "partial credit ({percent}%) is not supported: an answer is right (=) \
+                         or, for its feedback, a known wrong one (=%0%)"
+                    ),
+                ));
+                None
+            }
+        }
+    }
+
+    /// `=%0%*#feedback`: the feedback for any answer the question does not list.
+    fn catch_all(
+        &self,
+        right: bool,
+        line: u32,
+        comment: &str,
+        otherwise: &mut Option<String>,
+        found: &mut Vec<Found>,
+    ) {
+        if right {
+            found.push((
+                line,
+                "* (any answer) cannot be right: write it as =%0%*#feedback, for the feedback \
+                 to any other answer"
+                    .to_owned(),
+            ));
+        } else if otherwise.is_some() {
+            found.push((
+                line,
+                "a second feedback for any other answer: keep one".to_owned(),
+            ));
+        } else {
+            *otherwise = clean_feedback(comment);
+        }
+    }
+}
+
+/// The answers of a short-answer or numeric block: text before the first `=` (Moodle takes it
+/// as an answer too, so `{Paris}` works) and each `=` answer.
+fn answer_items(body: &str) -> impl Iterator<Item = &str> {
+    let (lead, items) = split_plain(body, b"=");
+    let lead = (!lead.trim().is_empty()).then_some(lead);
+    lead.into_iter()
+        .chain(items.into_iter().map(|(_, item)| item))
+}
+
+/// `T`, `TRUE`, `F`, `FALSE` (any case) before any feedback: a true/false question.
+fn true_false_word(body: &str) -> Option<bool> {
+    let (word, _) = split_feedback(body);
+    let word = word.trim();
+    if ["t", "true"].iter().any(|w| word.eq_ignore_ascii_case(w)) {
+        Some(true)
+    } else if ["f", "false"].iter().any(|w| word.eq_ignore_ascii_case(w)) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// A numeric answer: `42`, `3.14:0.01` (give or take), `1..5` (a range). Returns the smallest
+/// and largest number accepted and how a verdict names the answer.
+fn number_spec(spec: &str) -> Result<(f64, f64, String), String> {
+    if let Some(at) = spec.find("..").filter(|&at| at > 0) {
+        let (low, high) = (spec[..at].trim(), spec[at + 2..].trim());
+        let (min, max) = (bank_number(low)?, bank_number(high)?);
+        if min > max {
+            return Err(format!(
+                "the range {spec} runs backwards: write the smaller number first ({high}..{low})"
+            ));
+        }
+        Ok((min, max, format!("any number from {low} to {high}")))
+    } else if let Some(at) = spec.find(':').filter(|&at| at > 0) {
+        let (value, margin) = (spec[..at].trim(), spec[at + 1..].trim());
+        let (center, tolerance) = (bank_number(value)?, bank_number(margin)?);
+        if tolerance < 0.0 {
+            return Err(format!(
+                "the margin in {spec} is negative: write how far off an answer may be, like \
+                 {value}:{}",
+                margin.trim_start_matches('-')
+            ));
+        }
+        let shown = if tolerance == 0.0 {
+            value.to_owned()
+        } else {
+            format!("{value} (+/- {margin})")
+        };
+        Ok((center - tolerance, center + tolerance, shown))
+    } else {
+        let value = bank_number(spec)?;
+        Ok((value, value, spec.to_owned()))
+    }
+}
+
+/// A number written in a bank: what Rust reads as a finite f64 (`42`, `-2`, `3.14`, `1e3`).
+fn bank_number(text: &str) -> Result<f64, String> {
+    if text.is_empty() {
+        return Err(
+            "a number is missing: write {#42}, {#3.14:0.01} or {#1..5} (see the README)".into(),
+        );
+    }
+    match text.parse::<f64>() {
+        Ok(number) if number.is_finite() => Ok(number),
+        _ if text.contains(',') => Err(format!(
+            "\"{}\" is not a number: write the decimal point as . (like 3.14); students may \
+             type either",
+            shorten(text)
+        )),
+        _ => Err(format!(
+            "\"{}\" is not a number: write numbers like 42, -2, 3.14 or 1e3",
+            shorten(text)
+        )),
+    }
+}
+
+/// `%100%`, `%0%`, `%-50%`, `%33.3%` at the start of an answer (as Moodle's
+/// `/^%\-*([0-9]{1,2})\.?([0-9]*)%/`, without its digit limit), and the rest. Text that starts
+/// with `%` but is no weight (`{=%}`) is left as answer text, as Moodle does.
+fn weight(item: &str) -> (Option<f64>, &str) {
+    let trimmed = item.trim_start();
+    let Some((number, rest)) = trimmed
+        .strip_prefix('%')
+        .and_then(|inner| inner.split_once('%'))
+    else {
+        return (None, item);
+    };
+    let digits = number.strip_prefix('-').unwrap_or(number);
+    let shaped = digits.starts_with(|c: char| c.is_ascii_digit())
+        && digits.chars().all(|c| c.is_ascii_digit() || c == '.');
+    match number.parse::<f64>() {
+        Ok(percent) if shaped => (Some(percent), rest),
+        _ => (None, item),
+    }
+}
+
+/// Splits an answer from its feedback at the first unescaped `#`.
+fn split_feedback(item: &str) -> (&str, &str) {
+    match find_plain(item, "#") {
+        Some(at) => (&item[..at], &item[at + 1..]),
+        None => (item, ""),
+    }
+}
+
+/// Splits `text` at every unescaped byte in `markers`: the text before the first one, then
+/// each marker and the text after it up to the next.
+fn split_plain<'t>(text: &'t str, markers: &[u8]) -> (&'t str, Vec<(u8, &'t str)>) {
+    let bytes = text.as_bytes();
+    let cuts: Vec<usize> = plain_offsets(text)
+        .filter(|&at| markers.contains(&bytes[at]))
+        .collect();
+    let lead = &text[..cuts.first().copied().unwrap_or(text.len())];
+    let items = cuts
+        .iter()
+        .enumerate()
+        .map(|(n, &at)| {
+            let end = cuts.get(n + 1).copied().unwrap_or(text.len());
+            (bytes[at], &text[at + 1..end])
+        })
+        .collect();
+    (lead, items)
+}
+
+/// Byte offsets of the characters of `text` that are neither escaped nor an escaping
+/// backslash. Offsets inside multi-byte characters are included, but only ever compared with
+/// ASCII, so every match is at a character boundary.
+fn plain_offsets(text: &str) -> impl Iterator<Item = usize> + '_ {
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    std::iter::from_fn(move || {
+        loop {
+            let &byte = bytes.get(at)?;
+            if byte == b'\\'
+                && bytes
+                    .get(at + 1)
+                    .is_some_and(|next| ESCAPABLE.contains(next))
+            {
+                at += 2;
+                continue;
+            }
+            at += 1;
+            return Some(at - 1);
+        }
+    })
+}
+
+/// The first unescaped occurrence of the ASCII `pattern` in `text`.
+fn find_plain(text: &str, pattern: &str) -> Option<usize> {
+    plain_offsets(text).find(|&at| text.as_bytes()[at..].starts_with(pattern.as_bytes()))
+}
+
+/// The last unescaped occurrence of the ASCII `pattern` in `text`.
+fn rfind_plain(text: &str, pattern: &str) -> Option<usize> {
+    plain_offsets(text)
+        .filter(|&at| text.as_bytes()[at..].starts_with(pattern.as_bytes()))
+        .last()
+}
+
+/// Where the first unescaped brace of `text` is.
+fn first_brace_at(text: &str) -> Option<usize> {
+    plain_offsets(text).find(|&at| matches!(text.as_bytes()[at], b'{' | b'}'))
+}
+
+/// The first unescaped brace of `text`: `{` or `}`.
+fn first_brace(text: &str) -> Option<u8> {
+    first_brace_at(text).map(|at| text.as_bytes()[at])
+}
+
+/// Resolves GIFT escapes; a backslash before any other character is a backslash.
+fn unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\'
+            && let Some(&next) = chars.peek()
+            && next.is_ascii()
+            && ESCAPABLE.contains(&(next as u8))
+        {
+            out.push(if next == 'n' { '\n' } else { next });
+            chars.next();
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Question or feedback text as shown: the format marker dropped, escapes resolved, each
+/// line trimmed.
+fn clean_text(raw: &str) -> String {
+    let trimmed = raw.trim();
+    let marked = FORMAT_MARKERS
+        .iter()
+        .find_map(|marker| trimmed.strip_prefix(marker));
+    let text = unescape(marked.unwrap_or(trimmed));
+    let lines: Vec<&str> = text.split('\n').map(str::trim).collect();
+    lines.join("\n").trim().to_owned()
+}
+
+/// An option, answer or title: one line on screen, so line breaks become spaces.
+fn clean_answer(raw: &str) -> String {
+    clean_text(raw).replace('\n', " ")
+}
+
+/// Feedback text, `None` when there is none.
+fn clean_feedback(raw: &str) -> Option<String> {
+    Some(clean_text(raw)).filter(|text| !text.is_empty())
+}
+
+/// File text quoted in a message, cut short so one long line cannot flood the report.
+fn shorten(text: &str) -> String {
+    const MAX_CHARS: usize = 40;
+    match text.char_indices().nth(MAX_CHARS) {
+        Some((cut, _)) => format!("{}...", &text[..cut]),
+        None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(text: &str) -> Result<Vec<Question>, Vec<Problem>> {
+        parse(&Arc::from("net.gift"), text)
+    }
+
+    fn questions(text: &str) -> Vec<Question> {
+        parse_str(text).unwrap_or_else(|problems| {
+            let messages: Vec<String> = problems.iter().map(ToString::to_string).collect();
+            panic!("unexpected problems:\n{}", messages.join("\n"))
+        })
+    }
+
+    fn question(text: &str) -> Question {
+        let mut all = questions(text);
+        assert_eq!(all.len(), 1, "{all:#?}");
+        all.remove(0)
+    }
+
+    fn problems(text: &str) -> Vec<String> {
+        match parse_str(text) {
+            Ok(questions) => panic!("expected problems, got {questions:#?}"),
+            Err(problems) => problems.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    /// The one problem of a one-question bank, without the `net.gift:LINE: ` prefix.
+    fn problem(text: &str) -> (u32, String) {
+        match parse_str(text) {
+            Ok(questions) => panic!("expected a problem, got {questions:#?}"),
+            Err(problems) => {
+                assert_eq!(problems.len(), 1, "{problems:#?}");
+                (problems[0].line, problems[0].message.clone())
+            }
+        }
+    }
+
+    fn choice(question: &Question) -> (Vec<&str>, usize, Vec<Option<&str>>) {
+        let Kind::Choice {
+            options,
+            correct,
+            feedback,
+        } = &question.kind
+        else {
+            panic!("multiple choice: {question:#?}")
+        };
+        (
+            options.iter().map(String::as_str).collect(),
+            *correct,
+            feedback.iter().map(Option::as_deref).collect(),
+        )
+    }
+
+    fn true_false(question: &Question) -> (bool, Option<&str>, Option<&str>) {
+        let Kind::TrueFalse {
+            answer,
+            right_feedback,
+            wrong_feedback,
+        } = &question.kind
+        else {
+            panic!("true/false: {question:#?}")
+        };
+        (
+            *answer,
+            right_feedback.as_deref(),
+            wrong_feedback.as_deref(),
+        )
+    }
+
+    /// Each known answer as (text, key, right, feedback), and the feedback for any other.
+    #[allow(clippy::type_complexity)]
+    fn short(question: &Question) -> (Vec<(&str, &str, bool, Option<&str>)>, Option<&str>) {
+        let Kind::Short { answers, otherwise } = &question.kind else {
+            panic!("short answer: {question:#?}")
+        };
+        let answers = answers
+            .iter()
+            .map(|a| {
+                (
+                    a.text.as_str(),
+                    a.key.as_str(),
+                    a.right,
+                    a.feedback.as_deref(),
+                )
+            })
+            .collect();
+        (answers, otherwise.as_deref())
+    }
+
+    /// Each known answer as (min, max, right, feedback, shown), and the feedback for any other.
+    #[allow(clippy::type_complexity)]
+    fn numeric(question: &Question) -> (Vec<(f64, f64, bool, Option<&str>, &str)>, Option<&str>) {
+        let Kind::Numeric { answers, otherwise } = &question.kind else {
+            panic!("numeric: {question:#?}")
+        };
+        let answers = answers
+            .iter()
+            .map(|a| {
+                (
+                    a.min,
+                    a.max,
+                    a.right,
+                    a.feedback.as_deref(),
+                    a.shown.as_str(),
+                )
+            })
+            .collect();
+        (answers, otherwise.as_deref())
+    }
+
+    #[test]
+    fn reads_a_bank_mixing_every_kind_with_titles_comments_and_a_category() {
+        let qs = questions(
+            "\
+// Networks, week 3.
+$CATEGORY: $course$/networks
+
+::Port::Which port does HTTPS use by default? {
+    ~80   # That is plain HTTP.
+    =443
+    ~8080
+}
+
+// True/false with feedback for a wrong and a right answer.
+::UDP:: UDP retransmits lost datagrams.{F#No: UDP leaves that to the application.#Right.}
+
+::DNS:: What does DNS stand for? {=Domain Name System =domain  name service#Close enough.}
+
+::Handshake:: How many segments open a TCP connection?{#3}
+",
+        );
+        assert_eq!(qs.len(), 4);
+        assert_eq!(
+            qs.iter().map(|q| q.line).collect::<Vec<_>>(),
+            [4, 11, 13, 15]
+        );
+        assert_eq!(
+            qs.iter().map(|q| q.title.as_deref()).collect::<Vec<_>>(),
+            [Some("Port"), Some("UDP"), Some("DNS"), Some("Handshake")]
+        );
+        assert!(qs.iter().all(|q| &*q.file == "net.gift"));
+        assert_eq!(qs[0].text, "Which port does HTTPS use by default?");
+        assert_eq!(
+            choice(&qs[0]),
+            (
+                vec!["80", "443", "8080"],
+                1,
+                vec![Some("That is plain HTTP."), None, None]
+            )
+        );
+        assert_eq!(qs[1].text, "UDP retransmits lost datagrams.");
+        assert_eq!(
+            true_false(&qs[1]),
+            (
+                false,
+                Some("Right."),
+                Some("No: UDP leaves that to the application.")
+            )
+        );
+        assert_eq!(
+            short(&qs[2]),
+            (
+                vec![
+                    ("Domain Name System", "domain name system", true, None),
+                    (
+                        "domain  name service",
+                        "domain name service",
+                        true,
+                        Some("Close enough.")
+                    ),
+                ],
+                None
+            )
+        );
+        assert_eq!(numeric(&qs[3]), (vec![(3.0, 3.0, true, None, "3")], None));
+    }
+
+    #[test]
+    fn a_question_and_its_block_may_span_lines() {
+        let q =
+            question("::Code::\nWhat does this print?\nprint(len(\"abc\"))\n{\n#\n=3 # Yes.\n}\n");
+        assert_eq!(q.text, "What does this print?\nprint(len(\"abc\"))");
+        assert_eq!(q.line, 1);
+        assert_eq!(numeric(&q).0, vec![(3.0, 3.0, true, Some("Yes."), "3")]);
+    }
+
+    #[test]
+    fn text_after_the_block_makes_a_missing_word_question() {
+        let q = question("The {~UDP =TCP ~ICMP} protocol guarantees ordered delivery.\n");
+        assert_eq!(q.text, "The _____ protocol guarantees ordered delivery.");
+        assert_eq!(choice(&q).1, 1);
+        let q = question("::MW::Port {\n=22\n} is SSH's.\n");
+        assert_eq!(q.text, "Port _____ is SSH's.");
+        let q = question("{=ping} sends ICMP echo requests.");
+        assert_eq!(q.text, "_____ sends ICMP echo requests.");
+    }
+
+    #[test]
+    fn escapes_write_special_characters_and_line_breaks() {
+        let q = question(
+            "::a\\:b:: In C\\#, is 1 \\= 1 \\{always\\} \\~true\\~?\\nThink \\\\ twice. {\n\
+             =yes \\# indeed # Right\\: it \\= 1.\n~no\\{\n}",
+        );
+        assert_eq!(q.title.as_deref(), Some("a:b"));
+        assert_eq!(q.text, "In C#, is 1 = 1 {always} ~true~?\nThink \\ twice.");
+        assert_eq!(
+            choice(&q),
+            (
+                vec!["yes # indeed", "no{"],
+                0,
+                vec![Some("Right: it = 1."), None]
+            )
+        );
+        // A backslash before anything else is a backslash; `\\{` is a backslash and a brace.
+        let q = question("Path C:\\temp\\\\{=ok}");
+        assert_eq!(q.text, "Path C:\\temp\\");
+    }
+
+    #[test]
+    fn a_line_break_in_an_option_or_answer_becomes_a_space() {
+        let q = question("Q? {=one\\ntwo ~three}");
+        assert_eq!(choice(&q).0, ["one two", "three"]);
+    }
+
+    #[test]
+    fn format_markers_are_dropped_and_text_shown_as_written() {
+        let q = question("::T::[markdown]Is *this* bold? {=[plain]no #[html]<b>not</b> here ~yes}");
+        assert_eq!(q.text, "Is *this* bold?");
+        assert_eq!(choice(&q).0, ["no", "yes"]);
+        assert_eq!(choice(&q).2, [Some("<b>not</b> here"), None]);
+        let q = question("[html]<p>Hi</p>{T}");
+        assert_eq!(q.text, "<p>Hi</p>");
+        // Only Moodle's four names are markers.
+        let q = question("[note] Q? {T}");
+        assert_eq!(q.text, "[note] Q?");
+    }
+
+    #[test]
+    fn true_false_in_any_case_with_feedback_for_wrong_then_right() {
+        for (block, answer) in [
+            ("{T}", true),
+            ("{TRUE}", true),
+            ("{true}", true),
+            ("{ F }", false),
+            ("{FALSE}", false),
+            ("{false}", false),
+        ] {
+            let q = question(&format!("Q? {block}"));
+            assert_eq!(true_false(&q), (answer, None, None), "{block}");
+        }
+        let q = question("Q? {TRUE#Wrong: it is.#Right: it is.####Both see this.}");
+        assert_eq!(
+            true_false(&q),
+            (true, Some("Right: it is."), Some("Wrong: it is."))
+        );
+        assert_eq!(q.feedback.as_deref(), Some("Both see this."));
+        let q = question("Q? {T##Only when right.}");
+        assert_eq!(true_false(&q), (true, Some("Only when right."), None));
+    }
+
+    #[test]
+    fn short_answers_take_a_bare_answer_weights_0_and_100_and_a_catch_all() {
+        assert_eq!(
+            short(&question("Capital of France? {Paris}")).0,
+            vec![("Paris", "paris", true, None)]
+        );
+        let q = question(
+            "Capital of France? {\n=%100%Paris\n=%0%Lyon # Second city.\n=%0%*#Look at a map.\n}",
+        );
+        assert_eq!(
+            short(&q),
+            (
+                vec![
+                    ("Paris", "paris", true, None),
+                    ("Lyon", "lyon", false, Some("Second city."))
+                ],
+                Some("Look at a map.")
+            )
+        );
+        // `%` alone is an answer, not a weight (as in Moodle).
+        assert_eq!(
+            short(&question("Modulo in C? {=%}")).0,
+            vec![("%", "%", true, None)]
+        );
+    }
+
+    #[test]
+    fn numeric_answers_as_value_margin_range_and_several_with_feedback() {
+        assert_eq!(
+            numeric(&question("g in m/s²? {#9.81:0.01}")).0,
+            vec![(9.81 - 0.01, 9.81 + 0.01, true, None, "9.81 (+/- 0.01)")]
+        );
+        assert_eq!(
+            numeric(&question("1 to 5? {#1..5}")).0,
+            vec![(1.0, 5.0, true, None, "any number from 1 to 5")]
+        );
+        assert_eq!(
+            numeric(&question("Below zero? {#-5..-1}")).0,
+            vec![(-5.0, -1.0, true, None, "any number from -5 to -1")]
+        );
+        let q = question(
+            "When was TCP's RFC 793 published? {#\n\
+             =1981 # Yes, September 1981.\n\
+             =%0%1980:0 # A year early.\n\
+             ~# It came out in the early 1980s.\n}",
+        );
+        assert_eq!(
+            numeric(&q),
+            (
+                vec![
+                    (1981.0, 1981.0, true, Some("Yes, September 1981."), "1981"),
+                    (1980.0, 1980.0, false, Some("A year early."), "1980"),
+                ],
+                Some("It came out in the early 1980s.")
+            )
+        );
+        assert_eq!(
+            numeric(&question("Kilo? {#1e3 =%0%*#Think powers of ten.}")),
+            (
+                vec![(1000.0, 1000.0, true, None, "1e3")],
+                Some("Think powers of ten.")
+            )
+        );
+    }
+
+    #[test]
+    fn reads_what_moodles_own_gift_export_writes() {
+        let qs = questions(
+            "\
+// question: 0  name: Switch category to $course$/Default
+$CATEGORY: $course$/Default
+
+
+// question: 41  name: tf
+::tf::[html]<p>The sky is blue.</p>{TRUE#wrong#right}
+
+
+// question: 42  name: sa
+::sa::[html]Name a primary colour.{
+\t=%100%red#
+\t=%100%blue#yes
+}
+
+
+// question: 43  name: num
+::num::[html]Two plus two?{#
+\t=%100%4:0#
+\t~#no
+\t####Count on your fingers.
+}
+",
+        );
+        assert_eq!(qs.len(), 3);
+        assert_eq!(true_false(&qs[0]), (true, Some("right"), Some("wrong")));
+        assert_eq!(
+            short(&qs[1]).0,
+            vec![
+                ("red", "red", true, None),
+                ("blue", "blue", true, Some("yes"))
+            ]
+        );
+        assert_eq!(
+            numeric(&qs[2]),
+            (vec![(4.0, 4.0, true, None, "4")], Some("no"))
+        );
+        assert_eq!(qs[2].feedback.as_deref(), Some("Count on your fingers."));
+    }
+
+    #[test]
+    fn comments_anywhere_and_comment_only_blocks_are_skipped() {
+        let qs = questions(
+            "// only a comment\n// and another\n\n// before\nQ1? {\n// inside\n=a ~b\n}\n// after\n\n\n$CATEGORY: x\n// y\n\nQ2? {T}",
+        );
+        assert_eq!(
+            qs.iter()
+                .map(|q| (q.text.as_str(), q.line))
+                .collect::<Vec<_>>(),
+            [("Q1?", 5), ("Q2?", 15)]
+        );
+        assert_eq!(choice(&qs[0]).0, ["a", "b"]);
+    }
+
+    #[test]
+    fn line_ends_and_a_bom_do_not_matter() {
+        for text in [
+            "\u{feff}Q1? {T}\r\n\r\nQ2?\r\n{=a\r\n~b}\r\n",
+            "Q1? {T}\r\rQ2?\r{=a\r~b}",
+        ] {
+            let qs = questions(text);
+            assert_eq!(qs.len(), 2, "{text:?}");
+            assert_eq!((qs[1].text.as_str(), qs[1].line), ("Q2?", 3));
+        }
+    }
+
+    #[test]
+    fn general_feedback_goes_to_the_question() {
+        let q = question("Q? {=a ~b ####See chapter 2.}");
+        assert_eq!(q.feedback.as_deref(), Some("See chapter 2."));
+        assert_eq!(choice(&q).0, ["a", "b"]);
+        assert_eq!(
+            choice(&q).2,
+            Vec::<Option<&str>>::new(),
+            "no option feedback"
+        );
+    }
+
+    #[test]
+    fn unsupported_types_are_problems_that_say_what_quizd_asks() {
+        assert_eq!(
+            problem("Match them. {=cat -> food =dog -> bone}"),
+            (
+                1,
+                "matching questions (->) are not supported: quizd asks multiple choice, \
+                 true/false, short-answer and numeric questions"
+                    .into()
+            )
+        );
+        for essay in ["Tell me. {}", "Tell me. {\n####Be brief.\n}"] {
+            assert_eq!(
+                problem(essay),
+                (
+                    1,
+                    "empty answer block: {} is an essay question, which quizd cannot grade; \
+                     put the answer inside the braces"
+                        .into()
+                ),
+                "{essay:?}"
+            );
+        }
+        assert_eq!(
+            problem("Q1? {T}\n\n::Intro:: Read this first.\nThen answer.\n"),
+            (
+                3,
+                "no answer block: put the answers in { } after the question, like {=Paris} or \
+                 {T} (Moodle would import this text as a description, which quizd cannot ask)"
+                    .into()
+            )
+        );
+    }
+
+    #[test]
+    fn weights_other_than_right_and_wrong_are_problems() {
+        assert_eq!(
+            problem("Q? {\n=a\n~%50%b\n~c\n}"),
+            (
+                3,
+                "weighted options (50%) are not supported: quizd's multiple choice has one \
+                 right option, marked =, and wrong ones, marked ~"
+                    .into()
+            )
+        );
+        assert_eq!(problem("Q? {=a ~%-50%b ~c}").0, 1);
+        assert_eq!(
+            problems("Q? {\n~%100%a\n~%100%b\n~c\n}").len(),
+            2,
+            "each weighted option is reported"
+        );
+        assert_eq!(
+            problem("Q? {=%50%half =full}"),
+            (
+                1,
+                "partial credit (50%) is not supported: an answer is right (=) or, for its \
+                 feedback, a known wrong one (=%0%)"
+                    .into()
+            )
+        );
+        assert_eq!(
+            problem("When? {#\n=1822:0\n=%33.3%1822:2\n}"),
+            (
+                3,
+                "partial credit (33.3%) is not supported: an answer is right (=) or, for its \
+                 feedback, a known wrong one (=%0%)"
+                    .into()
+            )
+        );
+    }
+
+    #[test]
+    fn multiple_choice_needs_exactly_one_right_option() {
+        assert_eq!(
+            problem("Q? {\n=a\n~b\n=c\n}"),
+            (
+                4,
+                "more than one right option (=): quizd's multiple choice has exactly one; mark \
+                 the others with ~ (Moodle's multiple-answer questions are not supported)"
+                    .into()
+            )
+        );
+        assert_eq!(
+            problem("Q?\n{~a ~b}"),
+            (
+                2,
+                "no right option: mark the right one with = and the wrong ones with ~".into()
+            )
+        );
+    }
+
+    #[test]
+    fn multiple_choice_options_count_and_shape() {
+        assert_eq!(
+            problem("Q? {~a}"),
+            (
+                1,
+                "a multiple-choice question needs at least 2 options".into()
+            )
+        );
+        let many: String = (0..27).map(|i| format!("~o{i}\n")).collect();
+        assert_eq!(
+            problem(&format!("Q? {{\n=right\n{many}}}")),
+            (1, "a question has at most 26 options (a to z)".into())
+        );
+        assert_eq!(
+            problem("Q? {\n=a\n~\n~c\n}"),
+            (
+                3,
+                "an option after ~ is empty: write its text, or remove the ~".into()
+            )
+        );
+        assert_eq!(
+            problem("Q? {\n=  # feedback only\n~c\n}"),
+            (
+                2,
+                "an option after = is empty: write its text, or remove the =".into()
+            )
+        );
+        assert_eq!(
+            problem("Q? {\nfirst\n=a\n~b\n}"),
+            (
+                2,
+                "text before the first option: start every option with = (the right one) or ~ \
+                 (a wrong one)"
+                    .into()
+            )
+        );
+    }
+
+    #[test]
+    fn braces_out_of_place_are_reported_where_they_are() {
+        assert_eq!(
+            problem("Q? {\n=a\n~b\n"),
+            (
+                1,
+                "the answer block opened here is not closed before the end of the file: close \
+                 it with }"
+                    .into()
+            )
+        );
+        assert_eq!(
+            problem("Q? a } b {T}"),
+            (
+                1,
+                "} with no { before it: write \\} for a brace in the text".into()
+            )
+        );
+        assert_eq!(
+            problem("Q?\n{=a\n{~b}"),
+            (
+                3,
+                "{ inside the answer block: close the block with } first, or write \\{ for a \
+                 brace"
+                    .into()
+            )
+        );
+        assert_eq!(
+            problem("Q? {T} and\n{F}"),
+            (
+                2,
+                "a second answer block: a question has one { }; write \\{ and \\} for braces in \
+                 the text"
+                    .into()
+            )
+        );
+    }
+
+    #[test]
+    fn a_blank_line_inside_a_block_is_one_problem_not_two() {
+        assert_eq!(
+            problems("Q1? {\n=a\n\n~b\n}\n\nQ2? {T}\n\nQ3 }? {T}"),
+            [
+                "net.gift:1: the answer block opened here is not closed before the blank line \
+                 at line 3, which ends the question: close it with } (and keep blank lines out \
+                 of a question)",
+                "net.gift:9: } with no { before it: write \\} for a brace in the text",
+            ]
+        );
+    }
+
+    #[test]
+    fn title_and_text_problems() {
+        assert_eq!(
+            problem("::Unclosed title Q? {T}"),
+            (
+                1,
+                "the title has no closing :: (write ::title:: before the question text)".into()
+            )
+        );
+        for text in ["{T}", "::Only a title::\n{T}", "[html] {T}"] {
+            assert_eq!(
+                problem(text),
+                (
+                    1,
+                    "the question has no text: write it before the answer block".into()
+                ),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_category_line_needs_a_blank_line_after_it() {
+        assert_eq!(
+            problem("$CATEGORY: networks\n// comment\nQ? {T}\n"),
+            (
+                3,
+                "put a blank line after the $CATEGORY: line (Moodle would read this question \
+                 as part of the category's name)"
+                    .into()
+            )
+        );
+    }
+
+    #[test]
+    fn short_answer_problems() {
+        assert_eq!(
+            problem("Q? {=Par*}"),
+            (
+                1,
+                "* is a wildcard in Moodle, which quizd does not support: write each accepted \
+                 answer in full after ="
+                    .into()
+            )
+        );
+        assert_eq!(
+            problem("Q? {=*}"),
+            (
+                1,
+                "* (any answer) cannot be right: write it as =%0%*#feedback, for the feedback \
+                 to any other answer"
+                    .into()
+            )
+        );
+        assert_eq!(
+            problem("Q? {=a =%0%*#x =%0%*#y}"),
+            (1, "a second feedback for any other answer: keep one".into())
+        );
+        assert_eq!(
+            problem("Q? {\n=Paris\n=\n}"),
+            (
+                3,
+                "an answer after = is empty: write it, or remove the =".into()
+            )
+        );
+        assert_eq!(
+            problem("Q? {=%0%Lyon#No.}"),
+            (
+                1,
+                "no right answer: write each accepted answer after =, like {=Paris =Paris, \
+                 France}"
+                    .into()
+            )
+        );
+    }
+
+    #[test]
+    fn numeric_problems() {
+        let not_a_number = |text: &str| {
+            format!("\"{text}\" is not a number: write numbers like 42, -2, 3.14 or 1e3")
+        };
+        assert_eq!(problem("Q? {#abc}"), (1, not_a_number("abc")));
+        assert_eq!(problem("Q? {#1..five}"), (1, not_a_number("five")));
+        assert_eq!(problem("Q? {#inf}"), (1, not_a_number("inf")));
+        assert_eq!(
+            problem("Q? {#3,14}"),
+            (
+                1,
+                "\"3,14\" is not a number: write the decimal point as . (like 3.14); students \
+                 may type either"
+                    .into()
+            )
+        );
+        assert_eq!(
+            problem("Q? {#5..1}"),
+            (
+                1,
+                "the range 5..1 runs backwards: write the smaller number first (1..5)".into()
+            )
+        );
+        assert_eq!(
+            problem("Q? {#3:-1}"),
+            (
+                1,
+                "the margin in 3:-1 is negative: write how far off an answer may be, like 3:1"
+                    .into()
+            )
+        );
+        let no_number = "no right number: write it after the #, like {#42}, {#3.14:0.01} (give \
+                         or take 0.01) or {#1..5} (any number from 1 to 5)";
+        assert_eq!(problem("Q? {#}"), (1, no_number.into()));
+        assert_eq!(problem("Q? {#=%0%4#no}"), (1, no_number.into()));
+        assert_eq!(
+            problem("Q? {#=}"),
+            (
+                1,
+                "a number is missing: write {#42}, {#3.14:0.01} or {#1..5} (see the README)".into()
+            )
+        );
+        assert_eq!(
+            problem("Q? {#\n=5\n~6 # close\n}"),
+            (
+                3,
+                "in a numeric question ~ only gives the feedback for any other number, as \
+                 ~#feedback after the answers; write every accepted number after ="
+                    .into()
+            )
+        );
+    }
+
+    #[test]
+    fn reports_every_problem_in_a_file_and_keeps_the_good_questions_out_of_it() {
+        let text = "\
+Good? {T}
+
+Two right? {=a =b ~c}
+
+Match. {=a -> b =c -> d}
+
+Also good? {=yes}
+
+Bad number? {#x}
+";
+        assert_eq!(
+            problems(text),
+            [
+                "net.gift:3: more than one right option (=): quizd's multiple choice has \
+                 exactly one; mark the others with ~ (Moodle's multiple-answer questions are \
+                 not supported)",
+                "net.gift:5: matching questions (->) are not supported: quizd asks multiple \
+                 choice, true/false, short-answer and numeric questions",
+                "net.gift:9: \"x\" is not a number: write numbers like 42, -2, 3.14 or 1e3",
+            ]
+        );
+    }
+
+    #[test]
+    fn long_text_in_messages_is_shortened() {
+        let long = "x".repeat(100);
+        let (_, message) = problem(&format!("Q? {{#{long}}}"));
+        assert_eq!(message, not_a_number_prefix(&"x".repeat(40)));
+    }
+
+    fn not_a_number_prefix(shown: &str) -> String {
+        format!("\"{shown}...\" is not a number: write numbers like 42, -2, 3.14 or 1e3")
+    }
+
+    #[test]
+    fn plain_offsets_skip_escapes_and_only_escapes() {
+        let text = r"a\{b\\{c\xd";
+        let plain: String = plain_offsets(text)
+            .map(|at| char::from(text.as_bytes()[at]))
+            .collect();
+        assert_eq!(plain, r"ab{c\xd");
+        assert_eq!(find_plain(text, "{"), Some(6));
+        assert_eq!(unescape(r"\:\#\=\{\}\~\\\n\x"), ":#={}~\\\n\\x");
+    }
+
+    #[test]
+    fn parses_ten_thousand_questions() {
+        let mut text = String::new();
+        for i in 0..10_000 {
+            text.push_str(&format!(
+                "::q{i}:: Question {i}? {{\n=right # yes\n~wrong\n~other\n~last\n}}\n\n"
+            ));
+        }
+        let qs = questions(&text);
+        assert_eq!(qs.len(), 10_000);
+        assert_eq!(qs[9_999].line, 9_999 * 7 + 1);
+    }
+}

@@ -1,0 +1,452 @@
+//! Grading: what one typed answer means for one question.
+//!
+//! [`Question::grade`] takes the student's line and says whether it is right, what to record
+//! in the results, and which feedback the bank has for it; or, for a line that is not an answer
+//! of the right form ("maybe" to a true/false question), the message to show instead, with no
+//! penalty. Multiple choice is graded without allocating: a class answers it thousands of
+//! times a second and `tests/alloc.rs` holds it to zero. Typed answers may allocate (they are
+//! recorded as text anyway).
+
+use std::fmt;
+
+use super::{Kind, NumericAnswer, Question, normalise};
+
+/// Longest typed answer recorded in the results, in characters; the rest is cut off. Enough
+/// for any real answer, and it keeps one student from growing the results file by kilobytes.
+pub const MAX_RESPONSE_CHARS: usize = 100;
+
+/// Numeric answers are compared with this relative slack, so that a bound computed in binary
+/// (3.14 - 0.01 is 3.1300000000000003) still accepts the number the teacher meant (3.13).
+/// Moodle adds a similar tiny fraction for the same reason.
+pub const NUMERIC_SLACK: f64 = 1e-9;
+
+/// What a student answered, as the results record it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Response {
+    /// Multiple choice: the bank index of the option chosen (not the shuffled letter).
+    Choice(u8),
+    /// Any other kind: the answer as typed (trimmed, invisible characters removed, at most
+    /// [`MAX_RESPONSE_CHARS`]); for true/false the word `true` or `false`, whatever was typed.
+    Text(Box<str>),
+}
+
+/// The verdict on one answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Graded<'q> {
+    pub right: bool,
+    pub response: Response,
+    /// The bank's feedback for this answer, if any (general feedback is the question's own).
+    pub feedback: Option<&'q str>,
+}
+
+impl Question {
+    /// Grades one typed answer. `lettering[shown]` is the bank index of the option shown with
+    /// letter `shown` (a, b, ...), as the student saw them; only multiple choice uses it.
+    ///
+    /// `Err` holds what to tell the student (shown after `error: `) when the line is not an
+    /// answer of the right form: not a letter in range, not true or false, not a number. Such
+    /// a line costs nothing; the student answers again.
+    pub fn grade(&self, input: &str, lettering: &[u8]) -> Result<Graded<'_>, String> {
+        match &self.kind {
+            Kind::Choice {
+                options,
+                correct,
+                feedback,
+            } => {
+                let Some(shown) = parse_letter(input, options.len()) else {
+                    return Err(format!(
+                        "answer with a letter from a to {}",
+                        letter(options.len().saturating_sub(1))
+                    ));
+                };
+                let picked = lettering
+                    .get(shown)
+                    .map_or(shown, |&index| usize::from(index));
+                Ok(Graded {
+                    right: picked == *correct,
+                    response: Response::Choice(u8::try_from(picked).unwrap_or(u8::MAX)),
+                    feedback: feedback.get(picked).and_then(Option::as_deref),
+                })
+            }
+            Kind::TrueFalse {
+                answer,
+                right_feedback,
+                wrong_feedback,
+            } => {
+                let said = parse_true_false(input).ok_or("answer true or false (or t or f)")?;
+                let right = said == *answer;
+                let feedback = if right {
+                    right_feedback
+                } else {
+                    wrong_feedback
+                };
+                Ok(Graded {
+                    right,
+                    response: Response::Text(if said { "true" } else { "false" }.into()),
+                    feedback: feedback.as_deref(),
+                })
+            }
+            Kind::Short { answers, otherwise } => {
+                let key = normalise(input);
+                if key.is_empty() {
+                    return Err("type your answer".into());
+                }
+                let matched = answers.iter().find(|known| known.key == key);
+                Ok(Graded {
+                    right: matched.is_some_and(|known| known.right),
+                    response: typed(input),
+                    feedback: matched
+                        .map_or(otherwise, |known| &known.feedback)
+                        .as_deref(),
+                })
+            }
+            Kind::Numeric { answers, otherwise } => {
+                let number =
+                    parse_number(input).ok_or("answer with a number, like 42, -2, 3.14 or 1e3")?;
+                let matched = answers.iter().find(|known| known.accepts(number));
+                Ok(Graded {
+                    right: matched.is_some_and(|known| known.right),
+                    response: typed(input),
+                    feedback: matched
+                        .map_or(otherwise, |known| &known.feedback)
+                        .as_deref(),
+                })
+            }
+        }
+    }
+
+    /// The right answer as "The answer was ..." names it to the student who saw `lettering`
+    /// (see [`Question::grade`]): `b) bind()`, `true`, `no one`, `3.14 (+/- 0.01)`.
+    pub fn right_answer<'q>(&'q self, lettering: &'q [u8]) -> RightAnswer<'q> {
+        RightAnswer {
+            question: self,
+            lettering,
+        }
+    }
+}
+
+impl NumericAnswer {
+    /// Whether `number` is in this answer's range (with [`NUMERIC_SLACK`]).
+    pub fn accepts(&self, number: f64) -> bool {
+        let slack = |bound: f64| bound.abs().max(1.0) * NUMERIC_SLACK;
+        self.min - slack(self.min) <= number && number <= self.max + slack(self.max)
+    }
+}
+
+/// The right answer of a question, written without allocating; see [`Question::right_answer`].
+pub struct RightAnswer<'q> {
+    question: &'q Question,
+    lettering: &'q [u8],
+}
+
+impl fmt::Display for RightAnswer<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.question.kind {
+            Kind::Choice {
+                options, correct, ..
+            } => {
+                let shown = self
+                    .lettering
+                    .iter()
+                    .position(|&index| usize::from(index) == *correct)
+                    .unwrap_or(*correct);
+                let text = options.get(*correct).map_or("", String::as_str);
+                write!(f, "{}) {text}", letter(shown))
+            }
+            Kind::TrueFalse { answer, .. } => f.write_str(if *answer { "true" } else { "false" }),
+            Kind::Short { answers, .. } => {
+                let first = answers.iter().find(|known| known.right);
+                f.write_str(first.map_or("", |known| known.text.as_str()))
+            }
+            Kind::Numeric { answers, .. } => {
+                let first = answers.iter().find(|known| known.right);
+                f.write_str(first.map_or("", |known| known.shown.as_str()))
+            }
+        }
+    }
+}
+
+/// The letter shown for option position `shown` (0 is a).
+pub fn letter(shown: usize) -> char {
+    u8::try_from(shown)
+        .ok()
+        .filter(|&shown| shown < 26)
+        .map_or('?', |shown| char::from(b'a' + shown))
+}
+
+/// The student's answer to a multiple-choice question: the letter as shown, either case,
+/// optionally followed by `)` or `.`.
+pub(crate) fn parse_letter(line: &str, options: usize) -> Option<usize> {
+    let s = line.trim();
+    let s = s
+        .strip_suffix(')')
+        .or_else(|| s.strip_suffix('.'))
+        .unwrap_or(s)
+        .trim_end();
+    let mut chars = s.chars();
+    let c = chars.next()?.to_ascii_lowercase();
+    if chars.next().is_some() || !c.is_ascii_lowercase() {
+        return None;
+    }
+    let shown = usize::from(c as u8 - b'a');
+    (shown < options).then_some(shown)
+}
+
+/// `t`, `true`, `f`, `false` in any case; also `y`/`yes`/`n`/`no`, which students type to
+/// "is this statement true?" just as often.
+fn parse_true_false(input: &str) -> Option<bool> {
+    let word = input.trim();
+    let is = |options: &[&str]| options.iter().any(|o| word.eq_ignore_ascii_case(o));
+    if is(&["t", "true", "y", "yes"]) {
+        Some(true)
+    } else if is(&["f", "false", "n", "no"]) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// A typed number: `42`, `-2`, `+0.5`, `3.14`, `1e3`, or `3,14` (a decimal comma, as many
+/// classrooms write it; a comma is read as the decimal mark only when there is no point).
+/// Infinity and NaN are not numbers a student means.
+pub(crate) fn parse_number(input: &str) -> Option<f64> {
+    let text = input.trim();
+    let number = match (text.matches(',').count(), text.contains('.')) {
+        (0, _) => text.parse::<f64>().ok()?,
+        (1, false) => text.replacen(',', ".", 1).parse::<f64>().ok()?,
+        _ => return None,
+    };
+    // `f64::from_str` also takes "inf" and "NaN".
+    number.is_finite().then_some(number)
+}
+
+/// A typed answer as recorded: trimmed, tabs made spaces, other invisible characters dropped
+/// (they would hide or reorder text in the teacher's spreadsheet), cut at
+/// [`MAX_RESPONSE_CHARS`].
+fn typed(input: &str) -> Response {
+    let text: String = input
+        .trim()
+        .chars()
+        .map(|c| if c.is_whitespace() { ' ' } else { c })
+        .filter(|&c| !crate::is_invisible(c))
+        .take(MAX_RESPONSE_CHARS)
+        .collect();
+    Response::Text(text.into_boxed_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bank::ShortAnswer;
+    use std::sync::Arc;
+
+    fn question(kind: Kind) -> Question {
+        Question::new("Q?", kind, &Arc::from("t.gift"), 1)
+    }
+
+    fn text(response: &Response) -> &str {
+        match response {
+            Response::Text(text) => text,
+            Response::Choice(_) => panic!("a text response: {response:?}"),
+        }
+    }
+
+    fn short(text: &str, right: bool, feedback: Option<&str>) -> ShortAnswer {
+        ShortAnswer {
+            text: text.into(),
+            key: normalise(text),
+            right,
+            feedback: feedback.map(Into::into),
+        }
+    }
+
+    fn numeric(min: f64, max: f64, right: bool, feedback: Option<&str>) -> NumericAnswer {
+        NumericAnswer {
+            min,
+            max,
+            right,
+            feedback: feedback.map(Into::into),
+            shown: format!("{min} to {max}"),
+        }
+    }
+
+    #[test]
+    fn letters_are_accepted_in_either_case_with_a_paren_or_dot() {
+        for answer in ["b", "B", "b)", "B.", "  b  ", "b )"] {
+            assert_eq!(parse_letter(answer, 4), Some(1), "{answer:?}");
+        }
+        for answer in ["", "e", "bb", "1", "b))", "é", "b c"] {
+            assert_eq!(parse_letter(answer, 4), None, "{answer:?}");
+        }
+    }
+
+    #[test]
+    fn choice_is_graded_by_the_lettering_the_student_saw_with_that_options_feedback() {
+        let q = question(Kind::Choice {
+            options: vec!["w".into(), "r".into(), "x".into()],
+            correct: 1,
+            feedback: vec![Some("not w".into()), None, Some("not x".into())],
+        });
+        // Shown as a) x, b) w, c) r.
+        let lettering = [2, 0, 1];
+        let graded = q.grade("c", &lettering).expect("a letter");
+        assert!(graded.right);
+        assert_eq!(
+            (graded.response, graded.feedback),
+            (Response::Choice(1), None)
+        );
+        let graded = q.grade("A)", &lettering).expect("a letter");
+        assert!(!graded.right);
+        assert_eq!(
+            (graded.response, graded.feedback),
+            (Response::Choice(2), Some("not x"))
+        );
+        assert_eq!(q.right_answer(&lettering).to_string(), "c) r");
+        assert_eq!(q.right_answer(&[]).to_string(), "b) r");
+        assert_eq!(
+            q.grade("d", &lettering),
+            Err("answer with a letter from a to c".to_string())
+        );
+    }
+
+    #[test]
+    fn choice_without_feedback_gives_none() {
+        let q = question(Kind::choice(vec!["a".into(), "b".into()], 0));
+        assert_eq!(q.grade("b", &[0, 1]).expect("a letter").feedback, None);
+    }
+
+    #[test]
+    fn true_false_takes_t_f_true_false_yes_no_in_any_case() {
+        let q = question(Kind::TrueFalse {
+            answer: false,
+            right_feedback: Some("Indeed.".into()),
+            wrong_feedback: Some("No: UDP has no handshake.".into()),
+        });
+        for input in ["f", "F", "false", "FALSE", " False ", "n", "No"] {
+            let graded = q.grade(input, &[]).expect("true or false");
+            assert!(graded.right, "{input:?}");
+            assert_eq!(text(&graded.response), "false");
+            assert_eq!(graded.feedback, Some("Indeed."));
+        }
+        for input in ["t", "TRUE", "yes", "Y"] {
+            let graded = q.grade(input, &[]).expect("true or false");
+            assert!(!graded.right, "{input:?}");
+            assert_eq!(text(&graded.response), "true");
+            assert_eq!(graded.feedback, Some("No: UDP has no handshake."));
+        }
+        for input in ["", "maybe", "tru", "a", "1"] {
+            assert_eq!(
+                q.grade(input, &[]),
+                Err("answer true or false (or t or f)".to_string()),
+                "{input:?}"
+            );
+        }
+        assert_eq!(q.right_answer(&[]).to_string(), "false");
+    }
+
+    #[test]
+    fn short_answers_ignore_case_and_spacing_and_record_what_was_typed() {
+        let q = question(Kind::Short {
+            answers: vec![
+                short("Domain Name System", true, Some("Yes.")),
+                short("DNS", true, None),
+                short("dynamic naming", false, Some("Close, but no.")),
+            ],
+            otherwise: Some("It resolves names.".into()),
+        });
+        let graded = q.grade("  domain   NAME\tsystem ", &[]).expect("an answer");
+        assert!(graded.right);
+        assert_eq!(text(&graded.response), "domain   NAME system");
+        assert_eq!(graded.feedback, Some("Yes."));
+        let graded = q.grade("dns", &[]).expect("an answer");
+        assert!(graded.right && graded.feedback.is_none());
+        let graded = q.grade("Dynamic Naming", &[]).expect("an answer");
+        assert!(!graded.right);
+        assert_eq!(graded.feedback, Some("Close, but no."));
+        let graded = q.grade("no idea", &[]).expect("an answer");
+        assert!(!graded.right);
+        assert_eq!(graded.feedback, Some("It resolves names."));
+        assert_eq!(q.grade("   ", &[]), Err("type your answer".to_string()));
+        assert_eq!(q.right_answer(&[]).to_string(), "Domain Name System");
+    }
+
+    #[test]
+    fn short_answers_compare_unicode_case_insensitively() {
+        let q = question(Kind::Short {
+            answers: vec![short("Ärger", true, None)],
+            otherwise: None,
+        });
+        assert!(q.grade("ÄRGER", &[]).expect("an answer").right);
+    }
+
+    #[test]
+    fn recorded_text_is_trimmed_cleaned_and_capped() {
+        let q = question(Kind::Short {
+            answers: vec![short("x", true, None)],
+            otherwise: None,
+        });
+        let graded = q.grade(" a\u{202e}b\u{7}c ", &[]).expect("an answer");
+        assert_eq!(text(&graded.response), "abc");
+        let long = "y".repeat(500);
+        let graded = q.grade(&long, &[]).expect("an answer");
+        assert_eq!(text(&graded.response).chars().count(), MAX_RESPONSE_CHARS);
+    }
+
+    #[test]
+    fn numbers_are_read_with_a_point_a_comma_a_sign_or_an_exponent() {
+        for (input, want) in [
+            ("9.81", 9.81),
+            ("-2", -2.0),
+            ("+0.5", 0.5),
+            ("1e3", 1000.0),
+            ("9,81", 9.81),
+            (" 42 ", 42.0),
+            (".5", 0.5),
+        ] {
+            assert_eq!(parse_number(input), Some(want), "{input:?}");
+        }
+        for input in [
+            "", "pi", "1,000.5", "1,2,3", "inf", "NaN", "3 14", "5 ms", "0x10",
+        ] {
+            assert_eq!(parse_number(input), None, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn numeric_answers_match_their_range_with_slack_first_match_wins() {
+        // Gravity at the Earth's surface, to within 0.01 m/s².
+        let q = question(Kind::Numeric {
+            answers: vec![
+                numeric(9.81 - 0.01, 9.81 + 0.01, true, Some("Good.")),
+                numeric(10.0, 10.0, false, Some("More digits, please.")),
+            ],
+            otherwise: Some("g is about 9.81 m/s².".into()),
+        });
+        for input in ["9.80", "9.82", "9,81", "9.815"] {
+            let graded = q.grade(input, &[]).expect("a number");
+            assert!(graded.right, "{input:?}");
+            assert_eq!(graded.feedback, Some("Good."));
+        }
+        let graded = q.grade("10", &[]).expect("a number");
+        assert!(!graded.right);
+        assert_eq!(graded.feedback, Some("More digits, please."));
+        assert_eq!(text(&graded.response), "10");
+        let graded = q.grade("9.83", &[]).expect("a number");
+        assert!(!graded.right);
+        assert_eq!(graded.feedback, Some("g is about 9.81 m/s²."));
+        assert_eq!(
+            q.grade("nine", &[]),
+            Err("answer with a number, like 42, -2, 3.14 or 1e3".to_string())
+        );
+    }
+
+    #[test]
+    fn an_exact_numeric_answer_accepts_the_same_number_written_differently() {
+        let exact = numeric(1500.0, 1500.0, true, None);
+        for input in ["1500", "1500.0", "1.5e3", "1500,0"] {
+            let number = parse_number(input).expect("a number");
+            assert!(exact.accepts(number), "{input:?}");
+        }
+        assert!(!exact.accepts(1500.001));
+    }
+}

@@ -51,6 +51,7 @@ fn session(c: &mut Criterion) {
         let mut roster = Roster::default();
         let mut finished = Vec::new();
         let mut counters = Counters::default();
+        let mut evicted: Vec<usize> = Vec::new();
         let mut out = Vec::with_capacity(64 * 1024);
         b.iter(|| {
             let now = Instant::now();
@@ -59,9 +60,10 @@ fn session(c: &mut Criterion) {
                 roster: &mut roster,
                 finished: &mut finished,
                 counters: &mut counters,
+                evicted: &mut evicted,
             };
             out.clear();
-            let mut s = Session::new(peer, now, &quiz, &mut out);
+            let mut s = Session::new(1, peer, now, &quiz, &mut out);
             s.on_line("student", now, &mut ctx, &mut out);
             for _ in 0..10 {
                 s.on_line("b", now, &mut ctx, &mut out);

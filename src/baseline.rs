@@ -39,6 +39,7 @@ impl Script {
     pub fn new(quiz: &Quiz) -> Script {
         let mut greeting = Vec::new();
         let _ = Session::new(
+            0,
             SocketAddr::from(([127, 0, 0, 1], 0)),
             Instant::now(),
             quiz,
@@ -46,7 +47,13 @@ impl Script {
         );
         let count = quiz.count();
         let mut replies = Vec::with_capacity(count + 1);
-        let mut reply = format!("Hello student. {}.\r\n", quiz.how_to_answer).into_bytes();
+        // The resume code is random in quizd; this one has the same length.
+        let mut reply = format!(
+            "Hello student. {}.\r\nYour resume code is {}: if you are disconnected, connect again with the same name and type it.\r\n",
+            quiz.how_to_answer,
+            "x".repeat(crate::session::CODE_LEN)
+        )
+        .into_bytes();
         for index in 0..count {
             let wire = quiz.wire(index as u32);
             reply.extend_from_slice(quiz.header(index));

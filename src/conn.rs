@@ -71,15 +71,17 @@ pub struct Conn {
 }
 
 impl Conn {
-    /// A new connection; the session's greeting is appended to `out`.
+    /// A new connection (`key`: its id in the server); the session's greeting is appended to
+    /// `out`.
     pub fn new(
+        key: usize,
         stream: TcpStream,
         peer: SocketAddr,
         now: Instant,
         quiz: &crate::quiz::Quiz,
         out: &mut Vec<u8>,
     ) -> Conn {
-        let session = Session::new(peer, now, quiz, out);
+        let session = Session::new(key, peer, now, quiz, out);
         Conn {
             stream,
             peer,

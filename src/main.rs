@@ -66,6 +66,12 @@ struct Cli {
           value_parser = clap::value_parser!(u64).range(1..=604_800))]
     idle_timeout: u64,
 
+    /// How long a student who dropped mid-quiz may take to come back and resume with their
+    /// name and resume code; their attempt is recorded when it runs out (0: no resuming).
+    #[arg(long, value_name = "SECS", default_value_t = 600,
+          value_parser = clap::value_parser!(u64).range(0..=604_800))]
+    resume_window: u64,
+
     /// Quiz title shown to students and written to results (default: the bank's file name).
     #[arg(long, value_name = "TEXT")]
     title: Option<String>,
@@ -153,6 +159,7 @@ fn main() -> ExitCode {
         seed: cli.seed,
         reveal: !cli.no_reveal,
         idle_timeout: Duration::from_secs(cli.idle_timeout),
+        resume_window: Duration::from_secs(cli.resume_window),
     };
     let mut config = Config::new(cli.listen, Quiz::new(bank, settings), cli.results);
     config.max_clients = cli.max_clients.map(|n| n as usize);

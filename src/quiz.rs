@@ -28,6 +28,9 @@ pub struct Settings {
     pub reveal: bool,
     /// A student who sends nothing for this long, with no question clock running, is closed.
     pub idle_timeout: Duration,
+    /// A student who drops mid-quiz may resume within this long; then the attempt is recorded
+    /// (zero: recorded at once).
+    pub resume_window: Duration,
 }
 
 impl Default for Settings {
@@ -39,6 +42,7 @@ impl Default for Settings {
             seed: None,
             reveal: true,
             idle_timeout: Duration::from_secs(600),
+            resume_window: Duration::from_secs(600),
         }
     }
 }
@@ -141,6 +145,7 @@ impl Quiz {
     pub fn new(bank: Bank, mut settings: Settings) -> Quiz {
         settings.time_limit = settings.time_limit.map(|d| d.min(MAX_DURATION));
         settings.idle_timeout = settings.idle_timeout.min(MAX_DURATION);
+        settings.resume_window = settings.resume_window.min(MAX_DURATION);
         let wire = bank.questions.iter().map(Wire::new).collect();
         let how_to_answer = how_to_answer(&bank.questions);
         let mut quiz = Quiz {

@@ -130,6 +130,8 @@ struct Shared {
     roster: Roster,
     counters: Counters,
     finished: Vec<Attempt>,
+    /// Connections whose seat was resumed elsewhere (filled by sessions, emptied by the loop).
+    evicted: Vec<usize>,
 }
 
 impl Shared {
@@ -139,6 +141,7 @@ impl Shared {
             roster: &mut self.roster,
             finished: &mut self.finished,
             counters: &mut self.counters,
+            evicted: &mut self.evicted,
         }
     }
 }
@@ -260,6 +263,7 @@ impl Server {
                 roster: Roster::default(),
                 counters: Counters::default(),
                 finished: Vec::new(),
+                evicted: Vec::new(),
             },
             results,
             max_clients,
@@ -352,6 +356,9 @@ impl Server {
             consider(at);
         }
         if let Some(at) = self.stopping {
+            consider(at);
+        }
+        if let Some(at) = self.shared.roster.next_expiry() {
             consider(at);
         }
         consider(self.next_summary);
@@ -456,6 +463,7 @@ impl Server {
         let _ = stream.set_nodelay(true);
         log::debug!("{peer} connected");
         entry.insert(Conn::new(
+            key,
             stream,
             peer,
             now,
@@ -530,6 +538,14 @@ impl Server {
         // Rows first: by the time a student reads "Quiz over", their row is on disk.
         self.write_finished();
         self.update_conn(key, now);
+        // A student who resumed their attempt here: the connection that held it says so and
+        // closes.
+        while let Some(old) = self.shared.evicted.pop() {
+            if let Some(conn) = self.conns.get_mut(old) {
+                conn.session.on_evicted(&mut self.out);
+                self.update_conn(old, now);
+            }
+        }
         // An attempt ended by a limit inside update_conn.
         self.write_finished();
     }
@@ -636,6 +652,11 @@ impl Server {
             }
             self.after_io(key, now);
         }
+        let shared = &mut self.shared;
+        shared
+            .roster
+            .expire(now, &mut shared.finished, &mut shared.counters);
+        self.write_finished();
         if self.accept_paused.is_some_and(|(until, _)| until <= now) {
             self.accept_paused = self.accept_paused.map(|(_, p)| (now, p));
             self.accept_all(now);
@@ -673,6 +694,15 @@ impl Server {
             self.accept_paused = Some((now, pause));
             self.accept_all(now);
         }
+    }
+
+    /// Records every parked attempt (the server is stopping; nobody can resume any more).
+    fn finish_parked(&mut self, now: Instant) {
+        let shared = &mut self.shared;
+        shared
+            .roster
+            .finish_parked(now, &mut shared.finished, &mut shared.counters);
+        self.write_finished();
     }
 
     /// Writes the rows of attempts that ended.
@@ -729,7 +759,7 @@ impl Server {
             conn.linger(until);
             self.after_io(key, now);
         }
-        self.write_finished();
+        self.finish_parked(now);
     }
 
     fn finish_shutdown(mut self) {
@@ -737,7 +767,10 @@ impl Server {
         for key in keys {
             self.mark_close(key, Status::Shutdown);
         }
-        self.sweep(Instant::now());
+        let now = Instant::now();
+        self.sweep(now);
+        // Students who dropped during the grace period parked their seats.
+        self.finish_parked(now);
         log::info!(
             "stopped: {} attempt(s) finished, {} answers, {} row(s) written to {}",
             self.shared.counters.finished,

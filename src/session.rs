@@ -4,13 +4,19 @@
 //! current instant; it appends what the student should see to an output buffer and records the
 //! attempt in the shared [`Ctx`] when it ends.
 //!
+//! The attempt itself (name, questions, answers, score, resume code) is a [`Seat`] in the
+//! shared [`Roster`], not part of the session: a connection that drops parks its seat, and the
+//! student can take it up again from a new connection with the same name and the resume code,
+//! until the resume window runs out. Only then is a dropped attempt recorded.
+//!
 //! Call order: [`Session::new`] once, then any number of [`Session::on_line`],
 //! [`Session::on_leave`], [`Session::on_too_long`] and [`Session::on_timeout`] (the latter when
 //! [`Session::next_deadline`] has passed), and finally exactly one of [`Session::on_close`]
-//! (the connection went away) or [`Session::on_shutdown`] (the server stops), unless
-//! [`Session::is_done`] already says the session ended by itself. `now` never goes backwards.
+//! (the connection went away), [`Session::on_shutdown`] (the server stops) or
+//! [`Session::on_evicted`] (its seat was resumed elsewhere), unless [`Session::is_done`]
+//! already says the session ended by itself. `now` never goes backwards.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashMap};
 use std::io::Write as _;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -27,8 +33,16 @@ pub const MAX_NAME_CHARS: usize = 32;
 /// teacher's screen.
 pub const ASK_INTERVAL: Duration = Duration::from_secs(10);
 
+/// Wrong resume codes allowed on one connection before it is closed.
+pub const MAX_CODE_TRIES: u8 = 3;
+/// Resume codes: this many characters from [`CODE_ALPHABET`] (31^6, about 887 million).
+pub const CODE_LEN: usize = 6;
+/// Letters and digits that cannot be misread for one another (no 0/o, 1/l/i).
+const CODE_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
+
 const ANSWER_PROMPT: &str = "answer> ";
 const NAME_PROMPT: &str = "name> ";
+const CODE_PROMPT: &str = "code> ";
 
 /// How an attempt ended; the results `status` column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,8 +51,11 @@ pub enum Status {
     Completed,
     /// The student typed `/quit` (or Ctrl-C in telnet).
     Quit,
-    /// The connection dropped, or the server closed it (output cap, kicked).
+    /// The connection dropped (and the student did not resume in time), or the server closed
+    /// it (output cap).
     Disconnected,
+    /// A teacher removed the student (`kick`).
+    Kicked,
     /// The student sent nothing for the idle timeout.
     TimedOut,
     /// The server was stopped mid-attempt.
@@ -51,6 +68,7 @@ impl Status {
             Status::Completed => "completed",
             Status::Quit => "quit",
             Status::Disconnected => "disconnected",
+            Status::Kicked => "kicked",
             Status::TimedOut => "timed_out",
             Status::Shutdown => "shutdown",
         }
@@ -72,28 +90,164 @@ pub struct Attempt {
     pub duration: Duration,
 }
 
-/// Names of students in the quiz right now, so two people cannot both be "alice".
+/// A student's attempt while it runs: everything that must outlive a connection, so that the
+/// student can resume it from another one.
+#[derive(Debug)]
+pub struct Seat {
+    pub name: String,
+    /// Typed after the name to take the seat up again from another connection.
+    pub code: String,
+    seed: u64,
+    /// Bank indices of the attempt's questions, in the order asked.
+    order: Vec<u32>,
+    /// The answer per asked question (`None`: unanswered or timed out).
+    chosen: Vec<Option<Response>>,
+    pub score: u32,
+    started: Instant,
+    /// The question on screen and its clock (kept here too, so a resume carries on).
+    index: usize,
+    clock: Option<Instant>,
+    /// The session holding the seat (its connection id), or `None` while parked.
+    holder: Option<usize>,
+    /// The resume window of a parked seat ends here.
+    expires: Option<Instant>,
+    pub peer: SocketAddr,
+}
+
+impl Seat {
+    /// Questions answered or passed so far, and in all.
+    pub fn progress(&self) -> (usize, usize) {
+        (self.index, self.order.len())
+    }
+
+    /// Whether a connection holds the seat now.
+    pub fn is_parked(&self) -> bool {
+        self.holder.is_none()
+    }
+}
+
+/// Every attempt in progress, by name, so two people cannot both be "alice" and a student who
+/// drops can come back to theirs.
 #[derive(Debug, Default)]
 pub struct Roster {
-    names: HashSet<String>,
+    by_name: HashMap<String, usize>,
+    seats: slab::Slab<Seat>,
+    /// Parked seats, by the end of their resume window.
+    parked: BTreeSet<(Instant, usize)>,
 }
 
 impl Roster {
-    fn claim(&mut self, name: &str) -> bool {
-        self.names.insert(name.to_lowercase())
-    }
-
-    fn release(&mut self, name: &str) {
-        self.names.remove(&name.to_lowercase());
-    }
-
-    /// Students who have given a name and not yet finished.
+    /// Attempts in progress, parked or not.
     pub fn len(&self) -> usize {
-        self.names.len()
+        self.seats.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
+        self.seats.is_empty()
+    }
+
+    /// Attempts whose student dropped and may still resume.
+    pub fn parked(&self) -> usize {
+        self.parked.len()
+    }
+
+    /// Every seat, for the teacher's views.
+    pub fn seats(&self) -> impl Iterator<Item = &Seat> {
+        self.seats.iter().map(|(_, seat)| seat)
+    }
+
+    /// The seat of an attempt in progress under `name` (any case).
+    fn find(&self, name: &str) -> Option<usize> {
+        self.by_name.get(&name.to_lowercase()).copied()
+    }
+
+    /// When the earliest resume window ends.
+    pub fn next_expiry(&self) -> Option<Instant> {
+        self.parked.first().map(|&(at, _)| at)
+    }
+
+    fn park(&mut self, key: usize, now: Instant, window: Duration) {
+        if let Some(seat) = self.seats.get_mut(key) {
+            let until = now + window;
+            seat.holder = None;
+            seat.expires = Some(until);
+            self.parked.insert((until, key));
+        }
+    }
+
+    fn unpark(&mut self, key: usize, holder: usize) {
+        if let Some(seat) = self.seats.get_mut(key) {
+            if let Some(until) = seat.expires.take() {
+                self.parked.remove(&(until, key));
+            }
+            seat.holder = Some(holder);
+        }
+    }
+
+    /// Records every parked attempt whose resume window has ended (status `disconnected`).
+    pub fn expire(&mut self, now: Instant, finished: &mut Vec<Attempt>, counters: &mut Counters) {
+        while let Some(&(at, key)) = self.parked.first() {
+            if at > now {
+                break;
+            }
+            self.parked.pop_first();
+            log::info!(
+                "{} did not come back within the resume window; recording the attempt",
+                self.seats.get(key).map_or("?", |s| s.name.as_str())
+            );
+            self.finish(key, Status::Disconnected, now, finished, counters);
+        }
+    }
+
+    /// Records every parked attempt now (the server is stopping).
+    pub fn finish_parked(
+        &mut self,
+        now: Instant,
+        finished: &mut Vec<Attempt>,
+        counters: &mut Counters,
+    ) {
+        while let Some((_, key)) = self.parked.pop_first() {
+            self.finish(key, Status::Disconnected, now, finished, counters);
+        }
+    }
+
+    /// Ends an attempt: records its row and frees its name.
+    fn finish(
+        &mut self,
+        key: usize,
+        status: Status,
+        now: Instant,
+        finished: &mut Vec<Attempt>,
+        counters: &mut Counters,
+    ) {
+        let Some(seat) = self.seats.try_remove(key) else {
+            return;
+        };
+        if let Some(until) = seat.expires {
+            self.parked.remove(&(until, key));
+        }
+        self.by_name.remove(&seat.name.to_lowercase());
+        let max = seat.order.len() as u32;
+        let mut chosen = seat.chosen;
+        chosen.resize(seat.order.len(), None);
+        log::debug!(
+            "{} ({}) finished: {}/{} {}",
+            seat.name,
+            seat.peer,
+            seat.score,
+            max,
+            status.as_str()
+        );
+        finished.push(Attempt {
+            responses: seat.order.iter().copied().zip(chosen).collect(),
+            name: seat.name,
+            peer: seat.peer,
+            score: seat.score,
+            max,
+            status,
+            duration: now.saturating_duration_since(seat.started),
+        });
+        counters.finished += 1;
     }
 }
 
@@ -108,6 +262,10 @@ pub struct Counters {
     pub timeouts: u64,
     pub started: u64,
     pub finished: u64,
+    /// Attempts taken up again with their resume code.
+    pub resumed: u64,
+    /// Wrong resume codes typed.
+    pub wrong_codes: u64,
 }
 
 /// What sessions share: the quiz, who is here, and where finished attempts go.
@@ -117,6 +275,9 @@ pub struct Ctx<'a> {
     /// Attempts that ended; the server writes them out and empties this.
     pub finished: &'a mut Vec<Attempt>,
     pub counters: &'a mut Counters,
+    /// Connections whose seat another connection just took over with the resume code; the
+    /// server calls [`Session::on_evicted`] on each and empties this.
+    pub evicted: &'a mut Vec<usize>,
 }
 
 /// Where a student is.
@@ -124,32 +285,44 @@ pub struct Ctx<'a> {
 enum State {
     /// Waiting for a name; the connection is closed at `deadline`.
     Naming { deadline: Instant },
-    /// Question `index` of the attempt is on screen. `clock` ends it (the time limit, if any);
-    /// `idle` closes the attempt when no clock runs and the student stays silent.
+    /// The name given has an attempt in progress: waiting for its resume code (or an empty
+    /// line to choose another name), until `deadline`.
+    Resuming {
+        seat: usize,
+        tries: u8,
+        deadline: Instant,
+    },
+    /// Question `index` of the attempt in `seat` is on screen. `clock` ends it (the time
+    /// limit, if any); `idle` closes the attempt when no clock runs and the student stays
+    /// silent.
     Asking {
+        seat: usize,
         index: usize,
         clock: Option<Instant>,
         idle: Instant,
     },
-    /// The session has ended (row recorded if there was an attempt); the server closes it.
+    /// The session has ended (its attempt recorded, parked or taken over); the server closes it.
     Done,
 }
 
-/// One student's quiz.
+/// One student's connection to the quiz.
 #[derive(Debug)]
 pub struct Session {
     state: State,
+    /// The connection's id, unique among open connections (the server's slab key).
+    conn: usize,
     peer: SocketAddr,
+    /// The student's name once their attempt started (or resumed).
     name: String,
-    seed: u64,
-    /// Bank indices of the attempt's questions, in the order asked.
-    order: Vec<u32>,
-    /// The answer per asked question (`None`: unanswered or timed out).
-    chosen: Vec<Option<Response>>,
-    score: u32,
-    started: Instant,
     /// When this student last sent `/ask` (rate limit).
     last_ask: Option<Instant>,
+}
+
+/// A fresh resume code.
+fn new_code() -> String {
+    (0..CODE_LEN)
+        .map(|_| char::from(CODE_ALPHABET[fastrand::usize(..CODE_ALPHABET.len())]))
+        .collect()
 }
 
 /// Checks a proposed name; on success returns it trimmed, with inner runs of spaces folded.
@@ -194,8 +367,15 @@ fn secs_left(deadline: Instant, now: Instant) -> u64 {
 }
 
 impl Session {
-    /// A new connection: greets the student and asks for a name.
-    pub fn new(peer: SocketAddr, now: Instant, quiz: &Quiz, out: &mut Vec<u8>) -> Session {
+    /// A new connection (`conn`: its id, unique among open connections): greets the student
+    /// and asks for a name.
+    pub fn new(
+        conn: usize,
+        peer: SocketAddr,
+        now: Instant,
+        quiz: &Quiz,
+        out: &mut Vec<u8>,
+    ) -> Session {
         let count = quiz.count();
         let mut welcome = format!(
             "Welcome to quizd: {}. {} question{}",
@@ -216,18 +396,14 @@ impl Session {
             state: State::Naming {
                 deadline: now + NAME_TIMEOUT,
             },
+            conn,
             peer,
             name: String::new(),
-            seed: 0,
-            order: Vec::new(),
-            chosen: Vec::new(),
-            score: 0,
-            started: now,
             last_ask: None,
         }
     }
 
-    /// The student's name, once given.
+    /// The student's name, once their attempt started.
     pub fn name(&self) -> Option<&str> {
         (!self.name.is_empty()).then_some(self.name.as_str())
     }
@@ -241,7 +417,7 @@ impl Session {
     /// The instant at which [`Session::on_timeout`] wants to be called.
     pub fn next_deadline(&self) -> Option<Instant> {
         match self.state {
-            State::Naming { deadline } => Some(deadline),
+            State::Naming { deadline } | State::Resuming { deadline, .. } => Some(deadline),
             State::Asking { clock, idle, .. } => Some(clock.map_or(idle, |c| c.min(idle))),
             State::Done => None,
         }
@@ -264,7 +440,12 @@ impl Session {
         }
         match self.state {
             State::Naming { .. } => self.on_name(trimmed, now, ctx, out),
-            State::Asking { index, .. } => self.on_answer(index, trimmed, now, ctx, out),
+            State::Resuming { seat, tries, .. } => {
+                self.on_code(seat, tries, trimmed, now, ctx, out)
+            }
+            State::Asking { seat, index, .. } => {
+                self.on_answer(seat, index, trimmed, now, ctx, out)
+            }
             State::Done => {}
         }
     }
@@ -292,7 +473,7 @@ impl Session {
     /// Fires every deadline that has passed by `now`.
     pub fn on_timeout(&mut self, now: Instant, ctx: &mut Ctx, out: &mut Vec<u8>) {
         match self.state {
-            State::Naming { deadline } if deadline <= now => {
+            State::Naming { deadline } | State::Resuming { deadline, .. } if deadline <= now => {
                 line(
                     out,
                     &format!(
@@ -302,25 +483,10 @@ impl Session {
                 );
                 self.set_state(State::Done);
             }
-            State::Asking { index, clock, .. } if clock.is_some_and(|c| c <= now) => {
-                ctx.counters.timeouts += 1;
-                let quiz = ctx.quiz;
-                if quiz.settings.reveal {
-                    let (question, order) = self.question(index, quiz);
-                    let _ = write!(
-                        out,
-                        "Time is up. The answer was {}. Score: {}/{}\r\n",
-                        question.right_answer(order.as_slice()),
-                        self.score,
-                        index + 1
-                    );
-                    feedback(out, question.feedback.as_deref());
-                } else {
-                    out.extend_from_slice(b"Time is up.\r\n");
-                }
-                self.advance(index, now, ctx, out);
-            }
-            State::Asking { idle, .. } if idle <= now => {
+            State::Asking {
+                seat, index, clock, ..
+            } if clock.is_some_and(|c| c <= now) => self.time_up(seat, index, now, ctx, out),
+            State::Asking { seat, idle, .. } if idle <= now => {
                 line(
                     out,
                     &format!(
@@ -328,16 +494,56 @@ impl Session {
                         ctx.quiz.settings.idle_timeout.as_secs()
                     ),
                 );
-                self.finish(Status::TimedOut, now, ctx);
+                self.finish(seat, Status::TimedOut, now, ctx);
             }
             _ => {}
         }
     }
 
-    /// The connection is gone (dropped, kicked, over its output cap). Records the attempt.
+    /// The question's clock ran out: the verdict, then the next question.
+    fn time_up(
+        &mut self,
+        seat: usize,
+        index: usize,
+        now: Instant,
+        ctx: &mut Ctx,
+        out: &mut Vec<u8>,
+    ) {
+        ctx.counters.timeouts += 1;
+        let quiz = ctx.quiz;
+        let Some(s) = ctx.roster.seats.get(seat) else {
+            return self.set_state(State::Done);
+        };
+        if quiz.settings.reveal {
+            let (question, order) = question(s, index, quiz);
+            let _ = write!(
+                out,
+                "Time is up. The answer was {}. Score: {}/{}\r\n",
+                question.right_answer(order.as_slice()),
+                s.score,
+                index + 1
+            );
+            feedback(out, question.feedback.as_deref());
+        } else {
+            out.extend_from_slice(b"Time is up.\r\n");
+        }
+        self.advance(seat, index, now, ctx, out);
+    }
+
+    /// The connection is gone. A student who dropped mid-quiz keeps their seat for the resume
+    /// window (`Disconnected`); any other end records the attempt now.
     pub fn on_close(&mut self, status: Status, now: Instant, ctx: &mut Ctx) {
-        if let State::Asking { .. } = self.state {
-            self.finish(status, now, ctx);
+        if let State::Asking { seat, .. } = self.state {
+            if status == Status::Disconnected {
+                log::debug!(
+                    "{} ({}) dropped; seat kept for resuming",
+                    self.name,
+                    self.peer
+                );
+                ctx.roster.park(seat, now, ctx.quiz.settings.resume_window);
+            } else {
+                self.finish(seat, status, now, ctx);
+            }
         }
         self.set_state(State::Done);
     }
@@ -355,6 +561,20 @@ impl Session {
         self.on_close(Status::Shutdown, now, ctx);
     }
 
+    /// The student resumed this attempt from another connection: this one says so and ends,
+    /// leaving the seat to the new holder.
+    pub fn on_evicted(&mut self, out: &mut Vec<u8>) {
+        if self.state == State::Done {
+            return;
+        }
+        out.extend_from_slice(b"\r\n");
+        line(
+            out,
+            "Your attempt was resumed from another connection; closing this one.",
+        );
+        self.set_state(State::Done);
+    }
+
     fn on_name(&mut self, raw: &str, now: Instant, ctx: &mut Ctx, out: &mut Vec<u8>) {
         let name = match validate_name(raw) {
             Ok(name) => name,
@@ -364,57 +584,189 @@ impl Session {
                 return;
             }
         };
-        if !ctx.roster.claim(&name) {
+        if let Some(seat) = ctx.roster.find(&name) {
+            let who = ctx
+                .roster
+                .seats
+                .get(seat)
+                .map_or(name.as_str(), |s| s.name.as_str());
             line(
                 out,
-                &format!("error: the name {name} is taken right now; choose another"),
+                &format!(
+                    "{who} has a quiz in progress. Type its resume code to carry on, or press Enter to choose another name."
+                ),
             );
-            out.extend_from_slice(NAME_PROMPT.as_bytes());
+            out.extend_from_slice(CODE_PROMPT.as_bytes());
+            self.set_state(State::Resuming {
+                seat,
+                tries: 0,
+                deadline: now + NAME_TIMEOUT,
+            });
             return;
         }
-        self.seed = ctx.quiz.attempt_seed(&name);
-        self.order = ctx.quiz.draw(self.seed);
-        self.chosen = Vec::with_capacity(self.order.len());
-        self.name = name;
-        self.started = now;
+        let quiz = ctx.quiz;
+        let seed = quiz.attempt_seed(&name);
+        let order = quiz.draw(seed);
+        let code = new_code();
+        let seat = ctx.roster.seats.insert(Seat {
+            name: name.clone(),
+            code: code.clone(),
+            seed,
+            chosen: Vec::with_capacity(order.len()),
+            order,
+            score: 0,
+            started: now,
+            index: 0,
+            clock: None,
+            holder: Some(self.conn),
+            expires: None,
+            peer: self.peer,
+        });
+        ctx.roster.by_name.insert(name.to_lowercase(), seat);
         ctx.counters.started += 1;
-        log::debug!("{} is {}", self.peer, self.name);
-        let how = &ctx.quiz.how_to_answer;
-        let when = if ctx.quiz.settings.reveal {
+        log::debug!("{} is {}", self.peer, name);
+        let how = &quiz.how_to_answer;
+        let when = if quiz.settings.reveal {
             ""
         } else {
             "; answers are revealed later"
         };
-        line(out, &format!("Hello {}. {how}{when}.", self.name));
-        self.ask(0, now, ctx, out);
+        line(out, &format!("Hello {name}. {how}{when}."));
+        line(
+            out,
+            &format!(
+                "Your resume code is {code}: if you are disconnected, connect again with the same name and type it."
+            ),
+        );
+        self.name = name;
+        self.ask(seat, 0, now, ctx, out);
     }
 
-    /// Puts question `index` of the attempt on screen. Only copies bytes the quiz prepared,
-    /// so asking allocates nothing.
-    fn ask(&mut self, index: usize, now: Instant, ctx: &mut Ctx, out: &mut Vec<u8>) {
+    /// The resume code for `seat`, typed after its name.
+    fn on_code(
+        &mut self,
+        seat: usize,
+        tries: u8,
+        input: &str,
+        now: Instant,
+        ctx: &mut Ctx,
+        out: &mut Vec<u8>,
+    ) {
+        if input.is_empty() {
+            out.extend_from_slice(NAME_PROMPT.as_bytes());
+            return self.set_state(State::Naming {
+                deadline: now + NAME_TIMEOUT,
+            });
+        }
+        let Some(s) = ctx.roster.seats.get(seat) else {
+            // The attempt ended while the code was being typed: start afresh.
+            line(
+                out,
+                "That quiz has just ended; type a name to start a new one.",
+            );
+            out.extend_from_slice(NAME_PROMPT.as_bytes());
+            return self.set_state(State::Naming {
+                deadline: now + NAME_TIMEOUT,
+            });
+        };
+        if !input.eq_ignore_ascii_case(&s.code) {
+            ctx.counters.wrong_codes += 1;
+            let tries = tries + 1;
+            log::warn!(
+                "{}: wrong resume code for {} ({tries} of {MAX_CODE_TRIES})",
+                self.peer,
+                s.name
+            );
+            if tries >= MAX_CODE_TRIES {
+                line(out, "error: wrong resume code; closing.");
+                return self.set_state(State::Done);
+            }
+            line(
+                out,
+                "error: wrong resume code; try again, or press Enter to choose another name",
+            );
+            out.extend_from_slice(CODE_PROMPT.as_bytes());
+            return self.set_state(State::Resuming {
+                seat,
+                tries,
+                deadline: now + NAME_TIMEOUT,
+            });
+        }
+        if let Some(old) = s.holder {
+            ctx.evicted.push(old);
+        }
+        let (index, clock, score, name) = (s.index, s.clock, s.score, s.name.clone());
+        ctx.roster.unpark(seat, self.conn);
+        if let Some(s) = ctx.roster.seats.get_mut(seat) {
+            s.peer = self.peer;
+        }
+        ctx.counters.resumed += 1;
+        log::info!("{name} resumed their quiz from {}", self.peer);
+        let _ = write!(
+            out,
+            "Welcome back, {name}. Score so far: {score}/{index}.\r\n"
+        );
+        self.name = name;
+        self.set_state(State::Asking {
+            seat,
+            index,
+            clock,
+            idle: now + ctx.quiz.settings.idle_timeout,
+        });
+        if clock.is_some_and(|c| c <= now) {
+            // The clock ran out while they were away.
+            self.time_up(seat, index, now, ctx, out);
+        } else {
+            self.show(seat, index, ctx, out);
+            if let Some(c) = clock {
+                let _ = write!(out, "({} s left)\r\n", secs_left(c, now));
+            }
+            out.extend_from_slice(ANSWER_PROMPT.as_bytes());
+        }
+    }
+
+    /// Puts question `index` of the attempt on screen with a fresh clock. Only copies bytes
+    /// the quiz prepared, so asking allocates nothing.
+    fn ask(&mut self, seat: usize, index: usize, now: Instant, ctx: &mut Ctx, out: &mut Vec<u8>) {
         let quiz = ctx.quiz;
-        let bank_index = self.order[index];
+        let clock = quiz.settings.time_limit.map(|limit| now + limit);
+        if let Some(s) = ctx.roster.seats.get_mut(seat) {
+            s.index = index;
+            s.clock = clock;
+        }
+        self.show(seat, index, ctx, out);
+        out.extend_from_slice(ANSWER_PROMPT.as_bytes());
+        self.set_state(State::Asking {
+            seat,
+            index,
+            clock,
+            idle: now + quiz.settings.idle_timeout,
+        });
+    }
+
+    /// The question block of the attempt's question `index`, without the prompt.
+    fn show(&self, seat: usize, index: usize, ctx: &Ctx, out: &mut Vec<u8>) {
+        let quiz = ctx.quiz;
+        let Some(s) = ctx.roster.seats.get(seat) else {
+            return;
+        };
+        let bank_index = s.order[index];
         let wire = quiz.wire(bank_index);
         out.extend_from_slice(quiz.header(index));
         out.extend_from_slice(&wire.text);
         if !wire.options.is_empty() {
-            let order = quiz.option_order(self.seed, bank_index);
+            let order = quiz.option_order(s.seed, bank_index);
             for shown in 0..order.len() {
                 out.extend_from_slice(&[b' ', b' ', b'a' + shown as u8, b')', b' ']);
                 out.extend_from_slice(&wire.options[order.bank_index(shown)]);
             }
         }
         out.extend_from_slice(&wire.hint);
-        out.extend_from_slice(ANSWER_PROMPT.as_bytes());
-        self.set_state(State::Asking {
-            index,
-            clock: quiz.settings.time_limit.map(|limit| now + limit),
-            idle: now + quiz.settings.idle_timeout,
-        });
     }
 
     fn on_answer(
         &mut self,
+        seat: usize,
         index: usize,
         input: &str,
         now: Instant,
@@ -422,7 +774,10 @@ impl Session {
         out: &mut Vec<u8>,
     ) {
         let quiz = ctx.quiz;
-        let (question, order) = self.question(index, quiz);
+        let Some(s) = ctx.roster.seats.get_mut(seat) else {
+            return self.set_state(State::Done);
+        };
+        let (question, order) = question(s, index, quiz);
         let graded = match question.grade(input, order.as_slice()) {
             Ok(graded) => graded,
             Err(why) => {
@@ -431,20 +786,20 @@ impl Session {
                 return;
             }
         };
-        self.chosen.push(Some(graded.response));
+        s.chosen.push(Some(graded.response));
         ctx.counters.answers += 1;
         if graded.right {
-            self.score += 1;
+            s.score += 1;
         }
         // Written straight into the output: no allocation per answer.
         let _ = match (quiz.settings.reveal, graded.right) {
             (false, _) => out.write_all(b"Answer recorded.\r\n"),
-            (true, true) => write!(out, "Correct! Score: {}/{}\r\n", self.score, index + 1),
+            (true, true) => write!(out, "Correct! Score: {}/{}\r\n", s.score, index + 1),
             (true, false) => write!(
                 out,
                 "Wrong. The answer was {}. Score: {}/{}\r\n",
                 question.right_answer(order.as_slice()),
-                self.score,
+                s.score,
                 index + 1
             ),
         };
@@ -452,85 +807,56 @@ impl Session {
             feedback(out, graded.feedback);
             feedback(out, question.feedback.as_deref());
         }
-        self.advance(index, now, ctx, out);
-    }
-
-    /// The attempt's question `index` and how this student's screen letters its options.
-    fn question<'q>(&self, index: usize, quiz: &'q Quiz) -> (&'q Question, OptionOrder) {
-        let bank_index = self.order[index];
-        (
-            &quiz.questions[bank_index as usize],
-            quiz.option_order(self.seed, bank_index),
-        )
+        self.advance(seat, index, now, ctx, out);
     }
 
     /// After question `index` got its verdict: the next question, or the end.
-    fn advance(&mut self, index: usize, now: Instant, ctx: &mut Ctx, out: &mut Vec<u8>) {
+    fn advance(
+        &mut self,
+        seat: usize,
+        index: usize,
+        now: Instant,
+        ctx: &mut Ctx,
+        out: &mut Vec<u8>,
+    ) {
+        let Some(s) = ctx.roster.seats.get_mut(seat) else {
+            return self.set_state(State::Done);
+        };
         // A timed-out question has no entry yet.
-        self.chosen.resize(index + 1, None);
-        if index + 1 < self.order.len() {
-            self.ask(index + 1, now, ctx, out);
+        s.chosen.resize(index + 1, None);
+        if index + 1 < s.order.len() {
+            self.ask(seat, index + 1, now, ctx, out);
         } else {
+            s.index = s.order.len();
             out.extend_from_slice(b"\r\n");
-            self.final_line(out);
-            self.finish(Status::Completed, now, ctx);
+            final_line(s, out);
+            self.finish(seat, Status::Completed, now, ctx);
         }
-    }
-
-    fn final_line(&self, out: &mut Vec<u8>) {
-        let max = self.order.len() as u32;
-        line(
-            out,
-            &format!(
-                "Quiz over, {}: you scored {} out of {} ({}%).",
-                self.name,
-                self.score,
-                max,
-                percent(self.score, max)
-            ),
-        );
     }
 
     fn quit(&mut self, now: Instant, ctx: &mut Ctx, out: &mut Vec<u8>) {
         match self.state {
-            State::Naming { .. } => {
+            State::Naming { .. } | State::Resuming { .. } => {
                 line(out, "Bye.");
                 self.set_state(State::Done);
             }
-            State::Asking { .. } => {
+            State::Asking { seat, index, .. } => {
                 out.extend_from_slice(b"\r\n");
                 line(out, "You left the quiz; your answers so far are saved.");
-                self.final_line(out);
-                self.finish(Status::Quit, now, ctx);
+                if let Some(s) = ctx.roster.seats.get_mut(seat) {
+                    s.index = index;
+                    final_line(s, out);
+                }
+                self.finish(seat, Status::Quit, now, ctx);
             }
             State::Done => {}
         }
     }
 
     /// Ends the attempt: records its row and frees the name.
-    fn finish(&mut self, status: Status, now: Instant, ctx: &mut Ctx) {
-        let max = self.order.len() as u32;
-        let mut chosen = std::mem::take(&mut self.chosen);
-        chosen.resize(self.order.len(), None);
-        ctx.finished.push(Attempt {
-            name: self.name.clone(),
-            peer: self.peer,
-            score: self.score,
-            max,
-            responses: self.order.iter().copied().zip(chosen).collect(),
-            status,
-            duration: now.saturating_duration_since(self.started),
-        });
-        ctx.counters.finished += 1;
-        ctx.roster.release(&self.name);
-        log::debug!(
-            "{} ({}) finished: {}/{} {}",
-            self.name,
-            self.peer,
-            self.score,
-            max,
-            status.as_str()
-        );
+    fn finish(&mut self, seat: usize, status: Status, now: Instant, ctx: &mut Ctx) {
+        ctx.roster
+            .finish(seat, status, now, ctx.finished, ctx.counters);
         self.set_state(State::Done);
     }
 
@@ -544,6 +870,7 @@ impl Session {
                     "  /help       this list",
                     "  /score      your score so far",
                     "  /time       time left on this question",
+                    "  /code       your resume code (to carry on after a disconnection)",
                     "  /ask TEXT   send a question to the teacher",
                     "  /quit       leave the quiz (your answers so far are saved)",
                 ] {
@@ -552,23 +879,32 @@ impl Session {
             }
             "/quit" | "/exit" | "/bye" => return self.quit(now, ctx, out),
             "/score" => match self.state {
-                State::Asking { index, .. } if ctx.quiz.settings.reveal => line(
-                    out,
-                    &format!(
-                        "Score: {}/{} ({} questions in all)",
-                        self.score,
-                        index,
-                        self.order.len()
-                    ),
-                ),
-                State::Asking { index, .. } => line(
-                    out,
-                    &format!("Answered {} of {} questions.", index, self.order.len()),
-                ),
+                State::Asking { seat, index, .. } => {
+                    let (score, total) = ctx
+                        .roster
+                        .seats
+                        .get(seat)
+                        .map_or((0, 0), |s| (s.score, s.order.len()));
+                    if ctx.quiz.settings.reveal {
+                        line(
+                            out,
+                            &format!("Score: {score}/{index} ({total} questions in all)"),
+                        )
+                    } else {
+                        line(out, &format!("Answered {index} of {total} questions."))
+                    }
+                }
                 _ => line(out, "error: the quiz starts once you give your name"),
             },
+            "/code" => match self.state {
+                State::Asking { seat, .. } => {
+                    let code = ctx.roster.seats.get(seat).map_or("", |s| s.code.as_str());
+                    line(out, &format!("Your resume code is {code}."))
+                }
+                _ => line(out, "error: you get a resume code once your quiz starts"),
+            },
             "/time" => match self.state {
-                State::Naming { deadline } => line(
+                State::Naming { deadline } | State::Resuming { deadline, .. } => line(
                     out,
                     &format!(
                         "Time left to give your name: {} s",
@@ -614,10 +950,34 @@ impl Session {
     fn prompt(&self, out: &mut Vec<u8>) {
         match self.state {
             State::Naming { .. } => out.extend_from_slice(NAME_PROMPT.as_bytes()),
+            State::Resuming { .. } => out.extend_from_slice(CODE_PROMPT.as_bytes()),
             State::Asking { .. } => out.extend_from_slice(ANSWER_PROMPT.as_bytes()),
             State::Done => {}
         }
     }
+}
+
+/// The attempt's question `index` and how this student's screen letters its options.
+fn question<'q>(seat: &Seat, index: usize, quiz: &'q Quiz) -> (&'q Question, OptionOrder) {
+    let bank_index = seat.order[index];
+    (
+        &quiz.questions[bank_index as usize],
+        quiz.option_order(seat.seed, bank_index),
+    )
+}
+
+fn final_line(seat: &Seat, out: &mut Vec<u8>) {
+    let max = seat.order.len() as u32;
+    line(
+        out,
+        &format!(
+            "Quiz over, {}: you scored {} out of {} ({}%).",
+            seat.name,
+            seat.score,
+            max,
+            percent(seat.score, max)
+        ),
+    );
 }
 
 #[cfg(test)]
@@ -669,6 +1029,8 @@ mod tests {
         roster: Roster,
         finished: Vec<Attempt>,
         counters: Counters,
+        evicted: Vec<usize>,
+        next_conn: usize,
         now: Instant,
     }
 
@@ -750,13 +1112,16 @@ mod tests {
                 roster: Roster::default(),
                 finished: Vec::new(),
                 counters: Counters::default(),
+                evicted: Vec::new(),
+                next_conn: 0,
                 now: Instant::now(),
             }
         }
 
         fn connect(&mut self) -> (Session, String) {
             let mut out = Vec::new();
-            let s = Session::new(peer(), self.now, &self.quiz, &mut out);
+            self.next_conn += 1;
+            let s = Session::new(self.next_conn, peer(), self.now, &self.quiz, &mut out);
             (s, text(out))
         }
 
@@ -767,6 +1132,7 @@ mod tests {
                 roster: &mut self.roster,
                 finished: &mut self.finished,
                 counters: &mut self.counters,
+                evicted: &mut self.evicted,
             };
             f(&mut ctx, self.now, &mut out);
             text(out)
@@ -776,8 +1142,11 @@ mod tests {
             self.with_ctx(|ctx, now, out| s.on_line(input, now, ctx, out))
         }
 
+        /// Moves the clock; the session's deadlines and the roster's resume windows fire.
         fn wait(&mut self, s: &mut Session, secs: u64) -> String {
             self.now += Duration::from_secs(secs);
+            let (now, roster) = (self.now, &mut self.roster);
+            roster.expire(now, &mut self.finished, &mut self.counters);
             self.with_ctx(|ctx, now, out| s.on_timeout(now, ctx, out))
         }
 
@@ -912,16 +1281,20 @@ mod tests {
                 "zero\u{200b}width",
                 "error: names may only hold visible characters",
             ),
-            (
-                "alice",
-                "error: the name alice is taken right now; choose another",
-            ),
         ] {
             let shown = w.send(&mut s, name);
             assert!(shown.starts_with(why), "{name:?}: {shown}");
             assert!(shown.ends_with("\r\nname> "), "{name:?}: {shown}");
             assert_eq!(shown.matches("\r\n").count(), 1, "one line: {shown}");
         }
+        // A name with a quiz in progress asks for its code; Enter goes back to the name.
+        let shown = w.send(&mut s, "alice");
+        assert!(
+            shown.starts_with("Alice has a quiz in progress."),
+            "{shown}"
+        );
+        assert!(shown.ends_with("\r\ncode> "), "{shown}");
+        assert_eq!(w.send(&mut s, ""), "name> ");
         let max = "y".repeat(MAX_NAME_CHARS);
         assert!(w.send(&mut s, &max).contains("Question 1 of 3"));
     }
@@ -962,17 +1335,143 @@ mod tests {
     }
 
     #[test]
-    fn a_dropped_connection_still_gets_a_row_and_frees_the_name() {
+    fn a_dropped_attempt_is_kept_for_the_resume_window_then_recorded() {
         let mut w = World::new(in_order());
         let mut s = w.named("alice");
         w.send(&mut s, "a");
         w.with_ctx(|ctx, now, _| s.on_close(Status::Disconnected, now, ctx));
+        assert!(w.finished.is_empty(), "kept for resuming, not recorded yet");
+        assert_eq!((w.roster.len(), w.roster.parked()), (1, 1));
+        // A second close (the sweep after a shutdown, say) changes nothing.
+        w.with_ctx(|ctx, now, _| s.on_close(Status::Disconnected, now, ctx));
+        // The window is the idle timeout; when it ends, the attempt is recorded as it stood.
+        w.now += w.quiz.settings.resume_window;
+        assert_eq!(w.roster.next_expiry(), Some(w.now));
+        let (now, roster) = (w.now, &mut w.roster);
+        roster.expire(now, &mut w.finished, &mut w.counters);
+        assert_eq!(w.finished.len(), 1);
         assert_eq!(w.finished[0].status, Status::Disconnected);
         assert_eq!(w.finished[0].responses[0], (0, Some(C(0))));
-        assert!(w.roster.is_empty());
-        // A second close (the sweep after a shutdown, say) records nothing more.
+        assert!(w.roster.is_empty(), "the name is free again");
+        assert!(w.named("alice").name().is_some());
+    }
+
+    /// The resume code shown to a student who just gave their name.
+    fn code_in(screen: &str) -> String {
+        let at = screen.find("resume code is ").expect("the code is shown") + 15;
+        screen[at..at + CODE_LEN].to_string()
+    }
+
+    /// Screens with the (random) resume code blanked out, for comparing.
+    fn masked(screen: &str) -> String {
+        match screen.find("resume code is ") {
+            Some(at) => {
+                let at = at + 15;
+                format!(
+                    "{}{}{}",
+                    &screen[..at],
+                    "*".repeat(CODE_LEN),
+                    &screen[at + CODE_LEN..]
+                )
+            }
+            None => screen.to_string(),
+        }
+    }
+
+    #[test]
+    fn a_dropped_student_resumes_with_the_code_where_they_were_with_the_score_intact() {
+        let mut w = World::new(in_order());
+        let (mut s, _) = w.connect();
+        let code = code_in(&w.send(&mut s, "alice"));
+        assert!(w.send(&mut s, "b").starts_with("Correct! Score: 1/1"));
         w.with_ctx(|ctx, now, _| s.on_close(Status::Disconnected, now, ctx));
-        assert_eq!(w.finished.len(), 1);
+        w.now += Duration::from_secs(5);
+
+        let (mut back, _) = w.connect();
+        let asked = w.send(&mut back, "ALICE");
+        assert!(asked.contains("has a quiz in progress"), "{asked}");
+        assert!(
+            w.send(&mut back, "zzzzzz")
+                .starts_with("error: wrong resume code; try again")
+        );
+        let resumed = w.send(&mut back, &code.to_uppercase());
+        assert!(
+            resumed.starts_with("Welcome back, alice. Score so far: 1/1."),
+            "{resumed}"
+        );
+        assert!(resumed.contains("Question 2 of 3"), "{resumed}");
+        assert!(resumed.ends_with("(25 s left)\r\nanswer> "), "{resumed}");
+        assert!(w.send(&mut back, "b").starts_with("Correct! Score: 2/2"));
+        assert!(
+            w.send(&mut back, "a")
+                .contains("Quiz over, alice: you scored 2 out of 3")
+        );
+        assert_eq!(w.finished.len(), 1, "one row for the whole attempt");
+        assert_eq!(w.finished[0].status, Status::Completed);
+        assert_eq!(w.counters.resumed, 1);
+        assert_eq!(w.counters.wrong_codes, 1);
+    }
+
+    #[test]
+    fn a_clock_that_ran_out_while_away_counts_as_time_up_on_resume() {
+        let mut w = World::new(in_order());
+        let (mut s, _) = w.connect();
+        let code = code_in(&w.send(&mut s, "alice"));
+        w.with_ctx(|ctx, now, _| s.on_close(Status::Disconnected, now, ctx));
+        w.now += Duration::from_secs(31);
+        let (mut back, _) = w.connect();
+        w.send(&mut back, "alice");
+        let resumed = w.send(&mut back, &code);
+        assert!(
+            resumed.contains("Time is up. The answer was b) right 1. Score: 0/1"),
+            "{resumed}"
+        );
+        assert!(resumed.contains("Question 2 of 3"), "{resumed}");
+    }
+
+    #[test]
+    fn resuming_a_connected_attempt_evicts_the_old_connection() {
+        let mut w = World::new(in_order());
+        let (mut old, _) = w.connect();
+        let code = code_in(&w.send(&mut old, "alice"));
+        // The old connection is still open (a dead link the server has not noticed yet).
+        let (mut new, _) = w.connect();
+        w.send(&mut new, "alice");
+        assert!(w.send(&mut new, &code).starts_with("Welcome back"));
+        assert_eq!(
+            w.evicted,
+            vec![1],
+            "the old connection (id 1) is to be closed"
+        );
+        let mut out = Vec::new();
+        old.on_evicted(&mut out);
+        assert!(text(out).contains("resumed from another connection"));
+        assert!(old.is_done());
+        // Its close records nothing; the new connection finishes the attempt.
+        w.with_ctx(|ctx, now, _| old.on_close(Status::Disconnected, now, ctx));
+        assert!(w.finished.is_empty());
+        assert_eq!(w.roster.parked(), 0);
+        for _ in 0..3 {
+            w.send(&mut new, "b");
+        }
+        assert_eq!(w.finished[0].score, 3);
+    }
+
+    #[test]
+    fn three_wrong_codes_close_the_connection_and_nobody_takes_the_attempt() {
+        let mut w = World::new(in_order());
+        let _alice = w.named("alice");
+        let (mut s, _) = w.connect();
+        w.send(&mut s, "alice");
+        w.send(&mut s, "aaaaaa");
+        w.send(&mut s, "bbbbbb");
+        assert_eq!(
+            w.send(&mut s, "cccccc"),
+            "error: wrong resume code; closing.\r\n"
+        );
+        assert!(s.is_done());
+        assert!(w.evicted.is_empty());
+        assert_eq!(w.counters.wrong_codes, 3);
     }
 
     #[test]
@@ -1119,7 +1618,7 @@ mod tests {
             all += &w.send(&mut s, "c");
             all
         };
-        assert_eq!(screens("alice"), screens("alice"));
+        assert_eq!(masked(&screens("alice")), masked(&screens("alice")));
     }
 
     #[test]
@@ -1187,7 +1686,9 @@ mod tests {
                 }
                 if !s.is_done() && !out.is_empty() {
                     assert!(
-                        out.ends_with("name> ") || out.ends_with("answer> "),
+                        out.ends_with("name> ")
+                            || out.ends_with("answer> ")
+                            || out.ends_with("code> "),
                         "a live session's output ends with a prompt: {out:?}"
                     );
                 }
@@ -1198,10 +1699,13 @@ mod tests {
             for (mut s, _) in students {
                 w.with_ctx(|ctx, now, _| s.on_close(Status::Disconnected, now, ctx));
             }
+            let (now, roster) = (w.now, &mut w.roster);
+            roster.finish_parked(now, &mut w.finished, &mut w.counters);
+            assert!(named > 0);
             assert_eq!(
-                w.finished.len(),
-                named,
-                "exactly one row per student who gave a name"
+                w.finished.len() as u64,
+                w.counters.started,
+                "exactly one row per attempt started"
             );
             assert!(w.roster.is_empty(), "every name is released");
             for a in &w.finished {
@@ -1224,9 +1728,11 @@ mod tests {
         let (mut s, _) = w.connect();
         let q1 = w.send(&mut s, "alice");
         assert_eq!(
-            q1,
+            masked(&q1),
             "Hello alice. Answer each question as it asks: the letter of your choice, \
              true or false, a number, or a few words.\r\n\
+             Your resume code is ******: if you are disconnected, connect again with the same \
+             name and type it.\r\n\
              \r\nQuestion 1 of 4 (30 s)\r\n\
              UDP sets up a connection before sending data.\r\n\
              Type true or false.\r\n\

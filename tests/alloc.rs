@@ -80,16 +80,18 @@ fn answering_and_being_asked_the_next_question_allocates_nothing_in_the_session(
     let mut roster = Roster::default();
     let mut finished = Vec::new();
     let mut counters = Counters::default();
+    let mut evicted: Vec<usize> = Vec::new();
     let mut ctx = Ctx {
         quiz: &quiz,
         roster: &mut roster,
         finished: &mut finished,
         counters: &mut counters,
+        evicted: &mut evicted,
     };
     let mut out = Vec::with_capacity(64 * 1024);
     let mut now = Instant::now();
     let peer = SocketAddr::from(([127, 0, 0, 1], 4000));
-    let mut session = Session::new(peer, now, &quiz, &mut out);
+    let mut session = Session::new(1, peer, now, &quiz, &mut out);
     session.on_line("student", now, &mut ctx, &mut out);
     session.on_line("a", now, &mut ctx, &mut out);
     out.clear();

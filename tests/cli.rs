@@ -635,6 +635,7 @@ fn a_gift_bank_is_served_with_hint_lines_feedback_and_typed_answers_in_the_resul
         hello.contains("true or false, a number, or a few words"),
         "{hello}"
     );
+    c.expect_line("Your resume code is ");
     assert_eq!(
         c.expect("answer> "),
         "\r\nQuestion 1 of 3 (30 s)\r\nHow many bits long is an IPv4 address?\r\n\

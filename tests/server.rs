@@ -7,7 +7,8 @@
 //! - `>> HEX ...` sends raw bytes;
 //! - `< TEXT` waits until TEXT arrives (anything before it is skipped), then takes the rest
 //!   of its line unless TEXT is a prompt (ends with `> `);
-//! - `= TEXT` the very next line is exactly TEXT (`=` alone: an empty line);
+//! - `= TEXT` the very next line is exactly TEXT (`=` alone: an empty line), where `{code}`
+//!   stands for the student's resume code (random), which later `>` lines can send;
 //! - `<< HEX ...` the very next bytes are exactly these;
 //! - `eof` the server closes the connection, with nothing more sent;
 //! - `#` starts a comment.
@@ -26,13 +27,28 @@ fn hex(spec: &str) -> Vec<u8> {
         .collect()
 }
 
+/// Whether `got` is `want` with `{code}` standing for a resume code; returns the code seen.
+fn matches(got: &str, want: &str) -> Option<Option<String>> {
+    let Some((before, after)) = want.split_once("{code}") else {
+        return (got == want).then_some(None);
+    };
+    let rest = got.strip_prefix(before)?;
+    let len = quizd::session::CODE_LEN;
+    let code = rest.get(..len)?;
+    let valid = code
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    (valid && &rest[len..] == after).then(|| Some(code.to_string()))
+}
+
 fn replay(client: &mut Client, name: &str, script: &str) {
+    let mut code = String::new();
     for (n, raw) in script.lines().enumerate() {
         let at = format!("{name}:{}", n + 1);
         let (op, arg) = raw.split_once(' ').unwrap_or((raw, ""));
         match op {
             "" | "#" => {}
-            ">" => client.send(arg),
+            ">" => client.send(&arg.replace("{code}", &code)),
             ">>" => client.send_raw(&hex(arg)),
             "<" => {
                 client.expect(arg);
@@ -43,7 +59,11 @@ fn replay(client: &mut Client, name: &str, script: &str) {
             }
             "=" => {
                 let got = client.expect("\r\n");
-                assert_eq!(got.trim_end_matches("\r\n"), arg, "{at}");
+                let got = got.trim_end_matches("\r\n");
+                match matches(got, arg) {
+                    Some(seen) => code = seen.unwrap_or(code),
+                    None => assert_eq!(got, arg, "{at}"),
+                }
             }
             "<<" => {
                 let want = hex(arg);
@@ -154,8 +174,12 @@ fn results_row_is_on_disk_when_the_quiz_over_line_arrives() {
 }
 
 #[test]
-fn a_student_who_drops_mid_quiz_still_gets_a_row() {
-    let mut server = TestServer::start(in_order());
+fn a_student_who_drops_mid_quiz_and_does_not_come_back_still_gets_a_row() {
+    // No resume window: the attempt is recorded as soon as the drop is seen.
+    let mut server = TestServer::start(Settings {
+        resume_window: Duration::ZERO,
+        ..in_order()
+    });
     let mut c = server.connect();
     c.join("alice");
     c.send("b");
@@ -170,6 +194,36 @@ fn a_student_who_drops_mid_quiz_still_gets_a_row() {
     );
     assert_eq!(rows[0][8], "1:b 2:- 3:-");
     assert_eq!(rows[0][9], "disconnected");
+}
+
+#[test]
+fn a_student_who_drops_resumes_with_name_and_code_and_gets_one_row() {
+    let mut server = TestServer::start(in_order());
+    let mut c = server.connect();
+    c.expect("name> ");
+    c.send("alice");
+    let code_line = c.expect_line("Your resume code is ");
+    let code = code_line["Your resume code is ".len()..][..quizd::session::CODE_LEN].to_string();
+    c.expect("answer> ");
+    c.send("b");
+    c.expect("Question 2");
+    drop(c);
+
+    let mut back = server.connect();
+    back.expect("name> ");
+    back.send("Alice");
+    back.expect("code> ");
+    back.send(&code);
+    back.expect_line("Welcome back, alice. Score so far: 1/1.");
+    back.expect("Question 2 of 3");
+    back.expect("answer> ");
+    back.send("b");
+    back.send("b");
+    back.expect_line("Quiz over, alice: you scored 3 out of 3");
+    let rows = server.stop_and_rows();
+    assert_eq!(rows.len(), 1, "one row for the resumed attempt: {rows:?}");
+    assert_eq!(rows[0][8], "1:b 2:b 3:b");
+    assert_eq!(rows[0][9], "completed");
 }
 
 #[test]
@@ -347,10 +401,12 @@ fn two_students_cannot_share_a_name_at_once_but_can_after() {
     let mut b = server.connect();
     b.expect("name> ");
     b.send("alice");
-    b.expect_line("error: the name alice is taken right now");
+    b.expect_line("Alice has a quiz in progress.");
+    b.expect("code> ");
+    b.send("");
+    b.expect("name> ");
     a.send("/quit");
     a.read_to_end();
-    b.expect("name> ");
     b.send("alice");
     b.expect_line("Question 1 of 3");
 }

@@ -326,6 +326,11 @@ impl Client {
                 c.read_to_end();
                 return;
             }
+            if reply.contains("has a quiz in progress") {
+                // Not free yet: decline to resume, back to the name prompt.
+                c.expect("code> ");
+                c.send("");
+            }
             c.expect("name> ");
         }
     }

@@ -52,6 +52,7 @@ fn session(c: &mut Criterion) {
         let mut finished = Vec::new();
         let mut counters = Counters::default();
         let mut evicted: Vec<usize> = Vec::new();
+        let mut asks: Vec<String> = Vec::new();
         let mut out = Vec::with_capacity(64 * 1024);
         b.iter(|| {
             let now = Instant::now();
@@ -61,6 +62,7 @@ fn session(c: &mut Criterion) {
                 finished: &mut finished,
                 counters: &mut counters,
                 evicted: &mut evicted,
+                asks: &mut asks,
             };
             out.clear();
             let mut s = Session::new(1, peer, now, &quiz, &mut out);

@@ -132,6 +132,8 @@ struct Shared {
     finished: Vec<Attempt>,
     /// Connections whose seat was resumed elsewhere (filled by sessions, emptied by the loop).
     evicted: Vec<usize>,
+    /// Students' `/ask` messages waiting to be shown on the teacher consoles.
+    asks: Vec<String>,
 }
 
 impl Shared {
@@ -142,6 +144,7 @@ impl Shared {
             finished: &mut self.finished,
             counters: &mut self.counters,
             evicted: &mut self.evicted,
+            asks: &mut self.asks,
         }
     }
 }
@@ -264,6 +267,7 @@ impl Server {
                 counters: Counters::default(),
                 finished: Vec::new(),
                 evicted: Vec::new(),
+                asks: Vec::new(),
             },
             results,
             max_clients,
@@ -538,6 +542,7 @@ impl Server {
         // Rows first: by the time a student reads "Quiz over", their row is on disk.
         self.write_finished();
         self.update_conn(key, now);
+        self.deliver_asks();
         // A student who resumed their attempt here: the connection that held it says so and
         // closes.
         while let Some(old) = self.shared.evicted.pop() {
@@ -694,6 +699,11 @@ impl Server {
             self.accept_paused = Some((now, pause));
             self.accept_all(now);
         }
+    }
+
+    /// Shows students' `/ask` messages on every teacher console (they are in the log already).
+    fn deliver_asks(&mut self) {
+        self.shared.asks.clear();
     }
 
     /// Records every parked attempt (the server is stopping; nobody can resume any more).

@@ -33,6 +33,8 @@ pub const MAX_NAME_CHARS: usize = 32;
 /// teacher's screen.
 pub const ASK_INTERVAL: Duration = Duration::from_secs(10);
 
+/// Longest `/ask` message passed on to the teacher, in characters.
+pub const MAX_ASK_CHARS: usize = 300;
 /// Wrong resume codes allowed on one connection before it is closed.
 pub const MAX_CODE_TRIES: u8 = 3;
 /// Resume codes: this many characters from [`CODE_ALPHABET`] (31^6, about 887 million).
@@ -278,6 +280,9 @@ pub struct Ctx<'a> {
     /// Connections whose seat another connection just took over with the resume code; the
     /// server calls [`Session::on_evicted`] on each and empties this.
     pub evicted: &'a mut Vec<usize>,
+    /// Students' `/ask` messages, sanitised and ready to show (`alice (127.0.0.1:5000): ...`);
+    /// the server puts them on every teacher console and empties this.
+    pub asks: &'a mut Vec<String>,
 }
 
 /// Where a student is.
@@ -559,6 +564,18 @@ impl Session {
             "Server is shutting down; your answers so far are saved.",
         );
         self.on_close(Status::Shutdown, now, ctx);
+    }
+
+    /// A line from outside the student's own exchange (a teacher's message, live results)
+    /// arriving while they sit at a prompt: it goes on a line of its own, then the prompt is
+    /// shown again, so nothing is garbled in their terminal. `text` must already be sanitised.
+    pub fn notice(&self, text: &str, out: &mut Vec<u8>) {
+        if self.state == State::Done {
+            return;
+        }
+        out.extend_from_slice(b"\r\n");
+        line(out, text);
+        self.prompt(out);
     }
 
     /// The student resumed this attempt from another connection: this one says so and ends,
@@ -931,8 +948,9 @@ impl Session {
             "/ask" => {
                 self.last_ask = Some(now);
                 let who = self.name().unwrap_or("(no name yet)");
-                let text: String = rest.chars().filter(|c| !is_invisible(*c)).collect();
+                let text = crate::sanitize(rest, MAX_ASK_CHARS);
                 log::info!("question from {who} ({}): {text}", self.peer);
+                ctx.asks.push(format!("{who} ({}): {text}", self.peer));
                 line(out, "Sent to the teacher.");
             }
             _ => line(
@@ -1030,6 +1048,7 @@ mod tests {
         finished: Vec<Attempt>,
         counters: Counters,
         evicted: Vec<usize>,
+        asks: Vec<String>,
         next_conn: usize,
         now: Instant,
     }
@@ -1113,6 +1132,7 @@ mod tests {
                 finished: Vec::new(),
                 counters: Counters::default(),
                 evicted: Vec::new(),
+                asks: Vec::new(),
                 next_conn: 0,
                 now: Instant::now(),
             }
@@ -1133,6 +1153,7 @@ mod tests {
                 finished: &mut self.finished,
                 counters: &mut self.counters,
                 evicted: &mut self.evicted,
+                asks: &mut self.asks,
             };
             f(&mut ctx, self.now, &mut out);
             text(out)
@@ -1455,6 +1476,30 @@ mod tests {
             w.send(&mut new, "b");
         }
         assert_eq!(w.finished[0].score, 3);
+    }
+
+    #[test]
+    fn a_notice_goes_on_its_own_line_and_the_prompt_comes_back() {
+        let mut w = World::new(in_order());
+        let s = w.named("alice");
+        let mut out = Vec::new();
+        s.notice("[teacher] five minutes left", &mut out);
+        assert_eq!(text(out), "\r\n[teacher] five minutes left\r\nanswer> ");
+        let (fresh, _) = w.connect();
+        let mut out = Vec::new();
+        fresh.notice("hello", &mut out);
+        assert_eq!(text(out), "\r\nhello\r\nname> ");
+    }
+
+    #[test]
+    fn ask_goes_to_the_teachers_sanitised() {
+        let mut w = World::new(in_order());
+        let mut s = w.named("alice");
+        let shown = w.send(&mut s, "/ask is b)\u{1b}[2J a \u{202e}trick?");
+        assert!(shown.starts_with("Sent to the teacher.\r\n"), "{shown}");
+        assert_eq!(w.asks.len(), 1);
+        assert!(w.asks[0].starts_with("alice (127.0.0.1:40000): is b)"), "{:?}", w.asks);
+        assert!(!w.asks[0].contains('\u{1b}') && !w.asks[0].contains('\u{202e}'));
     }
 
     #[test]

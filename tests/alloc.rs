@@ -81,12 +81,14 @@ fn answering_and_being_asked_the_next_question_allocates_nothing_in_the_session(
     let mut finished = Vec::new();
     let mut counters = Counters::default();
     let mut evicted: Vec<usize> = Vec::new();
+    let mut asks: Vec<String> = Vec::new();
     let mut ctx = Ctx {
         quiz: &quiz,
         roster: &mut roster,
         finished: &mut finished,
         counters: &mut counters,
         evicted: &mut evicted,
+        asks: &mut asks,
     };
     let mut out = Vec::with_capacity(64 * 1024);
     let mut now = Instant::now();

@@ -59,3 +59,142 @@ pub fn is_invisible(c: char) -> bool {
             | '\u{2060}'..='\u{206f}' | '\u{3164}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}'
             | '\u{fffd}')
 }
+
+/// Makes text safe to show on another person's terminal (names on leaderboards, teacher
+/// messages to students, `/ask` messages to teachers): drops every invisible or control
+/// character (so no escape sequence or bidi override gets through), turns any whitespace
+/// (tab, CR, LF, ...) into a space, folds runs of spaces into one, trims, and caps the result at
+/// `max_chars` characters, the last being `…` when text was cut.
+pub fn sanitize(text: &str, max_chars: usize) -> String {
+    let mut clean = String::with_capacity(text.len().min(max_chars.saturating_mul(4)));
+    let mut chars = 0;
+    let mut pending_space = false;
+    for c in text.chars() {
+        if c.is_whitespace() {
+            pending_space = !clean.is_empty();
+            continue;
+        }
+        if is_invisible(c) {
+            continue;
+        }
+        if pending_space {
+            clean.push(' ');
+            chars += 1;
+            pending_space = false;
+        }
+        clean.push(c);
+        chars += 1;
+        if chars > max_chars {
+            break;
+        }
+    }
+    if chars > max_chars {
+        // Cut to `max_chars - 1` characters and mark the cut.
+        let keep = clean
+            .char_indices()
+            .nth(max_chars.saturating_sub(1))
+            .map_or(clean.len(), |(at, _)| at);
+        clean.truncate(keep);
+        clean.truncate(clean.trim_end().len());
+        if max_chars > 0 {
+            clean.push('…');
+        }
+    }
+    clean
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitize_keeps_plain_text() {
+        assert_eq!(sanitize("is b) a trick?", 100), "is b) a trick?");
+        assert_eq!(
+            sanitize("héllo wörld € 😀 日本", 100),
+            "héllo wörld € 😀 日本"
+        );
+        assert_eq!(sanitize("", 10), "");
+    }
+
+    #[test]
+    fn sanitize_drops_escape_sequences_to_their_visible_rest() {
+        assert_eq!(sanitize("\x1b[31mred\x1b[0m", 100), "[31mred[0m");
+        assert_eq!(sanitize("a\x1b]0;title\x07b", 100), "a]0;titleb");
+        // C1 CSI and DEL.
+        assert_eq!(sanitize("a\u{9b}2Jb\x7fc", 100), "a2Jbc");
+        assert!(!sanitize("\x1b\x1b\x1b", 100).contains('\x1b'));
+    }
+
+    #[test]
+    fn sanitize_drops_bidi_overrides_and_zero_width_characters() {
+        assert_eq!(sanitize("abc\u{202e}fed\u{202c}", 100), "abcfed");
+        assert_eq!(sanitize("\u{2066}x\u{2069}\u{200f}\u{061c}", 100), "x");
+        assert_eq!(
+            sanitize("a\u{200b}l\u{200d}i\u{feff}ce\u{2060}", 100),
+            "alice"
+        );
+        assert_eq!(sanitize("\u{00ad}\u{3164}\u{115f}", 100), "");
+    }
+
+    #[test]
+    fn sanitize_turns_line_breaks_into_one_space() {
+        assert_eq!(
+            sanitize("hi\r\nerror: fake line\r\n", 100),
+            "hi error: fake line"
+        );
+        assert_eq!(sanitize("a\rb\nc\td\u{0b}e\u{0c}f", 100), "a b c d e f");
+        assert_eq!(sanitize("a\u{85}b\u{2028}c\u{2029}d", 100), "a b c d");
+    }
+
+    #[test]
+    fn sanitize_folds_and_trims_whitespace() {
+        assert_eq!(sanitize("  a  \t\t b   ", 100), "a b");
+        assert_eq!(sanitize(" \t\r\n ", 100), "");
+        // An invisible character between spaces does not leave two spaces behind.
+        assert_eq!(sanitize("a \u{200b} b", 100), "a b");
+        assert_eq!(sanitize("\u{200b} a", 100), "a");
+    }
+
+    #[test]
+    fn sanitize_caps_long_text_with_an_ellipsis() {
+        assert_eq!(sanitize("abcdef", 6), "abcdef");
+        assert_eq!(sanitize("abcdefg", 6), "abcde…");
+        assert_eq!(sanitize("ab cdefg", 4), "ab…");
+        assert_eq!(sanitize("日本語テキスト", 3), "日本…");
+        assert_eq!(sanitize("abc", 1), "…");
+        assert_eq!(sanitize("abc", 0), "");
+        let long = "word ".repeat(100_000);
+        let capped = sanitize(&long, 300);
+        assert_eq!(capped.chars().count(), 300);
+        assert!(capped.ends_with('…'));
+        // Whitespace and invisible characters removed do not count towards the cap.
+        assert_eq!(sanitize("\u{200b}\u{200b}ab   \n  cd", 5), "ab cd");
+    }
+
+    #[test]
+    fn sanitize_output_never_holds_invisible_characters() {
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..2000 {
+            let text: String = (0..40)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    let c = match seed % 4 {
+                        0 => (seed >> 8) % 0x80,
+                        1 => 0x2000 + (seed >> 8) % 0x80,
+                        2 => 0x80 + (seed >> 8) % 0x40,
+                        _ => (seed >> 8) % 0x11_0000,
+                    };
+                    char::from_u32(c as u32).unwrap_or(' ')
+                })
+                .collect();
+            let clean = sanitize(&text, 20);
+            assert!(!clean.chars().any(is_invisible), "{clean:?}");
+            assert!(!clean.contains("  "), "{clean:?}");
+            assert_eq!(clean, clean.trim());
+            assert!(clean.chars().count() <= 20);
+        }
+    }
+}

@@ -11,6 +11,8 @@
 //! - [`conn`]: one connection's socket, decoder, output buffer and session.
 //! - [`telnet`]: bytes in, telnet replies and input lines out; state survives split reads.
 //! - [`session`]: one student's quiz state machine (pure).
+//! - [`admin`]: one teacher's console: token, commands, uploads, and the text of its replies
+//!   (pure).
 //! - [`results`]: the results CSV, one row per attempt, written when the attempt ends.
 //! - [`limits`]: raising the open-file limit and the defaults derived from it.
 //! - [`baseline`]: a raw mio server with quizd's shape and bytes but no quiz logic; the ceiling
@@ -18,6 +20,7 @@
 //! - [`load`]: the load generator's engine (simulated students over TCP), for `quizd-load` and
 //!   the benches.
 
+pub mod admin;
 pub mod bank;
 pub mod baseline;
 pub mod config;

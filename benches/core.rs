@@ -63,6 +63,7 @@ fn session(c: &mut Criterion) {
                 counters: &mut counters,
                 evicted: &mut evicted,
                 asks: &mut asks,
+                admin_token: "",
             };
             out.clear();
             let mut s = Session::new(1, peer, now, &quiz, &mut out);

@@ -25,6 +25,14 @@ pub struct Config {
     pub handle_signals: bool,
     /// How often a summary line is logged at info level (only when something happened).
     pub summary_every: Duration,
+    /// The teacher console's address, `HOST:PORT`; `None`: no console.
+    pub admin_listen: Option<String>,
+    /// The token a teacher types at the console.
+    pub admin_token: String,
+    /// The bank files the quiz came from (empty: the bundled bank), for `reload`.
+    pub banks: Vec<PathBuf>,
+    /// A title that replaces the bank's, kept across `load` and `reload`.
+    pub title: Option<String>,
 }
 
 impl Config {
@@ -39,6 +47,10 @@ impl Config {
             linger: crate::conn::LINGER,
             handle_signals: false,
             summary_every: Duration::from_secs(60),
+            admin_listen: None,
+            admin_token: crate::admin::random_token(),
+            banks: Vec::new(),
+            title: None,
         }
     }
 }

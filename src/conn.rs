@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
 
+use crate::admin::{Console, Request};
 use crate::session::{Ctx, Session};
 use crate::telnet::{Decoder, Event};
 
@@ -35,6 +36,23 @@ pub enum Phase {
     Lingering { until: Instant, shut: bool },
 }
 
+/// How long a teacher may take to type the console token.
+pub const TOKEN_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Who is at the other end.
+#[derive(Debug)]
+pub enum Role {
+    /// A student taking the quiz.
+    Student(Session),
+    /// A teacher at the console. What they ask of the server waits in `requests` until the
+    /// loop acts on it, right after the read.
+    Teacher {
+        console: Box<Console>,
+        requests: Vec<Request>,
+        connected: Instant,
+    },
+}
+
 /// How a read pass ended.
 #[derive(Debug)]
 pub enum ReadEnd {
@@ -53,8 +71,10 @@ pub enum ReadEnd {
 pub struct Conn {
     pub stream: TcpStream,
     pub peer: SocketAddr,
-    pub session: Session,
+    pub role: Role,
     pub phase: Phase,
+    /// When input last arrived (the teacher's `who` shows idle time).
+    pub last_input: Instant,
     decoder: Decoder,
     /// Output the socket has not taken yet; empty (and unallocated) while the client keeps up.
     backlog: Vec<u8>,
@@ -82,10 +102,25 @@ impl Conn {
         out: &mut Vec<u8>,
     ) -> Conn {
         let session = Session::new(key, peer, now, quiz, out);
+        Conn::with_role(stream, peer, Role::Student(session), now)
+    }
+
+    /// A new teacher console; its greeting and token prompt are appended to `out`.
+    pub fn teacher(stream: TcpStream, peer: SocketAddr, now: Instant, out: &mut Vec<u8>) -> Conn {
+        let role = Role::Teacher {
+            console: Box::new(Console::new(out)),
+            requests: Vec::new(),
+            connected: now,
+        };
+        Conn::with_role(stream, peer, role, now)
+    }
+
+    fn with_role(stream: TcpStream, peer: SocketAddr, role: Role, now: Instant) -> Conn {
         Conn {
             stream,
             peer,
-            session,
+            role,
+            last_input: now,
             phase: Phase::Open,
             closing: None,
             decoder: Decoder::new(),
@@ -120,6 +155,7 @@ impl Conn {
                 Ok(0) => return ReadEnd::Eof,
                 Ok(n) => {
                     self.bytes_in += n as u64;
+                    self.last_input = now;
                     if self.phase == Phase::Open {
                         self.feed(&scratch[..n], now, ctx, out);
                     }
@@ -144,30 +180,117 @@ impl Conn {
     /// `IAC IP IAC DO TIMING-MARK` and discards all output until the timing mark is answered,
     /// so the answer must go out before the farewell lines or the student never sees them.
     pub fn feed(&mut self, bytes: &[u8], now: Instant, ctx: &mut Ctx, out: &mut Vec<u8>) {
-        let Conn {
-            decoder, session, ..
-        } = self;
+        let Conn { decoder, role, .. } = self;
         let mut leave = false;
-        decoder.feed(bytes, |event| match event {
-            Event::Line(text) if !leave => session.on_line(text, now, ctx, out),
-            Event::TooLong if !leave => session.on_too_long(ctx, out),
-            Event::Line(_) | Event::TooLong => {}
-            Event::Leave => leave = true,
-            Event::Reply(bytes) => out.extend_from_slice(bytes),
-        });
-        if leave {
-            session.on_leave(now, ctx, out);
+        match role {
+            Role::Student(session) => {
+                decoder.feed(bytes, |event| match event {
+                    Event::Line(text) if !leave => session.on_line(text, now, ctx, out),
+                    Event::TooLong if !leave => session.on_too_long(ctx, out),
+                    Event::Line(_) | Event::TooLong => {}
+                    Event::Leave => leave = true,
+                    Event::Reply(bytes) => out.extend_from_slice(bytes),
+                });
+                if leave {
+                    session.on_leave(now, ctx, out);
+                }
+            }
+            Role::Teacher {
+                console, requests, ..
+            } => {
+                decoder.feed(bytes, |event| match event {
+                    Event::Line(text) if !leave => {
+                        requests.extend(console.on_line(text, ctx.admin_token, out));
+                    }
+                    Event::TooLong if !leave => console.on_too_long(out),
+                    Event::Line(_) | Event::TooLong => {}
+                    Event::Leave => leave = true,
+                    Event::Reply(bytes) => out.extend_from_slice(bytes),
+                });
+                if leave {
+                    requests.extend(console.on_leave(out));
+                }
+            }
         }
     }
 
-    /// Deadlines of the session that passed fire; output goes to `out`.
-    pub fn on_timeout(&mut self, now: Instant, ctx: &mut Ctx, out: &mut Vec<u8>) {
-        self.session.on_timeout(now, ctx, out);
+    /// The student's session, if this is a student.
+    pub fn session(&self) -> Option<&Session> {
+        match &self.role {
+            Role::Student(session) => Some(session),
+            Role::Teacher { .. } => None,
+        }
+    }
+
+    pub fn session_mut(&mut self) -> Option<&mut Session> {
+        match &mut self.role {
+            Role::Student(session) => Some(session),
+            Role::Teacher { .. } => None,
+        }
+    }
+
+    pub fn is_teacher(&self) -> bool {
+        matches!(self.role, Role::Teacher { .. })
+    }
+
+    /// The teacher's console, if this is a teacher.
+    pub fn console(&self) -> Option<&Console> {
+        match &self.role {
+            Role::Teacher { console, .. } => Some(console),
+            Role::Student(_) => None,
+        }
+    }
+
+    /// What a teacher asked for since the last call.
+    pub fn take_requests(&mut self) -> Vec<Request> {
+        match &mut self.role {
+            Role::Teacher { requests, .. } => std::mem::take(requests),
+            Role::Student(_) => Vec::new(),
+        }
+    }
+
+    /// The session (or console) has said its last word: close once the output is out.
+    pub fn is_done(&self) -> bool {
+        match &self.role {
+            Role::Student(session) => session.is_done(),
+            Role::Teacher { console, .. } => console.is_closed(),
+        }
+    }
+
+    /// Deadlines that passed fire; output goes to `out`. Returns true when a teacher never
+    /// gave the token and must be closed.
+    pub fn on_timeout(&mut self, now: Instant, ctx: &mut Ctx, out: &mut Vec<u8>) -> bool {
+        match &mut self.role {
+            Role::Student(session) => {
+                session.on_timeout(now, ctx, out);
+                false
+            }
+            Role::Teacher {
+                console, connected, ..
+            } => {
+                let late = !console.is_authenticated() && *connected + TOKEN_TIMEOUT <= now;
+                if late {
+                    out.extend_from_slice(
+                        format!(
+                            "\r\nerror: no token given in {} s; closing.\r\n",
+                            TOKEN_TIMEOUT.as_secs()
+                        )
+                        .as_bytes(),
+                    );
+                }
+                late
+            }
+        }
     }
 
     /// The server is stopping; the farewell goes to `out`.
     pub fn on_shutdown(&mut self, now: Instant, ctx: &mut Ctx, out: &mut Vec<u8>) {
-        self.session.on_shutdown(now, ctx, out);
+        match &mut self.role {
+            Role::Student(session) => session.on_shutdown(now, ctx, out),
+            Role::Teacher { console, .. } => {
+                console.notice(out, "server shutting down; every answer is saved.")
+            }
+        }
     }
 
     /// Drops the output not yet sent and queues `line` instead (a client over the output cap
@@ -247,7 +370,12 @@ impl Conn {
     /// The earliest instant the server must look at this connection again.
     pub fn deadline(&self) -> Option<Instant> {
         match self.phase {
-            Phase::Open => self.session.next_deadline(),
+            Phase::Open => match &self.role {
+                Role::Student(session) => session.next_deadline(),
+                Role::Teacher {
+                    console, connected, ..
+                } => (!console.is_authenticated()).then_some(*connected + TOKEN_TIMEOUT),
+            },
             Phase::Lingering { until, .. } => Some(until),
         }
     }

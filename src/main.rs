@@ -72,6 +72,16 @@ struct Cli {
           value_parser = clap::value_parser!(u64).range(0..=604_800))]
     resume_window: u64,
 
+    /// Address of the teacher console (HOST:PORT), or `off`. Keep it on a loopback or trusted
+    /// address: the token is the console's only protection.
+    #[arg(long, value_name = "ADDR|off", default_value = "127.0.0.1:9998")]
+    admin_listen: String,
+
+    /// Token a teacher types at the console (also read from QUIZD_ADMIN_TOKEN); when neither is
+    /// set, a random one is made and logged once at start.
+    #[arg(long, value_name = "TOKEN")]
+    admin_token: Option<String>,
+
     /// Quiz title shown to students and written to results (default: the bank's file name).
     #[arg(long, value_name = "TEXT")]
     title: Option<String>,
@@ -141,8 +151,8 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if let Some(title) = cli.title {
-        bank.title = title;
+    if let Some(title) = &cli.title {
+        bank.title = title.clone();
     }
     if let Some(n) = cli.count
         && n as usize > bank.questions.len()
@@ -164,6 +174,28 @@ fn main() -> ExitCode {
     let mut config = Config::new(cli.listen, Quiz::new(bank, settings), cli.results);
     config.max_clients = cli.max_clients.map(|n| n as usize);
     config.handle_signals = true;
+    config.banks = cli.banks.clone();
+    config.title = cli.title.clone();
+    if !cli.admin_listen.eq_ignore_ascii_case("off") {
+        config.admin_listen = Some(cli.admin_listen.clone());
+        let from_env = std::env::var("QUIZD_ADMIN_TOKEN")
+            .ok()
+            .filter(|t| !t.trim().is_empty());
+        match cli.admin_token.clone().or(from_env) {
+            Some(token) if token.trim().is_empty() => {
+                eprintln!(
+                    "quizd: --admin-token is empty; give a token, or leave it out for a random one"
+                );
+                return ExitCode::from(2);
+            }
+            Some(token) => config.admin_token = token.trim().to_string(),
+            // Config::new made a random one.
+            None => log::info!(
+                "teacher console token: {} (set --admin-token or QUIZD_ADMIN_TOKEN to choose one)",
+                config.admin_token
+            ),
+        }
+    }
 
     let server = match Server::bind(config) {
         Ok(server) => server,

@@ -22,6 +22,7 @@ use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 
+use crate::admin::{self, CloseReason, Request};
 use crate::config::Config;
 use crate::conn::{Conn, Phase, ReadEnd};
 use crate::limits;
@@ -32,6 +33,10 @@ use crate::session::{Attempt, Counters, Ctx, Roster, Status};
 const LISTENER: Token = Token(usize::MAX - 1);
 const SIGNALS: Token = Token(usize::MAX - 2);
 const WAKER: Token = Token(usize::MAX - 3);
+const ADMIN_LISTENER: Token = Token(usize::MAX - 4);
+
+/// Most teacher consoles open at once.
+pub const MAX_TEACHERS: usize = 16;
 
 /// Requested listen backlog: a whole year group arriving in the same second waits in the
 /// kernel instead of being refused. Linux caps it at `net.core.somaxconn` (4096 by default).
@@ -50,6 +55,8 @@ const OUT_KEEP: usize = 64 * 1024;
 pub enum StartError {
     /// The student address could not be bound.
     Listen { addr: String, error: io::Error },
+    /// The teacher console's address could not be bound.
+    AdminListen { addr: String, error: io::Error },
     /// The results file could not be opened.
     Results { path: String, error: io::Error },
     /// The poll instance or signal handling could not be set up.
@@ -63,6 +70,13 @@ impl fmt::Display for StartError {
                 write!(
                     f,
                     "cannot listen on {addr}: {}",
+                    crate::describe_io_error(error)
+                )
+            }
+            StartError::AdminListen { addr, error } => {
+                write!(
+                    f,
+                    "cannot listen on {addr} for the teacher console: {} (choose another with --admin-listen, or off)",
                     crate::describe_io_error(error)
                 )
             }
@@ -122,6 +136,8 @@ pub struct Stats {
     pub bytes_in: u64,
     pub bytes_out: u64,
     pub peak_connections: usize,
+    pub wrong_token_closes: u64,
+    pub asks: u64,
 }
 
 /// What every session shares; kept apart from the connections so both can be borrowed at once.
@@ -134,6 +150,7 @@ struct Shared {
     evicted: Vec<usize>,
     /// Students' `/ask` messages waiting to be shown on the teacher consoles.
     asks: Vec<String>,
+    admin_token: String,
 }
 
 impl Shared {
@@ -145,6 +162,7 @@ impl Shared {
             counters: &mut self.counters,
             evicted: &mut self.evicted,
             asks: &mut self.asks,
+            admin_token: &self.admin_token,
         }
     }
 }
@@ -154,6 +172,16 @@ pub struct Server {
     poll: Poll,
     listener: Option<TcpListener>,
     local_addr: SocketAddr,
+    admin_listener: Option<TcpListener>,
+    admin_addr: Option<SocketAddr>,
+    /// Teacher consoles among `conns`.
+    teachers: usize,
+    /// Finished attempts of this run, for the teacher's `top`.
+    board: Vec<admin::TopRow>,
+    started: Instant,
+    /// Where the quiz came from, for `reload`, and the settings a new bank is served with.
+    banks: Vec<std::path::PathBuf>,
+    title: Option<String>,
     conns: Slab<Conn>,
     /// Every armed deadline, earliest first.
     timers: BTreeSet<(Instant, usize)>,
@@ -186,6 +214,32 @@ pub struct Server {
     /// Output produced by the connection being handled, sent (or moved to its backlog) before
     /// the next connection is looked at; shared so sending allocates nothing per connection.
     out: Vec<u8>,
+}
+
+/// A student's state and score for `who`.
+fn describe(session: &crate::session::Session, shared: &Shared) -> (String, Option<(u32, u32)>) {
+    session.describe(&shared.roster)
+}
+
+/// One line to a connection that will not be served, then close. The line fits any socket
+/// buffer, so one write does.
+fn refuse(mut stream: mio::net::TcpStream, line: &str) {
+    use std::io::{Read, Write};
+    // Drop anything already sent so closing sends FIN, not a reset that eats the line.
+    let mut sink = [0u8; 512];
+    while matches!(stream.read(&mut sink), Ok(n) if n > 0) {}
+    let _ = stream.write_all(line.as_bytes());
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+}
+
+/// A reply to a teacher's command.
+enum Reply {
+    /// One or more lines (`ok: ...`, `error: ...`), then the prompt.
+    Lines(String),
+    /// A block ending with a `.` line.
+    Block(Vec<String>),
+    /// Nothing more (the console is closing).
+    Nothing,
 }
 
 /// Binds with a backlog large enough for a class arriving at once (mio's default is 128).
@@ -224,6 +278,15 @@ impl Server {
             addr: config.listen.clone(),
             error,
         })?;
+        let mut admin_listener = match &config.admin_listen {
+            Some(addr) => Some(
+                bind_listener(addr).map_err(|error| StartError::AdminListen {
+                    addr: addr.clone(),
+                    error,
+                })?,
+            ),
+            None => None,
+        };
         let results = Results::open(&config.results).map_err(|error| StartError::Results {
             path: config.results.display().to_string(),
             error,
@@ -232,6 +295,16 @@ impl Server {
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)
             .map_err(StartError::Setup)?;
+        if let Some(admin) = admin_listener.as_mut() {
+            poll.registry()
+                .register(admin, ADMIN_LISTENER, Interest::READABLE)
+                .map_err(StartError::Setup)?;
+        }
+        let admin_addr = match admin_listener.as_ref().map(TcpListener::local_addr) {
+            Some(Ok(addr)) => Some(addr),
+            Some(Err(e)) => return Err(StartError::Setup(e)),
+            None => None,
+        };
         let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(StartError::Setup)?);
         let signals = if config.handle_signals {
             let mut signals = signal_hook_mio::v1_0::Signals::new([libc::SIGINT, libc::SIGTERM])
@@ -254,11 +327,21 @@ impl Server {
             nofile
         );
         log::info!("results go to {}", config.results.display());
+        if let Some(addr) = admin_addr {
+            log::info!("teacher console on {addr} (telnet to it and type the token)");
+        }
         let now = Instant::now();
         Ok(Server {
             poll,
             listener: Some(listener),
             local_addr,
+            admin_listener,
+            admin_addr,
+            teachers: 0,
+            board: Vec::new(),
+            started: now,
+            banks: config.banks,
+            title: config.title,
             conns: Slab::new(),
             timers: BTreeSet::new(),
             shared: Shared {
@@ -268,6 +351,7 @@ impl Server {
                 finished: Vec::new(),
                 evicted: Vec::new(),
                 asks: Vec::new(),
+                admin_token: config.admin_token,
             },
             results,
             max_clients,
@@ -293,6 +377,11 @@ impl Server {
     /// The address actually bound (the real port when asked for port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The teacher console's address, if it is on.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_addr
     }
 
     /// The most students served at once.
@@ -323,6 +412,7 @@ impl Server {
             for event in events.iter() {
                 match event.token() {
                     LISTENER => self.accept_all(now),
+                    ADMIN_LISTENER => self.accept_teachers(now),
                     SIGNALS => {
                         if self.on_signals(now) == Some(Stopped::Forced) {
                             self.results.close();
@@ -381,7 +471,7 @@ impl Server {
             match listener.accept() {
                 Ok((stream, peer)) => {
                     self.stats.accepted += 1;
-                    if self.conns.len() >= self.max_clients {
+                    if self.conns.len() - self.teachers >= self.max_clients {
                         self.refuse_full(stream, peer);
                     } else {
                         self.add_conn(stream, peer, now);
@@ -431,8 +521,7 @@ impl Server {
     }
 
     /// Full: one clear line, then close. The line fits any socket buffer, so one write does.
-    fn refuse_full(&mut self, mut stream: mio::net::TcpStream, peer: SocketAddr) {
-        use std::io::{Read, Write};
+    fn refuse_full(&mut self, stream: mio::net::TcpStream, peer: SocketAddr) {
         self.stats.rejected_full += 1;
         if self.stats.rejected_full.is_power_of_two() {
             log::warn!(
@@ -443,13 +532,57 @@ impl Server {
         }
         let line = format!(
             "error: server full ({} students connected); try again later\r\n",
-            self.conns.len()
+            self.conns.len() - self.teachers
         );
-        // Drop anything already sent so closing sends FIN, not a reset that eats the line.
-        let mut sink = [0u8; 512];
-        while matches!(stream.read(&mut sink), Ok(n) if n > 0) {}
-        let _ = stream.write_all(line.as_bytes());
-        let _ = stream.shutdown(std::net::Shutdown::Write);
+        refuse(stream, &line);
+    }
+
+    /// Accepts every waiting teacher console (up to [`MAX_TEACHERS`]).
+    fn accept_teachers(&mut self, now: Instant) {
+        loop {
+            let Some(listener) = self.admin_listener.as_ref() else {
+                return;
+            };
+            match listener.accept() {
+                Ok((stream, peer)) if self.teachers >= MAX_TEACHERS => {
+                    log::warn!("teacher console from {peer} refused: {MAX_TEACHERS} already open");
+                    refuse(
+                        stream,
+                        &format!("error: too many teacher consoles (max {MAX_TEACHERS})\r\n"),
+                    );
+                }
+                Ok((mut stream, peer)) => {
+                    let entry = self.conns.vacant_entry();
+                    let key = entry.key();
+                    if let Err(e) =
+                        self.poll
+                            .registry()
+                            .register(&mut stream, Token(key), Interest::READABLE)
+                    {
+                        log::warn!("cannot register teacher console {peer}: {e}");
+                        continue;
+                    }
+                    let _ = stream.set_nodelay(true);
+                    log::info!("teacher console opened from {peer}");
+                    entry.insert(Conn::teacher(stream, peer, now, &mut self.out));
+                    self.teachers += 1;
+                    self.after_io(key, now);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::Interrupted
+                            | io::ErrorKind::ConnectionAborted
+                            | io::ErrorKind::ConnectionReset
+                    ) => {}
+                Err(e) => {
+                    // Out of descriptors: the teacher waits in the backlog until one frees.
+                    log::warn!("accepting a teacher console failed: {e}");
+                    return;
+                }
+            }
+        }
     }
 
     fn add_conn(&mut self, mut stream: mio::net::TcpStream, peer: SocketAddr, now: Instant) {
@@ -487,6 +620,7 @@ impl Server {
             self.read_conn(key, now, event.is_read_closed() || event.is_error());
         }
         self.after_io(key, now);
+        self.serve_teacher(key, now);
     }
 
     fn is_marked(&self, key: usize) -> bool {
@@ -532,6 +666,7 @@ impl Server {
             if self.conns.contains(key) && !self.is_marked(key) {
                 self.read_conn(key, now, true);
                 self.after_io(key, now);
+                self.serve_teacher(key, now);
             }
         }
     }
@@ -546,8 +681,8 @@ impl Server {
         // A student who resumed their attempt here: the connection that held it says so and
         // closes.
         while let Some(old) = self.shared.evicted.pop() {
-            if let Some(conn) = self.conns.get_mut(old) {
-                conn.session.on_evicted(&mut self.out);
+            if let Some(session) = self.conns.get_mut(old).and_then(Conn::session_mut) {
+                session.on_evicted(&mut self.out);
                 self.update_conn(old, now);
             }
         }
@@ -574,26 +709,28 @@ impl Server {
             self.mark_close(key, Status::Disconnected);
             return;
         }
-        if conn.pending() > self.output_cap && conn.phase == Phase::Open {
+        // A teacher's `results` may be large; only students are held to the cap.
+        let (peer, pending) = (conn.peer, conn.pending());
+        if pending > self.output_cap
+            && conn.phase == Phase::Open
+            && let Some(session) = conn.session_mut()
+        {
             self.stats.closed_output_cap += 1;
             log::warn!(
-                "{} ({}) does not read its output ({} bytes waiting, cap {}): closing",
-                conn.session.name().unwrap_or("-"),
-                conn.peer,
-                conn.pending(),
+                "{} ({peer}) does not read its output ({pending} bytes waiting, cap {}): closing",
+                session.name().unwrap_or("-"),
                 self.output_cap
             );
             // The attempt ends now; what is queued is dropped for one last line, which goes out
             // if the client ever reads again (otherwise the linger deadline closes it).
-            conn.session
-                .on_close(Status::Disconnected, now, &mut self.shared.ctx());
+            session.on_close(Status::Disconnected, now, &mut self.shared.ctx());
             conn.replace_pending(&format!(
                 "\r\nerror: too much unread output (over {} bytes); closing. Your answers so far are saved.\r\n",
                 self.output_cap
             ));
             conn.linger(now + self.linger);
         }
-        if conn.phase == Phase::Open && conn.session.is_done() {
+        if conn.phase == Phase::Open && conn.is_done() {
             conn.linger(now + self.linger);
         }
         conn.shut_when_flushed();
@@ -652,7 +789,10 @@ impl Server {
                 }
                 Phase::Lingering { .. } => {}
                 Phase::Open => {
-                    conn.on_timeout(now, &mut self.shared.ctx(), &mut self.out);
+                    if conn.on_timeout(now, &mut self.shared.ctx(), &mut self.out) {
+                        log::warn!("teacher console {} gave no token in time", conn.peer);
+                        conn.linger(now + self.linger);
+                    }
                 }
             }
             self.after_io(key, now);
@@ -685,7 +825,12 @@ impl Server {
             if let Some(at) = conn.armed.take() {
                 self.timers.remove(&(at, key));
             }
-            conn.session.on_close(status, now, &mut self.shared.ctx());
+            if let Some(session) = conn.session_mut() {
+                session.on_close(status, now, &mut self.shared.ctx());
+            } else {
+                self.teachers -= 1;
+                log::info!("teacher console from {} closed", conn.peer);
+            }
             // Last chance for queued lines; the peer may be gone, which is fine.
             let _ = conn.flush();
             let _ = self.poll.registry().deregister(&mut conn.stream);
@@ -703,7 +848,26 @@ impl Server {
 
     /// Shows students' `/ask` messages on every teacher console (they are in the log already).
     fn deliver_asks(&mut self) {
-        self.shared.asks.clear();
+        if self.shared.asks.is_empty() {
+            return;
+        }
+        let asks = std::mem::take(&mut self.shared.asks);
+        self.stats.asks += asks.len() as u64;
+        let teachers: Vec<usize> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.console().is_some_and(admin::Console::is_authenticated))
+            .map(|(k, _)| k)
+            .collect();
+        let now = Instant::now();
+        for key in teachers {
+            for ask in &asks {
+                if let Some(console) = self.conns.get(key).and_then(Conn::console) {
+                    console.notice(&mut self.out, &format!("ask from {ask}"));
+                }
+            }
+            self.update_conn(key, now);
+        }
     }
 
     /// Records every parked attempt (the server is stopping; nobody can resume any more).
@@ -723,6 +887,13 @@ impl Server {
         let wall = SystemTime::now();
         for attempt in self.shared.finished.drain(..) {
             self.results.record(&attempt, &self.shared.quiz, wall);
+            self.board.push(admin::TopRow {
+                rank: 0,
+                name: attempt.name,
+                score: attempt.score,
+                max: attempt.max,
+                time: attempt.duration,
+            });
         }
     }
 
@@ -789,6 +960,314 @@ impl Server {
             self.results.path().display()
         );
         self.results.close();
+    }
+
+    /// Acts on what a teacher typed, in order.
+    fn serve_teacher(&mut self, key: usize, now: Instant) {
+        let requests = match self.conns.get_mut(key) {
+            Some(conn) if conn.is_teacher() && conn.closing.is_none() => conn.take_requests(),
+            _ => return,
+        };
+        for request in requests {
+            self.execute(key, request, now);
+        }
+    }
+
+    /// Carries out one console request and replies on the teacher's console.
+    fn execute(&mut self, key: usize, request: Request, now: Instant) {
+        // What the console wrote itself goes out before other connections are written to.
+        self.update_conn(key, now);
+        let peer = self.conns.get(key).map(|c| c.peer);
+        log::info!(
+            "teacher {}: {request:?}",
+            peer.map_or("-".into(), |p| p.to_string())
+        );
+        let reply = match request {
+            Request::Status => Reply::Block(admin::render_status(&self.status_view())),
+            Request::Who => Reply::Block(admin::render_who(&self.who_rows(now))),
+            Request::Start | Request::Next => Reply::Lines(
+                "error: this quiz is self-paced (each student goes at their own pace); start and next drive live quizzes (quizd --mode live)".into(),
+            ),
+            Request::End => {
+                let n = self.stop_students(None, Status::Ended, now);
+                Reply::Lines(format!("ok: quiz ended for {n} student(s); their answers are saved"))
+            }
+            Request::Kick { name } => {
+                if self.stop_students(Some(&name), Status::Kicked, now) > 0 {
+                    Reply::Lines(format!("ok: {name} removed; their answers are saved"))
+                } else {
+                    Reply::Lines(format!("error: no student named {name} is in the quiz"))
+                }
+            }
+            Request::Say { text } => {
+                let n = self.tell_students(None, &format!("[teacher] {text}"), now);
+                Reply::Lines(format!("ok: sent to {n} student(s)"))
+            }
+            Request::Tell { name, text } => {
+                if self.tell_students(Some(&name), &format!("[teacher, to you] {text}"), now) > 0 {
+                    Reply::Lines(format!("ok: sent to {name}"))
+                } else {
+                    Reply::Lines(format!("error: no student named {name} is connected"))
+                }
+            }
+            Request::Load { paths } => Reply::Lines(self.switch_bank(Some(paths), None)),
+            Request::Reload => Reply::Lines(self.switch_bank(None, None)),
+            Request::Upload { name, text } => {
+                Reply::Lines(self.switch_bank(None, Some((name, text))))
+            }
+            Request::Results => match std::fs::read_to_string(self.results.path()) {
+                Ok(csv) => Reply::Block(vec![csv]),
+                Err(e) => Reply::Lines(format!(
+                    "error: cannot read {}: {}",
+                    self.results.path().display(),
+                    crate::describe_io_error(&e)
+                )),
+            },
+            Request::Top { n } => Reply::Block(admin::render_top(&self.top(n, now))),
+            Request::Stats => Reply::Block(admin::render_stats(&self.stats_view(now))),
+            Request::Shutdown => {
+                log::warn!("shutdown asked from the teacher console");
+                self.reply(key, Reply::Lines("ok: shutting down; every answer is saved".into()), now);
+                self.begin_shutdown(now);
+                Reply::Nothing
+            }
+            Request::Close { reason } => {
+                if reason == CloseReason::WrongToken {
+                    self.stats.wrong_token_closes += 1;
+                    log::warn!(
+                        "teacher console from {}: three wrong tokens; closing",
+                        peer.map_or("-".into(), |p| p.to_string())
+                    );
+                }
+                Reply::Nothing
+            }
+        };
+        self.reply(key, reply, now);
+    }
+
+    fn reply(&mut self, key: usize, reply: Reply, now: Instant) {
+        let Some(console) = self.conns.get(key).and_then(Conn::console) else {
+            return;
+        };
+        match reply {
+            Reply::Lines(text) => console.reply_line(&mut self.out, &text),
+            Reply::Block(lines) => console.reply_block(&mut self.out, lines),
+            Reply::Nothing => {}
+        }
+        self.update_conn(key, now);
+    }
+
+    /// Ends the attempts of every student (`name`: `None`) or of one, with `status`; returns
+    /// how many.
+    fn stop_students(&mut self, name: Option<&str>, status: Status, now: Instant) -> usize {
+        let keys: Vec<usize> = match name {
+            Some(name) => self.shared.roster.holder(name).into_iter().collect(),
+            None => self
+                .conns
+                .iter()
+                .filter(|(_, c)| c.session().is_some_and(|s| !s.is_done()))
+                .map(|(k, _)| k)
+                .collect(),
+        };
+        let mut stopped = 0;
+        for key in keys {
+            if let Some(session) = self.conns.get_mut(key).and_then(Conn::session_mut) {
+                session.on_stopped_by_teacher(status, now, &mut self.shared.ctx(), &mut self.out);
+                stopped += 1;
+                self.after_io(key, now);
+            }
+        }
+        // Students who dropped and may still resume.
+        let shared = &mut self.shared;
+        match name {
+            Some(name) => {
+                if shared.roster.finish_parked_seat(
+                    name,
+                    status,
+                    now,
+                    &mut shared.finished,
+                    &mut shared.counters,
+                ) {
+                    stopped += 1;
+                }
+            }
+            None => {
+                stopped += shared.roster.parked();
+                shared
+                    .roster
+                    .finish_parked(now, &mut shared.finished, &mut shared.counters);
+            }
+        }
+        self.write_finished();
+        stopped
+    }
+
+    /// Shows `text` to every connected student (`name`: `None`) or to one; returns how many.
+    fn tell_students(&mut self, name: Option<&str>, text: &str, now: Instant) -> usize {
+        let keys: Vec<usize> = match name {
+            Some(name) => self.shared.roster.holder(name).into_iter().collect(),
+            None => self
+                .conns
+                .iter()
+                .filter(|(_, c)| c.session().is_some_and(|s| !s.is_done()))
+                .map(|(k, _)| k)
+                .collect(),
+        };
+        let mut told = 0;
+        for key in keys {
+            if let Some(session) = self.conns.get(key).and_then(Conn::session) {
+                session.notice(text, &mut self.out);
+                told += 1;
+                self.update_conn(key, now);
+            }
+        }
+        told
+    }
+
+    /// `load` (new paths), `reload` (the same paths again) or `upload` (a bank's text): serves
+    /// the new bank if it is good and nobody is mid-quiz; otherwise the old one stays. Returns
+    /// the reply.
+    fn switch_bank(
+        &mut self,
+        paths: Option<Vec<std::path::PathBuf>>,
+        upload: Option<(String, String)>,
+    ) -> String {
+        let loaded = match (&upload, &paths) {
+            (Some((name, text)), _) => {
+                crate::bank::parse(name, text.as_bytes()).map(|questions| crate::bank::Bank {
+                    title: std::path::Path::new(name)
+                        .file_stem()
+                        .map_or(name.clone(), |s| s.to_string_lossy().into_owned()),
+                    questions,
+                })
+            }
+            (None, Some(paths)) => crate::bank::load(paths),
+            (None, None) if self.banks.is_empty() => crate::bank::bundled(),
+            (None, None) => crate::bank::load(&self.banks),
+        };
+        let bank = match loaded {
+            Ok(bank) => bank,
+            Err(problems) => {
+                return problems
+                    .iter()
+                    .map(|p| format!("error: {p}"))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+            }
+        };
+        let count = bank.questions.len();
+        let busy = self.shared.roster.len();
+        if busy > 0 {
+            return format!(
+                "error: the bank is good ({count} questions), but {busy} student(s) are mid-quiz; switch banks between quizzes (end the quiz first)"
+            );
+        }
+        let mut bank = bank;
+        if let Some(title) = &self.title {
+            bank.title = title.clone();
+        }
+        let title = bank.title.clone();
+        let settings = self.shared.quiz.settings.clone();
+        self.shared.quiz = Quiz::new(bank, settings);
+        if let Some(paths) = paths {
+            self.banks = paths;
+        }
+        log::info!("now serving '{title}': {count} questions");
+        format!("ok: {count} questions; now serving {title}")
+    }
+
+    fn status_view(&self) -> admin::StatusView {
+        let quiz = &self.shared.quiz;
+        admin::StatusView {
+            mode: admin::Mode::SelfPaced,
+            title: quiz.title.clone(),
+            questions: quiz.questions.len(),
+            per_attempt: Some(quiz.count()),
+            files: self.banks.iter().map(|p| p.display().to_string()).collect(),
+            students_connected: self.conns.len() - self.teachers,
+            in_quiz: self.shared.roster.len(),
+            finished: self.shared.counters.finished,
+            live_phase: None,
+        }
+    }
+
+    fn who_rows(&self, now: Instant) -> Vec<admin::WhoRow> {
+        let mut rows: Vec<admin::WhoRow> = Vec::new();
+        for (c, session) in self
+            .conns
+            .iter()
+            .filter_map(|(_, c)| c.session().map(|s| (c, s)))
+        {
+            let (state, score) = describe(session, &self.shared);
+            rows.push(admin::WhoRow {
+                name: session.name().unwrap_or("").to_string(),
+                peer: c.peer,
+                state,
+                score,
+                idle: now.saturating_duration_since(c.last_input),
+            });
+        }
+        let window = self.shared.quiz.settings.resume_window;
+        for seat in self.shared.roster.seats().filter(|s| s.is_parked()) {
+            let (done, total) = seat.progress();
+            let left = seat
+                .expires()
+                .map_or(Duration::ZERO, |at| at.saturating_duration_since(now));
+            rows.push(admin::WhoRow {
+                name: seat.name.clone(),
+                peer: seat.peer,
+                state: format!("dropped at {}/{total}, may resume", done + 1),
+                score: Some((seat.score, done as u32)),
+                idle: window.saturating_sub(left),
+            });
+        }
+        rows
+    }
+
+    /// The best `n` attempts: finished ones of this run and those in progress, by score, then
+    /// by time taken.
+    fn top(&self, n: usize, now: Instant) -> Vec<admin::TopRow> {
+        let mut rows: Vec<admin::TopRow> = self.board.clone();
+        rows.extend(self.shared.roster.seats().map(|seat| admin::TopRow {
+            rank: 0,
+            name: seat.name.clone(),
+            score: seat.score,
+            max: seat.progress().1 as u32,
+            time: now.saturating_duration_since(seat.started()),
+        }));
+        rows.sort_by(|a, b| b.score.cmp(&a.score).then(a.time.cmp(&b.time)));
+        rows.truncate(n);
+        for (i, row) in rows.iter_mut().enumerate() {
+            row.rank = i + 1;
+        }
+        rows
+    }
+
+    fn stats_view(&self, now: Instant) -> admin::StatsView {
+        let c = &self.shared.counters;
+        let open: (u64, u64) = self
+            .conns
+            .iter()
+            .fold((0, 0), |(i, o), (_, c)| (i + c.bytes_in, o + c.bytes_out));
+        admin::StatsView {
+            connected_students: self.conns.len() - self.teachers,
+            connected_teachers: self.teachers,
+            peak_connections: self.stats.peak_connections,
+            accepted_total: self.stats.accepted,
+            rejected_full: self.stats.rejected_full,
+            closed_output_cap: self.stats.closed_output_cap,
+            wrong_token_closes: self.stats.wrong_token_closes,
+            attempts_started: c.started,
+            attempts_finished: c.finished,
+            answers: c.answers,
+            timeouts: c.timeouts,
+            lines_too_long: c.lines_too_long,
+            asks: self.stats.asks,
+            asks_refused: c.asks_refused,
+            bytes_in: self.stats.bytes_in + open.0,
+            bytes_out: self.stats.bytes_out + open.1,
+            uptime: now.saturating_duration_since(self.started),
+        }
     }
 
     /// One info line, when something happened since the last one.

@@ -58,6 +58,8 @@ pub enum Status {
     Disconnected,
     /// A teacher removed the student (`kick`).
     Kicked,
+    /// A teacher ended the quiz for everyone (`end`).
+    Ended,
     /// The student sent nothing for the idle timeout.
     TimedOut,
     /// The server was stopped mid-attempt.
@@ -71,6 +73,7 @@ impl Status {
             Status::Quit => "quit",
             Status::Disconnected => "disconnected",
             Status::Kicked => "kicked",
+            Status::Ended => "ended",
             Status::TimedOut => "timed_out",
             Status::Shutdown => "shutdown",
         }
@@ -122,9 +125,19 @@ impl Seat {
         (self.index, self.order.len())
     }
 
-    /// Whether a connection holds the seat now.
+    /// Whether no connection holds the seat now (its student dropped and may resume).
     pub fn is_parked(&self) -> bool {
         self.holder.is_none()
+    }
+
+    /// When the attempt started.
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
+    /// When the resume window of a parked seat ends.
+    pub fn expires(&self) -> Option<Instant> {
+        self.expires
     }
 }
 
@@ -159,8 +172,37 @@ impl Roster {
     }
 
     /// The seat of an attempt in progress under `name` (any case).
-    fn find(&self, name: &str) -> Option<usize> {
+    pub fn find(&self, name: &str) -> Option<usize> {
         self.by_name.get(&name.to_lowercase()).copied()
+    }
+
+    pub fn seat(&self, key: usize) -> Option<&Seat> {
+        self.seats.get(key)
+    }
+
+    /// The connection holding the seat of `name`, or `None` (parked, or no such attempt).
+    pub fn holder(&self, name: &str) -> Option<usize> {
+        self.find(name)
+            .and_then(|key| self.seats.get(key))
+            .and_then(|seat| seat.holder)
+    }
+
+    /// Ends the parked attempt under `name` with `status`; false if there is none.
+    pub fn finish_parked_seat(
+        &mut self,
+        name: &str,
+        status: Status,
+        now: Instant,
+        finished: &mut Vec<Attempt>,
+        counters: &mut Counters,
+    ) -> bool {
+        match self.find(name) {
+            Some(key) if self.seats.get(key).is_some_and(Seat::is_parked) => {
+                self.finish(key, status, now, finished, counters);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// When the earliest resume window ends.
@@ -283,6 +325,8 @@ pub struct Ctx<'a> {
     /// Students' `/ask` messages, sanitised and ready to show (`alice (127.0.0.1:5000): ...`);
     /// the server puts them on every teacher console and empties this.
     pub asks: &'a mut Vec<String>,
+    /// The teacher console's token.
+    pub admin_token: &'a str,
 }
 
 /// Where a student is.
@@ -576,6 +620,57 @@ impl Session {
         out.extend_from_slice(b"\r\n");
         line(out, text);
         self.prompt(out);
+    }
+
+    /// What the teacher's `who` shows: the state in words, and the score so far (right answers,
+    /// questions done) once the quiz has started.
+    pub fn describe(&self, roster: &Roster) -> (String, Option<(u32, u32)>) {
+        match self.state {
+            State::Naming { .. } => ("naming".into(), None),
+            State::Resuming { .. } => ("typing a resume code".into(), None),
+            State::Asking { seat, index, .. } => {
+                let total = roster.seats.get(seat).map_or(0, |s| s.order.len());
+                let score = roster.seats.get(seat).map_or(0, |s| s.score);
+                (
+                    format!("question {}/{total}", index + 1),
+                    Some((score, index as u32)),
+                )
+            }
+            State::Done => ("leaving".into(), None),
+        }
+    }
+
+    /// A teacher removed the student (`kick`) or ended the quiz (`end`, with
+    /// [`Status::Ended`]): they are told, their attempt is recorded, the session ends.
+    pub fn on_stopped_by_teacher(
+        &mut self,
+        status: Status,
+        now: Instant,
+        ctx: &mut Ctx,
+        out: &mut Vec<u8>,
+    ) {
+        let why = if status == Status::Kicked {
+            "The teacher removed you from the quiz; your answers so far are saved."
+        } else {
+            "The teacher ended the quiz; your answers so far are saved."
+        };
+        match self.state {
+            State::Asking { seat, index, .. } => {
+                out.extend_from_slice(b"\r\n");
+                line(out, why);
+                if let Some(s) = ctx.roster.seats.get_mut(seat) {
+                    s.index = index;
+                    final_line(s, out);
+                }
+                self.finish(seat, status, now, ctx);
+            }
+            State::Naming { .. } | State::Resuming { .. } => {
+                out.extend_from_slice(b"\r\n");
+                line(out, why);
+                self.set_state(State::Done);
+            }
+            State::Done => {}
+        }
     }
 
     /// The student resumed this attempt from another connection: this one says so and ends,
@@ -1154,6 +1249,7 @@ mod tests {
                 counters: &mut self.counters,
                 evicted: &mut self.evicted,
                 asks: &mut self.asks,
+                admin_token: "",
             };
             f(&mut ctx, self.now, &mut out);
             text(out)
@@ -1498,7 +1594,11 @@ mod tests {
         let shown = w.send(&mut s, "/ask is b)\u{1b}[2J a \u{202e}trick?");
         assert!(shown.starts_with("Sent to the teacher.\r\n"), "{shown}");
         assert_eq!(w.asks.len(), 1);
-        assert!(w.asks[0].starts_with("alice (127.0.0.1:40000): is b)"), "{:?}", w.asks);
+        assert!(
+            w.asks[0].starts_with("alice (127.0.0.1:40000): is b)"),
+            "{:?}",
+            w.asks
+        );
         assert!(!w.asks[0].contains('\u{1b}') && !w.asks[0].contains('\u{202e}'));
     }
 

@@ -89,6 +89,7 @@ fn answering_and_being_asked_the_next_question_allocates_nothing_in_the_session(
         counters: &mut counters,
         evicted: &mut evicted,
         asks: &mut asks,
+        admin_token: "",
     };
     let mut out = Vec::with_capacity(64 * 1024);
     let mut now = Instant::now();

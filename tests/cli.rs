@@ -166,7 +166,12 @@ impl Quizd {
     /// environment of the test run says.
     fn command(args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_quizd"));
-        cmd.args(args)
+        cmd.args(args);
+        // Tests run in parallel: each console on a port of its own, unless the test says.
+        if !args.contains(&"--admin-listen") {
+            cmd.args(["--admin-listen", "127.0.0.1:0"]);
+        }
+        cmd.env_remove("QUIZD_ADMIN_TOKEN")
             .env("RUST_LOG", "info")
             .env("RUST_LOG_STYLE", "never")
             .stdin(Stdio::null())
@@ -1173,4 +1178,88 @@ fn quizd_load_compares_quizd_with_the_raw_baseline_in_one_run() {
     // Two rounds of 20 students each against quizd: 40 rows.
     let rows = csv_rows(&std::fs::read_to_string(&class.results).unwrap_or_default());
     assert_eq!(rows.len(), 40);
+}
+
+/// The address in a `teacher console on ADDR (...)` log line.
+fn console_addr(q: &mut Quizd) -> SocketAddr {
+    let line = q.wait_for("the console line", |l| l.contains("teacher console on "));
+    let rest = &line[line.find("teacher console on ").expect("just matched") + 19..];
+    let addr = rest.split(' ').next().unwrap_or(rest);
+    addr.parse()
+        .unwrap_or_else(|e| panic!("bad address {addr:?} in {line:?}: {e}"))
+}
+
+#[test]
+fn the_teacher_console_takes_the_token_from_the_environment_and_answers_status() {
+    let class = Class::new("cli-console");
+    let mut cmd = Quizd::command(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--results",
+        text(&class.results),
+        text(&class.bank),
+    ]);
+    cmd.env("QUIZD_ADMIN_TOKEN", "from-env-7");
+    let mut q = Quizd::spawn(cmd);
+    q.listening();
+    let admin = console_addr(&mut q);
+    let mut t = Client::connect(admin);
+    t.expect("token> ");
+    t.send("from-env-7");
+    t.expect_line("ok: token accepted");
+    t.expect("admin> ");
+    t.send("status");
+    t.expect_line("mode");
+    t.expect(".\r\nadmin> ");
+    assert!(
+        !q.log.iter().any(|l| l.contains("from-env-7")),
+        "a token the teacher chose is never logged"
+    );
+}
+
+#[test]
+fn without_a_token_a_random_one_is_logged_once_and_works() {
+    let class = Class::new("cli-token");
+    let mut q = Quizd::start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--results",
+        text(&class.results),
+        text(&class.bank),
+    ]);
+    let line = q.wait_for("the token line", |l| l.contains("teacher console token: "));
+    let token = line[line.find("token: ").expect("just matched") + 7..]
+        .split(' ')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(token.len(), 16, "{line}");
+    let admin = console_addr(&mut q);
+    let mut t = Client::connect(admin);
+    t.expect("token> ");
+    t.send(&token);
+    t.expect_line("ok: token accepted");
+}
+
+#[test]
+fn a_console_port_in_use_is_a_clear_start_up_error() {
+    let taken = TcpListener::bind("127.0.0.1:0").expect("bind a port");
+    let addr = taken.local_addr().expect("its address").to_string();
+    let class = Class::new("cli-console-busy");
+    let (status, _, log) = Quizd::run(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--admin-listen",
+        &addr,
+        "--results",
+        text(&class.results),
+        text(&class.bank),
+    ]);
+    assert_eq!(status.code(), Some(1));
+    assert!(
+        log.iter().any(|l| l.contains(&format!(
+            "quizd: cannot listen on {addr} for the teacher console: address already in use"
+        ))),
+        "{log:?}"
+    );
 }

@@ -13,6 +13,9 @@ use quizd::bank::{Bank, Kind, Question};
 use quizd::quiz::{Quiz, Settings};
 use quizd::{Config, Handle, Server};
 
+/// The console token of [`TestServer::with_console`].
+pub const TOKEN: &str = "sesame-42";
+
 /// How long a client waits for an anchor before the test fails (a safety net, not a timer
 /// the test relies on).
 pub const PATIENCE: Duration = Duration::from_secs(20);
@@ -110,6 +113,8 @@ pub fn in_order() -> Settings {
 /// A quizd server on its own thread; stopped (and joined) on drop.
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// The teacher console, when the test turned it on.
+    pub admin: Option<SocketAddr>,
     pub results: PathBuf,
     handle: Handle,
     thread: Option<JoinHandle<io::Result<quizd::server::Stopped>>>,
@@ -143,6 +148,7 @@ impl TestServer {
         tweak(&mut config);
         let server = Server::bind(config).expect("server binds to 127.0.0.1:0");
         let addr = server.local_addr();
+        let admin = server.admin_addr();
         let handle = server.handle();
         let thread = std::thread::spawn(move || {
             on_thread();
@@ -150,6 +156,7 @@ impl TestServer {
         });
         TestServer {
             addr,
+            admin,
             results,
             handle,
             thread: Some(thread),
@@ -159,6 +166,23 @@ impl TestServer {
 
     pub fn connect(&self) -> Client {
         Client::connect(self.addr)
+    }
+
+    /// A teacher console, token typed and accepted (servers from [`TestServer::with_console`]).
+    pub fn teacher(&self) -> Client {
+        let mut t = Client::connect(self.admin.expect("the console is on"));
+        t.expect("token> ");
+        t.send(TOKEN);
+        t.expect("admin> ");
+        t
+    }
+
+    /// A server with its teacher console on `127.0.0.1:0`, token [`TOKEN`].
+    pub fn with_console(bank: Bank, settings: Settings) -> TestServer {
+        Self::start_with(bank, settings, |config| {
+            config.admin_listen = Some("127.0.0.1:0".into());
+            config.admin_token = TOKEN.into();
+        })
     }
 
     /// Stops the server as SIGTERM would and waits for it to finish; returns the results file.

@@ -53,6 +53,7 @@ fn session(c: &mut Criterion) {
         let mut counters = Counters::default();
         let mut evicted: Vec<usize> = Vec::new();
         let mut asks: Vec<String> = Vec::new();
+        let mut live = None;
         let mut out = Vec::with_capacity(64 * 1024);
         b.iter(|| {
             let now = Instant::now();
@@ -64,6 +65,7 @@ fn session(c: &mut Criterion) {
                 evicted: &mut evicted,
                 asks: &mut asks,
                 admin_token: "",
+                live: &mut live,
             };
             out.clear();
             let mut s = Session::new(1, peer, now, &quiz, &mut out);

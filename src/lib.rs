@@ -10,6 +10,7 @@
 //! - [`server`]: the poll loop: accept, read, feed, write, timers, signals, close sweep.
 //! - [`conn`]: one connection's socket, decoder, output buffer and session.
 //! - [`telnet`]: bytes in, telnet replies and input lines out; state survives split reads.
+//! - [`live`]: the teacher-paced game every student shares (pure): phases, tallies, ranks.
 //! - [`session`]: one student's quiz state machine (pure).
 //! - [`admin`]: one teacher's console: token, commands, uploads, and the text of its replies
 //!   (pure).
@@ -26,6 +27,7 @@ pub mod baseline;
 pub mod config;
 pub mod conn;
 pub mod limits;
+pub mod live;
 pub mod load;
 pub mod quiz;
 pub mod results;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use quizd::bank::{self, Bank, Problem};
+use quizd::live::{LiveSettings, Scoring};
 use quizd::quiz::{Quiz, Settings};
 use quizd::server::Stopped;
 use quizd::{Config, Server};
@@ -71,6 +72,22 @@ struct Cli {
     #[arg(long, value_name = "SECS", default_value_t = 600,
           value_parser = clap::value_parser!(u64).range(0..=604_800))]
     resume_window: u64,
+
+    /// `self-paced` (each student goes at their own pace) or `live` (the teacher opens each
+    /// question for everyone at once from the console).
+    #[arg(long, value_name = "MODE", default_value = "self-paced",
+          value_parser = ["self-paced", "live"])]
+    mode: String,
+
+    /// Live mode: open the next question this many seconds after one closes, without waiting
+    /// for the teacher's `next`.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    auto_next: Option<u64>,
+
+    /// Live mode scoring: `count` (a point per right answer) or `speed` (1000 points for a
+    /// right answer within half a second, falling to 500 at the deadline).
+    #[arg(long, value_name = "HOW", default_value = "count", value_parser = ["count", "speed"])]
+    scoring: String,
 
     /// Address of the teacher console (HOST:PORT), or `off`. Keep it on a loopback or trusted
     /// address: the token is the console's only protection.
@@ -170,7 +187,29 @@ fn main() -> ExitCode {
         reveal: !cli.no_reveal,
         idle_timeout: Duration::from_secs(cli.idle_timeout),
         resume_window: Duration::from_secs(cli.resume_window),
+        live: (cli.mode == "live").then(|| LiveSettings {
+            auto_next: cli.auto_next.map(Duration::from_secs),
+            scoring: if cli.scoring == "speed" {
+                Scoring::Speed
+            } else {
+                Scoring::Count
+            },
+        }),
     };
+    if settings.live.is_none() && (cli.auto_next.is_some() || cli.scoring != "count") {
+        eprintln!("quizd: --auto-next and --scoring apply to --mode live only");
+        return ExitCode::from(2);
+    }
+    if settings.live.is_some()
+        && settings
+            .live
+            .as_ref()
+            .is_some_and(|l| l.scoring == Scoring::Speed)
+        && settings.time_limit.is_none()
+    {
+        eprintln!("quizd: --scoring speed needs a time limit (--time-limit above 0)");
+        return ExitCode::from(2);
+    }
     let mut config = Config::new(cli.listen, Quiz::new(bank, settings), cli.results);
     config.max_clients = cli.max_clients.map(|n| n as usize);
     config.handle_signals = true;

@@ -31,6 +31,8 @@ pub struct Settings {
     /// A student who drops mid-quiz may resume within this long; then the attempt is recorded
     /// (zero: recorded at once).
     pub resume_window: Duration,
+    /// Teacher-paced: everyone gets the same questions at the same time (`None`: self-paced).
+    pub live: Option<crate::live::LiveSettings>,
 }
 
 impl Default for Settings {
@@ -43,6 +45,7 @@ impl Default for Settings {
             reveal: true,
             idle_timeout: Duration::from_secs(600),
             resume_window: Duration::from_secs(600),
+            live: None,
         }
     }
 }
@@ -227,7 +230,8 @@ impl Quiz {
         }
     }
 
-    /// How the options of bank question `question` are lettered for the attempt `seed`.
+    /// How the options of bank question `question` are lettered for the attempt `seed`: as
+    /// the bank has them in live mode (everyone sees the same letters) or without shuffling.
     pub fn option_order(&self, seed: u64, question: u32) -> OptionOrder {
         let len = match &self.questions[question as usize].kind {
             Kind::Choice { options, .. } => options.len().min(MAX_OPTIONS),
@@ -237,7 +241,7 @@ impl Quiz {
         for (i, slot) in slots.iter_mut().enumerate().take(len) {
             *slot = i as u8;
         }
-        if self.settings.shuffle {
+        if self.settings.shuffle && self.settings.live.is_none() {
             let mut rng = fastrand::Rng::with_seed(mix(seed ^ u64::from(question)));
             rng.shuffle(&mut slots[..len]);
         }

@@ -26,6 +26,7 @@ use crate::admin::{self, CloseReason, Request};
 use crate::config::Config;
 use crate::conn::{Conn, Phase, ReadEnd};
 use crate::limits;
+use crate::live::{Live, Transition};
 use crate::quiz::Quiz;
 use crate::results::Results;
 use crate::session::{Attempt, Counters, Ctx, Roster, Status};
@@ -151,6 +152,8 @@ struct Shared {
     /// Students' `/ask` messages waiting to be shown on the teacher consoles.
     asks: Vec<String>,
     admin_token: String,
+    /// The room, in live mode.
+    live: Option<Live>,
 }
 
 impl Shared {
@@ -163,6 +166,7 @@ impl Shared {
             evicted: &mut self.evicted,
             asks: &mut self.asks,
             admin_token: &self.admin_token,
+            live: &mut self.live,
         }
     }
 }
@@ -214,6 +218,14 @@ pub struct Server {
     /// Output produced by the connection being handled, sent (or moved to its backlog) before
     /// the next connection is looked at; shared so sending allocates nothing per connection.
     out: Vec<u8>,
+}
+
+/// A fresh live room (in the lobby) for `quiz`, in live mode; `None` when self-paced. The
+/// questions are drawn once for the whole room.
+fn new_room(quiz: &Quiz) -> Option<Live> {
+    let settings = quiz.settings.live.clone()?;
+    let order = quiz.draw(quiz.attempt_seed("the room"));
+    Some(Live::new(order, quiz.settings.time_limit, settings))
 }
 
 /// A student's state and score for `who`.
@@ -331,7 +343,7 @@ impl Server {
             log::info!("teacher console on {addr} (telnet to it and type the token)");
         }
         let now = Instant::now();
-        Ok(Server {
+        let mut server = Server {
             poll,
             listener: Some(listener),
             local_addr,
@@ -352,6 +364,7 @@ impl Server {
                 evicted: Vec::new(),
                 asks: Vec::new(),
                 admin_token: config.admin_token,
+                live: None,
             },
             results,
             max_clients,
@@ -371,7 +384,9 @@ impl Server {
             last_summary: (0, 0, 0),
             scratch: vec![0u8; 16 * 1024].into_boxed_slice(),
             out: Vec::with_capacity(OUT_KEEP),
-        })
+        };
+        server.shared.live = new_room(&server.shared.quiz);
+        Ok(server)
     }
 
     /// The address actually bound (the real port when asked for port 0).
@@ -430,6 +445,7 @@ impl Server {
             self.read_again(now);
             self.fire_timers(Instant::now());
             self.sweep(Instant::now());
+            self.run_live(Instant::now());
             if let Some(until) = self.stopping
                 && (self.conns.is_empty() || Instant::now() >= until)
             {
@@ -453,6 +469,9 @@ impl Server {
             consider(at);
         }
         if let Some(at) = self.shared.roster.next_expiry() {
+            consider(at);
+        }
+        if let Some(at) = self.shared.live.as_ref().and_then(Live::next_deadline) {
             consider(at);
         }
         consider(self.next_summary);
@@ -678,6 +697,7 @@ impl Server {
         self.write_finished();
         self.update_conn(key, now);
         self.deliver_asks();
+        self.run_live(now);
         // A student who resumed their attempt here: the connection that held it says so and
         // closes.
         while let Some(old) = self.shared.evicted.pop() {
@@ -802,6 +822,15 @@ impl Server {
             .roster
             .expire(now, &mut shared.finished, &mut shared.counters);
         self.write_finished();
+        let present = self.present();
+        if let Some(t) = self
+            .shared
+            .live
+            .as_mut()
+            .and_then(|live| live.on_timeout(now, present))
+        {
+            self.broadcast(t, now);
+        }
         if self.accept_paused.is_some_and(|(until, _)| until <= now) {
             self.accept_paused = self.accept_paused.map(|(_, p)| (now, p));
             self.accept_all(now);
@@ -985,6 +1014,22 @@ impl Server {
         let reply = match request {
             Request::Status => Reply::Block(admin::render_status(&self.status_view())),
             Request::Who => Reply::Block(admin::render_who(&self.who_rows(now))),
+            Request::Start | Request::Next | Request::End if self.shared.live.is_some() => {
+                let present = self.present();
+                let moved = match (&request, self.shared.live.as_mut()) {
+                    (Request::Start, Some(live)) => live.start(now, present),
+                    (Request::Next, Some(live)) => live.next(now, present),
+                    (_, Some(live)) => live.end(),
+                    (_, None) => Err("not a live quiz".into()),
+                };
+                match moved {
+                    Ok(t) => {
+                        self.broadcast(t, now);
+                        Reply::Lines(format!("ok: {}", self.live_phase()))
+                    }
+                    Err(why) => Reply::Lines(format!("error: {why}")),
+                }
+            }
             Request::Start | Request::Next => Reply::Lines(
                 "error: this quiz is self-paced (each student goes at their own pace); start and next drive live quizzes (quizd --mode live)".into(),
             ),
@@ -1169,6 +1214,7 @@ impl Server {
         let title = bank.title.clone();
         let settings = self.shared.quiz.settings.clone();
         self.shared.quiz = Quiz::new(bank, settings);
+        self.shared.live = new_room(&self.shared.quiz);
         if let Some(paths) = paths {
             self.banks = paths;
         }
@@ -1179,7 +1225,11 @@ impl Server {
     fn status_view(&self) -> admin::StatusView {
         let quiz = &self.shared.quiz;
         admin::StatusView {
-            mode: admin::Mode::SelfPaced,
+            mode: if self.shared.live.is_some() {
+                admin::Mode::Live
+            } else {
+                admin::Mode::SelfPaced
+            },
             title: quiz.title.clone(),
             questions: quiz.questions.len(),
             per_attempt: Some(quiz.count()),
@@ -1187,7 +1237,58 @@ impl Server {
             students_connected: self.conns.len() - self.teachers,
             in_quiz: self.shared.roster.len(),
             finished: self.shared.counters.finished,
-            live_phase: None,
+            live_phase: self.shared.live.is_some().then(|| self.live_phase()),
+        }
+    }
+
+    /// The room's phase in words.
+    fn live_phase(&self) -> String {
+        self.shared
+            .live
+            .as_ref()
+            .map_or_else(|| "self-paced".into(), Live::describe)
+    }
+
+    /// Students in the quiz with a connection (they can answer the next question).
+    fn present(&self) -> usize {
+        self.shared.roster.len() - self.shared.roster.parked()
+    }
+
+    /// Shows transitions the students caused (everyone answered, the last one left).
+    fn run_live(&mut self, now: Instant) {
+        while let Some(t) = self.shared.live.as_mut().and_then(Live::take_pending) {
+            self.broadcast(t, now);
+        }
+    }
+
+    /// Shows a change of the live room to every student.
+    fn broadcast(&mut self, t: Transition, now: Instant) {
+        log::info!("live: {t:?}");
+        let results = match t {
+            Transition::Closed { index } => {
+                crate::session::live_results(&mut self.shared.ctx(), index, now)
+            }
+            _ => Vec::new(),
+        };
+        let keys: Vec<usize> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.closing.is_none() && c.session().is_some_and(|s| !s.is_done()))
+            .map(|(k, _)| k)
+            .collect();
+        for key in keys {
+            if let Some(session) = self.conns.get_mut(key).and_then(Conn::session_mut) {
+                session.on_live(t, &results, now, &mut self.shared.ctx(), &mut self.out);
+            }
+            // Rows first: a student who reads "Quiz over" has their row on disk.
+            self.write_finished();
+            self.update_conn(key, now);
+        }
+        if let Transition::Over { .. } = t {
+            // Students who dropped kept their place until now; then the room starts afresh
+            // for the next quiz.
+            self.finish_parked(now);
+            self.shared.live = new_room(&self.shared.quiz);
         }
     }
 

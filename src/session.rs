@@ -21,8 +21,9 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use crate::bank::{Question, Response};
+use crate::bank::{Kind, Question, Response};
 use crate::is_invisible;
+use crate::live::{self, Live, Standing, Transition};
 use crate::quiz::{OptionOrder, Quiz};
 
 /// How long a new connection may take to give a name.
@@ -117,6 +118,16 @@ pub struct Seat {
     /// The resume window of a parked seat ends here.
     expires: Option<Instant>,
     pub peer: SocketAddr,
+    /// Live mode: leaderboard points, total time taken to answer (the tie-break), whether the
+    /// last answer was right and its feedback (shown when the question closes), and the rank
+    /// after the last question closed.
+    pub points: u32,
+    pub answer_time: Duration,
+    last_right: bool,
+    last_feedback: Option<String>,
+    rank: usize,
+    /// Whether the student answered the question that closed last.
+    answered_last: bool,
 }
 
 impl Seat {
@@ -327,11 +338,16 @@ pub struct Ctx<'a> {
     pub asks: &'a mut Vec<String>,
     /// The teacher console's token.
     pub admin_token: &'a str,
+    /// The live game, in live mode.
+    pub live: &'a mut Option<Live>,
 }
 
 /// Where a student is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
+    /// Live mode: in the quiz but with no question to answer (the lobby, answered already,
+    /// between questions); the room moves them on.
+    Waiting { seat: usize },
     /// Waiting for a name; the connection is closed at `deadline`.
     Naming { deadline: Instant },
     /// The name given has an attempt in progress: waiting for its resume code (or an empty
@@ -468,7 +484,7 @@ impl Session {
         match self.state {
             State::Naming { deadline } | State::Resuming { deadline, .. } => Some(deadline),
             State::Asking { clock, idle, .. } => Some(clock.map_or(idle, |c| c.min(idle))),
-            State::Done => None,
+            State::Waiting { .. } | State::Done => None,
         }
     }
 
@@ -479,7 +495,9 @@ impl Session {
 
     /// One input line from the student.
     pub fn on_line(&mut self, input: &str, now: Instant, ctx: &mut Ctx, out: &mut Vec<u8>) {
-        if let State::Asking { idle, .. } = &mut self.state {
+        if let State::Asking { idle, .. } = &mut self.state
+            && ctx.live.is_none()
+        {
             *idle = now + ctx.quiz.settings.idle_timeout;
         }
         let trimmed = input.trim();
@@ -492,8 +510,17 @@ impl Session {
             State::Resuming { seat, tries, .. } => {
                 self.on_code(seat, tries, trimmed, now, ctx, out)
             }
+            State::Asking { seat, index, .. } if ctx.live.is_some() => {
+                self.on_live_answer(seat, index, trimmed, now, ctx, out)
+            }
             State::Asking { seat, index, .. } => {
                 self.on_answer(seat, index, trimmed, now, ctx, out)
+            }
+            State::Waiting { .. } => {
+                line(
+                    out,
+                    "error: no question is open; wait for the teacher (/help for commands)",
+                );
             }
             State::Done => {}
         }
@@ -582,17 +609,28 @@ impl Session {
     /// The connection is gone. A student who dropped mid-quiz keeps their seat for the resume
     /// window (`Disconnected`); any other end records the attempt now.
     pub fn on_close(&mut self, status: Status, now: Instant, ctx: &mut Ctx) {
-        if let State::Asking { seat, .. } = self.state {
-            if status == Status::Disconnected {
-                log::debug!(
-                    "{} ({}) dropped; seat kept for resuming",
-                    self.name,
-                    self.peer
-                );
-                ctx.roster.park(seat, now, ctx.quiz.settings.resume_window);
-            } else {
-                self.finish(seat, status, now, ctx);
+        match self.state {
+            State::Asking { seat, .. } | State::Waiting { seat } => {
+                if status != Status::Disconnected {
+                    self.finish(seat, status, now, ctx);
+                } else if let Some(live) = ctx.live.as_mut() {
+                    // A live student keeps their place on the leaderboard until the quiz is
+                    // over, however long they are away.
+                    log::debug!("{} ({}) dropped from the live quiz", self.name, self.peer);
+                    ctx.roster.park(seat, now, crate::quiz::MAX_DURATION);
+                    if matches!(self.state, State::Asking { .. }) {
+                        live.on_presence(false, now);
+                    }
+                } else {
+                    log::debug!(
+                        "{} ({}) dropped; seat kept for resuming",
+                        self.name,
+                        self.peer
+                    );
+                    ctx.roster.park(seat, now, ctx.quiz.settings.resume_window);
+                }
             }
+            State::Naming { .. } | State::Resuming { .. } | State::Done => {}
         }
         self.set_state(State::Done);
     }
@@ -636,6 +674,13 @@ impl Session {
                     Some((score, index as u32)),
                 )
             }
+            State::Waiting { seat } => {
+                let (score, done) = roster
+                    .seats
+                    .get(seat)
+                    .map_or((0, 0), |s| (s.score, s.chosen.len() as u32));
+                ("waiting (live)".into(), Some((score, done)))
+            }
             State::Done => ("leaving".into(), None),
         }
     }
@@ -655,11 +700,11 @@ impl Session {
             "The teacher ended the quiz; your answers so far are saved."
         };
         match self.state {
-            State::Asking { seat, index, .. } => {
+            State::Asking { seat, .. } | State::Waiting { seat } => {
                 out.extend_from_slice(b"\r\n");
                 line(out, why);
                 if let Some(s) = ctx.roster.seats.get_mut(seat) {
-                    s.index = index;
+                    s.index = s.chosen.len().max(s.index);
                     final_line(s, out);
                 }
                 self.finish(seat, status, now, ctx);
@@ -716,9 +761,23 @@ impl Session {
             });
             return;
         }
+        if ctx
+            .live
+            .as_ref()
+            .is_some_and(|l| l.phase() == live::Phase::Over)
+        {
+            line(
+                out,
+                "This live quiz is over; ask your teacher when the next one starts.",
+            );
+            return self.set_state(State::Done);
+        }
         let quiz = ctx.quiz;
         let seed = quiz.attempt_seed(&name);
-        let order = quiz.draw(seed);
+        let order = match ctx.live.as_ref() {
+            Some(live) => live.order.clone(),
+            None => quiz.draw(seed),
+        };
         let code = new_code();
         let seat = ctx.roster.seats.insert(Seat {
             name: name.clone(),
@@ -733,6 +792,12 @@ impl Session {
             holder: Some(self.conn),
             expires: None,
             peer: self.peer,
+            points: 0,
+            answer_time: Duration::ZERO,
+            last_right: false,
+            last_feedback: None,
+            rank: 0,
+            answered_last: false,
         });
         ctx.roster.by_name.insert(name.to_lowercase(), seat);
         ctx.counters.started += 1;
@@ -751,7 +816,27 @@ impl Session {
             ),
         );
         self.name = name;
-        self.ask(seat, 0, now, ctx, out);
+        match ctx.live.as_ref().map(Live::phase) {
+            None => self.ask(seat, 0, now, ctx, out),
+            Some(live::Phase::Lobby) => {
+                let here = ctx.roster.len();
+                line(
+                    out,
+                    &format!(
+                        "Waiting for the teacher to start the quiz: {here} student{} here.",
+                        if here == 1 { "" } else { "s" }
+                    ),
+                );
+                self.set_state(State::Waiting { seat });
+            }
+            Some(_) => {
+                line(
+                    out,
+                    "Waiting for the teacher: the quiz is under way, and you join at the next question.",
+                );
+                self.set_state(State::Waiting { seat });
+            }
+        }
     }
 
     /// The resume code for `seat`, typed after its name.
@@ -819,6 +904,36 @@ impl Session {
             "Welcome back, {name}. Score so far: {score}/{index}.\r\n"
         );
         self.name = name;
+        if let Some(live) = ctx.live.as_mut() {
+            let open = live.open_question();
+            let answered = ctx
+                .roster
+                .seats
+                .get(seat)
+                .is_some_and(|s| open.is_some_and(|i| s.chosen.len() > i));
+            match open {
+                Some(index) if !answered => {
+                    if let Some(s) = ctx.roster.seats.get_mut(seat) {
+                        s.chosen.resize(index, None);
+                        s.index = index;
+                    }
+                    live.on_presence(true, now);
+                    self.show(seat, index, ctx, out);
+                    out.extend_from_slice(ANSWER_PROMPT.as_bytes());
+                    self.set_state(State::Asking {
+                        seat,
+                        index,
+                        clock: None,
+                        idle: now + crate::quiz::MAX_DURATION,
+                    });
+                }
+                _ => {
+                    line(out, "Waiting for the teacher to open the next question.");
+                    self.set_state(State::Waiting { seat });
+                }
+            }
+            return;
+        }
         self.set_state(State::Asking {
             seat,
             index,
@@ -952,11 +1067,11 @@ impl Session {
                 line(out, "Bye.");
                 self.set_state(State::Done);
             }
-            State::Asking { seat, index, .. } => {
+            State::Asking { seat, .. } | State::Waiting { seat } => {
                 out.extend_from_slice(b"\r\n");
                 line(out, "You left the quiz; your answers so far are saved.");
                 if let Some(s) = ctx.roster.seats.get_mut(seat) {
-                    s.index = index;
+                    s.index = s.chosen.len().max(s.index);
                     final_line(s, out);
                 }
                 self.finish(seat, Status::Quit, now, ctx);
@@ -967,6 +1082,10 @@ impl Session {
 
     /// Ends the attempt: records its row and frees the name.
     fn finish(&mut self, seat: usize, status: Status, now: Instant, ctx: &mut Ctx) {
+        if let (Some(live), State::Asking { .. }) = (ctx.live.as_mut(), self.state) {
+            // One fewer to wait for on the open question.
+            live.on_presence(false, now);
+        }
         ctx.roster
             .finish(seat, status, now, ctx.finished, ctx.counters);
         self.set_state(State::Done);
@@ -1009,7 +1128,7 @@ impl Session {
                 _ => line(out, "error: the quiz starts once you give your name"),
             },
             "/code" => match self.state {
-                State::Asking { seat, .. } => {
+                State::Asking { seat, .. } | State::Waiting { seat } => {
                     let code = ctx.roster.seats.get(seat).map_or("", |s| s.code.as_str());
                     line(out, &format!("Your resume code is {code}."))
                 }
@@ -1026,7 +1145,15 @@ impl Session {
                 State::Asking { clock: Some(c), .. } => {
                     line(out, &format!("Time left: {} s", secs_left(c, now)))
                 }
-                State::Asking { clock: None, .. } => line(out, "No time limit on this question."),
+                State::Asking { clock: None, .. } => {
+                    match ctx.live.as_ref().and_then(Live::clock) {
+                        Some((_, Some(c))) => {
+                            line(out, &format!("Time left: {} s", secs_left(c, now)))
+                        }
+                        _ => line(out, "No time limit on this question."),
+                    }
+                }
+                State::Waiting { .. } => line(out, "No question is open right now."),
                 State::Done => {}
             },
             "/ask" if rest.is_empty() => line(out, "error: usage: /ask TEXT"),
@@ -1065,9 +1192,201 @@ impl Session {
             State::Naming { .. } => out.extend_from_slice(NAME_PROMPT.as_bytes()),
             State::Resuming { .. } => out.extend_from_slice(CODE_PROMPT.as_bytes()),
             State::Asking { .. } => out.extend_from_slice(ANSWER_PROMPT.as_bytes()),
-            State::Done => {}
+            State::Waiting { .. } | State::Done => {}
         }
     }
+}
+
+impl Session {
+    /// A live answer: recorded and tallied, the verdict waits for the question to close.
+    fn on_live_answer(
+        &mut self,
+        seat: usize,
+        index: usize,
+        input: &str,
+        now: Instant,
+        ctx: &mut Ctx,
+        out: &mut Vec<u8>,
+    ) {
+        let quiz = ctx.quiz;
+        let Some(live) = ctx.live.as_mut() else {
+            return;
+        };
+        let Some(s) = ctx.roster.seats.get_mut(seat) else {
+            return self.set_state(State::Done);
+        };
+        let (question, order) = question(s, index, quiz);
+        let graded = match question.grade(input, order.as_slice()) {
+            Ok(graded) => graded,
+            Err(why) => {
+                line(out, &format!("error: {why}"));
+                out.extend_from_slice(ANSWER_PROMPT.as_bytes());
+                return;
+            }
+        };
+        let took = live.clock().map_or(Duration::ZERO, |(opened, _)| {
+            now.saturating_duration_since(opened)
+        });
+        let slot = match (&question.kind, &graded.response) {
+            (Kind::Choice { .. }, Response::Choice(picked)) => usize::from(*picked),
+            _ => usize::from(!graded.right),
+        };
+        s.chosen.resize(index, None);
+        s.chosen.push(Some(graded.response));
+        s.score += u32::from(graded.right);
+        s.points += live::points(live.settings.scoring, graded.right, took, live.limit());
+        s.answer_time += took;
+        s.last_right = graded.right;
+        s.last_feedback = graded.feedback.map(str::to_owned);
+        ctx.counters.answers += 1;
+        line(out, "Answer recorded; waiting for the others.");
+        self.set_state(State::Waiting { seat });
+        live.on_answer(slot, now);
+    }
+
+    /// The room moved on (see [`crate::live`]): shows this student the question that opened,
+    /// their verdict with the room's results (`results`: the answer distribution and the
+    /// leaderboard, the same for everyone, from [`live_results`]), or the end.
+    pub fn on_live(
+        &mut self,
+        transition: Transition,
+        results: &[u8],
+        now: Instant,
+        ctx: &mut Ctx,
+        out: &mut Vec<u8>,
+    ) {
+        let (State::Waiting { seat } | State::Asking { seat, .. }) = self.state else {
+            return;
+        };
+        match transition {
+            Transition::Opened { index, .. } => {
+                if let Some(s) = ctx.roster.seats.get_mut(seat) {
+                    s.chosen.resize(index, None);
+                    s.index = index;
+                }
+                self.show(seat, index, ctx, out);
+                out.extend_from_slice(ANSWER_PROMPT.as_bytes());
+                self.set_state(State::Asking {
+                    seat,
+                    index,
+                    clock: None,
+                    idle: now + crate::quiz::MAX_DURATION,
+                });
+            }
+            Transition::Closed { index } => {
+                let quiz = ctx.quiz;
+                let total = ctx.roster.len();
+                let Some(s) = ctx.roster.seats.get_mut(seat) else {
+                    return;
+                };
+                let answered = s.answered_last;
+                let (question, order) = question(s, index, quiz);
+                if matches!(self.state, State::Asking { .. }) {
+                    out.extend_from_slice(b"\r\n");
+                }
+                let _ = match (quiz.settings.reveal, answered, answered && s.last_right) {
+                    (false, true, _) => out.write_all(b"Answer recorded.\r\n"),
+                    (false, false, _) => out.write_all(b"Time is up.\r\n"),
+                    (true, _, true) => {
+                        write!(out, "Correct! Score: {}/{}\r\n", s.score, index + 1)
+                    }
+                    (true, true, false) => write!(
+                        out,
+                        "Wrong. The answer was {}. Score: {}/{}\r\n",
+                        question.right_answer(order.as_slice()),
+                        s.score,
+                        index + 1
+                    ),
+                    (true, false, _) => write!(
+                        out,
+                        "Time is up. The answer was {}. Score: {}/{}\r\n",
+                        question.right_answer(order.as_slice()),
+                        s.score,
+                        index + 1
+                    ),
+                };
+                if quiz.settings.reveal {
+                    if answered {
+                        feedback(out, s.last_feedback.take().as_deref());
+                    }
+                    feedback(out, question.feedback.as_deref());
+                }
+                out.extend_from_slice(results);
+                let _ = write!(out, "You are {} of {total}.\r\n", live::ordinal(s.rank));
+                let last = index + 1 == s.order.len();
+                if !last {
+                    line(out, "Waiting for the teacher to open the next question.");
+                }
+                self.set_state(State::Waiting { seat });
+            }
+            Transition::Over { early } => {
+                if let Some(s) = ctx.roster.seats.get_mut(seat) {
+                    out.extend_from_slice(b"\r\n");
+                    if early {
+                        line(
+                            out,
+                            "The teacher ended the quiz; your answers so far are saved.",
+                        );
+                    }
+                    s.index = s.chosen.len();
+                    final_line(s, out);
+                }
+                let status = if early {
+                    Status::Ended
+                } else {
+                    Status::Completed
+                };
+                self.finish(seat, status, now, ctx);
+            }
+        }
+    }
+}
+
+/// What every student sees when live question `index` closes: the answer distribution and the
+/// leaderboard. Closes the question for every seat first (no answer: recorded as none, the
+/// time it was open added to theirs), then ranks every seat (read by [`Session::on_live`]).
+pub fn live_results(ctx: &mut Ctx, index: usize, now: Instant) -> Vec<u8> {
+    let Some(live) = ctx.live.as_ref() else {
+        return Vec::new();
+    };
+    let open_for = live
+        .last_opened()
+        .map_or(Duration::ZERO, |at| now.saturating_duration_since(at));
+    for (_, s) in ctx.roster.seats.iter_mut() {
+        s.answered_last = s.chosen.len() > index;
+        if !s.answered_last {
+            s.chosen.resize(index + 1, None);
+            s.answer_time += open_for;
+        }
+    }
+    let quiz = ctx.quiz;
+    let options = live
+        .order
+        .get(index)
+        .map_or(0, |&q| quiz.wire(q).options.len());
+    let mut standings: Vec<Standing> = ctx
+        .roster
+        .seats
+        .iter()
+        .map(|(key, s)| Standing {
+            seat: key,
+            name: s.name.clone(),
+            points: s.points,
+            time: s.answer_time,
+        })
+        .collect();
+    let ranks = live::rank(&mut standings);
+    for (standing, rank) in standings.iter().zip(&ranks) {
+        if let Some(s) = ctx.roster.seats.get_mut(standing.seat) {
+            s.rank = *rank;
+        }
+    }
+    let mut out = Vec::new();
+    line(&mut out, &live.distribution(options, ctx.roster.len()));
+    for l in live::leaderboard(&standings, &ranks, live.settings.scoring) {
+        line(&mut out, &l);
+    }
+    out
 }
 
 /// The attempt's question `index` and how this student's screen letters its options.
@@ -1144,6 +1463,7 @@ mod tests {
         counters: Counters,
         evicted: Vec<usize>,
         asks: Vec<String>,
+        live: Option<Live>,
         next_conn: usize,
         now: Instant,
     }
@@ -1228,6 +1548,7 @@ mod tests {
                 counters: Counters::default(),
                 evicted: Vec::new(),
                 asks: Vec::new(),
+                live: None,
                 next_conn: 0,
                 now: Instant::now(),
             }
@@ -1250,6 +1571,7 @@ mod tests {
                 evicted: &mut self.evicted,
                 asks: &mut self.asks,
                 admin_token: "",
+                live: &mut self.live,
             };
             f(&mut ctx, self.now, &mut out);
             text(out)
@@ -1600,6 +1922,223 @@ mod tests {
             w.asks
         );
         assert!(!w.asks[0].contains('\u{1b}') && !w.asks[0].contains('\u{202e}'));
+    }
+
+    /// A live room of three questions (30 s each, right answer b), sessions driven the way the
+    /// server drives them: every transition goes to every session.
+    fn live_world(scoring: live::Scoring) -> World {
+        let settings = live::LiveSettings {
+            auto_next: None,
+            scoring,
+        };
+        let mut w = World::new(Settings {
+            live: Some(settings.clone()),
+            ..in_order()
+        });
+        w.live = Some(Live::new(
+            vec![0, 1, 2],
+            w.quiz.settings.time_limit,
+            settings,
+        ));
+        w
+    }
+
+    impl World {
+        /// Hands `t` to every session (results computed once, as the server does); returns
+        /// what each saw.
+        fn broadcast(&mut self, sessions: &mut [&mut Session], t: Transition) -> Vec<String> {
+            let mut results = Vec::new();
+            if let Transition::Closed { index } = t {
+                self.with_ctx(|ctx, now, _| results = live_results(ctx, index, now));
+            }
+            sessions
+                .iter_mut()
+                .map(|s| self.with_ctx(|ctx, now, out| s.on_live(t, &results, now, ctx, out)))
+                .collect()
+        }
+
+        fn present(&self) -> usize {
+            self.roster.len() - self.roster.parked()
+        }
+
+        fn pending(&mut self) -> Option<Transition> {
+            self.live.as_mut().and_then(Live::take_pending)
+        }
+    }
+
+    #[test]
+    fn a_live_game_of_three_with_a_drop_and_resume_and_one_who_never_answers() {
+        let mut w = live_world(live::Scoring::Count);
+        let (mut alice, _) = w.connect();
+        let shown = w.send(&mut alice, "alice");
+        assert!(
+            shown.ends_with("Waiting for the teacher to start the quiz: 1 student here.\r\n"),
+            "{shown}"
+        );
+        let (mut bob, _) = w.connect();
+        let bob_code = code_in(&w.send(&mut bob, "bob"));
+        let (mut carol, _) = w.connect();
+        assert!(w.send(&mut carol, "carol").contains("3 students here."));
+        assert!(
+            w.send(&mut carol, "b")
+                .starts_with("error: no question is open")
+        );
+
+        // start: question 1 for everyone at once, the same lettering.
+        let present = w.present();
+        let t = w.live.as_mut().map(|l| l.start(w.now, present));
+        let Some(Ok(t)) = t else { panic!("start") };
+        let seen = w.broadcast(&mut [&mut alice, &mut bob, &mut carol], t);
+        for screen in &seen {
+            assert!(
+                screen.contains(
+                    "Question 1 of 3 (30 s)\r\nQuestion text 1?\r\n  a) wrong 1\r\n  b) right 1"
+                ),
+                "{screen}"
+            );
+            assert!(screen.ends_with("answer> "));
+        }
+        w.now += Duration::from_secs(2);
+        assert_eq!(
+            w.send(&mut alice, "b"),
+            "Answer recorded; waiting for the others.\r\n"
+        );
+        w.now += Duration::from_secs(1);
+        w.send(&mut bob, "a");
+        assert_eq!(w.pending(), None, "carol has not answered");
+        // carol never answers: the clock closes the question.
+        w.now += Duration::from_secs(27);
+        let now = w.now;
+        let t = w.live.as_mut().and_then(|l| l.on_timeout(now, 3));
+        assert_eq!(t, Some(Transition::Closed { index: 0 }));
+        let seen = w.broadcast(
+            &mut [&mut alice, &mut bob, &mut carol],
+            Transition::Closed { index: 0 },
+        );
+        assert!(
+            seen[0].starts_with("Correct! Score: 1/1\r\n"),
+            "{}",
+            seen[0]
+        );
+        assert!(
+            seen[1].starts_with("Wrong. The answer was b) right 1. Score: 0/1"),
+            "{}",
+            seen[1]
+        );
+        assert!(
+            seen[2].starts_with("\r\nTime is up. The answer was b) right 1. Score: 0/1"),
+            "{}",
+            seen[2]
+        );
+        for screen in &seen {
+            assert!(
+                screen.contains("Answers: a 1 | b 1 | c 0 | d 0 | none 1\r\nLeaderboard:\r\n"),
+                "{screen}"
+            );
+        }
+        assert!(seen[0].contains("You are 1st of 3."), "{}", seen[0]);
+        // bob answered faster than carol's full 30 s: 2nd.
+        assert!(seen[1].contains("You are 2nd of 3."), "{}", seen[1]);
+        assert!(seen[2].contains("You are 3rd of 3."), "{}", seen[2]);
+
+        // Question 2: bob drops; alice answers; the question still waits for carol.
+        let t = w.live.as_mut().map(|l| l.next(now, 3));
+        let Some(Ok(t)) = t else { panic!("next") };
+        w.broadcast(&mut [&mut alice, &mut bob, &mut carol], t);
+        w.with_ctx(|ctx, now, _| bob.on_close(Status::Disconnected, now, ctx));
+        assert_eq!(w.roster.parked(), 1);
+        w.send(&mut alice, "b");
+        assert_eq!(w.pending(), None);
+        // bob comes back while the question is open and answers it.
+        let (mut bob2, _) = w.connect();
+        w.send(&mut bob2, "bob");
+        let back = w.send(&mut bob2, &bob_code);
+        assert!(back.starts_with("Welcome back, bob."), "{back}");
+        assert!(back.contains("Question 2 of 3"), "{back}");
+        w.send(&mut bob2, "b");
+        assert_eq!(w.pending(), None, "carol still has not answered");
+        w.now += Duration::from_secs(30);
+        let now = w.now;
+        let t = w.live.as_mut().and_then(|l| l.on_timeout(now, 3));
+        assert_eq!(t, Some(Transition::Closed { index: 1 }));
+        let seen = w.broadcast(
+            &mut [&mut alice, &mut bob2, &mut carol],
+            Transition::Closed { index: 1 },
+        );
+        assert!(seen[1].starts_with("Correct! Score: 1/2"), "{}", seen[1]);
+
+        // Question 3: carol leaves for good; when the other two answer, it closes at once.
+        let t = w.live.as_mut().map(|l| l.next(now, 3));
+        let Some(Ok(t)) = t else { panic!("next") };
+        w.broadcast(&mut [&mut alice, &mut bob2, &mut carol], t);
+        w.with_ctx(|ctx, now, out| carol.on_leave(now, ctx, out));
+        w.send(&mut alice, "b");
+        w.send(&mut bob2, "c");
+        assert_eq!(w.pending(), Some(Transition::Closed { index: 2 }));
+        let seen = w.broadcast(
+            &mut [&mut alice, &mut bob2],
+            Transition::Closed { index: 2 },
+        );
+        assert!(
+            seen[0].contains("Answers: a 0 | b 1 | c 1 | d 0 | none 0"),
+            "carol left: {}",
+            seen[0]
+        );
+        let t = w.live.as_mut().map(|l| l.next(now, 2));
+        assert_eq!(t, Some(Ok(Transition::Over { early: false })));
+        let seen = w.broadcast(
+            &mut [&mut alice, &mut bob2],
+            Transition::Over { early: false },
+        );
+        assert!(
+            seen[0].contains("Quiz over, alice: you scored 3 out of 3 (100%)."),
+            "{}",
+            seen[0]
+        );
+        assert!(
+            seen[1].contains("Quiz over, bob: you scored 1 out of 3"),
+            "{}",
+            seen[1]
+        );
+
+        let row = |name: &str| w.finished.iter().find(|a| a.name == name).expect("a row");
+        assert_eq!(row("alice").status, Status::Completed);
+        assert_eq!(
+            row("bob").responses,
+            vec![(0, Some(C(0))), (1, Some(C(1))), (2, Some(C(2)))]
+        );
+        assert_eq!(row("carol").status, Status::Quit);
+        assert_eq!(
+            row("carol").responses,
+            vec![(0, None), (1, None), (2, None)]
+        );
+        assert!(w.roster.is_empty());
+    }
+
+    #[test]
+    fn speed_scoring_ranks_the_faster_right_answer_first() {
+        let mut w = live_world(live::Scoring::Speed);
+        let (mut slow, _) = w.connect();
+        w.send(&mut slow, "slow");
+        let (mut fast, _) = w.connect();
+        w.send(&mut fast, "fast");
+        let t = w.live.as_mut().map(|l| l.start(w.now, 2));
+        let Some(Ok(t)) = t else { panic!("start") };
+        w.broadcast(&mut [&mut slow, &mut fast], t);
+        w.now += Duration::from_millis(400);
+        w.send(&mut fast, "b");
+        w.now += Duration::from_millis(14_850);
+        w.send(&mut slow, "b");
+        assert_eq!(w.pending(), Some(Transition::Closed { index: 0 }));
+        let seen = w.broadcast(&mut [&mut slow, &mut fast], Transition::Closed { index: 0 });
+        assert!(seen[1].contains("You are 1st of 2."), "{}", seen[1]);
+        let board = &seen[0];
+        let fast_at = board.find("fast").expect("fast listed");
+        let slow_at = board.find("slow ").expect("slow listed");
+        assert!(fast_at < slow_at, "{board}");
+        assert!(board.contains("1000 points"), "{board}");
+        // 15.25 s of 30: 1000 - 500 * 14.75 / 29.5 = 750.
+        assert!(board.contains("750 points"), "{board}");
     }
 
     #[test]

@@ -82,6 +82,7 @@ fn answering_and_being_asked_the_next_question_allocates_nothing_in_the_session(
     let mut counters = Counters::default();
     let mut evicted: Vec<usize> = Vec::new();
     let mut asks: Vec<String> = Vec::new();
+    let mut live = None;
     let mut ctx = Ctx {
         quiz: &quiz,
         roster: &mut roster,
@@ -90,6 +91,7 @@ fn answering_and_being_asked_the_next_question_allocates_nothing_in_the_session(
         evicted: &mut evicted,
         asks: &mut asks,
         admin_token: "",
+        live: &mut live,
     };
     let mut out = Vec::with_capacity(64 * 1024);
     let mut now = Instant::now();

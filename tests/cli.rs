@@ -1263,3 +1263,25 @@ fn a_console_port_in_use_is_a_clear_start_up_error() {
         "{log:?}"
     );
 }
+
+#[test]
+fn live_only_options_are_refused_in_a_self_paced_quiz_and_speed_needs_a_clock() {
+    let class = Class::new("cli-live-usage");
+    for (args, says) in [
+        (
+            vec!["--auto-next", "5"],
+            "--auto-next and --scoring apply to --mode live only",
+        ),
+        (
+            vec!["--mode", "live", "--scoring", "speed", "-t", "0"],
+            "--scoring speed needs a time limit",
+        ),
+    ] {
+        let mut all = vec!["--listen", "127.0.0.1:0", "--results", text(&class.results)];
+        all.extend(args);
+        all.push(text(&class.bank));
+        let (status, _, log) = Quizd::run(&all);
+        assert_eq!(status.code(), Some(2), "{log:?}");
+        assert!(log.iter().any(|l| l.contains(says)), "{log:?}");
+    }
+}

@@ -299,3 +299,72 @@ fn shutdown_from_the_console_stops_the_server_with_every_answer_saved() {
     assert_eq!(rows[0][9], "shutdown");
     assert_eq!(rows[0][8], "1:b 2:- 3:-");
 }
+
+#[test]
+fn a_live_quiz_runs_from_the_console_question_by_question() {
+    use quizd::live::{LiveSettings, Scoring};
+    let settings = quizd::quiz::Settings {
+        live: Some(LiveSettings {
+            auto_next: None,
+            scoring: Scoring::Count,
+        }),
+        ..in_order()
+    };
+    let mut server = TestServer::with_console(three_questions(), settings);
+    let mut t = server.teacher();
+    let mut alice = server.connect();
+    alice.expect("name> ");
+    alice.send("alice");
+    alice.expect_line("Waiting for the teacher to start the quiz: 1 student here.");
+    let mut bob = server.connect();
+    bob.expect("name> ");
+    bob.send("bob");
+    bob.expect_line("Waiting for the teacher to start the quiz: 2 students here.");
+    assert!(reply(&mut t, "next").starts_with("error: the quiz has not started"));
+
+    assert!(reply(&mut t, "start").starts_with("ok: question 1/3 open"));
+    for s in [&mut alice, &mut bob] {
+        s.expect_line("Question 1 of 3 (30 s)");
+        s.expect("answer> ");
+    }
+    alice.send("b");
+    alice.expect_line("Answer recorded; waiting for the others.");
+    bob.send("a");
+    // The last answer closes the question for everyone at once.
+    for s in [&mut alice, &mut bob] {
+        s.expect_line("Answers: a 1 | b 1 | c 0 | d 0 | none 0");
+        s.expect_line("Leaderboard:");
+    }
+    alice.expect_line("You are 1st of 2.");
+    bob.expect_line("You are 2nd of 2.");
+
+    t.send("status");
+    let status = block(&mut t).join("\n");
+    assert!(status.contains("live"), "{status}");
+    assert!(status.contains("question 1/3 closed"), "{status}");
+
+    // next opens question 2; next again closes it early (bob never answers); end finishes.
+    assert!(reply(&mut t, "next").starts_with("ok: question 2/3 open"));
+    alice.expect("answer> ");
+    bob.expect("answer> ");
+    alice.send("b");
+    alice.expect_line("Answer recorded");
+    assert!(reply(&mut t, "next").starts_with("ok: question 2/3 closed"));
+    bob.expect_line("Time is up. The answer was b) right 2. Score: 0/2");
+    assert!(reply(&mut t, "end").starts_with("ok: "));
+    alice.expect_line("The teacher ended the quiz");
+    alice.expect_line("Quiz over, alice: you scored 2 out of 3");
+    bob.expect_line("Quiz over, bob: you scored 0 out of 3");
+
+    let rows = server.stop_and_rows();
+    assert_eq!(rows.len(), 2);
+    let row = |name: &str| {
+        rows.iter()
+            .find(|r| r[1] == name)
+            .cloned()
+            .unwrap_or_default()
+    };
+    assert_eq!(row("alice")[8], "1:b 2:b 3:-");
+    assert_eq!(row("alice")[9], "ended");
+    assert_eq!(row("bob")[8], "1:a 2:- 3:-");
+}

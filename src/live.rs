@@ -1,0 +1,534 @@
+//! The teacher-paced ("live") game shared by every student, as pure code.
+//!
+//! In live mode everyone gets the same questions in the same order, with the same lettering, at
+//! the same instant. The teacher's `start` opens question 1; a question closes when every
+//! student present has answered or its clock runs out; then each student sees their verdict,
+//! the room's answer distribution, the leaderboard and their own rank; `next` (or
+//! `--auto-next`) opens the next question; after the last one the quiz is over.
+//!
+//! [`Live`] holds the phase and the current question's tallies and decides the transitions;
+//! each student's [`crate::session::Session`] renders a [`Transition`] for its student. The
+//! server (or a test on a fake clock) hands every transition to every session. `now` never goes
+//! backwards.
+
+use std::time::{Duration, Instant};
+
+/// Rows of the leaderboard shown after each question.
+pub const LEADERBOARD_ROWS: usize = 5;
+/// Under `--scoring speed`, a right answer within this time of the question opening gets full
+/// points.
+pub const FULL_POINTS_WITHIN: Duration = Duration::from_millis(500);
+/// Points for a right answer under `--scoring speed` (half of it at the deadline).
+pub const SPEED_POINTS: u32 = 1000;
+
+/// How right answers are scored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scoring {
+    /// One point per right answer.
+    Count,
+    /// [`SPEED_POINTS`] for a right answer within [`FULL_POINTS_WITHIN`], falling linearly to
+    /// half of that at the deadline (see [`points`]).
+    Speed,
+}
+
+/// How a live quiz runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveSettings {
+    /// Open the next question this long after one closes, without waiting for `next`.
+    pub auto_next: Option<Duration>,
+    pub scoring: Scoring,
+}
+
+/// Points for one answer: nothing for a wrong one; for a right one, 1 (count), or under speed
+/// scoring `1000` within the first half second, then falling linearly to `500` at the
+/// deadline: `1000 - 500 * (t - 0.5 s) / (limit - 0.5 s)`, where `t` is the time from the
+/// question opening to the answer. Without a time limit speed scoring gives full points.
+pub fn points(scoring: Scoring, right: bool, took: Duration, limit: Option<Duration>) -> u32 {
+    if !right {
+        return 0;
+    }
+    match (scoring, limit) {
+        (Scoring::Count, _) => 1,
+        (Scoring::Speed, None) => SPEED_POINTS,
+        (Scoring::Speed, Some(limit)) => {
+            if took <= FULL_POINTS_WITHIN || limit <= FULL_POINTS_WITHIN {
+                return SPEED_POINTS;
+            }
+            let late = (took - FULL_POINTS_WITHIN).as_secs_f64();
+            let span = (limit - FULL_POINTS_WITHIN).as_secs_f64();
+            let lost = f64::from(SPEED_POINTS / 2) * (late / span).min(1.0);
+            SPEED_POINTS - lost.round() as u32
+        }
+    }
+}
+
+/// Where the room is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Students gather; the teacher's `start` opens question 1.
+    Lobby,
+    /// Question `index` is on everyone's screen until `closes` (no time limit: `None`) or until
+    /// everyone present has answered.
+    Open {
+        index: usize,
+        opened: Instant,
+        closes: Option<Instant>,
+    },
+    /// Question `index` has closed and its results are shown; `next` (or auto-next at
+    /// `advance_at`) moves on.
+    Closed {
+        index: usize,
+        advance_at: Option<Instant>,
+    },
+    /// The last question closed, or the teacher ended the quiz.
+    Over,
+}
+
+/// A change every student's session must show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    /// Question `index` opened at `opened`.
+    Opened {
+        index: usize,
+        opened: Instant,
+        closes: Option<Instant>,
+    },
+    /// Question `index` closed: show verdicts, the distribution, the leaderboard.
+    Closed { index: usize },
+    /// The quiz is over (`early`: the teacher ended it before the last question).
+    Over { early: bool },
+}
+
+/// The live game.
+#[derive(Debug)]
+pub struct Live {
+    phase: Phase,
+    /// Bank indices of the questions, in the order asked (the same for everyone).
+    pub order: Vec<u32>,
+    pub settings: LiveSettings,
+    limit: Option<Duration>,
+    /// Students who can still answer the open question (present and not yet answered).
+    waiting_for: usize,
+    /// Answers to the open question, by shown option (choice) or `[right, wrong]`
+    /// (other kinds), and how many gave none.
+    tally: Vec<u32>,
+    /// When the last question opened (kept after it closes, for the time of those who never
+    /// answered).
+    last_opened: Option<Instant>,
+    /// Transitions that happened inside a student's handler (everyone answered; the last
+    /// one left), for the server to show everyone.
+    pending: Vec<Transition>,
+}
+
+impl Live {
+    /// A game over `order` (bank indices), each question open for `limit`.
+    pub fn new(order: Vec<u32>, limit: Option<Duration>, settings: LiveSettings) -> Live {
+        Live {
+            phase: Phase::Lobby,
+            order,
+            settings,
+            limit,
+            waiting_for: 0,
+            tally: Vec::new(),
+            last_opened: None,
+            pending: Vec::new(),
+        }
+    }
+
+    /// When the last question opened.
+    pub fn last_opened(&self) -> Option<Instant> {
+        self.last_opened
+    }
+
+    /// Transitions caused by students (see [`Live::on_answer`]) not yet shown.
+    pub fn take_pending(&mut self) -> Option<Transition> {
+        (!self.pending.is_empty()).then(|| self.pending.remove(0))
+    }
+
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// The question open now, if any.
+    pub fn open_question(&self) -> Option<usize> {
+        match self.phase {
+            Phase::Open { index, .. } => Some(index),
+            _ => None,
+        }
+    }
+
+    /// When the open question opened and when it closes.
+    pub fn clock(&self) -> Option<(Instant, Option<Instant>)> {
+        match self.phase {
+            Phase::Open { opened, closes, .. } => Some((opened, closes)),
+            _ => None,
+        }
+    }
+
+    pub fn limit(&self) -> Option<Duration> {
+        self.limit
+    }
+
+    /// Words for the teacher's `status`.
+    pub fn describe(&self) -> String {
+        let n = self.order.len();
+        match self.phase {
+            Phase::Lobby => "lobby: waiting for start".into(),
+            Phase::Open { index, .. } => format!(
+                "question {}/{n} open, {} still to answer",
+                index + 1,
+                self.waiting_for
+            ),
+            Phase::Closed { index, .. } => {
+                format!("question {}/{n} closed: next opens the next", index + 1)
+            }
+            Phase::Over => "over".into(),
+        }
+    }
+
+    /// The teacher's `start`: opens question 1 for the `present` students.
+    pub fn start(&mut self, now: Instant, present: usize) -> Result<Transition, String> {
+        match self.phase {
+            Phase::Lobby => Ok(self.open(0, now, present)),
+            _ => Err("the quiz has started already (next moves on, end finishes it)".into()),
+        }
+    }
+
+    /// The teacher's `next`: closes the open question early, or opens the next one, or ends
+    /// the quiz after the last.
+    pub fn next(&mut self, now: Instant, present: usize) -> Result<Transition, String> {
+        match self.phase {
+            Phase::Lobby => Err("the quiz has not started (type start)".into()),
+            Phase::Open { index, .. } => Ok(self.close(index, now)),
+            Phase::Closed { index, .. } => Ok(self.advance(index, now, present)),
+            Phase::Over => Err("the quiz is over".into()),
+        }
+    }
+
+    /// The teacher's `end`.
+    pub fn end(&mut self) -> Result<Transition, String> {
+        match self.phase {
+            Phase::Over => Err("the quiz is over already".into()),
+            Phase::Closed { index, .. } if index + 1 == self.order.len() => {
+                self.phase = Phase::Over;
+                Ok(Transition::Over { early: false })
+            }
+            _ => {
+                self.phase = Phase::Over;
+                Ok(Transition::Over { early: true })
+            }
+        }
+    }
+
+    /// The clock of the open question, or the auto-next delay, ran out.
+    pub fn on_timeout(&mut self, now: Instant, present: usize) -> Option<Transition> {
+        match self.phase {
+            Phase::Open {
+                index,
+                closes: Some(at),
+                ..
+            } if at <= now => Some(self.close(index, now)),
+            Phase::Closed {
+                index,
+                advance_at: Some(at),
+            } if at <= now => Some(self.advance(index, now, present)),
+            _ => None,
+        }
+    }
+
+    /// When [`Live::on_timeout`] wants to be called.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::Open { closes, .. } => closes,
+            Phase::Closed { advance_at, .. } => advance_at,
+            _ => None,
+        }
+    }
+
+    /// A student answered the open question (`slot`: the shown option, or 0 right / 1 wrong
+    /// for other kinds). When nobody is left to answer, the question closes at once (queued
+    /// for [`Live::take_pending`]).
+    pub fn on_answer(&mut self, slot: usize, now: Instant) {
+        let Some(index) = self.open_question() else {
+            return;
+        };
+        if self.tally.len() <= slot {
+            self.tally.resize(slot + 1, 0);
+        }
+        self.tally[slot] += 1;
+        self.waiting_for = self.waiting_for.saturating_sub(1);
+        if self.waiting_for == 0 {
+            let t = self.close(index, now);
+            self.pending.push(t);
+        }
+    }
+
+    /// A student who had not answered the open question left (`false`) or came back (`true`).
+    /// The question closes if nobody else is left to answer.
+    pub fn on_presence(&mut self, back: bool, now: Instant) {
+        let Some(index) = self.open_question() else {
+            return;
+        };
+        if back {
+            self.waiting_for += 1;
+            return;
+        }
+        self.waiting_for = self.waiting_for.saturating_sub(1);
+        if self.waiting_for == 0 {
+            let t = self.close(index, now);
+            self.pending.push(t);
+        }
+    }
+
+    /// `Answers: a 3 | b 20 | c 1 | d 0 | none 2` for a question with `options` shown options
+    /// (0: not multiple choice: `right 12 | wrong 5 | none 3`), of `asked` students.
+    pub fn distribution(&self, options: usize, asked: usize) -> String {
+        let count = |slot: usize| self.tally.get(slot).copied().unwrap_or(0);
+        let mut parts: Vec<String> = if options == 0 {
+            vec![format!("right {}", count(0)), format!("wrong {}", count(1))]
+        } else {
+            (0..options)
+                .map(|i| format!("{} {}", char::from(b'a' + i as u8), count(i)))
+                .collect()
+        };
+        let answered: u32 = self.tally.iter().sum();
+        parts.push(format!("none {}", asked.saturating_sub(answered as usize)));
+        format!("Answers: {}", parts.join(" | "))
+    }
+
+    fn open(&mut self, index: usize, now: Instant, present: usize) -> Transition {
+        let closes = self.limit.map(|limit| now + limit);
+        self.phase = Phase::Open {
+            index,
+            opened: now,
+            closes,
+        };
+        self.waiting_for = present;
+        self.tally.clear();
+        self.last_opened = Some(now);
+        Transition::Opened {
+            index,
+            opened: now,
+            closes,
+        }
+    }
+
+    fn close(&mut self, index: usize, now: Instant) -> Transition {
+        self.phase = Phase::Closed {
+            index,
+            advance_at: self.settings.auto_next.map(|d| now + d),
+        };
+        Transition::Closed { index }
+    }
+
+    fn advance(&mut self, index: usize, now: Instant, present: usize) -> Transition {
+        if index + 1 < self.order.len() {
+            self.open(index + 1, now, present)
+        } else {
+            self.phase = Phase::Over;
+            Transition::Over { early: false }
+        }
+    }
+}
+
+/// `1st`, `2nd`, `3rd`, `4th`, `11th`, `21st`, ...
+pub fn ordinal(n: usize) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
+/// One student on the leaderboard.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Standing {
+    pub seat: usize,
+    pub name: String,
+    pub points: u32,
+    /// Total time taken to answer (the tie-break: less is better).
+    pub time: Duration,
+}
+
+/// Sorts standings best first (points, then less time, then name) and gives each its rank;
+/// equal points and time share a rank.
+pub fn rank(standings: &mut [Standing]) -> Vec<usize> {
+    standings.sort_by(|a, b| {
+        b.points
+            .cmp(&a.points)
+            .then(a.time.cmp(&b.time))
+            .then_with(|| a.name.cmp(&b.name))
+    });
+    let mut ranks = Vec::with_capacity(standings.len());
+    for i in 0..standings.len() {
+        let tied = i > 0
+            && standings[i].points == standings[i - 1].points
+            && standings[i].time == standings[i - 1].time;
+        ranks.push(if tied { ranks[i - 1] } else { i + 1 });
+    }
+    ranks
+}
+
+/// `Leaderboard:` and its top rows, from ranked standings.
+pub fn leaderboard(standings: &[Standing], ranks: &[usize], scoring: Scoring) -> Vec<String> {
+    let mut lines = vec!["Leaderboard:".to_string()];
+    let unit = |p: u32| match (scoring, p) {
+        (Scoring::Count, 1) => "1 point".to_string(),
+        (_, p) => format!("{p} points"),
+    };
+    for (s, rank) in standings.iter().zip(ranks).take(LEADERBOARD_ROWS) {
+        lines.push(format!(
+            "  {rank:>2}. {:<20} {:>12}  ({:.1} s)",
+            crate::sanitize(&s.name, 32),
+            unit(s.points),
+            s.time.as_secs_f64()
+        ));
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> LiveSettings {
+        LiveSettings {
+            auto_next: None,
+            scoring: Scoring::Count,
+        }
+    }
+
+    #[test]
+    fn speed_points_fall_from_full_to_half_at_the_deadline() {
+        let limit = Some(Duration::from_secs(20));
+        let at = |ms| points(Scoring::Speed, true, Duration::from_millis(ms), limit);
+        assert_eq!(at(0), 1000);
+        assert_eq!(at(500), 1000);
+        assert_eq!(at(20_000), 500);
+        assert_eq!(at(10_250), 750);
+        assert_eq!(at(60_000), 500, "late answers never go below half");
+        assert_eq!(points(Scoring::Speed, false, Duration::ZERO, limit), 0);
+        assert_eq!(
+            points(Scoring::Count, true, Duration::from_secs(19), limit),
+            1
+        );
+        assert_eq!(
+            points(Scoring::Speed, true, Duration::from_secs(99), None),
+            1000
+        );
+    }
+
+    #[test]
+    fn a_question_closes_when_everyone_present_has_answered() {
+        let now = Instant::now();
+        let mut live = Live::new(vec![4, 2], Some(Duration::from_secs(30)), settings());
+        assert!(
+            live.next(now, 2).is_err(),
+            "nothing to move on from in the lobby"
+        );
+        assert!(matches!(
+            live.start(now, 3),
+            Ok(Transition::Opened { index: 0, .. })
+        ));
+        live.on_answer(1, now);
+        assert_eq!(live.take_pending(), None);
+        // One student drops without answering; the last answer closes the question.
+        live.on_presence(false, now);
+        assert_eq!(live.take_pending(), None);
+        live.on_answer(0, now);
+        assert_eq!(live.take_pending(), Some(Transition::Closed { index: 0 }));
+        assert_eq!(
+            live.distribution(4, 3),
+            "Answers: a 1 | b 1 | c 0 | d 0 | none 1"
+        );
+        assert!(matches!(
+            live.next(now, 3),
+            Ok(Transition::Opened { index: 1, .. })
+        ));
+        assert_eq!(live.next(now, 3), Ok(Transition::Closed { index: 1 }));
+        assert_eq!(live.next(now, 3), Ok(Transition::Over { early: false }));
+        assert!(live.next(now, 3).is_err());
+    }
+
+    #[test]
+    fn the_clock_closes_a_question_and_auto_next_opens_the_next() {
+        let t0 = Instant::now();
+        let mut live = Live::new(
+            vec![0, 1],
+            Some(Duration::from_secs(10)),
+            LiveSettings {
+                auto_next: Some(Duration::from_secs(5)),
+                scoring: Scoring::Count,
+            },
+        );
+        let _ = live.start(t0, 2);
+        assert_eq!(live.next_deadline(), Some(t0 + Duration::from_secs(10)));
+        assert_eq!(live.on_timeout(t0 + Duration::from_secs(9), 2), None);
+        let t1 = t0 + Duration::from_secs(10);
+        assert_eq!(
+            live.on_timeout(t1, 2),
+            Some(Transition::Closed { index: 0 })
+        );
+        assert_eq!(
+            live.distribution(0, 2),
+            "Answers: right 0 | wrong 0 | none 2"
+        );
+        let t2 = t1 + Duration::from_secs(5);
+        assert!(matches!(
+            live.on_timeout(t2, 2),
+            Some(Transition::Opened { index: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn end_before_the_last_question_is_early() {
+        let now = Instant::now();
+        let mut live = Live::new(vec![0, 1, 2], None, settings());
+        let _ = live.start(now, 1);
+        assert_eq!(live.end(), Ok(Transition::Over { early: true }));
+        assert!(live.end().is_err());
+    }
+
+    #[test]
+    fn ranks_break_ties_by_time_and_share_exact_ties() {
+        let s = |seat, name: &str, points, secs| Standing {
+            seat,
+            name: name.into(),
+            points,
+            time: Duration::from_secs(secs),
+        };
+        let mut standings = vec![
+            s(0, "carol", 2, 30),
+            s(1, "alice", 3, 40),
+            s(2, "bob", 2, 20),
+            s(3, "dave", 2, 20),
+        ];
+        let ranks = rank(&mut standings);
+        let names: Vec<&str> = standings.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["alice", "bob", "dave", "carol"]);
+        assert_eq!(ranks, [1, 2, 2, 4]);
+        let board = leaderboard(&standings, &ranks, Scoring::Count);
+        assert_eq!(board[0], "Leaderboard:");
+        assert!(
+            board[1].contains("1. alice") && board[1].contains("3 points"),
+            "{board:?}"
+        );
+    }
+
+    #[test]
+    fn ordinals_read_right() {
+        let got: Vec<String> = [1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111]
+            .map(ordinal)
+            .into();
+        assert_eq!(
+            got,
+            [
+                "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st",
+                "111th"
+            ]
+        );
+    }
+}

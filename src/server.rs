@@ -1023,6 +1023,14 @@ impl Server {
                     (_, None) => Err("not a live quiz".into()),
                 };
                 match moved {
+                    Ok(t @ Transition::Over { .. }) => {
+                        let finished = self.shared.counters.finished;
+                        self.broadcast(t, now);
+                        let rows = self.shared.counters.finished - finished;
+                        Reply::Lines(format!(
+                            "ok: quiz over, {rows} attempt(s) recorded; the room waits for the next start"
+                        ))
+                    }
                     Ok(t) => {
                         self.broadcast(t, now);
                         Reply::Lines(format!("ok: {}", self.live_phase()))

@@ -1281,9 +1281,8 @@ impl Session {
                 };
                 let answered = s.answered_last;
                 let (question, order) = question(s, index, quiz);
-                if matches!(self.state, State::Asking { .. }) {
-                    out.extend_from_slice(b"\r\n");
-                }
+                // Off the prompt line (no answer), or a blank line after "Answer recorded".
+                out.extend_from_slice(b"\r\n");
                 let _ = match (quiz.settings.reveal, answered, answered && s.last_right) {
                     (false, true, _) => out.write_all(b"Answer recorded.\r\n"),
                     (false, false, _) => out.write_all(b"Time is up.\r\n"),
@@ -2016,12 +2015,12 @@ mod tests {
             Transition::Closed { index: 0 },
         );
         assert!(
-            seen[0].starts_with("Correct! Score: 1/1\r\n"),
+            seen[0].starts_with("\r\nCorrect! Score: 1/1\r\n"),
             "{}",
             seen[0]
         );
         assert!(
-            seen[1].starts_with("Wrong. The answer was b) right 1. Score: 0/1"),
+            seen[1].starts_with("\r\nWrong. The answer was b) right 1. Score: 0/1"),
             "{}",
             seen[1]
         );
@@ -2065,7 +2064,11 @@ mod tests {
             &mut [&mut alice, &mut bob2, &mut carol],
             Transition::Closed { index: 1 },
         );
-        assert!(seen[1].starts_with("Correct! Score: 1/2"), "{}", seen[1]);
+        assert!(
+            seen[1].starts_with("\r\nCorrect! Score: 1/2"),
+            "{}",
+            seen[1]
+        );
 
         // Question 3: carol leaves for good; when the other two answer, it closes at once.
         let t = w.live.as_mut().map(|l| l.next(now, 3));

@@ -1110,18 +1110,24 @@ impl Server {
         self.update_conn(key, now);
     }
 
-    /// Ends the attempts of every student (`name`: `None`) or of one, with `status`; returns
-    /// how many.
-    fn stop_students(&mut self, name: Option<&str>, status: Status, now: Instant) -> usize {
-        let keys: Vec<usize> = match name {
+    /// The connections of every student still in a session (`name`: `None`), or of the one
+    /// holding `name`'s attempt.
+    fn students(&self, name: Option<&str>) -> Vec<usize> {
+        match name {
             Some(name) => self.shared.roster.holder(name).into_iter().collect(),
             None => self
                 .conns
                 .iter()
-                .filter(|(_, c)| c.session().is_some_and(|s| !s.is_done()))
+                .filter(|(_, c)| c.closing.is_none() && c.session().is_some_and(|s| !s.is_done()))
                 .map(|(k, _)| k)
                 .collect(),
-        };
+        }
+    }
+
+    /// Ends the attempts of every student (`name`: `None`) or of one, with `status`; returns
+    /// how many.
+    fn stop_students(&mut self, name: Option<&str>, status: Status, now: Instant) -> usize {
+        let keys = self.students(name);
         let mut stopped = 0;
         for key in keys {
             if let Some(session) = self.conns.get_mut(key).and_then(Conn::session_mut) {
@@ -1157,15 +1163,7 @@ impl Server {
 
     /// Shows `text` to every connected student (`name`: `None`) or to one; returns how many.
     fn tell_students(&mut self, name: Option<&str>, text: &str, now: Instant) -> usize {
-        let keys: Vec<usize> = match name {
-            Some(name) => self.shared.roster.holder(name).into_iter().collect(),
-            None => self
-                .conns
-                .iter()
-                .filter(|(_, c)| c.session().is_some_and(|s| !s.is_done()))
-                .map(|(k, _)| k)
-                .collect(),
-        };
+        let keys = self.students(name);
         let mut told = 0;
         for key in keys {
             if let Some(session) = self.conns.get(key).and_then(Conn::session) {
@@ -1278,12 +1276,7 @@ impl Server {
             }
             _ => Vec::new(),
         };
-        let keys: Vec<usize> = self
-            .conns
-            .iter()
-            .filter(|(_, c)| c.closing.is_none() && c.session().is_some_and(|s| !s.is_done()))
-            .map(|(k, _)| k)
-            .collect();
+        let keys = self.students(None);
         for key in keys {
             if let Some(session) = self.conns.get_mut(key).and_then(Conn::session_mut) {
                 session.on_live(t, &results, now, &mut self.shared.ctx(), &mut self.out);

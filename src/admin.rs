@@ -344,6 +344,25 @@ impl Console {
         }
     }
 
+    /// The token did not come in time: says so and closes (nothing once authenticated).
+    pub fn on_token_timeout(&mut self, out: &mut Vec<u8>, waited: std::time::Duration) {
+        if let State::Token { .. } = self.state {
+            put_lines(
+                out,
+                &format!(
+                    "\r\nerror: no token given in {} s; closing.",
+                    waited.as_secs()
+                ),
+                false,
+            );
+            log::warn!(
+                "teacher console gave no token within {} s",
+                waited.as_secs()
+            );
+            self.set_state(State::Closed);
+        }
+    }
+
     /// A one-line answer to a request, then the prompt. Each `\n`-separated part of `text` is
     /// its own line, so a bank's problems (`error: FILE:LINE: message` each) can go in one
     /// call. Status lines start `ok: ` or `error: `; they are not dot-stuffed.

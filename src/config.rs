@@ -29,6 +29,8 @@ pub struct Config {
     pub admin_listen: Option<String>,
     /// The token a teacher types at the console.
     pub admin_token: String,
+    /// How long a console may take to give the token before it is closed.
+    pub token_timeout: Duration,
     /// The bank files the quiz came from (empty: the bundled bank), for `reload`.
     pub banks: Vec<PathBuf>,
     /// A title that replaces the bank's, kept across `load` and `reload`.
@@ -49,6 +51,7 @@ impl Config {
             summary_every: Duration::from_secs(60),
             admin_listen: None,
             admin_token: crate::admin::random_token(),
+            token_timeout: crate::conn::TOKEN_TIMEOUT,
             banks: Vec::new(),
             title: None,
         }

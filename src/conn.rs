@@ -36,7 +36,7 @@ pub enum Phase {
     Lingering { until: Instant, shut: bool },
 }
 
-/// How long a teacher may take to type the console token.
+/// Default for how long a teacher may take to type the console token.
 pub const TOKEN_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Who is at the other end.
@@ -49,8 +49,37 @@ pub enum Role {
     Teacher {
         console: Box<Console>,
         requests: Vec<Request>,
-        connected: Instant,
+        /// The console closes if no token has come by then.
+        token_deadline: Instant,
+        token_timeout: Duration,
     },
+}
+
+impl Role {
+    fn on_line(&mut self, text: &str, now: Instant, ctx: &mut Ctx, out: &mut Vec<u8>) {
+        match self {
+            Role::Student(session) => session.on_line(text, now, ctx, out),
+            Role::Teacher {
+                console, requests, ..
+            } => requests.extend(console.on_line(text, ctx.admin_token, out)),
+        }
+    }
+
+    fn on_too_long(&mut self, ctx: &mut Ctx, out: &mut Vec<u8>) {
+        match self {
+            Role::Student(session) => session.on_too_long(ctx, out),
+            Role::Teacher { console, .. } => console.on_too_long(out),
+        }
+    }
+
+    fn on_leave(&mut self, now: Instant, ctx: &mut Ctx, out: &mut Vec<u8>) {
+        match self {
+            Role::Student(session) => session.on_leave(now, ctx, out),
+            Role::Teacher {
+                console, requests, ..
+            } => requests.extend(console.on_leave(out)),
+        }
+    }
 }
 
 /// How a read pass ended.
@@ -105,12 +134,20 @@ impl Conn {
         Conn::with_role(stream, peer, Role::Student(session), now)
     }
 
-    /// A new teacher console; its greeting and token prompt are appended to `out`.
-    pub fn teacher(stream: TcpStream, peer: SocketAddr, now: Instant, out: &mut Vec<u8>) -> Conn {
+    /// A new teacher console, which must give the token within `token_timeout`; its greeting
+    /// and token prompt are appended to `out`.
+    pub fn teacher(
+        stream: TcpStream,
+        peer: SocketAddr,
+        now: Instant,
+        token_timeout: Duration,
+        out: &mut Vec<u8>,
+    ) -> Conn {
         let role = Role::Teacher {
             console: Box::new(Console::new(out)),
             requests: Vec::new(),
-            connected: now,
+            token_deadline: now + token_timeout,
+            token_timeout,
         };
         Conn::with_role(stream, peer, role, now)
     }
@@ -182,35 +219,15 @@ impl Conn {
     pub fn feed(&mut self, bytes: &[u8], now: Instant, ctx: &mut Ctx, out: &mut Vec<u8>) {
         let Conn { decoder, role, .. } = self;
         let mut leave = false;
-        match role {
-            Role::Student(session) => {
-                decoder.feed(bytes, |event| match event {
-                    Event::Line(text) if !leave => session.on_line(text, now, ctx, out),
-                    Event::TooLong if !leave => session.on_too_long(ctx, out),
-                    Event::Line(_) | Event::TooLong => {}
-                    Event::Leave => leave = true,
-                    Event::Reply(bytes) => out.extend_from_slice(bytes),
-                });
-                if leave {
-                    session.on_leave(now, ctx, out);
-                }
-            }
-            Role::Teacher {
-                console, requests, ..
-            } => {
-                decoder.feed(bytes, |event| match event {
-                    Event::Line(text) if !leave => {
-                        requests.extend(console.on_line(text, ctx.admin_token, out));
-                    }
-                    Event::TooLong if !leave => console.on_too_long(out),
-                    Event::Line(_) | Event::TooLong => {}
-                    Event::Leave => leave = true,
-                    Event::Reply(bytes) => out.extend_from_slice(bytes),
-                });
-                if leave {
-                    requests.extend(console.on_leave(out));
-                }
-            }
+        decoder.feed(bytes, |event| match event {
+            Event::Line(text) if !leave => role.on_line(text, now, ctx, out),
+            Event::TooLong if !leave => role.on_too_long(ctx, out),
+            Event::Line(_) | Event::TooLong => {}
+            Event::Leave => leave = true,
+            Event::Reply(bytes) => out.extend_from_slice(bytes),
+        });
+        if leave {
+            role.on_leave(now, ctx, out);
         }
     }
 
@@ -257,29 +274,17 @@ impl Conn {
         }
     }
 
-    /// Deadlines that passed fire; output goes to `out`. Returns true when a teacher never
-    /// gave the token and must be closed.
-    pub fn on_timeout(&mut self, now: Instant, ctx: &mut Ctx, out: &mut Vec<u8>) -> bool {
+    /// Deadlines that passed fire; output goes to `out`.
+    pub fn on_timeout(&mut self, now: Instant, ctx: &mut Ctx, out: &mut Vec<u8>) {
         match &mut self.role {
-            Role::Student(session) => {
-                session.on_timeout(now, ctx, out);
-                false
-            }
+            Role::Student(session) => session.on_timeout(now, ctx, out),
             Role::Teacher {
-                console, connected, ..
-            } => {
-                let late = !console.is_authenticated() && *connected + TOKEN_TIMEOUT <= now;
-                if late {
-                    out.extend_from_slice(
-                        format!(
-                            "\r\nerror: no token given in {} s; closing.\r\n",
-                            TOKEN_TIMEOUT.as_secs()
-                        )
-                        .as_bytes(),
-                    );
-                }
-                late
-            }
+                console,
+                token_deadline,
+                token_timeout,
+                ..
+            } if *token_deadline <= now => console.on_token_timeout(out, *token_timeout),
+            Role::Teacher { .. } => {}
         }
     }
 
@@ -373,8 +378,12 @@ impl Conn {
             Phase::Open => match &self.role {
                 Role::Student(session) => session.next_deadline(),
                 Role::Teacher {
-                    console, connected, ..
-                } => (!console.is_authenticated()).then_some(*connected + TOKEN_TIMEOUT),
+                    console,
+                    token_deadline,
+                    ..
+                } => {
+                    (!console.is_authenticated() && !console.is_closed()).then_some(*token_deadline)
+                }
             },
             Phase::Lingering { until, .. } => Some(until),
         }

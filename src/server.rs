@@ -194,6 +194,7 @@ pub struct Server {
     max_clients: usize,
     output_cap: usize,
     linger: Duration,
+    token_timeout: Duration,
     /// Accepting is paused (no descriptors left) until this instant or a close, whichever
     /// first; the duration is the current pause, doubled on each failure.
     accept_paused: Option<(Instant, Duration)>,
@@ -370,6 +371,7 @@ impl Server {
             max_clients,
             output_cap: config.output_cap,
             linger: config.linger,
+            token_timeout: config.token_timeout,
             accept_paused: None,
             starved_since: None,
             to_close: Vec::new(),
@@ -583,7 +585,13 @@ impl Server {
                     }
                     let _ = stream.set_nodelay(true);
                     log::info!("teacher console opened from {peer}");
-                    entry.insert(Conn::teacher(stream, peer, now, &mut self.out));
+                    entry.insert(Conn::teacher(
+                        stream,
+                        peer,
+                        now,
+                        self.token_timeout,
+                        &mut self.out,
+                    ));
                     self.teachers += 1;
                     self.after_io(key, now);
                 }
@@ -808,12 +816,7 @@ impl Server {
                     continue;
                 }
                 Phase::Lingering { .. } => {}
-                Phase::Open => {
-                    if conn.on_timeout(now, &mut self.shared.ctx(), &mut self.out) {
-                        log::warn!("teacher console {} gave no token in time", conn.peer);
-                        conn.linger(now + self.linger);
-                    }
-                }
+                Phase::Open => conn.on_timeout(now, &mut self.shared.ctx(), &mut self.out),
             }
             self.after_io(key, now);
         }

@@ -1921,6 +1921,12 @@ mod tests {
             w.asks
         );
         assert!(!w.asks[0].contains('\u{1b}') && !w.asks[0].contains('\u{202e}'));
+        // A long message is cut at MAX_ASK_CHARS, with the cut marked.
+        w.now += ASK_INTERVAL;
+        w.send(&mut s, &format!("/ask {}", "x".repeat(MAX_ASK_CHARS * 2)));
+        let text = w.asks[1].split(": ").nth(1).unwrap_or_default();
+        assert_eq!(text.chars().count(), MAX_ASK_CHARS);
+        assert!(text.ends_with('…'), "{text}");
     }
 
     /// A live room of three questions (30 s each, right answer b), sessions driven the way the

@@ -368,3 +368,32 @@ fn a_live_quiz_runs_from_the_console_question_by_question() {
     assert_eq!(row("alice")[9], "ended");
     assert_eq!(row("bob")[8], "1:a 2:- 3:-");
 }
+
+#[test]
+fn a_console_that_gives_no_token_in_time_is_closed() {
+    let server = TestServer::start_with(three_questions(), in_order(), |config| {
+        config.admin_listen = Some("127.0.0.1:0".into());
+        config.admin_token = TOKEN.into();
+        config.token_timeout = std::time::Duration::from_secs(1);
+    });
+    let mut t = Client::connect(server.admin.expect("console on"));
+    t.expect("token> ");
+    // Nothing is typed: the server's clock closes it, no sleep here.
+    t.expect_line("error: no token given in 1 s; closing.");
+    assert_eq!(t.read_to_end(), "");
+}
+
+#[test]
+fn consoles_beyond_the_limit_get_one_error_line() {
+    let server = console();
+    let open: Vec<Client> = (0..quizd::server::MAX_TEACHERS)
+        .map(|_| server.teacher())
+        .collect();
+    let mut extra = Client::connect(server.admin.expect("console on"));
+    extra.expect_line(&format!(
+        "error: too many teacher consoles (max {})",
+        quizd::server::MAX_TEACHERS
+    ));
+    assert_eq!(extra.read_to_end(), "");
+    drop(open);
+}

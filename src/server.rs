@@ -229,9 +229,14 @@ fn new_room(quiz: &Quiz) -> Option<Live> {
     Some(Live::new(order, quiz.settings.time_limit, settings))
 }
 
-/// A student's state and score for `who`.
-fn describe(session: &crate::session::Session, shared: &Shared) -> (String, Option<(u32, u32)>) {
-    session.describe(&shared.roster)
+/// An accept error that concerns only that one connection (or a signal): accept again.
+fn is_transient(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::Interrupted
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    )
 }
 
 /// One line to a connection that will not be served, then close. The line fits any socket
@@ -243,6 +248,16 @@ fn refuse(mut stream: mio::net::TcpStream, line: &str) {
     while matches!(stream.read(&mut sink), Ok(n) if n > 0) {}
     let _ = stream.write_all(line.as_bytes());
     let _ = stream.shutdown(std::net::Shutdown::Write);
+}
+
+/// Where `load`, `reload` and `upload` take a bank from.
+enum BankSource {
+    /// These files or directories (`load`).
+    Files(Vec<std::path::PathBuf>),
+    /// The files the quiz came from, read again (`reload`); none: the bundled bank.
+    Again,
+    /// A bank's text sent over the console (`upload`).
+    Upload { name: String, text: String },
 }
 
 /// A reply to a teacher's command.
@@ -508,13 +523,7 @@ impl Server {
                     }
                     return;
                 }
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::Interrupted
-                            | io::ErrorKind::ConnectionAborted
-                            | io::ErrorKind::ConnectionReset
-                    ) => {}
+                Err(e) if is_transient(&e) => {}
                 Err(e) if limits::is_resource_exhaustion(&e) => {
                     // The waiting connections stay in the kernel's backlog. Try again after a
                     // short pause or as soon as a connection closes, never in a tight loop.
@@ -573,36 +582,17 @@ impl Server {
                     );
                 }
                 Ok((mut stream, peer)) => {
-                    let entry = self.conns.vacant_entry();
-                    let key = entry.key();
-                    if let Err(e) =
-                        self.poll
-                            .registry()
-                            .register(&mut stream, Token(key), Interest::READABLE)
-                    {
-                        log::warn!("cannot register teacher console {peer}: {e}");
+                    let Some(key) = self.register(&mut stream, peer) else {
                         continue;
-                    }
-                    let _ = stream.set_nodelay(true);
+                    };
                     log::info!("teacher console opened from {peer}");
-                    entry.insert(Conn::teacher(
-                        stream,
-                        peer,
-                        now,
-                        self.token_timeout,
-                        &mut self.out,
-                    ));
+                    let conn = Conn::teacher(stream, peer, now, self.token_timeout, &mut self.out);
+                    self.conns.insert(conn);
                     self.teachers += 1;
                     self.after_io(key, now);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::Interrupted
-                            | io::ErrorKind::ConnectionAborted
-                            | io::ErrorKind::ConnectionReset
-                    ) => {}
+                Err(e) if is_transient(&e) => {}
                 Err(e) => {
                     // Out of descriptors: the teacher waits in the backlog until one frees.
                     log::warn!("accepting a teacher console failed: {e}");
@@ -612,28 +602,29 @@ impl Server {
         }
     }
 
-    fn add_conn(&mut self, mut stream: mio::net::TcpStream, peer: SocketAddr, now: Instant) {
-        let entry = self.conns.vacant_entry();
-        let key = entry.key();
+    /// Registers a new connection's socket under the slab key it is about to get.
+    fn register(&mut self, stream: &mut mio::net::TcpStream, peer: SocketAddr) -> Option<usize> {
+        let key = self.conns.vacant_key();
         if let Err(e) = self
             .poll
             .registry()
-            .register(&mut stream, Token(key), Interest::READABLE)
+            .register(stream, Token(key), Interest::READABLE)
         {
             log::warn!("cannot register {peer}: {e}");
-            return;
+            return None;
         }
         // Quiz lines are small and interactive: send them now, not after Nagle's delay.
         let _ = stream.set_nodelay(true);
+        Some(key)
+    }
+
+    fn add_conn(&mut self, mut stream: mio::net::TcpStream, peer: SocketAddr, now: Instant) {
+        let Some(key) = self.register(&mut stream, peer) else {
+            return;
+        };
         log::debug!("{peer} connected");
-        entry.insert(Conn::new(
-            key,
-            stream,
-            peer,
-            now,
-            &self.shared.quiz,
-            &mut self.out,
-        ));
+        let conn = Conn::new(key, stream, peer, now, &self.shared.quiz, &mut self.out);
+        self.conns.insert(conn);
         self.stats.peak_connections = self.stats.peak_connections.max(self.conns.len());
         self.after_io(key, now);
     }
@@ -704,7 +695,7 @@ impl Server {
         // Rows first: by the time a student reads "Quiz over", their row is on disk.
         self.write_finished();
         self.update_conn(key, now);
-        self.deliver_asks();
+        self.deliver_asks(now);
         self.run_live(now);
         // A student who resumed their attempt here: the connection that held it says so and
         // closes.
@@ -879,7 +870,7 @@ impl Server {
     }
 
     /// Shows students' `/ask` messages on every teacher console (they are in the log already).
-    fn deliver_asks(&mut self) {
+    fn deliver_asks(&mut self, now: Instant) {
         if self.shared.asks.is_empty() {
             return;
         }
@@ -891,7 +882,6 @@ impl Server {
             .filter(|(_, c)| c.console().is_some_and(admin::Console::is_authenticated))
             .map(|(k, _)| k)
             .collect();
-        let now = Instant::now();
         for key in teachers {
             for ask in &asks {
                 if let Some(console) = self.conns.get(key).and_then(Conn::console) {
@@ -1018,28 +1008,7 @@ impl Server {
             Request::Status => Reply::Block(admin::render_status(&self.status_view())),
             Request::Who => Reply::Block(admin::render_who(&self.who_rows(now))),
             Request::Start | Request::Next | Request::End if self.shared.live.is_some() => {
-                let present = self.present();
-                let moved = match (&request, self.shared.live.as_mut()) {
-                    (Request::Start, Some(live)) => live.start(now, present),
-                    (Request::Next, Some(live)) => live.next(now, present),
-                    (_, Some(live)) => live.end(),
-                    (_, None) => Err("not a live quiz".into()),
-                };
-                match moved {
-                    Ok(t @ Transition::Over { .. }) => {
-                        let finished = self.shared.counters.finished;
-                        self.broadcast(t, now);
-                        let rows = self.shared.counters.finished - finished;
-                        Reply::Lines(format!(
-                            "ok: quiz over, {rows} attempt(s) recorded; the room waits for the next start"
-                        ))
-                    }
-                    Ok(t) => {
-                        self.broadcast(t, now);
-                        Reply::Lines(format!("ok: {}", self.live_phase()))
-                    }
-                    Err(why) => Reply::Lines(format!("error: {why}")),
-                }
+                Reply::Lines(self.drive_live(&request, now))
             }
             Request::Start | Request::Next => Reply::Lines(
                 "error: this quiz is self-paced (each student goes at their own pace); start and next drive live quizzes (quizd --mode live)".into(),
@@ -1066,10 +1035,10 @@ impl Server {
                     Reply::Lines(format!("error: no student named {name} is connected"))
                 }
             }
-            Request::Load { paths } => Reply::Lines(self.switch_bank(Some(paths), None)),
-            Request::Reload => Reply::Lines(self.switch_bank(None, None)),
+            Request::Load { paths } => Reply::Lines(self.switch_bank(BankSource::Files(paths))),
+            Request::Reload => Reply::Lines(self.switch_bank(BankSource::Again)),
             Request::Upload { name, text } => {
-                Reply::Lines(self.switch_bank(None, Some((name, text))))
+                Reply::Lines(self.switch_bank(BankSource::Upload { name, text }))
             }
             Request::Results => match std::fs::read_to_string(self.results.path()) {
                 Ok(csv) => Reply::Block(vec![csv]),
@@ -1099,6 +1068,34 @@ impl Server {
             }
         };
         self.reply(key, reply, now);
+    }
+
+    /// The teacher's `start`, `next` or `end` in live mode; returns the reply.
+    fn drive_live(&mut self, request: &Request, now: Instant) -> String {
+        let present = self.present();
+        let Some(live) = self.shared.live.as_mut() else {
+            return "error: this quiz is not live".into();
+        };
+        let moved = match request {
+            Request::Start => live.start(now, present),
+            Request::Next => live.next(now, present),
+            _ => live.end(),
+        };
+        match moved {
+            Ok(t @ Transition::Over { .. }) => {
+                let finished = self.shared.counters.finished;
+                self.broadcast(t, now);
+                let rows = self.shared.counters.finished - finished;
+                format!(
+                    "ok: quiz over, {rows} attempt(s) recorded; the room waits for the next start"
+                )
+            }
+            Ok(t) => {
+                self.broadcast(t, now);
+                format!("ok: {}", self.live_phase())
+            }
+            Err(why) => format!("error: {why}"),
+        }
     }
 
     fn reply(&mut self, key: usize, reply: Reply, now: Instant) {
@@ -1181,23 +1178,12 @@ impl Server {
     /// `load` (new paths), `reload` (the same paths again) or `upload` (a bank's text): serves
     /// the new bank if it is good and nobody is mid-quiz; otherwise the old one stays. Returns
     /// the reply.
-    fn switch_bank(
-        &mut self,
-        paths: Option<Vec<std::path::PathBuf>>,
-        upload: Option<(String, String)>,
-    ) -> String {
-        let loaded = match (&upload, &paths) {
-            (Some((name, text)), _) => {
-                crate::bank::parse(name, text.as_bytes()).map(|questions| crate::bank::Bank {
-                    title: std::path::Path::new(name)
-                        .file_stem()
-                        .map_or(name.clone(), |s| s.to_string_lossy().into_owned()),
-                    questions,
-                })
-            }
-            (None, Some(paths)) => crate::bank::load(paths),
-            (None, None) if self.banks.is_empty() => crate::bank::bundled(),
-            (None, None) => crate::bank::load(&self.banks),
+    fn switch_bank(&mut self, source: BankSource) -> String {
+        let loaded = match &source {
+            BankSource::Upload { name, text } => crate::bank::from_text(name, text.as_bytes()),
+            BankSource::Files(paths) => crate::bank::load(paths),
+            BankSource::Again if self.banks.is_empty() => crate::bank::bundled(),
+            BankSource::Again => crate::bank::load(&self.banks),
         };
         let bank = match loaded {
             Ok(bank) => bank,
@@ -1224,7 +1210,7 @@ impl Server {
         let settings = self.shared.quiz.settings.clone();
         self.shared.quiz = Quiz::new(bank, settings);
         self.shared.live = new_room(&self.shared.quiz);
-        if let Some(paths) = paths {
+        if let BankSource::Files(paths) = source {
             self.banks = paths;
         }
         log::info!("now serving '{title}': {count} questions");
@@ -1303,7 +1289,7 @@ impl Server {
             .iter()
             .filter_map(|(_, c)| c.session().map(|s| (c, s)))
         {
-            let (state, score) = describe(session, &self.shared);
+            let (state, score) = session.describe(&self.shared.roster);
             rows.push(admin::WhoRow {
                 name: session.name().unwrap_or("").to_string(),
                 peer: c.peer,

@@ -221,9 +221,19 @@ pub fn load(paths: &[PathBuf]) -> Result<Bank, Vec<Problem>> {
 /// `include_str!("../../questions/sockets.txt")`, title "sockets", file name "sockets.txt".
 pub fn bundled() -> Result<Bank, Vec<Problem>> {
     const SOCKETS: &str = include_str!("../../questions/sockets.txt");
+    from_text("sockets.txt", SOCKETS.as_bytes())
+}
+
+/// A bank from text that is not a file on disk (the bundled bank, a teacher's upload): parsed
+/// as [`parse`] does, titled with `file`'s name without its extension.
+pub fn from_text(file: &str, bytes: &[u8]) -> Result<Bank, Vec<Problem>> {
+    let title = Path::new(file).file_stem().map_or_else(
+        || file.to_owned(),
+        |stem| stem.to_string_lossy().into_owned(),
+    );
     Ok(Bank {
-        title: "sockets".to_owned(),
-        questions: parse("sockets.txt", SOCKETS.as_bytes())?,
+        title,
+        questions: parse(file, bytes)?,
     })
 }
 

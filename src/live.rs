@@ -104,7 +104,7 @@ pub enum Transition {
 pub struct Live {
     phase: Phase,
     /// Bank indices of the questions, in the order asked (the same for everyone).
-    pub order: Vec<u32>,
+    pub order: std::sync::Arc<[u32]>,
     pub settings: LiveSettings,
     limit: Option<Duration>,
     /// Students who can still answer the open question (present and not yet answered).
@@ -125,7 +125,7 @@ impl Live {
     pub fn new(order: Vec<u32>, limit: Option<Duration>, settings: LiveSettings) -> Live {
         Live {
             phase: Phase::Lobby,
-            order,
+            order: order.into(),
             settings,
             limit,
             waiting_for: 0,

@@ -19,6 +19,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::io::Write as _;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::bank::{Kind, Question, Response};
@@ -104,8 +105,9 @@ pub struct Seat {
     /// Typed after the name to take the seat up again from another connection.
     pub code: String,
     seed: u64,
-    /// Bank indices of the attempt's questions, in the order asked.
-    order: Vec<u32>,
+    /// Bank indices of the attempt's questions, in the order asked (in live mode, the room's
+    /// order, shared by every seat rather than copied).
+    order: Arc<[u32]>,
     /// The answer per asked question (`None`: unanswered or timed out).
     chosen: Vec<Option<Response>>,
     pub score: u32,
@@ -185,10 +187,6 @@ impl Roster {
     /// The seat of an attempt in progress under `name` (any case).
     pub fn find(&self, name: &str) -> Option<usize> {
         self.by_name.get(&name.to_lowercase()).copied()
-    }
-
-    pub fn seat(&self, key: usize) -> Option<&Seat> {
-        self.seats.get(key)
     }
 
     /// The connection holding the seat of `name`, or `None` (parked, or no such attempt).
@@ -776,7 +774,7 @@ impl Session {
         let seed = quiz.attempt_seed(&name);
         let order = match ctx.live.as_ref() {
             Some(live) => live.order.clone(),
-            None => quiz.draw(seed),
+            None => quiz.draw(seed).into(),
         };
         let code = new_code();
         let seat = ctx.roster.seats.insert(Seat {

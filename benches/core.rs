@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use quizd::quiz::{Quiz, Settings};
-use quizd::session::{Counters, Ctx, Roster, Session};
+use quizd::session::{Session, Shared};
 use quizd::telnet::{Decoder, Event};
 
 fn decoder(c: &mut Criterion) {
@@ -47,33 +47,19 @@ fn session(c: &mut Criterion) {
     let peer = SocketAddr::from(([127, 0, 0, 1], 4000));
     let mut group = c.benchmark_group("session");
     group.throughput(Throughput::Elements(10));
+    let mut shared = Shared::new(quiz, String::new());
     group.bench_function("name + 10 answers", |b| {
-        let mut roster = Roster::default();
-        let mut finished = Vec::new();
-        let mut counters = Counters::default();
-        let mut evicted: Vec<usize> = Vec::new();
-        let mut asks: Vec<String> = Vec::new();
-        let mut live = None;
         let mut out = Vec::with_capacity(64 * 1024);
         b.iter(|| {
             let now = Instant::now();
-            let mut ctx = Ctx {
-                quiz: &quiz,
-                roster: &mut roster,
-                finished: &mut finished,
-                counters: &mut counters,
-                evicted: &mut evicted,
-                asks: &mut asks,
-                admin_token: "",
-                live: &mut live,
-            };
             out.clear();
-            let mut s = Session::new(1, peer, now, &quiz, &mut out);
+            let mut s = Session::new(1, peer, now, &shared.quiz, &mut out);
+            let mut ctx = shared.ctx();
             s.on_line("student", now, &mut ctx, &mut out);
             for _ in 0..10 {
                 s.on_line("b", now, &mut ctx, &mut out);
             }
-            finished.clear();
+            shared.finished.clear();
             black_box(out.len())
         })
     });

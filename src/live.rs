@@ -135,6 +135,14 @@ impl Live {
         }
     }
 
+    /// A fresh room (in the lobby) for `quiz` in live mode, its questions drawn once for
+    /// everyone; `None` when the quiz is self-paced.
+    pub fn for_quiz(quiz: &crate::quiz::Quiz) -> Option<Live> {
+        let settings = quiz.settings.live.clone()?;
+        let order = quiz.draw(quiz.attempt_seed("the room"));
+        Some(Live::new(order, quiz.settings.time_limit, settings))
+    }
+
     /// When the last question opened.
     pub fn last_opened(&self) -> Option<Instant> {
         self.last_opened

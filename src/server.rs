@@ -29,7 +29,7 @@ use crate::limits;
 use crate::live::{Live, Transition};
 use crate::quiz::Quiz;
 use crate::results::Results;
-use crate::session::{Attempt, Counters, Ctx, Roster, Status};
+use crate::session::{Shared, Status};
 
 const LISTENER: Token = Token(usize::MAX - 1);
 const SIGNALS: Token = Token(usize::MAX - 2);
@@ -141,36 +141,6 @@ pub struct Stats {
     pub asks: u64,
 }
 
-/// What every session shares; kept apart from the connections so both can be borrowed at once.
-struct Shared {
-    quiz: Quiz,
-    roster: Roster,
-    counters: Counters,
-    finished: Vec<Attempt>,
-    /// Connections whose seat was resumed elsewhere (filled by sessions, emptied by the loop).
-    evicted: Vec<usize>,
-    /// Students' `/ask` messages waiting to be shown on the teacher consoles.
-    asks: Vec<String>,
-    admin_token: String,
-    /// The room, in live mode.
-    live: Option<Live>,
-}
-
-impl Shared {
-    fn ctx(&mut self) -> Ctx<'_> {
-        Ctx {
-            quiz: &self.quiz,
-            roster: &mut self.roster,
-            finished: &mut self.finished,
-            counters: &mut self.counters,
-            evicted: &mut self.evicted,
-            asks: &mut self.asks,
-            admin_token: &self.admin_token,
-            live: &mut self.live,
-        }
-    }
-}
-
 /// The quiz server.
 pub struct Server {
     poll: Poll,
@@ -219,14 +189,6 @@ pub struct Server {
     /// Output produced by the connection being handled, sent (or moved to its backlog) before
     /// the next connection is looked at; shared so sending allocates nothing per connection.
     out: Vec<u8>,
-}
-
-/// A fresh live room (in the lobby) for `quiz`, in live mode; `None` when self-paced. The
-/// questions are drawn once for the whole room.
-fn new_room(quiz: &Quiz) -> Option<Live> {
-    let settings = quiz.settings.live.clone()?;
-    let order = quiz.draw(quiz.attempt_seed("the room"));
-    Some(Live::new(order, quiz.settings.time_limit, settings))
 }
 
 /// An accept error that concerns only that one connection (or a signal): accept again.
@@ -359,7 +321,7 @@ impl Server {
             log::info!("teacher console on {addr} (telnet to it and type the token)");
         }
         let now = Instant::now();
-        let mut server = Server {
+        let server = Server {
             poll,
             listener: Some(listener),
             local_addr,
@@ -372,16 +334,7 @@ impl Server {
             title: config.title,
             conns: Slab::new(),
             timers: BTreeSet::new(),
-            shared: Shared {
-                quiz: config.quiz,
-                roster: Roster::default(),
-                counters: Counters::default(),
-                finished: Vec::new(),
-                evicted: Vec::new(),
-                asks: Vec::new(),
-                admin_token: config.admin_token,
-                live: None,
-            },
+            shared: Shared::new(config.quiz, config.admin_token),
             results,
             max_clients,
             output_cap: config.output_cap,
@@ -402,7 +355,6 @@ impl Server {
             scratch: vec![0u8; 16 * 1024].into_boxed_slice(),
             out: Vec::with_capacity(OUT_KEEP),
         };
-        server.shared.live = new_room(&server.shared.quiz);
         Ok(server)
     }
 
@@ -811,10 +763,7 @@ impl Server {
             }
             self.after_io(key, now);
         }
-        let shared = &mut self.shared;
-        shared
-            .roster
-            .expire(now, &mut shared.finished, &mut shared.counters);
+        self.shared.expire(now);
         self.write_finished();
         let present = self.present();
         if let Some(t) = self
@@ -894,10 +843,7 @@ impl Server {
 
     /// Records every parked attempt (the server is stopping; nobody can resume any more).
     fn finish_parked(&mut self, now: Instant) {
-        let shared = &mut self.shared;
-        shared
-            .roster
-            .finish_parked(now, &mut shared.finished, &mut shared.counters);
+        self.shared.finish_parked(now);
         self.write_finished();
     }
 
@@ -1209,7 +1155,7 @@ impl Server {
         let title = bank.title.clone();
         let settings = self.shared.quiz.settings.clone();
         self.shared.quiz = Quiz::new(bank, settings);
-        self.shared.live = new_room(&self.shared.quiz);
+        self.shared.live = Live::for_quiz(&self.shared.quiz);
         if let BankSource::Files(paths) = source {
             self.banks = paths;
         }
@@ -1278,7 +1224,7 @@ impl Server {
             // Students who dropped kept their place until now; then the room starts afresh
             // for the next quiz.
             self.finish_parked(now);
-            self.shared.live = new_room(&self.shared.quiz);
+            self.shared.live = Live::for_quiz(&self.shared.quiz);
         }
     }
 

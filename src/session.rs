@@ -340,6 +340,61 @@ pub struct Ctx<'a> {
     pub live: &'a mut Option<Live>,
 }
 
+/// What every session shares, owned: the server keeps one (apart from the connections, so
+/// both can be borrowed at once) and lends it out as a [`Ctx`]; tests and benches do the same.
+pub struct Shared {
+    pub quiz: Quiz,
+    pub roster: Roster,
+    pub counters: Counters,
+    pub finished: Vec<Attempt>,
+    pub evicted: Vec<usize>,
+    pub asks: Vec<String>,
+    pub admin_token: String,
+    pub live: Option<Live>,
+}
+
+impl Shared {
+    /// Nothing shared yet but the quiz (and, in live mode, a fresh room for it).
+    pub fn new(quiz: Quiz, admin_token: String) -> Shared {
+        let live = Live::for_quiz(&quiz);
+        Shared {
+            quiz,
+            roster: Roster::default(),
+            counters: Counters::default(),
+            finished: Vec::new(),
+            evicted: Vec::new(),
+            asks: Vec::new(),
+            admin_token,
+            live,
+        }
+    }
+
+    /// Records every parked attempt whose resume window has ended.
+    pub fn expire(&mut self, now: Instant) {
+        self.roster
+            .expire(now, &mut self.finished, &mut self.counters);
+    }
+
+    /// Records every parked attempt now.
+    pub fn finish_parked(&mut self, now: Instant) {
+        self.roster
+            .finish_parked(now, &mut self.finished, &mut self.counters);
+    }
+
+    pub fn ctx(&mut self) -> Ctx<'_> {
+        Ctx {
+            quiz: &self.quiz,
+            roster: &mut self.roster,
+            finished: &mut self.finished,
+            counters: &mut self.counters,
+            evicted: &mut self.evicted,
+            asks: &mut self.asks,
+            admin_token: &self.admin_token,
+            live: &mut self.live,
+        }
+    }
+}
+
 /// Where a student is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -1454,15 +1509,22 @@ mod tests {
 
     /// A fake world: one shared context and a clock that only moves when told.
     struct World {
-        quiz: Quiz,
-        roster: Roster,
-        finished: Vec<Attempt>,
-        counters: Counters,
-        evicted: Vec<usize>,
-        asks: Vec<String>,
-        live: Option<Live>,
+        shared: Shared,
         next_conn: usize,
         now: Instant,
+    }
+
+    impl std::ops::Deref for World {
+        type Target = Shared;
+        fn deref(&self) -> &Shared {
+            &self.shared
+        }
+    }
+
+    impl std::ops::DerefMut for World {
+        fn deref_mut(&mut self) -> &mut Shared {
+            &mut self.shared
+        }
     }
 
     /// One question of each kind, with feedback, in this order: true/false, short answer (with
@@ -1539,13 +1601,7 @@ mod tests {
 
         fn serving(quiz: Quiz) -> World {
             World {
-                quiz,
-                roster: Roster::default(),
-                finished: Vec::new(),
-                counters: Counters::default(),
-                evicted: Vec::new(),
-                asks: Vec::new(),
-                live: None,
+                shared: Shared::new(quiz, String::new()),
                 next_conn: 0,
                 now: Instant::now(),
             }
@@ -1560,17 +1616,8 @@ mod tests {
 
         fn with_ctx(&mut self, f: impl FnOnce(&mut Ctx, Instant, &mut Vec<u8>)) -> String {
             let mut out = Vec::new();
-            let mut ctx = Ctx {
-                quiz: &self.quiz,
-                roster: &mut self.roster,
-                finished: &mut self.finished,
-                counters: &mut self.counters,
-                evicted: &mut self.evicted,
-                asks: &mut self.asks,
-                admin_token: "",
-                live: &mut self.live,
-            };
-            f(&mut ctx, self.now, &mut out);
+            let now = self.now;
+            f(&mut self.shared.ctx(), now, &mut out);
             text(out)
         }
 
@@ -1581,8 +1628,8 @@ mod tests {
         /// Moves the clock; the session's deadlines and the roster's resume windows fire.
         fn wait(&mut self, s: &mut Session, secs: u64) -> String {
             self.now += Duration::from_secs(secs);
-            let (now, roster) = (self.now, &mut self.roster);
-            roster.expire(now, &mut self.finished, &mut self.counters);
+            let now = self.now;
+            self.shared.expire(now);
             self.with_ctx(|ctx, now, out| s.on_timeout(now, ctx, out))
         }
 
@@ -1783,8 +1830,8 @@ mod tests {
         // The window is the idle timeout; when it ends, the attempt is recorded as it stood.
         w.now += w.quiz.settings.resume_window;
         assert_eq!(w.roster.next_expiry(), Some(w.now));
-        let (now, roster) = (w.now, &mut w.roster);
-        roster.expire(now, &mut w.finished, &mut w.counters);
+        let now = w.now;
+        w.shared.expire(now);
         assert_eq!(w.finished.len(), 1);
         assert_eq!(w.finished[0].status, Status::Disconnected);
         assert_eq!(w.finished[0].responses[0], (0, Some(C(0))));
@@ -1989,7 +2036,8 @@ mod tests {
 
         // start: question 1 for everyone at once, the same lettering.
         let present = w.present();
-        let t = w.live.as_mut().map(|l| l.start(w.now, present));
+        let now = w.now;
+        let t = w.live.as_mut().map(|l| l.start(now, present));
         let Some(Ok(t)) = t else { panic!("start") };
         let seen = w.broadcast(&mut [&mut alice, &mut bob, &mut carol], t);
         for screen in &seen {
@@ -2129,7 +2177,8 @@ mod tests {
         w.send(&mut slow, "slow");
         let (mut fast, _) = w.connect();
         w.send(&mut fast, "fast");
-        let t = w.live.as_mut().map(|l| l.start(w.now, 2));
+        let now = w.now;
+        let t = w.live.as_mut().map(|l| l.start(now, 2));
         let Some(Ok(t)) = t else { panic!("start") };
         w.broadcast(&mut [&mut slow, &mut fast], t);
         w.now += Duration::from_millis(400);
@@ -2390,8 +2439,8 @@ mod tests {
             for (mut s, _) in students {
                 w.with_ctx(|ctx, now, _| s.on_close(Status::Disconnected, now, ctx));
             }
-            let (now, roster) = (w.now, &mut w.roster);
-            roster.finish_parked(now, &mut w.finished, &mut w.counters);
+            let now = w.now;
+            w.shared.finish_parked(now);
             assert!(named > 0);
             assert_eq!(
                 w.finished.len() as u64,

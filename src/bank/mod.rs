@@ -315,7 +315,8 @@ fn parse_as(format: Format, file: &str, bytes: &[u8]) -> Result<Vec<Question>, V
 fn decode<'b>(file: &str, bytes: &'b [u8]) -> (Cow<'b, str>, Vec<Problem>) {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if let Ok(text) = std::str::from_utf8(bytes) {
-        return (Cow::Borrowed(text), Vec::new());
+        let problems = invisible_problems(file, text, &[]);
+        return (Cow::Borrowed(text), problems);
     }
     let mut text = String::with_capacity(bytes.len());
     let mut bad_offsets = Vec::new();
@@ -326,9 +327,10 @@ fn decode<'b>(file: &str, bytes: &'b [u8]) -> (Cow<'b, str>, Vec<Problem>) {
             text.push(char::REPLACEMENT_CHARACTER);
         }
     }
-    let problems = lines_holding(&text, &bad_offsets)
-        .into_iter()
-        .map(|line| {
+    let bad_lines = lines_holding(&text, &bad_offsets);
+    let mut problems: Vec<Problem> = bad_lines
+        .iter()
+        .map(|&line| {
             Problem::new(
                 file,
                 line,
@@ -336,7 +338,41 @@ fn decode<'b>(file: &str, bytes: &'b [u8]) -> (Cow<'b, str>, Vec<Problem>) {
             )
         })
         .collect();
+    problems.extend(invisible_problems(file, &text, &bad_lines));
+    problems.sort_by_key(|problem| problem.line);
     (Cow::Owned(text), problems)
+}
+
+/// A problem for each line (but those in `skip`, reported already) holding a character that
+/// prints nothing or acts on a terminal: ESC starting an escape sequence, a bidi override, a
+/// zero-width space... Question text goes to every student's screen, so a bank may not hold
+/// them. U+FFFD is what undecodable bytes became (an upload, decoded on arrival).
+fn invisible_problems(file: &str, text: &str, skip: &[u32]) -> Vec<Problem> {
+    // Plain printable ASCII (most banks, most lines) cannot hold one: only lines with a control
+    // byte or a non-ASCII byte are decoded and looked at, which keeps this off start-up time.
+    let suspect = |b: u8| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b >= 0x7f;
+    if !text.bytes().any(suspect) {
+        return Vec::new();
+    }
+    source_lines(text)
+        .filter(|line| line.text.bytes().any(suspect) && !skip.contains(&line.number))
+        .filter_map(|line| {
+            let c = line
+                .text
+                .chars()
+                .find(|&c| crate::is_invisible(c) && !c.is_whitespace())?;
+            let message = if c == char::REPLACEMENT_CHARACTER {
+                "holds U+FFFD, the mark of bytes that were not valid text: save the bank as UTF-8"
+                    .to_string()
+            } else {
+                format!(
+                    "holds the invisible or control character U+{:04X}: remove it (it could garble or hide text on students' screens)",
+                    u32::from(c)
+                )
+            };
+            Some(Problem::new(file, line.number, message))
+        })
+        .collect()
 }
 
 /// The numbers of the lines holding the given byte offsets (ascending), each line once.
@@ -668,6 +704,31 @@ mod tests {
             let problems = parse("x.txt", contents.as_bytes()).unwrap_err();
             assert_eq!(messages(&problems), ["x.txt:1: no questions found"]);
         }
+    }
+
+    #[test]
+    fn control_characters_and_bidi_overrides_in_a_bank_are_problems_on_their_line() {
+        let text = "Q1 \x1b[2J clear?\nA) a\nB) b\nANSWER: A\n\nQ2?\nA) \u{202e}drow\nB) tab\there is fine\nANSWER: B\n";
+        let problems = parse("t.txt", text.as_bytes()).expect_err("refused");
+        let lines: Vec<u32> = problems.iter().map(|p| p.line).collect();
+        assert_eq!(lines, [1, 7], "{problems:?}");
+        assert!(problems[0].message.contains("U+001B"), "{problems:?}");
+        assert!(problems[1].message.contains("U+202E"), "{problems:?}");
+    }
+
+    #[test]
+    fn replacement_characters_from_an_upload_are_a_problem_but_bad_utf8_is_reported_once() {
+        let upload = "Caf\u{fffd}?\nA) a\nB) b\nANSWER: A\n";
+        let problems = parse("up.txt", upload.as_bytes()).expect_err("refused");
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].message.contains("U+FFFD"), "{problems:?}");
+        let latin1 = b"Caf\xe9?\nA) a\nB) b\nANSWER: A\n";
+        let problems = parse("l.txt", latin1).expect_err("refused");
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].message.contains("not valid UTF-8"),
+            "{problems:?}"
+        );
     }
 
     #[test]

@@ -458,6 +458,19 @@ impl Answers<'_> {
                     line,
                     "an answer after = is empty: write it, or remove the =".to_owned(),
                 ));
+            } else if answers
+                .iter()
+                .any(|known: &ShortAnswer| known.key == normalise(&text))
+            {
+                // The first match wins, so a second copy could never be reached (Moodle
+                // imports it silently; with =%0%DNS ... =DNS it would grade DNS wrong).
+                found.push((
+                    line,
+                    format!(
+                        "the answer {} is already given above (answers ignore case and spaces) and the first one wins: remove one",
+                        shorten(&text)
+                    ),
+                ));
             } else {
                 answers.push(ShortAnswer {
                     key: normalise(&text),
@@ -518,6 +531,20 @@ impl Answers<'_> {
                 continue;
             }
             match number_spec(spec) {
+                // Numbers are graded by the first answer that accepts them, so a right and a
+                // wrong answer that overlap would grade part of the right range as wrong.
+                Ok((min, max, _))
+                    if answers.iter().any(|known: &NumericAnswer| {
+                        known.right != right && known.min <= max && min <= known.max
+                    }) =>
+                {
+                    found.push((
+                        line,
+                        format!(
+                            "{spec} overlaps an answer above marked the other way (right or wrong), and numbers in both are graded by the first: make the ranges apart"
+                        ),
+                    ));
+                }
                 Ok((min, max, shown)) => answers.push(NumericAnswer {
                     min,
                     max,
@@ -923,6 +950,25 @@ mod tests {
             })
             .collect();
         (answers, otherwise.as_deref())
+    }
+
+    #[test]
+    fn an_answer_an_earlier_one_would_always_match_first_is_a_problem() {
+        let shadowed = problems("Q? {=%0%dns#no =DNS}");
+        assert_eq!(shadowed.len(), 1, "{shadowed:?}");
+        assert!(
+            shadowed[0].starts_with("net.gift:1: the answer DNS is already given"),
+            "{shadowed:?}"
+        );
+        let overlap = problems("Q? {#=%0%5 =5:1}");
+        assert_eq!(overlap.len(), 1, "{overlap:?}");
+        assert!(
+            overlap[0].contains("overlaps an answer above"),
+            "{overlap:?}"
+        );
+        // Ranges marked the same way may overlap; apart, right and wrong are fine.
+        question("Q? {#=1..5 =4..6}");
+        question("Q? {#=%0%1..2 =3..4}");
     }
 
     #[test]

@@ -87,30 +87,26 @@ impl Question {
                 })
             }
             Kind::Short { answers, otherwise } => {
-                let key = normalise(input);
+                let typed = cleaned(input);
+                let key = normalise(&typed);
                 if key.is_empty() {
                     return Err("type your answer".into());
                 }
-                let matched = answers.iter().find(|known| known.key == key);
-                Ok(Graded {
-                    right: matched.is_some_and(|known| known.right),
-                    response: typed(input),
-                    feedback: matched
-                        .map_or(otherwise, |known| &known.feedback)
-                        .as_deref(),
-                })
+                let matched = answers
+                    .iter()
+                    .find(|known| known.key == key)
+                    .map(|known| (known.right, &known.feedback));
+                Ok(open_answer(typed, matched, otherwise))
             }
             Kind::Numeric { answers, otherwise } => {
+                let typed = cleaned(input);
                 let number =
-                    parse_number(input).ok_or("answer with a number, like 42, -2, 3.14 or 1e3")?;
-                let matched = answers.iter().find(|known| known.accepts(number));
-                Ok(Graded {
-                    right: matched.is_some_and(|known| known.right),
-                    response: typed(input),
-                    feedback: matched
-                        .map_or(otherwise, |known| &known.feedback)
-                        .as_deref(),
-                })
+                    parse_number(&typed).ok_or("answer with a number, like 42, -2, 3.14 or 1e3")?;
+                let matched = answers
+                    .iter()
+                    .find(|known| known.accepts(number))
+                    .map(|known| (known.right, &known.feedback));
+                Ok(open_answer(typed, matched, otherwise))
             }
         }
     }
@@ -220,18 +216,32 @@ pub(crate) fn parse_number(input: &str) -> Option<f64> {
     number.is_finite().then_some(number)
 }
 
-/// A typed answer as recorded: trimmed, tabs made spaces, other invisible characters dropped
-/// (they would hide or reorder text in the teacher's spreadsheet), cut at
-/// [`MAX_RESPONSE_CHARS`].
-fn typed(input: &str) -> Response {
+/// What a student typed, as graded and recorded: invisible characters dropped (they would hide
+/// or reorder text in the teacher's spreadsheet, or make "DNS" followed by a zero-width space
+/// a wrong answer), whitespace made spaces, trimmed, cut at [`MAX_RESPONSE_CHARS`].
+fn cleaned(input: &str) -> String {
     let text: String = input
-        .trim()
         .chars()
         .map(|c| if c.is_whitespace() { ' ' } else { c })
         .filter(|&c| !crate::is_invisible(c))
-        .take(MAX_RESPONSE_CHARS)
         .collect();
-    Response::Text(text.into_boxed_str())
+    text.trim().chars().take(MAX_RESPONSE_CHARS).collect()
+}
+
+/// The verdict on a typed (short or numeric) answer: the known answer it matched, if any, with
+/// that answer's feedback, else the question's feedback for any other answer.
+fn open_answer<'q>(
+    typed: String,
+    matched: Option<(bool, &'q Option<String>)>,
+    otherwise: &'q Option<String>,
+) -> Graded<'q> {
+    Graded {
+        right: matched.is_some_and(|(right, _)| right),
+        response: Response::Text(typed.into_boxed_str()),
+        feedback: matched
+            .map_or(otherwise, |(_, feedback)| feedback)
+            .as_deref(),
+    }
 }
 
 #[cfg(test)]
@@ -268,6 +278,24 @@ mod tests {
             feedback: feedback.map(Into::into),
             shown: format!("{min} to {max}"),
         }
+    }
+
+    #[test]
+    fn invisible_characters_typed_are_dropped_before_grading_and_recording() {
+        let q = question(Kind::Short {
+            answers: vec![short("DNS", true, None)],
+            otherwise: None,
+        });
+        let graded = q
+            .grade("\u{200b} dns\u{200b}\u{feff}", &[])
+            .expect("an answer");
+        assert!(graded.right);
+        assert_eq!(graded.response, Response::Text("dns".into()));
+        let n = question(Kind::Numeric {
+            answers: vec![numeric(3.0, 3.0, true, None)],
+            otherwise: None,
+        });
+        assert!(n.grade("3\u{200b}", &[]).expect("a number").right);
     }
 
     #[test]

@@ -40,9 +40,7 @@ pub const MAX_TOKEN_TRIES: u32 = 3;
 pub const MAX_UPLOAD_BYTES: usize = 4 * 1024 * 1024;
 /// Longest upload name, in characters.
 pub const MAX_UPLOAD_NAME_CHARS: usize = 64;
-/// Longest `say` / `tell` text, in characters, after [`sanitize`]; longer text is cut with `…`.
-/// Also a sensible cap for a student's `/ask` text on its way to the consoles.
-pub const MAX_MESSAGE_CHARS: usize = 300;
+pub use crate::MAX_MESSAGE_CHARS;
 /// Longest [`Console::notice`] line, in characters (a name, an address and a message).
 pub const MAX_NOTICE_CHARS: usize = 400;
 /// Rows `top` shows when no number is given.
@@ -604,16 +602,13 @@ fn name_arg(rest: &str) -> Result<String, Option<String>> {
 
 /// Whitespace folded, invisible characters dropped, and no longer than a name can be.
 fn student_name(raw: &str) -> Result<String, Option<String>> {
+    // What the teacher typed is only looked up: invisible characters are dropped rather than
+    // refused (no student's name holds one), then the students' own rules apply.
     let name = sanitize(raw, usize::MAX);
     if name.is_empty() {
         return Err(None);
     }
-    if name.chars().count() > MAX_NAME_CHARS {
-        return Err(Some(format!(
-            "name too long (names have at most {MAX_NAME_CHARS} characters)"
-        )));
-    }
-    Ok(name)
+    crate::session::validate_name(&name).map_err(Some)
 }
 
 /// Checks the name of an upload: a plain file name (it names the bank in `NAME:LINE:` problems
@@ -1263,7 +1258,7 @@ mod tests {
         assert_eq!(answer("kick \"Ann\" Lee"), error("usage: kick NAME"));
         assert_eq!(
             answer(&format!("kick {}", "n".repeat(33))),
-            error("name too long (names have at most 32 characters)")
+            error("name too long (max 32 characters)")
         );
     }
 
@@ -1312,7 +1307,7 @@ mod tests {
         assert_eq!(answer("tell \"Ann Lee hi"), error("unclosed quote"));
         assert_eq!(
             answer(&format!("tell {} hi", "n".repeat(40))),
-            error("name too long (names have at most 32 characters)")
+            error("name too long (max 32 characters)")
         );
     }
 

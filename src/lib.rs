@@ -61,9 +61,13 @@ pub fn is_invisible(c: char) -> bool {
         || matches!(c,
             '\u{00ad}' | '\u{034f}' | '\u{061c}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}'
             | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
-            | '\u{2060}'..='\u{206f}' | '\u{3164}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}'
-            | '\u{fffd}')
+            | '\u{2060}'..='\u{206f}' | '\u{3164}' | '\u{feff}' | '\u{ffa0}'
+            | '\u{fff9}'..='\u{fffb}' | '\u{fffd}' | '\u{e0000}'..='\u{e007f}')
 }
+
+/// Longest message passed from one person to others (a teacher's `say` / `tell`, a student's
+/// `/ask`), in characters after [`sanitize`]; longer text is cut with `…`.
+pub const MAX_MESSAGE_CHARS: usize = 300;
 
 /// Makes text safe to show on another person's terminal (names on leaderboards, teacher
 /// messages to students, `/ask` messages to teachers): drops every invisible or control
@@ -111,6 +115,15 @@ pub fn sanitize(text: &str, max_chars: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blank_looking_fillers_and_tag_characters_are_invisible() {
+        for c in ['\u{3164}', '\u{ffa0}', '\u{e0041}', '\u{e007f}'] {
+            assert!(is_invisible(c), "U+{:04X}", u32::from(c));
+        }
+        assert_eq!(sanitize("\u{ffa0}\u{ffa0}", 32), "");
+        assert!(crate::session::validate_name("\u{ffa0}").is_err());
+    }
 
     #[test]
     fn sanitize_keeps_plain_text() {

@@ -390,7 +390,7 @@ pub fn leaderboard(standings: &[Standing], ranks: &[usize], scoring: Scoring) ->
     for (s, rank) in standings.iter().zip(ranks).take(LEADERBOARD_ROWS) {
         lines.push(format!(
             "  {rank:>2}. {:<20} {:>12}  ({:.1} s)",
-            crate::sanitize(&s.name, 32),
+            crate::sanitize(&s.name, crate::session::MAX_NAME_CHARS),
             unit(s.points),
             s.time.as_secs_f64()
         ));

@@ -35,8 +35,6 @@ pub const MAX_NAME_CHARS: usize = 32;
 /// teacher's screen.
 pub const ASK_INTERVAL: Duration = Duration::from_secs(10);
 
-/// Longest `/ask` message passed on to the teacher, in characters.
-pub const MAX_ASK_CHARS: usize = 300;
 /// Wrong resume codes allowed on one connection before it is closed.
 pub const MAX_CODE_TRIES: u8 = 3;
 /// Resume codes: this many characters from [`CODE_ALPHABET`] (31^6, about 887 million).
@@ -1223,7 +1221,7 @@ impl Session {
             "/ask" => {
                 self.last_ask = Some(now);
                 let who = self.name().unwrap_or("(no name yet)");
-                let text = crate::sanitize(rest, MAX_ASK_CHARS);
+                let text = crate::sanitize(rest, crate::MAX_MESSAGE_CHARS);
                 log::info!("question from {who} ({}): {text}", self.peer);
                 ctx.asks.push(format!("{who} ({}): {text}", self.peer));
                 line(out, "Sent to the teacher.");
@@ -1966,11 +1964,14 @@ mod tests {
             w.asks
         );
         assert!(!w.asks[0].contains('\u{1b}') && !w.asks[0].contains('\u{202e}'));
-        // A long message is cut at MAX_ASK_CHARS, with the cut marked.
+        // A long message is cut at crate::MAX_MESSAGE_CHARS, with the cut marked.
         w.now += ASK_INTERVAL;
-        w.send(&mut s, &format!("/ask {}", "x".repeat(MAX_ASK_CHARS * 2)));
+        w.send(
+            &mut s,
+            &format!("/ask {}", "x".repeat(crate::MAX_MESSAGE_CHARS * 2)),
+        );
         let text = w.asks[1].split(": ").nth(1).unwrap_or_default();
-        assert_eq!(text.chars().count(), MAX_ASK_CHARS);
+        assert_eq!(text.chars().count(), crate::MAX_MESSAGE_CHARS);
         assert!(text.ends_with('…'), "{text}");
     }
 

@@ -1,9 +1,10 @@
 //! The results file: one CSV row per attempt, appended and written the moment it ends.
 //!
 //! The file is opened for appending (never truncated) and gets a header when it is empty.
-//! Each row goes out in one `write` so a crash cannot leave half a row behind it. A row that
-//! cannot be written (disk full, file removed under us) stays queued and is tried again with
-//! the next row; at shutdown anything still queued is printed to stderr, so no answer is lost.
+//! Each row normally goes out in one `write`. A row that cannot be written (disk full, file
+//! removed under us) stays queued and is tried again with the next row, from the byte where the
+//! failed write stopped, so a half-written row is completed rather than written twice; at
+//! shutdown anything still queued is printed to stderr, so no answer is lost.
 
 use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
@@ -25,6 +26,8 @@ pub struct Results {
     file: File,
     /// Rows not yet on disk, oldest first.
     pending: VecDeque<String>,
+    /// Bytes of the front pending row already written (a write that failed part-way).
+    front_sent: usize,
     written: u64,
 }
 
@@ -52,6 +55,7 @@ impl Results {
             path: path.to_path_buf(),
             file,
             pending: VecDeque::new(),
+            front_sent: 0,
             written: 0,
         })
     }
@@ -72,21 +76,14 @@ impl Results {
     }
 
     fn write_pending(&mut self) {
-        while let Some(row) = self.pending.front() {
-            match self.file.write_all(row.as_bytes()) {
-                Ok(()) => {
-                    self.pending.pop_front();
-                    self.written += 1;
-                }
-                Err(e) => {
-                    log::error!(
-                        "cannot write to {}: {e}; {} row(s) kept in memory, retrying with the next row",
-                        self.path.display(),
-                        self.pending.len()
-                    );
-                    return;
-                }
-            }
+        let done = write_rows(&mut self.file, &mut self.pending, &mut self.front_sent);
+        self.written += done.rows;
+        if let Err(e) = done.result {
+            log::error!(
+                "cannot write to {}: {e}; {} row(s) kept in memory, retrying with the next row",
+                self.path.display(),
+                self.pending.len()
+            );
         }
     }
 
@@ -107,6 +104,49 @@ impl Results {
                 eprint!("{row}");
             }
         }
+    }
+}
+
+/// What [`write_rows`] got done.
+struct Written {
+    rows: u64,
+    result: io::Result<()>,
+}
+
+/// Writes the queued rows in order, starting `front_sent` bytes into the first; stops at the
+/// first error, remembering how far that row got.
+fn write_rows(
+    out: &mut impl Write,
+    pending: &mut VecDeque<String>,
+    front_sent: &mut usize,
+) -> Written {
+    let mut rows = 0;
+    while let Some(row) = pending.front() {
+        match out.write(&row.as_bytes()[*front_sent..]) {
+            Ok(0) => {
+                let result = Err(io::ErrorKind::WriteZero.into());
+                return Written { rows, result };
+            }
+            Ok(n) => {
+                *front_sent += n;
+                if *front_sent == row.len() {
+                    pending.pop_front();
+                    *front_sent = 0;
+                    rows += 1;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                return Written {
+                    rows,
+                    result: Err(e),
+                };
+            }
+        }
+    }
+    Written {
+        rows,
+        result: Ok(()),
     }
 }
 
@@ -330,6 +370,51 @@ mod tests {
             .collect();
         assert_eq!(names, ["alice", "bob"]);
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Takes `room` bytes, then fails as a full disk does, until given more room.
+    struct Disk {
+        data: Vec<u8>,
+        room: usize,
+    }
+
+    impl Write for Disk {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if self.room == 0 {
+                return Err(io::Error::other("no space left on device"));
+            }
+            let n = buf.len().min(self.room);
+            self.data.extend_from_slice(&buf[..n]);
+            self.room -= n;
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_row_cut_short_by_a_full_disk_is_completed_not_written_again() {
+        let mut pending: VecDeque<String> =
+            ["first row\r\n", "second row\r\n"].map(String::from).into();
+        let mut front_sent = 0;
+        let mut disk = Disk {
+            data: Vec::new(),
+            room: 14,
+        };
+        let done = write_rows(&mut disk, &mut pending, &mut front_sent);
+        assert_eq!(done.rows, 1);
+        assert!(done.result.is_err());
+        assert_eq!((pending.len(), front_sent), (1, 3));
+        disk.room = usize::MAX;
+        let done = write_rows(&mut disk, &mut pending, &mut front_sent);
+        assert_eq!(done.rows, 1);
+        assert!(done.result.is_ok());
+        assert_eq!(
+            String::from_utf8_lossy(&disk.data),
+            "first row\r\nsecond row\r\n"
+        );
     }
 
     #[test]

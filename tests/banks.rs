@@ -35,18 +35,25 @@ fn every_bundled_bank_loads_with_at_least_25_questions_all_answerable() {
             if let Kind::Choice { options, .. } = &q.kind {
                 assert_eq!(options.len(), 4, "{at}");
             }
-            // The answer a verdict names must itself be graded right.
+            // The answer a verdict names must itself be graded right, under a lettering that
+            // is not the bank's (as a shuffled student sees it).
+            let lettering: Vec<u8> = match &q.kind {
+                Kind::Choice { options, .. } => (0..options.len() as u8).rev().collect(),
+                _ => Vec::new(),
+            };
+            let named = q.right_answer(&lettering).to_string();
             let typed = match &q.kind {
-                Kind::Choice { correct, .. } => {
-                    char::from(b'a' + u8::try_from(*correct).expect("a letter")).to_string()
-                }
+                // "c) bind()": the letter.
+                Kind::Choice { .. } => named.chars().take(1).collect(),
                 Kind::Numeric { answers, .. } => {
                     let right = answers.iter().find(|a| a.right).expect("a right number");
                     right.min.to_string()
                 }
-                _ => q.right_answer(&[]).to_string(),
+                _ => named,
             };
-            let graded = q.grade(&typed, &[]).unwrap_or_else(|e| panic!("{at}: {e}"));
+            let graded = q
+                .grade(&typed, &lettering)
+                .unwrap_or_else(|e| panic!("{at}: {e}"));
             assert!(graded.right, "{at}: {typed:?} is not graded right");
         }
     }
@@ -109,11 +116,11 @@ fn the_bank_built_into_the_binary_is_questions_sockets_txt() {
     let built_in = bank::bundled().expect("bundled bank parses");
     let on_disk = bank::load(&[questions_dir().join("sockets.txt")]).expect("sockets.txt loads");
     assert_eq!(built_in.title, "sockets");
-    let texts = |b: &bank::Bank| {
+    let questions = |b: &bank::Bank| {
         b.questions
             .iter()
-            .map(|q| q.text.clone())
+            .map(|q| (q.text.clone(), q.kind.clone(), q.line))
             .collect::<Vec<_>>()
     };
-    assert_eq!(texts(&built_in), texts(&on_disk));
+    assert_eq!(questions(&built_in), questions(&on_disk));
 }

@@ -106,10 +106,10 @@ fn status_who_top_and_stats_describe_the_class() {
 
     t.send("top 5");
     let top = block(&mut t);
-    assert!(
-        top.iter().any(|l| l.contains("alice") && l.contains('1')),
-        "{top:?}"
-    );
+    // A header, then alice first with 1 right of 3 so far.
+    assert_eq!(top.len(), 2, "{top:?}");
+    let row: Vec<&str> = top[1].split_whitespace().collect();
+    assert_eq!(&row[..3], ["1", "alice", "1/3"], "{top:?}");
 
     t.send("stats");
     let stats = block(&mut t).join("\n");

@@ -92,10 +92,10 @@ fn with_a_hold_nobody_answers_before_everyone_has_a_question() {
     assert!(report.answering < report.wall - Duration::from_millis(500));
     let memory = report.server_memory.expect("memory read from /proc");
     assert_eq!(memory.loaded_connections, 30);
-    // This process's memory (the server is in-process), so only sanity: RSS counters are
-    // approximate and shared with the other tests' threads.
+    // This process's memory (the server is in-process), so only what must hold whatever the
+    // other tests' threads do: the peak (VmHWM) read last is at least the RSS read before it.
     assert!(
-        memory.before > 0 && memory.loaded > 0 && memory.peak > 0,
+        memory.loaded > 0 && memory.peak >= memory.loaded,
         "{memory:?}"
     );
     // Everyone was named before the release, which came 0.5 s later: every attempt lasted

@@ -7,7 +7,7 @@
 //! themselves cost, which is the ceiling for quizd; the benches and `quizd-load` runs compare
 //! the two under the same clients (README, "Performance").
 
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,6 +17,7 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 
+use crate::conn::write_some;
 use crate::quiz::Quiz;
 use crate::server::Handle;
 use crate::session::Session;
@@ -176,8 +177,10 @@ impl Baseline {
                     self.send(key);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                // Out of descriptors or an aborted connection: try again on the next event.
+                // One aborted connection: the rest of the backlog is still there (edge
+                // triggering would not announce it again).
+                Err(e) if crate::server::is_transient(&e) => {}
+                // Out of descriptors: try again on the next event.
                 Err(_) => return,
             }
         }
@@ -232,17 +235,17 @@ impl Baseline {
         };
         // Like quizd: straight from the shared buffer, copying only what the socket refused.
         let failed = if raw.backlog.is_empty() {
-            let (done, failed) = write_some(&mut raw.stream, &self.out);
+            let (done, result) = write_some(&mut raw.stream, &self.out);
             raw.backlog.extend_from_slice(&self.out[done..]);
-            failed
+            result.is_err()
         } else {
             raw.backlog.extend_from_slice(&self.out);
-            let (done, failed) = write_some(&mut raw.stream, &raw.backlog);
+            let (done, result) = write_some(&mut raw.stream, &raw.backlog);
             raw.backlog.drain(..done);
             if raw.backlog.is_empty() {
                 raw.backlog = Vec::new();
             }
-            failed
+            result.is_err()
         };
         self.out.clear();
         if failed {
@@ -277,19 +280,4 @@ impl Baseline {
             let _ = self.poll.registry().deregister(&mut raw.stream);
         }
     }
-}
-
-/// Writes until done or the socket is full; returns the bytes written and whether it failed.
-fn write_some(stream: &mut TcpStream, bytes: &[u8]) -> (usize, bool) {
-    let mut done = 0;
-    while done < bytes.len() {
-        match stream.write(&bytes[done..]) {
-            Ok(0) => return (done, true),
-            Ok(n) => done += n,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(_) => return (done, true),
-        }
-    }
-    (done, false)
 }

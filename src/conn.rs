@@ -392,7 +392,7 @@ impl Conn {
 
 /// Writes `bytes` until done or the socket is full (a short write is normal); returns how many
 /// bytes went, and the error that stopped it, if any.
-fn write_some(stream: &mut TcpStream, bytes: &[u8]) -> (usize, io::Result<()>) {
+pub(crate) fn write_some(stream: &mut TcpStream, bytes: &[u8]) -> (usize, io::Result<()>) {
     let mut done = 0;
     while done < bytes.len() {
         match stream.write(&bytes[done..]) {

@@ -28,9 +28,9 @@ use mio::{Events, Interest, Poll, Token};
 use slab::Slab;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-/// Descriptors the generator keeps back from students: the poll instance, stdio, `/proc`
-/// reads, and (in tests and benches) an in-process server's listener and results file.
-pub const FD_RESERVE: usize = 32;
+/// Descriptors the generator keeps back from students (the poll instance, stdio, `/proc`
+/// reads, an in-process server's listener in tests): the server's own reserve.
+pub const FD_RESERVE: usize = crate::limits::FD_RESERVE as usize;
 /// Longest time bound: instants are kept as `u32` microseconds since the start (71 minutes),
 /// which keeps per-student state small.
 pub const MAX_TIME_BOUND: Duration = Duration::from_secs(3600);
@@ -141,6 +141,14 @@ impl Plan {
                 MAX_TIME_BOUND.as_secs()
             ));
         }
+        for (what, span) in [("the hold", self.hold), ("the ramp", Some(self.ramp))] {
+            if span.is_some_and(|span| span >= self.time_bound) {
+                return Err(format!(
+                    "{what} is as long as the time bound ({} s), so every student would fail: raise --time-bound",
+                    self.time_bound.as_secs_f64()
+                ));
+            }
+        }
         if let Pattern::Letters(letters) = &self.answers
             && (letters.is_empty() || !letters.iter().all(u8::is_ascii_lowercase))
         {
@@ -171,10 +179,9 @@ fn name_digits(students: usize) -> usize {
 /// The open-file limit, raised to the hard limit, minus [`FD_RESERVE`]: the most students one
 /// run can hold.
 pub fn capacity() -> io::Result<usize> {
-    let nofile = crate::limits::raise_nofile()?;
-    Ok(usize::try_from(nofile)
-        .unwrap_or(usize::MAX)
-        .saturating_sub(FD_RESERVE))
+    Ok(crate::limits::default_max_clients(
+        crate::limits::raise_nofile()?,
+    ))
 }
 
 /// A snapshot for a progress display.
@@ -621,6 +628,8 @@ struct Ctx<'p> {
     /// Think timers, earliest first: (due, slab key).
     timers: BinaryHeap<Reverse<(u32, u32)>>,
     name_line: Vec<u8>,
+    /// Digits of the student number in names (the same for every student of the run).
+    name_digits: usize,
     /// Connect started, `name> ` not yet seen.
     in_progress: usize,
     connected: usize,
@@ -672,6 +681,7 @@ pub fn run(plan: &Plan, progress: &mut dyn FnMut(&Progress)) -> io::Result<Repor
             nofile,
             timers: BinaryHeap::new(),
             name_line: Vec::with_capacity(64),
+            name_digits: name_digits(plan.students),
             in_progress: 0,
             connected: 0,
             peak_connections: 0,
@@ -855,20 +865,23 @@ impl Engine<'_> {
             }
             let number = self.next_student;
             self.next_student += 1;
-            self.connect(number, now);
+            self.connect(number);
         }
     }
 
-    /// Starts a non-blocking connect for student `number`.
-    fn connect(&mut self, number: usize, now: u32) {
+    /// Starts a non-blocking connect for student `number`. Its connect latency runs from here
+    /// (read now: a turn may start hundreds of connects, which take a while).
+    fn connect(&mut self, number: usize) {
+        let now = micros_since(self.epoch);
         let plan = self.ctx.plan;
         let source = (!plan.sources.is_empty()).then(|| plan.sources[number % plan.sources.len()]);
         let stream = match open_socket(plan.addr, source) {
             Ok(s) => s,
-            Err((_, e)) if e.raw_os_error() == Some(libc::EMFILE) => {
+            Err((_, e)) if crate::limits::is_resource_exhaustion(&e) => {
                 let limit = self.ctx.nofile;
                 self.ctx.fail_unstarted(format!(
-                    "socket: too many open files (open-file limit {limit}, raise ulimit -n)"
+                    "socket: {} (open-file limit {limit}, raise ulimit -n)",
+                    crate::describe_io_error(&e)
                 ));
                 return;
             }
@@ -902,8 +915,10 @@ impl Engine<'_> {
             Interest::READABLE | Interest::WRITABLE,
         ) {
             self.ctx.in_progress += 1;
-            self.ctx
-                .fail(&mut student.conn, format!("register: {}", describe(&e)));
+            self.ctx.fail(
+                &mut student.conn,
+                format!("register: {}", crate::describe_io_error(&e)),
+            );
             return;
         }
         self.ctx.in_progress += 1;
@@ -1140,10 +1155,6 @@ fn bind_address_no_port(_socket: &Socket) -> io::Result<()> {
     Ok(())
 }
 
-fn describe(e: &io::Error) -> String {
-    crate::describe_io_error(e)
-}
-
 /// A failure reason for an I/O error: the reasons a person expects for the common ones.
 fn io_reason(what: &str, e: &io::Error) -> String {
     match e.kind() {
@@ -1152,7 +1163,7 @@ fn io_reason(what: &str, e: &io::Error) -> String {
         io::ErrorKind::AddrNotAvailable if what == "connect" => {
             "connect: no free local port (use more source addresses)".into()
         }
-        _ => format!("{what}: {}", describe(e)),
+        _ => format!("{what}: {}", crate::describe_io_error(e)),
     }
 }
 
@@ -1262,10 +1273,13 @@ impl Ctx<'_> {
             }
             Event::Prompt(Prompt::Name) => match conn.state {
                 State::Greeted => {
+                    // Out of the connecting count before the send, which may fail (and then
+                    // `leave` must not count the student out of it a second time).
                     self.in_progress -= 1;
+                    conn.state = State::Naming;
                     self.connect_us.push(now.saturating_sub(conn.mark));
                     self.name_line.clear();
-                    let digits = name_digits(self.plan.students);
+                    let digits = self.name_digits;
                     let _ = write!(
                         self.name_line,
                         "{}-{:0digits$}\r\n",
@@ -1274,7 +1288,6 @@ impl Ctx<'_> {
                     if let Err(reason) = send(stream, &self.name_line) {
                         return self.fail(conn, reason);
                     }
-                    conn.state = State::Naming;
                 }
                 _ => self.fail(conn, "protocol: name prompt after the name".into()),
             },
@@ -1623,6 +1636,21 @@ mod tests {
         p = Plan::new(addr, 10);
         p.think = (Duration::from_secs(2), Duration::from_secs(1));
         assert!(p.check().is_err());
+        p = Plan::new(addr, 10);
+        p.batch = Some(0);
+        assert!(p.check().unwrap_err().contains("batch of 0"));
+        p = Plan::new(addr, 10);
+        p.time_bound = Duration::ZERO;
+        assert!(p.check().unwrap_err().contains("time bound must be over 0"));
+        p.time_bound = MAX_TIME_BOUND + Duration::from_secs(1);
+        assert!(p.check().is_err());
+        p = Plan::new(addr, 10);
+        p.time_bound = Duration::from_secs(10);
+        p.hold = Some(Duration::from_secs(10));
+        assert!(p.check().unwrap_err().starts_with("the hold is as long as"));
+        p.hold = None;
+        p.ramp = Duration::from_secs(30);
+        assert!(p.check().unwrap_err().starts_with("the ramp is as long as"));
     }
 
     #[test]

@@ -192,7 +192,7 @@ pub struct Server {
 }
 
 /// An accept error that concerns only that one connection (or a signal): accept again.
-fn is_transient(e: &io::Error) -> bool {
+pub(crate) fn is_transient(e: &io::Error) -> bool {
     matches!(
         e.kind(),
         io::ErrorKind::Interrupted

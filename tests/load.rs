@@ -217,6 +217,8 @@ enum Step {
     Send(&'static str),
     /// Reads one line and records it.
     Read,
+    /// Closes with a reset (SO_LINGER 0), as a crashed or firewalled server does.
+    Reset,
 }
 
 /// A server for one connection that plays `steps` and then closes; returns the lines it read.
@@ -239,6 +241,11 @@ fn scripted(steps: Vec<Step>) -> (SocketAddr, JoinHandle<Vec<String>>) {
                     reader.read_line(&mut line).expect("read a line");
                     lines.push(line.trim_end().to_string());
                 }
+                Step::Reset => {
+                    let socket = socket2::SockRef::from(reader.get_ref());
+                    socket.set_linger(Some(Duration::ZERO)).expect("linger 0");
+                    break;
+                }
             }
         }
         lines
@@ -247,6 +254,16 @@ fn scripted(steps: Vec<Step>) -> (SocketAddr, JoinHandle<Vec<String>>) {
 }
 
 const GREETING: &str = "Welcome to quizd: x. 1 question.\r\nname> ";
+
+#[test]
+fn a_reset_right_after_the_name_prompt_is_one_failure_and_the_run_goes_on() {
+    // Sending the name into a reset connection used to count the student out of the
+    // "connecting" tally twice (an overflow panic in debug builds).
+    let (addr, server) = scripted(vec![Step::Send(GREETING), Step::Reset]);
+    let report = run(&Plan::new(addr, 1));
+    server.join().expect("server");
+    assert_eq!((report.completed, report.failed), (0, 1), "{report:#?}");
+}
 
 #[test]
 fn a_question_without_options_is_answered_1() {

@@ -1069,7 +1069,12 @@ impl Engine<'_> {
             before: m.before,
             loaded: m.loaded,
             loaded_connections: m.loaded_connections,
-            peak: proc_status(m.pid, "VmHWM:").unwrap_or(0),
+            // The kernel updates VmHWM lazily (on unmap, exit...), so it can read lower than
+            // an RSS sampled earlier in the run: the peak is at least every sample.
+            peak: proc_status(m.pid, "VmHWM:")
+                .unwrap_or(0)
+                .max(m.loaded)
+                .max(m.before),
             per_student: (m.loaded as f64 - m.before as f64) / m.loaded_connections.max(1) as f64,
         });
         Report {
@@ -1286,7 +1291,7 @@ impl Ctx<'_> {
                         self.plan.name_prefix, conn.number
                     );
                     if let Err(reason) = send(stream, &self.name_line) {
-                        return self.fail(conn, reason);
+                        self.fail(conn, reason);
                     }
                 }
                 _ => self.fail(conn, "protocol: name prompt after the name".into()),

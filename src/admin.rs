@@ -268,7 +268,8 @@ impl Console {
     }
 
     /// True while an upload is being collected (no prompt is shown meanwhile).
-    pub fn is_uploading(&self) -> bool {
+    #[cfg(test)]
+    fn is_uploading(&self) -> bool {
         matches!(self.state, State::Uploading(_))
     }
 
@@ -345,13 +346,14 @@ impl Console {
     /// The token did not come in time: says so and closes (nothing once authenticated).
     pub fn on_token_timeout(&mut self, out: &mut Vec<u8>, waited: std::time::Duration) {
         if let State::Token { .. } = self.state {
-            put_lines(
+            // Off the `token> ` prompt line first, as a notice does.
+            out.extend_from_slice(b"\r\n");
+            put(
                 out,
                 &format!(
-                    "\r\nerror: no token given in {} s; closing.",
-                    waited.as_secs()
+                    "error: no token given in {} s; closing.",
+                    waited.as_secs_f64().ceil()
                 ),
-                false,
             );
             log::warn!(
                 "teacher console gave no token within {} s",
@@ -650,7 +652,7 @@ fn upload_name(raw: &str) -> Result<String, String> {
 
 /// Compares two secrets in time that depends on their length only, never on where they differ
 /// first, so a client cannot find the token byte by byte by timing the answers.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
@@ -911,7 +913,7 @@ pub fn render_stats(view: &StatsView) -> Vec<String> {
 }
 
 /// A duration in at most two units: `42s`, `3m05s`, `2h07m`, `3d04h`.
-pub fn human_duration(d: Duration) -> String {
+pub(crate) fn human_duration(d: Duration) -> String {
     let s = d.as_secs();
     match s {
         0..60 => format!("{s}s"),
@@ -922,7 +924,7 @@ pub fn human_duration(d: Duration) -> String {
 }
 
 /// A byte count in binary units: `512 B`, `1.5 KiB`, `4 MiB` (no decimal when exact).
-pub fn human_bytes(n: u64) -> String {
+pub(crate) fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
     let mut unit = 0;
     let mut whole = n;
@@ -1018,6 +1020,24 @@ mod tests {
         assert_eq!(request, None);
         assert!(shown.ends_with("admin> "), "{shown:?}");
         console
+    }
+
+    #[test]
+    fn a_token_timeout_closes_a_console_still_at_the_token_prompt_and_nothing_else() {
+        let wait = std::time::Duration::from_millis(1500);
+        let (mut console, _) = connect();
+        let mut out = Vec::new();
+        console.on_token_timeout(&mut out, wait);
+        assert_eq!(text(out), "\r\nerror: no token given in 2 s; closing.\r\n");
+        assert!(console.is_closed());
+        let mut again = Vec::new();
+        console.on_token_timeout(&mut again, wait);
+        assert!(again.is_empty(), "closed already");
+        let mut inside = logged_in();
+        let mut out = Vec::new();
+        inside.on_token_timeout(&mut out, wait);
+        assert!(out.is_empty());
+        assert!(inside.is_authenticated() && !inside.is_closed());
     }
 
     /// The request a command line makes, asserting the console wrote nothing itself.

@@ -27,7 +27,7 @@ const WAKER: Token = Token(usize::MAX - 2);
 
 /// What the baseline sends: the greeting, then one reply per line received.
 #[derive(Debug)]
-pub struct Script {
+pub(crate) struct Script {
     pub greeting: Vec<u8>,
     /// `replies[i]` answers the i-th line (the name, then each answer); the last one ends the
     /// attempt, after which the server closes.

@@ -242,7 +242,7 @@ impl Latency {
 
 /// The nearest-rank percentile of sorted samples: the smallest value with at least `p` of the
 /// samples at or below it. Empty: 0.
-pub fn percentile(sorted: &[u32], p: f64) -> u32 {
+pub(crate) fn percentile(sorted: &[u32], p: f64) -> u32 {
     if sorted.is_empty() {
         return 0;
     }
@@ -402,14 +402,14 @@ pub fn json_string(j: &mut String, s: &str) {
 
 /// Which prompt arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Prompt {
+pub(crate) enum Prompt {
     Name,
     Answer,
 }
 
 /// A verdict line's kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     Correct,
     Wrong,
     TimeUp,
@@ -418,7 +418,7 @@ pub enum Verdict {
 
 /// What the server said, as far as a student acting on anchors cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Event<'a> {
+pub(crate) enum Event<'a> {
     /// `name> ` or `answer> ` at the start of a line.
     Prompt(Prompt),
     /// `Question I of N`.
@@ -448,7 +448,7 @@ pub enum Event<'a> {
 /// line (the server's next line follows the prompt without a line end, e.g.
 /// `answer> Time is up. ...`). Lines with no anchor produce no event.
 #[derive(Debug, Default)]
-pub struct Scanner {
+pub(crate) struct Scanner {
     /// The incomplete line carried over from the previous read; empty between messages.
     partial: Vec<u8>,
 }
@@ -459,7 +459,8 @@ impl Scanner {
     }
 
     /// Bytes carried over, waiting for the rest of their line.
-    pub fn pending(&self) -> usize {
+    #[cfg(test)]
+    fn pending(&self) -> usize {
         self.partial.len()
     }
 

@@ -15,67 +15,59 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use quizd::baseline::Baseline;
 use quizd::load::{self, Pattern, Plan};
 use quizd::quiz::{Quiz, Settings};
-use quizd::{Config, Handle, Server};
+
+// The tests' in-process server (on its own thread, stopped on drop, results in a temporary
+// directory removed on drop).
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::TestServer;
 
 const QUESTIONS: usize = 10;
 
-fn quiz() -> Quiz {
-    let bank = quizd::bank::bundled().unwrap_or_else(|problems| {
+fn bank() -> quizd::bank::Bank {
+    quizd::bank::bundled().unwrap_or_else(|problems| {
         panic!("the bundled bank must parse: {problems:?}");
-    });
-    Quiz::new(
-        bank,
-        Settings {
-            count: Some(QUESTIONS),
-            shuffle: false,
-            ..Settings::default()
-        },
-    )
+    })
 }
 
-/// A running server and how to stop it.
-struct Running {
+fn settings() -> Settings {
+    Settings {
+        count: Some(QUESTIONS),
+        shuffle: false,
+        ..Settings::default()
+    }
+}
+
+/// The baseline on its own thread, stopped on drop.
+struct RunningBaseline {
     addr: SocketAddr,
-    handle: Handle,
+    handle: quizd::Handle,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
-impl Drop for Running {
+impl RunningBaseline {
+    fn start() -> RunningBaseline {
+        let server =
+            Baseline::bind("127.0.0.1:0", &Quiz::new(bank(), settings())).expect("baseline binds");
+        let (addr, handle) = (server.local_addr(), server.handle());
+        let thread = std::thread::spawn(move || {
+            let _ = server.run();
+        });
+        RunningBaseline {
+            addr,
+            handle,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for RunningBaseline {
     fn drop(&mut self) {
         self.handle.stop();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
     }
-}
-
-/// Runs a bound server on its own thread.
-fn spawn<S: Send + 'static>(
-    server: S,
-    addr: SocketAddr,
-    handle: Handle,
-    run: fn(S) -> std::io::Result<()>,
-) -> Running {
-    let thread = std::thread::spawn(move || {
-        let _ = run(server);
-    });
-    Running {
-        addr,
-        handle,
-        thread: Some(thread),
-    }
-}
-
-fn start_quizd(results: &std::path::Path) -> Running {
-    let server = Server::bind(Config::new("127.0.0.1:0", quiz(), results)).expect("quizd binds");
-    let (addr, handle) = (server.local_addr(), server.handle());
-    spawn(server, addr, handle, |s| s.run().map(|_| ()))
-}
-
-fn start_baseline() -> Running {
-    let server = Baseline::bind("127.0.0.1:0", &quiz()).expect("baseline binds");
-    let (addr, handle) = (server.local_addr(), server.handle());
-    spawn(server, addr, handle, Baseline::run)
 }
 
 /// 127.0.0.2, 127.0.0.3, ... 127.0.0.254, then around again.
@@ -101,25 +93,20 @@ fn class(addr: SocketAddr, students: usize) {
 }
 
 fn serve(c: &mut Criterion) {
-    let dir = std::env::temp_dir().join(format!("quizd-bench-{}", std::process::id()));
-    let _ = std::fs::create_dir_all(&dir);
-    let quizd = start_quizd(&dir.join("results.csv"));
-    let baseline = start_baseline();
+    let quizd = TestServer::start_with(bank(), settings(), |_| {});
+    let baseline = RunningBaseline::start();
     let mut group = c.benchmark_group("serve 10 questions");
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(8));
     for students in [100usize, 1_000] {
         group.throughput(Throughput::Elements((students * QUESTIONS) as u64));
-        for (name, server) in [("quizd", &quizd), ("raw baseline", &baseline)] {
+        for (name, addr) in [("quizd", quizd.addr), ("raw baseline", baseline.addr)] {
             group.bench_with_input(BenchmarkId::new(name, students), &students, |b, &k| {
-                b.iter(|| class(server.addr, k))
+                b.iter(|| class(addr, k))
             });
         }
     }
     group.finish();
-    drop(quizd);
-    drop(baseline);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 criterion_group!(benches, serve);

@@ -342,3 +342,22 @@ fn a_close_before_quiz_over_is_a_failure() {
     assert_eq!(report.answers, 1);
     server.join().expect("server");
 }
+
+#[test]
+fn think_time_batches_and_a_ramp_still_complete_every_student() {
+    let mut server = TestServer::start(in_order());
+    let mut plan = Plan::new(server.addr, 12);
+    // Every answer waits on a think timer, at most 3 connects are in progress at once, and
+    // the connects are spread over 0.2 s.
+    plan.think = (Duration::from_millis(5), Duration::from_millis(20));
+    plan.batch = Some(3);
+    plan.ramp = Duration::from_millis(200);
+    let report = run(&plan);
+    assert_eq!((report.completed, report.answers), (12, 36), "{report:#?}");
+    // The ramp spread the connects: the run lasted at least its length.
+    assert!(report.wall >= Duration::from_millis(200), "{report:#?}");
+    // Thinking delays each answer after its prompt, so nobody answered faster than that:
+    // the answering phase lasted at least three think times for the last student.
+    assert!(report.answering >= Duration::from_millis(15), "{report:#?}");
+    assert_eq!(server.stop_and_rows().len(), 12);
+}

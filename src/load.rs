@@ -590,6 +590,16 @@ enum State {
     Gone,
 }
 
+impl State {
+    /// Past the name: counted in the quiz (and, with a hold, at the hold point).
+    fn is_named(self) -> bool {
+        matches!(
+            self,
+            State::Held | State::Thinking | State::Answered | State::Skipped
+        )
+    }
+}
+
 /// One simulated student. Instants are microseconds since the run started.
 struct Student {
     stream: TcpStream,
@@ -615,10 +625,6 @@ struct Conn {
     /// Since the last answer: a verdict arrived / an `error:` line arrived.
     verdict: bool,
     refused: bool,
-    /// Counted in `in_quiz` (named and not yet finished).
-    named: bool,
-    /// Counted as having reached the hold point.
-    held: bool,
 }
 
 /// Everything but the connections, so a student and the tallies can be borrowed at once.
@@ -643,9 +649,9 @@ struct Ctx<'p> {
     answers: u64,
     answers_refused: u64,
     verdicts: Verdicts,
-    /// Students that reached the hold point, and those that ended (failed, or finished with
-    /// only time-ups) without reaching it: the hold starts when the two add up to everyone.
-    held: usize,
+    /// Students that ended (failed, or finished) without being named: with `named` (everyone
+    /// named before the release reached the hold point), the hold starts when the two add up
+    /// to everyone.
     left_before_hold: usize,
     /// The hold ends at this instant (set when the hold point is reached).
     release_at: Option<u32>,
@@ -694,7 +700,6 @@ pub fn run(plan: &Plan, progress: &mut dyn FnMut(&Progress)) -> io::Result<Repor
             answers: 0,
             answers_refused: 0,
             verdicts: Verdicts::default(),
-            held: 0,
             left_before_hold: 0,
             release_at: None,
             released: false,
@@ -904,8 +909,6 @@ impl Engine<'_> {
                 refusals: 0,
                 verdict: false,
                 refused: false,
-                named: false,
-                held: false,
             },
         };
         // Both interests once, for good: WRITABLE tells the connect finished, and keeping it
@@ -989,7 +992,7 @@ impl Engine<'_> {
             return;
         };
         if self.ctx.release_at.is_none()
-            && self.ctx.held + self.ctx.left_before_hold >= self.ctx.plan.students
+            && self.ctx.named + self.ctx.left_before_hold >= self.ctx.plan.students
         {
             if let Some(m) = &mut self.memory {
                 m.sample(self.ctx.connected, true);
@@ -1202,10 +1205,11 @@ impl Ctx<'_> {
             }
             _ => self.connected -= 1,
         }
-        if conn.named {
+        if conn.state.is_named() {
             self.in_quiz -= 1;
-        }
-        if !conn.held {
+        } else {
+            // With a hold, everyone named was named before the release, so a student who
+            // leaves unnamed is one the hold no longer waits for.
             self.left_before_hold += 1;
         }
         conn.state = State::Gone;
@@ -1324,13 +1328,12 @@ impl Ctx<'_> {
     fn on_answer_prompt(&mut self, stream: &mut TcpStream, conn: &mut Conn, key: usize, now: u32) {
         match conn.state {
             State::Naming => {
-                conn.named = true;
                 self.named += 1;
                 self.in_quiz += 1;
+                // Named from here on, whatever happens to the answer (see `leave`).
+                conn.state = State::Thinking;
                 if self.plan.hold.is_some() && !self.released {
-                    conn.held = true;
                     conn.state = State::Held;
-                    self.held += 1;
                     return;
                 }
             }

@@ -25,28 +25,15 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::session::{MAX_NAME_CHARS, percent};
-use crate::telnet::MAX_LINE;
-use crate::{is_invisible, sanitize};
+pub use crate::limits::{
+    MAX_LINE, MAX_MESSAGE_CHARS, MAX_NAME_CHARS, MAX_NOTICE_CHARS, MAX_TOKEN_TRIES, MAX_TOP,
+    MAX_UPLOAD_BYTES, MAX_UPLOAD_NAME_CHARS,
+};
+use crate::text::{human_bytes, human_duration, is_invisible, percent, sanitize};
+pub use crate::wire::{ADMIN_PROMPT, TOKEN_PROMPT};
 
-/// Prompt while the console waits for the token (a protocol anchor).
-pub const TOKEN_PROMPT: &str = "token> ";
-/// Prompt once the teacher is in (a protocol anchor).
-pub const ADMIN_PROMPT: &str = "admin> ";
-/// Wrong tokens before the console closes the connection.
-pub const MAX_TOKEN_TRIES: u32 = 3;
-/// Largest uploaded bank, in bytes of the file (one `\n` per line counted). The per-line limit
-/// is the decoder's [`MAX_LINE`].
-pub const MAX_UPLOAD_BYTES: usize = 4 * 1024 * 1024;
-/// Longest upload name, in characters.
-pub const MAX_UPLOAD_NAME_CHARS: usize = 64;
-pub use crate::MAX_MESSAGE_CHARS;
-/// Longest [`Console::notice`] line, in characters (a name, an address and a message).
-pub const MAX_NOTICE_CHARS: usize = 400;
 /// Rows `top` shows when no number is given.
 pub const DEFAULT_TOP: usize = 10;
-/// Most rows `top N` may ask for.
-pub const MAX_TOP: usize = 100;
 /// Length of a [`random_token`].
 pub const TOKEN_CHARS: usize = 16;
 /// What a [`random_token`] is made of: letters and digits that cannot be mistaken for one
@@ -610,7 +597,7 @@ fn student_name(raw: &str) -> Result<String, Option<String>> {
     if name.is_empty() {
         return Err(None);
     }
-    crate::session::validate_name(&name).map_err(Some)
+    crate::text::validate_name(&name).map_err(Some)
 }
 
 /// Checks the name of an upload: a plain file name (it names the bank in `NAME:LINE:` problems
@@ -910,34 +897,6 @@ pub fn render_stats(view: &StatsView) -> Vec<String> {
         ("bytes out", bytes(view.bytes_out)),
         ("uptime", human_duration(view.uptime)),
     ])
-}
-
-/// A duration in at most two units: `42s`, `3m05s`, `2h07m`, `3d04h`.
-pub(crate) fn human_duration(d: Duration) -> String {
-    let s = d.as_secs();
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
-        3600..86400 => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
-        _ => format!("{}d{:02}h", s / 86400, s % 86400 / 3600),
-    }
-}
-
-/// A byte count in binary units: `512 B`, `1.5 KiB`, `4 MiB` (no decimal when exact).
-pub(crate) fn human_bytes(n: u64) -> String {
-    const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-    let mut unit = 0;
-    let mut whole = n;
-    while whole >= 1024 && unit + 1 < UNITS.len() {
-        whole /= 1024;
-        unit += 1;
-    }
-    let scale = 1u64 << (10 * unit);
-    if n.is_multiple_of(scale) {
-        format!("{} {}", n / scale, UNITS[unit])
-    } else {
-        format!("{:.1} {}", n as f64 / scale as f64, UNITS[unit])
-    }
 }
 
 /// `1 student`, `2 students`.
@@ -1987,29 +1946,5 @@ mod tests {
                 "attempts finished: 0",
             ]
         );
-    }
-
-    #[test]
-    fn human_durations() {
-        let d = Duration::from_secs;
-        assert_eq!(human_duration(Duration::from_millis(999)), "0s");
-        assert_eq!(human_duration(d(59)), "59s");
-        assert_eq!(human_duration(d(60)), "1m00s");
-        assert_eq!(human_duration(d(3599)), "59m59s");
-        assert_eq!(human_duration(d(3600)), "1h00m");
-        assert_eq!(human_duration(d(86_399)), "23h59m");
-        assert_eq!(human_duration(d(86_400 + 4 * 3600)), "1d04h");
-        assert!(human_duration(d(u64::MAX)).ends_with('h'));
-    }
-
-    #[test]
-    fn human_byte_counts() {
-        assert_eq!(human_bytes(0), "0 B");
-        assert_eq!(human_bytes(1023), "1023 B");
-        assert_eq!(human_bytes(1024), "1 KiB");
-        assert_eq!(human_bytes(1536), "1.5 KiB");
-        assert_eq!(human_bytes(4 * 1024 * 1024), "4 MiB");
-        assert_eq!(human_bytes(5 * 1024 * 1024 * 1024 + 1), "5.0 GiB");
-        assert_eq!(human_bytes(u64::MAX), "16.0 EiB");
     }
 }

@@ -52,7 +52,7 @@ impl Script {
         let mut reply = format!(
             "Hello student. {}.\r\nYour resume code is {}: if you are disconnected, connect again with the same name and type it.\r\n",
             quiz.how_to_answer,
-            "x".repeat(crate::session::CODE_LEN)
+            "x".repeat(crate::limits::CODE_LEN)
         )
         .into_bytes();
         for index in 0..count {

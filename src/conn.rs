@@ -16,15 +16,9 @@ use std::time::{Duration, Instant};
 use mio::net::TcpStream;
 
 use crate::admin::{Console, Request};
+use crate::limits::READ_BUDGET;
 use crate::session::{Ctx, Session};
 use crate::telnet::{Decoder, Event};
-
-/// Most bytes read from one connection per wake-up, so one fast sender cannot starve the rest.
-pub const READ_BUDGET: usize = 64 * 1024;
-/// Default cap on output waiting for a client that does not read; over it, the client is closed.
-pub const OUTPUT_CAP: usize = 64 * 1024;
-/// Default for how long a finished connection may take to receive its last lines and close.
-pub const LINGER: Duration = Duration::from_secs(5);
 
 /// Where a connection is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,9 +29,6 @@ pub enum Phase {
     /// the deadline.
     Lingering { until: Instant, shut: bool },
 }
-
-/// Default for how long a teacher may take to type the console token.
-pub const TOKEN_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Who is at the other end.
 #[derive(Debug)]

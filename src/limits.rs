@@ -1,14 +1,173 @@
-//! The open-file limit: raised to the most the OS allows, and what follows from it.
+//! Every limit quizd enforces, in one place: its value, why it is that, and the row of the
+//! README's "Limits" table it matches ([`table`], checked against the README by a test).
 //!
-//! Every student is one file descriptor, so the soft `RLIMIT_NOFILE` (often 1024) is the
-//! number of students the server can hold. At start the soft limit is raised to the hard one,
-//! and `--max-clients` defaults to that minus [`FD_RESERVE`].
+//! A limit is a door's promise that no input can make the one thread wait, spin or grow without
+//! bound. Each has a clear line for the client, a log line for the teacher and a counter (see
+//! the README). To add one: a `const` here with its reason, a row in [`table`] and in the
+//! README, the check where the door is (`server.rs` for sockets, `room/` for what people type,
+//! `console/` for the teacher's console, `bank/` for files), and a test that hits it.
+//!
+//! This module also raises the open-file limit at start, since that limit decides how many
+//! students fit.
 
 use std::io;
+use std::time::Duration;
 
-/// Descriptors kept back from students: the listener, the poll instance, the signal pipe, the
+// --- Connections -------------------------------------------------------------------------
+
+/// Descriptors kept back from students: the listeners, the poll instance, the signal pipe, the
 /// results file, log output, and room to accept (and refuse) a connection when full.
 pub const FD_RESERVE: u64 = 32;
+/// Requested listen backlog: a whole year group arriving in the same second waits in the
+/// kernel instead of being refused. Linux caps it at `net.core.somaxconn` (4096 by default).
+pub const LISTEN_BACKLOG: i32 = 4096;
+/// First pause after accept fails for lack of descriptors; doubles up to [`ACCEPT_PAUSE_MAX`].
+pub const ACCEPT_PAUSE_MIN: Duration = Duration::from_millis(50);
+pub const ACCEPT_PAUSE_MAX: Duration = Duration::from_secs(1);
+/// Most bytes read from one connection per wake-up, so one fast sender cannot starve the rest.
+pub const READ_BUDGET: usize = 64 * 1024;
+/// Output allowed to wait for a client that does not read; over it, the client is closed.
+pub const OUTPUT_CAP: usize = 64 * 1024;
+/// How long a finished connection may take to receive its last lines and close.
+pub const LINGER: Duration = Duration::from_secs(5);
+/// Time given at shutdown for the last lines to reach everyone.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
+/// The loop's shared output buffer is shrunk back to this after a burst (one client's flood of
+/// lines can make it large for a moment).
+pub const OUT_KEEP: usize = 64 * 1024;
+
+// --- What a student types ----------------------------------------------------------------
+
+/// Longest input line, in bytes of decoded data (terminator excluded); longer lines are
+/// refused with an error and the connection stays.
+pub const MAX_LINE: usize = 1024;
+/// How long a new connection may take to give a name (or a resume code).
+pub const NAME_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest name, in characters.
+pub const MAX_NAME_CHARS: usize = 32;
+/// Shortest gap between two `/ask` messages from one student, so nobody can flood the
+/// teacher's screen.
+pub const ASK_INTERVAL: Duration = Duration::from_secs(10);
+/// Longest message passed from one person to others (a teacher's `say` / `tell`, a student's
+/// `/ask`), in characters after sanitising; longer text is cut with `…`.
+pub const MAX_MESSAGE_CHARS: usize = 300;
+/// Wrong resume codes allowed on one connection before it is closed.
+pub const MAX_CODE_TRIES: u8 = 3;
+/// Resume codes: this many characters from a 31-letter alphabet (31^6, about 887 million).
+pub const CODE_LEN: usize = 6;
+
+// --- The teacher console -----------------------------------------------------------------
+
+/// Most teacher consoles open at once.
+pub const MAX_TEACHERS: usize = 16;
+/// How long a console may take to give the token.
+pub const TOKEN_TIMEOUT: Duration = Duration::from_secs(60);
+/// Wrong tokens before the console closes the connection.
+pub const MAX_TOKEN_TRIES: u32 = 3;
+/// Largest uploaded bank, in bytes of the file (one `\n` per line counted).
+pub const MAX_UPLOAD_BYTES: usize = 4 * 1024 * 1024;
+/// Longest upload name, in characters.
+pub const MAX_UPLOAD_NAME_CHARS: usize = 64;
+/// Longest line shown unasked on a console (a name, an address and a message), in characters.
+pub const MAX_NOTICE_CHARS: usize = 400;
+/// Most rows `top N` may ask for.
+pub const MAX_TOP: usize = 100;
+
+// --- Banks and quizzes -------------------------------------------------------------------
+
+/// Largest bank file read, in bytes (a 100,000-question bank is ~15 MB).
+pub const MAX_BANK_BYTES: u64 = 64 * 1024 * 1024;
+/// Most options a question can have (letters a to z).
+pub const MAX_OPTIONS: usize = 26;
+/// Longest typed answer recorded in the results, in characters; the rest is cut off. Enough
+/// for any real answer, and it keeps one student from growing the results file by kilobytes.
+pub const MAX_RESPONSE_CHARS: usize = 100;
+/// Longest time limit, idle timeout or resume window honoured (a week), so deadline arithmetic
+/// cannot overflow.
+pub const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// One row of the README's Limits table: the limit, and its value as the README words it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Row {
+    pub limit: &'static str,
+    pub value: String,
+}
+
+/// The README's Limits table, first two columns, built from the constants above.
+pub fn table() -> Vec<Row> {
+    let row = |limit, value: String| Row { limit, value };
+    vec![
+        row(
+            "students at once",
+            format!("`--max-clients` (open-file limit − {FD_RESERVE})"),
+        ),
+        row(
+            "open files",
+            "soft limit raised to the hard limit at start".into(),
+        ),
+        row("descriptors run out anyway", "—".into()),
+        row(
+            "listen backlog",
+            format!("{LISTEN_BACKLOG} (capped by `net.core.somaxconn`)"),
+        ),
+        row("input line", format!("{MAX_LINE} bytes")),
+        row(
+            "output waiting for a client that does not read",
+            format!("{} KiB", OUTPUT_CAP / 1024),
+        ),
+        row(
+            "`/ask` messages",
+            format!(
+                "one per {} s per student, at most {MAX_MESSAGE_CHARS} characters",
+                ASK_INTERVAL.as_secs()
+            ),
+        ),
+        row(
+            "input read per client per wake-up",
+            format!("{} KiB", READ_BUDGET / 1024),
+        ),
+        row(
+            "name",
+            format!("1–{MAX_NAME_CHARS} visible characters, unique among connected students"),
+        ),
+        row(
+            "time to give a name",
+            format!("{} s", NAME_TIMEOUT.as_secs()),
+        ),
+        row(
+            "resume code",
+            format!("{CODE_LEN} characters, {MAX_CODE_TRIES} tries per connection"),
+        ),
+        row(
+            "finished connection that does not close",
+            format!("{} s", LINGER.as_secs()),
+        ),
+        row("teacher consoles", format!("{MAX_TEACHERS} at once")),
+        row(
+            "console token",
+            format!(
+                "{MAX_TOKEN_TRIES} tries, within {} s",
+                TOKEN_TIMEOUT.as_secs()
+            ),
+        ),
+        row(
+            "uploaded bank",
+            format!(
+                "{} MiB, name up to {MAX_UPLOAD_NAME_CHARS} characters",
+                MAX_UPLOAD_BYTES / (1024 * 1024)
+            ),
+        ),
+        row(
+            "bank file",
+            format!("{} MiB", MAX_BANK_BYTES / (1024 * 1024)),
+        ),
+        row("options per question", format!("{MAX_OPTIONS} (a to z)")),
+        row(
+            "typed answer recorded",
+            format!("{MAX_RESPONSE_CHARS} characters"),
+        ),
+    ]
+}
 
 /// Raises the soft open-file limit to the hard limit; returns the soft limit now in force.
 pub fn raise_nofile() -> io::Result<u64> {
@@ -75,5 +234,41 @@ mod tests {
         assert!(!is_resource_exhaustion(&io::Error::from_raw_os_error(
             libc::ECONNABORTED
         )));
+    }
+
+    /// The README's Limits table, as `(limit, value)` pairs.
+    fn readme_rows() -> Vec<(String, String)> {
+        let readme = include_str!("../README.md");
+        let section = readme
+            .split("\n## Limits\n")
+            .nth(1)
+            .and_then(|rest| rest.split("\n## ").next())
+            .unwrap_or_default();
+        section
+            .lines()
+            .filter(|l| l.starts_with("| ") && !l.starts_with("| limit |"))
+            .filter_map(|l| {
+                let mut cells = l.split(" | ");
+                let limit = cells.next()?.trim_start_matches("| ").to_string();
+                let value = cells.next()?.to_string();
+                Some((limit, value))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_readme_limits_table_matches_the_constants_row_for_row() {
+        let readme = readme_rows();
+        let ours: Vec<(String, String)> = table()
+            .into_iter()
+            .map(|r| (r.limit.to_string(), r.value))
+            .collect();
+        assert!(!readme.is_empty(), "no Limits table in the README");
+        for row in &ours {
+            assert!(readme.contains(row), "README lacks or differs: {row:?}");
+        }
+        for row in &readme {
+            assert!(ours.contains(row), "limits::table() lacks: {row:?}");
+        }
     }
 }

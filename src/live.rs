@@ -339,18 +339,6 @@ impl Live {
     }
 }
 
-/// `1st`, `2nd`, `3rd`, `4th`, `11th`, `21st`, ...
-pub fn ordinal(n: usize) -> String {
-    let suffix = match (n % 10, n % 100) {
-        (_, 11..=13) => "th",
-        (1, _) => "st",
-        (2, _) => "nd",
-        (3, _) => "rd",
-        _ => "th",
-    };
-    format!("{n}{suffix}")
-}
-
 /// One student on the leaderboard.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Standing {
@@ -390,7 +378,7 @@ pub fn leaderboard(standings: &[Standing], ranks: &[usize], scoring: Scoring) ->
     for (s, rank) in standings.iter().zip(ranks).take(LEADERBOARD_ROWS) {
         lines.push(format!(
             "  {rank:>2}. {:<20} {:>12}  ({:.1} s)",
-            crate::sanitize(&s.name, crate::session::MAX_NAME_CHARS),
+            crate::text::sanitize(&s.name, crate::limits::MAX_NAME_CHARS),
             unit(s.points),
             s.time.as_secs_f64()
         ));
@@ -523,20 +511,6 @@ mod tests {
         assert!(
             board[1].contains("1. alice") && board[1].contains("3 points"),
             "{board:?}"
-        );
-    }
-
-    #[test]
-    fn ordinals_read_right() {
-        let got: Vec<String> = [1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111]
-            .map(ordinal)
-            .into();
-        assert_eq!(
-            got,
-            [
-                "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st",
-                "111th"
-            ]
         );
     }
 }

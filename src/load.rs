@@ -35,7 +35,7 @@ pub const FD_RESERVE: usize = crate::limits::FD_RESERVE as usize;
 /// which keeps per-student state small.
 pub const MAX_TIME_BOUND: Duration = Duration::from_secs(3600);
 /// Longest name quizd accepts, in characters (`session::MAX_NAME_CHARS`).
-const MAX_NAME: usize = crate::session::MAX_NAME_CHARS;
+const MAX_NAME: usize = crate::limits::MAX_NAME_CHARS;
 /// How often the progress callback is called, at most.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 /// Connects started per loop turn, so a burst of 19,000 does not keep replies to the first
@@ -887,7 +887,7 @@ impl Engine<'_> {
                 let limit = self.ctx.nofile;
                 self.ctx.fail_unstarted(format!(
                     "socket: {} (open-file limit {limit}, raise ulimit -n)",
-                    crate::describe_io_error(&e)
+                    crate::text::describe_io_error(&e)
                 ));
                 return;
             }
@@ -921,7 +921,7 @@ impl Engine<'_> {
             self.ctx.in_progress += 1;
             self.ctx.fail(
                 &mut student.conn,
-                format!("register: {}", crate::describe_io_error(&e)),
+                format!("register: {}", crate::text::describe_io_error(&e)),
             );
             return;
         }
@@ -1172,7 +1172,7 @@ fn io_reason(what: &str, e: &io::Error) -> String {
         io::ErrorKind::AddrNotAvailable if what == "connect" => {
             "connect: no free local port (use more source addresses)".into()
         }
-        _ => format!("{what}: {}", crate::describe_io_error(e)),
+        _ => format!("{what}: {}", crate::text::describe_io_error(e)),
     }
 }
 

@@ -7,11 +7,7 @@
 use std::time::Duration;
 
 use crate::bank::{Bank, Kind, Question};
-
-/// Most options a question can have (letters a to z).
-pub const MAX_OPTIONS: usize = 26;
-/// Longest time limit or idle timeout honoured (a week).
-pub const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
+pub use crate::limits::{MAX_DURATION, MAX_OPTIONS};
 
 /// How attempts are run; shared by every session.
 #[derive(Debug, Clone, PartialEq)]

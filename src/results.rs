@@ -14,7 +14,8 @@ use std::time::SystemTime;
 
 use crate::bank::Response;
 use crate::quiz::Quiz;
-use crate::session::{Attempt, percent};
+use crate::session::Attempt;
+use crate::text::percent;
 
 /// The header line; its column names are a stable interface (spreadsheets, scripts).
 pub const HEADER: &str = "finished_at,name,peer,quiz,score,max,percent,duration_s,answers,status";

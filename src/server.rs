@@ -25,7 +25,10 @@ use slab::Slab;
 use crate::admin::{self, CloseReason, Request};
 use crate::config::Config;
 use crate::conn::{Conn, Phase, ReadEnd};
-use crate::limits;
+use crate::limits::{
+    self, ACCEPT_PAUSE_MAX, ACCEPT_PAUSE_MIN, LISTEN_BACKLOG, MAX_TEACHERS, OUT_KEEP,
+    SHUTDOWN_GRACE,
+};
 use crate::live::{Live, Transition};
 use crate::quiz::Quiz;
 use crate::results::Results;
@@ -35,21 +38,6 @@ const LISTENER: Token = Token(usize::MAX - 1);
 const SIGNALS: Token = Token(usize::MAX - 2);
 const WAKER: Token = Token(usize::MAX - 3);
 const ADMIN_LISTENER: Token = Token(usize::MAX - 4);
-
-/// Most teacher consoles open at once.
-pub const MAX_TEACHERS: usize = 16;
-
-/// Requested listen backlog: a whole year group arriving in the same second waits in the
-/// kernel instead of being refused. Linux caps it at `net.core.somaxconn` (4096 by default).
-pub const LISTEN_BACKLOG: i32 = 4096;
-/// Time given at shutdown for the last lines to reach students.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
-/// First pause after accept fails for lack of descriptors; doubles up to [`ACCEPT_PAUSE_MAX`].
-const ACCEPT_PAUSE_MIN: Duration = Duration::from_millis(50);
-const ACCEPT_PAUSE_MAX: Duration = Duration::from_secs(1);
-/// The shared output buffer is shrunk back to this after a burst (one client's flood of lines
-/// can make it large for a moment).
-const OUT_KEEP: usize = 64 * 1024;
 
 /// Why the server could not start.
 #[derive(Debug)]
@@ -71,25 +59,25 @@ impl fmt::Display for StartError {
                 write!(
                     f,
                     "cannot listen on {addr}: {}",
-                    crate::describe_io_error(error)
+                    crate::text::describe_io_error(error)
                 )
             }
             StartError::AdminListen { addr, error } => {
                 write!(
                     f,
                     "cannot listen on {addr} for the teacher console: {} (choose another with --admin-listen, or off)",
-                    crate::describe_io_error(error)
+                    crate::text::describe_io_error(error)
                 )
             }
             StartError::Results { path, error } => {
                 write!(
                     f,
                     "cannot open results file {path}: {}",
-                    crate::describe_io_error(error)
+                    crate::text::describe_io_error(error)
                 )
             }
             StartError::Setup(error) => {
-                write!(f, "cannot start: {}", crate::describe_io_error(error))
+                write!(f, "cannot start: {}", crate::text::describe_io_error(error))
             }
         }
     }
@@ -991,7 +979,7 @@ impl Server {
                 Err(e) => Reply::Lines(format!(
                     "error: cannot read {}: {}",
                     self.results.path().display(),
-                    crate::describe_io_error(&e)
+                    crate::text::describe_io_error(&e)
                 )),
             },
             Request::Top { n } => Reply::Block(admin::render_top(&self.top(n, now))),

@@ -23,28 +23,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::bank::{Kind, Question, Response};
-use crate::is_invisible;
+pub use crate::limits::{ASK_INTERVAL, CODE_LEN, MAX_CODE_TRIES, MAX_NAME_CHARS, NAME_TIMEOUT};
+use crate::text::{percent, validate_name};
+use crate::wire::{ANSWER_PROMPT, CODE_PROMPT, NAME_PROMPT};
+
 use crate::live::{self, Live, Standing, Transition};
 use crate::quiz::{OptionOrder, Quiz};
 
-/// How long a new connection may take to give a name.
-pub const NAME_TIMEOUT: Duration = Duration::from_secs(60);
-/// Longest name, in characters.
-pub const MAX_NAME_CHARS: usize = 32;
-/// Shortest gap between two `/ask` messages from one student, so nobody can flood the
-/// teacher's screen.
-pub const ASK_INTERVAL: Duration = Duration::from_secs(10);
-
-/// Wrong resume codes allowed on one connection before it is closed.
-pub const MAX_CODE_TRIES: u8 = 3;
-/// Resume codes: this many characters from [`CODE_ALPHABET`] (31^6, about 887 million).
-pub const CODE_LEN: usize = 6;
 /// Letters and digits that cannot be misread for one another (no 0/o, 1/l/i).
 const CODE_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
-
-const ANSWER_PROMPT: &str = "answer> ";
-const NAME_PROMPT: &str = "name> ";
-const CODE_PROMPT: &str = "code> ";
 
 /// How an attempt ended; the results `status` column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -441,24 +428,6 @@ fn new_code() -> String {
         .collect()
 }
 
-/// Checks a proposed name; on success returns it trimmed, with inner runs of spaces folded.
-pub fn validate_name(raw: &str) -> Result<String, String> {
-    let name = raw.split_whitespace().collect::<Vec<_>>().join(" ");
-    if name.is_empty() {
-        return Err(format!("type a name (1 to {MAX_NAME_CHARS} characters)"));
-    }
-    if name.chars().any(is_invisible) {
-        return Err("names may only hold visible characters".into());
-    }
-    if name.chars().count() > MAX_NAME_CHARS {
-        return Err(format!("name too long (max {MAX_NAME_CHARS} characters)"));
-    }
-    if name.starts_with('/') {
-        return Err("names cannot start with '/' (that starts a command)".into());
-    }
-    Ok(name)
-}
-
 fn line(out: &mut Vec<u8>, text: &str) {
     out.extend_from_slice(text.as_bytes());
     out.extend_from_slice(b"\r\n");
@@ -469,11 +438,6 @@ fn feedback(out: &mut Vec<u8>, text: Option<&str>) {
     for text_line in text.into_iter().flat_map(|text| text.split('\n')) {
         line(out, text_line);
     }
-}
-
-/// Rounded percentage; 0 of 0 is 0%.
-pub fn percent(score: u32, max: u32) -> u32 {
-    (score * 100 + max / 2).checked_div(max).unwrap_or(0)
 }
 
 /// Whole seconds left, rounded up, so "0 s" is never shown while time remains.
@@ -1221,7 +1185,7 @@ impl Session {
             "/ask" => {
                 self.last_ask = Some(now);
                 let who = self.name().unwrap_or("(no name yet)");
-                let text = crate::sanitize(rest, crate::MAX_MESSAGE_CHARS);
+                let text = crate::text::sanitize(rest, crate::limits::MAX_MESSAGE_CHARS);
                 log::info!("question from {who} ({}): {text}", self.peer);
                 ctx.asks.push(format!("{who} ({}): {text}", self.peer));
                 line(out, "Sent to the teacher.");
@@ -1362,7 +1326,11 @@ impl Session {
                     feedback(out, question.feedback.as_deref());
                 }
                 out.extend_from_slice(results);
-                let _ = write!(out, "You are {} of {total}.\r\n", live::ordinal(s.rank));
+                let _ = write!(
+                    out,
+                    "You are {} of {total}.\r\n",
+                    crate::text::ordinal(s.rank)
+                );
                 let last = index + 1 == s.order.len();
                 if !last {
                     line(out, "Waiting for the teacher to open the next question.");
@@ -1781,15 +1749,6 @@ mod tests {
     }
 
     #[test]
-    fn names_are_trimmed_and_inner_spaces_folded() {
-        assert_eq!(
-            validate_name("  Ada   Lovelace \t").as_deref(),
-            Ok("Ada Lovelace")
-        );
-        assert_eq!(validate_name("Zoë").as_deref(), Ok("Zoë"));
-    }
-
-    #[test]
     fn quit_mid_quiz_saves_the_answers_so_far() {
         let mut w = World::new(in_order());
         let mut s = w.named("alice");
@@ -1964,14 +1923,14 @@ mod tests {
             w.asks
         );
         assert!(!w.asks[0].contains('\u{1b}') && !w.asks[0].contains('\u{202e}'));
-        // A long message is cut at crate::MAX_MESSAGE_CHARS, with the cut marked.
+        // A long message is cut at crate::limits::MAX_MESSAGE_CHARS, with the cut marked.
         w.now += ASK_INTERVAL;
         w.send(
             &mut s,
-            &format!("/ask {}", "x".repeat(crate::MAX_MESSAGE_CHARS * 2)),
+            &format!("/ask {}", "x".repeat(crate::limits::MAX_MESSAGE_CHARS * 2)),
         );
         let text = w.asks[1].split(": ").nth(1).unwrap_or_default();
-        assert_eq!(text.chars().count(), crate::MAX_MESSAGE_CHARS);
+        assert_eq!(text.chars().count(), crate::limits::MAX_MESSAGE_CHARS);
         assert!(text.ends_with('…'), "{text}");
     }
 

@@ -31,8 +31,7 @@
 
 use std::mem;
 
-/// Longest input line accepted, in bytes of decoded data (terminator excluded).
-pub const MAX_LINE: usize = 1024;
+pub use crate::limits::MAX_LINE;
 
 /// What the decoder hands to the session, in arrival order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -33,7 +33,7 @@ fn transcript(addr: SocketAddr) -> String {
     match text.find("resume code is ") {
         Some(at) => {
             let at = at + "resume code is ".len();
-            let end = at + quizd::session::CODE_LEN;
+            let end = at + quizd::limits::CODE_LEN;
             format!("{}******{}", &text[..at], &text[end..])
         }
         None => text,

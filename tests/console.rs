@@ -386,13 +386,13 @@ fn a_console_that_gives_no_token_in_time_is_closed() {
 #[test]
 fn consoles_beyond_the_limit_get_one_error_line() {
     let server = console();
-    let open: Vec<Client> = (0..quizd::server::MAX_TEACHERS)
+    let open: Vec<Client> = (0..quizd::limits::MAX_TEACHERS)
         .map(|_| server.teacher())
         .collect();
     let mut extra = Client::connect(server.admin.expect("console on"));
     extra.expect_line(&format!(
         "error: too many teacher consoles (max {})",
-        quizd::server::MAX_TEACHERS
+        quizd::limits::MAX_TEACHERS
     ));
     assert_eq!(extra.read_to_end(), "");
     drop(open);

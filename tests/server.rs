@@ -33,7 +33,7 @@ fn matches(got: &str, want: &str) -> Option<Option<String>> {
         return (got == want).then_some(None);
     };
     let rest = got.strip_prefix(before)?;
-    let len = quizd::session::CODE_LEN;
+    let len = quizd::limits::CODE_LEN;
     let code = rest.get(..len)?;
     let valid = code
         .chars()
@@ -203,7 +203,7 @@ fn a_student_who_drops_resumes_with_name_and_code_and_gets_one_row() {
     c.expect("name> ");
     c.send("alice");
     let code_line = c.expect_line("Your resume code is ");
-    let code = code_line["Your resume code is ".len()..][..quizd::session::CODE_LEN].to_string();
+    let code = code_line["Your resume code is ".len()..][..quizd::limits::CODE_LEN].to_string();
     c.expect("answer> ");
     c.send("b");
     c.expect("Question 2");

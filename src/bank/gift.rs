@@ -64,7 +64,7 @@ use std::sync::Arc;
 use super::{Kind, NumericAnswer, Problem, Question, ShortAnswer, normalise, source_lines};
 
 /// Most options in a multiple-choice question (letters a to z).
-const MAX_OPTIONS: usize = 26;
+use crate::limits::MAX_OPTIONS;
 
 /// Characters a backslash escapes (`n` is the line break).
 const ESCAPABLE: &[u8] = b"\\:#={}~n";

@@ -11,9 +11,7 @@ use std::fmt;
 
 use super::{Kind, NumericAnswer, Question, normalise};
 
-/// Longest typed answer recorded in the results, in characters; the rest is cut off. Enough
-/// for any real answer, and it keeps one student from growing the results file by kilobytes.
-pub const MAX_RESPONSE_CHARS: usize = 100;
+pub use crate::limits::MAX_RESPONSE_CHARS;
 
 /// Numeric answers are compared with this relative slack, so that a bound computed in binary
 /// (3.14 - 0.01 is 3.1300000000000003) still accepts the number the teacher meant (3.13).
@@ -223,7 +221,7 @@ fn cleaned(input: &str) -> String {
     let text: String = input
         .chars()
         .map(|c| if c.is_whitespace() { ' ' } else { c })
-        .filter(|&c| !crate::is_invisible(c))
+        .filter(|&c| !crate::text::is_invisible(c))
         .collect();
     text.trim().chars().take(MAX_RESPONSE_CHARS).collect()
 }

@@ -188,8 +188,7 @@ pub struct Bank {
     pub questions: Vec<Question>,
 }
 
-/// Largest bank file read, in bytes (a 100,000-question bank is ~15 MB).
-pub const MAX_BANK_BYTES: u64 = 64 * 1024 * 1024;
+pub use crate::limits::MAX_BANK_BYTES;
 
 /// Parses one bank's text; `file` names it in messages and picks the format by extension
 /// (`.txt` = Aiken, `.gift` = GIFT; anything else is a Problem saying which extensions are
@@ -360,7 +359,7 @@ fn invisible_problems(file: &str, text: &str, skip: &[u32]) -> Vec<Problem> {
             let c = line
                 .text
                 .chars()
-                .find(|&c| crate::is_invisible(c) && !c.is_whitespace())?;
+                .find(|&c| crate::text::is_invisible(c) && !c.is_whitespace())?;
             let message = if c == char::REPLACEMENT_CHARACTER {
                 "holds U+FFFD, the mark of bytes that were not valid text: save the bank as UTF-8"
                     .to_string()
@@ -561,7 +560,7 @@ fn cannot_read(name: &str, error: &io::Error) -> Problem {
     Problem::new(
         name,
         0,
-        format!("cannot read: {}", crate::describe_io_error(error)),
+        format!("cannot read: {}", crate::text::describe_io_error(error)),
     )
 }
 

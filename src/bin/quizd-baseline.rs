@@ -64,7 +64,7 @@ fn main() -> ExitCode {
             eprintln!(
                 "quizd-baseline: cannot listen on {}: {}",
                 cli.listen,
-                quizd::describe_io_error(&e)
+                quizd::text::describe_io_error(&e)
             );
             return ExitCode::FAILURE;
         }

@@ -181,7 +181,7 @@ fn resolve(text: &str) -> Result<std::net::SocketAddr, String> {
         Ok(None) => Err(format!("{text} has no address")),
         Err(e) => Err(format!(
             "cannot resolve {text}: {}",
-            quizd::describe_io_error(&e)
+            quizd::text::describe_io_error(&e)
         )),
     }
 }

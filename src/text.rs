@@ -1,0 +1,292 @@
+//! Small text helpers everyone shares: making text safe for another person's terminal, the
+//! rules for names, and the few ways numbers are put into words (percentages, ordinals,
+//! durations, sizes, OS errors).
+
+use std::time::Duration;
+
+use crate::limits::MAX_NAME_CHARS;
+
+/// An OS error in plain words, without Rust's "(os error 98)".
+pub fn describe_io_error(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::AddrInUse => "address already in use".into(),
+        std::io::ErrorKind::AddrNotAvailable => "address not available on this machine".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => {
+            let text = e.to_string();
+            match text.find(" (os error") {
+                Some(i) => text[..i].to_lowercase(),
+                None => text,
+            }
+        }
+    }
+}
+
+/// Characters that print nothing but can reorder or hide text in other people's terminals and
+/// spreadsheets: kept out of names and recorded answers.
+pub fn is_invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(c,
+            '\u{00ad}' | '\u{034f}' | '\u{061c}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}'
+            | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{206f}' | '\u{3164}' | '\u{feff}' | '\u{ffa0}'
+            | '\u{fff9}'..='\u{fffb}' | '\u{fffd}' | '\u{e0000}'..='\u{e007f}')
+}
+
+/// Makes text safe to show on another person's terminal (names on leaderboards, teacher
+/// messages to students, `/ask` messages to teachers): drops every invisible or control
+/// character (so no escape sequence or bidi override gets through), turns any whitespace
+/// (tab, CR, LF, ...) into a space, folds runs of spaces into one, trims, and caps the result at
+/// `max_chars` characters, the last being `…` when text was cut.
+pub fn sanitize(text: &str, max_chars: usize) -> String {
+    let mut clean = String::with_capacity(text.len().min(max_chars.saturating_mul(4)));
+    let mut chars = 0;
+    let mut pending_space = false;
+    for c in text.chars() {
+        if c.is_whitespace() {
+            pending_space = !clean.is_empty();
+            continue;
+        }
+        if is_invisible(c) {
+            continue;
+        }
+        if pending_space {
+            clean.push(' ');
+            chars += 1;
+            pending_space = false;
+        }
+        clean.push(c);
+        chars += 1;
+        if chars > max_chars {
+            break;
+        }
+    }
+    if chars > max_chars {
+        // Cut to `max_chars - 1` characters and mark the cut.
+        let keep = clean
+            .char_indices()
+            .nth(max_chars.saturating_sub(1))
+            .map_or(clean.len(), |(at, _)| at);
+        clean.truncate(keep);
+        clean.truncate(clean.trim_end().len());
+        if max_chars > 0 {
+            clean.push('…');
+        }
+    }
+    clean
+}
+
+/// Checks a proposed name; on success returns it trimmed, with inner runs of spaces folded.
+pub fn validate_name(raw: &str) -> Result<String, String> {
+    let name = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+    if name.is_empty() {
+        return Err(format!("type a name (1 to {MAX_NAME_CHARS} characters)"));
+    }
+    if name.chars().any(is_invisible) {
+        return Err("names may only hold visible characters".into());
+    }
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(format!("name too long (max {MAX_NAME_CHARS} characters)"));
+    }
+    if name.starts_with('/') {
+        return Err("names cannot start with '/' (that starts a command)".into());
+    }
+    Ok(name)
+}
+
+/// Rounded percentage; 0 of 0 is 0%.
+pub fn percent(score: u32, max: u32) -> u32 {
+    (score * 100 + max / 2).checked_div(max).unwrap_or(0)
+}
+
+/// `1st`, `2nd`, `3rd`, `4th`, `11th`, `21st`, ...
+pub fn ordinal(n: usize) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (_, 11..=13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
+/// A duration in at most two units: `42s`, `3m05s`, `2h07m`, `3d04h`.
+pub fn human_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
+        3600..86400 => format!("{}h{:02}m", s / 3600, s % 3600 / 60),
+        _ => format!("{}d{:02}h", s / 86400, s % 86400 / 3600),
+    }
+}
+
+/// A byte count in binary units: `512 B`, `1.5 KiB`, `4 MiB` (no decimal when exact).
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
+    let mut unit = 0;
+    let mut whole = n;
+    while whole >= 1024 && unit + 1 < UNITS.len() {
+        whole /= 1024;
+        unit += 1;
+    }
+    let scale = 1u64 << (10 * unit);
+    if n.is_multiple_of(scale) {
+        format!("{} {}", n / scale, UNITS[unit])
+    } else {
+        format!("{:.1} {}", n as f64 / scale as f64, UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blank_looking_fillers_and_tag_characters_are_invisible() {
+        for c in ['\u{3164}', '\u{ffa0}', '\u{e0041}', '\u{e007f}'] {
+            assert!(is_invisible(c), "U+{:04X}", u32::from(c));
+        }
+        assert_eq!(sanitize("\u{ffa0}\u{ffa0}", 32), "");
+        assert!(validate_name("\u{ffa0}").is_err());
+    }
+
+    #[test]
+    fn sanitize_keeps_plain_text() {
+        assert_eq!(sanitize("is b) a trick?", 100), "is b) a trick?");
+        assert_eq!(
+            sanitize("héllo wörld € 😀 日本", 100),
+            "héllo wörld € 😀 日本"
+        );
+        assert_eq!(sanitize("", 10), "");
+    }
+
+    #[test]
+    fn sanitize_drops_escape_sequences_to_their_visible_rest() {
+        assert_eq!(sanitize("\x1b[31mred\x1b[0m", 100), "[31mred[0m");
+        assert_eq!(sanitize("a\x1b]0;title\x07b", 100), "a]0;titleb");
+        // C1 CSI and DEL.
+        assert_eq!(sanitize("a\u{9b}2Jb\x7fc", 100), "a2Jbc");
+        assert!(!sanitize("\x1b\x1b\x1b", 100).contains('\x1b'));
+    }
+
+    #[test]
+    fn sanitize_drops_bidi_overrides_and_zero_width_characters() {
+        assert_eq!(sanitize("abc\u{202e}fed\u{202c}", 100), "abcfed");
+        assert_eq!(sanitize("\u{2066}x\u{2069}\u{200f}\u{061c}", 100), "x");
+        assert_eq!(
+            sanitize("a\u{200b}l\u{200d}i\u{feff}ce\u{2060}", 100),
+            "alice"
+        );
+        assert_eq!(sanitize("\u{00ad}\u{3164}\u{115f}", 100), "");
+    }
+
+    #[test]
+    fn sanitize_turns_line_breaks_into_one_space() {
+        assert_eq!(
+            sanitize("hi\r\nerror: fake line\r\n", 100),
+            "hi error: fake line"
+        );
+        assert_eq!(sanitize("a\rb\nc\td\u{0b}e\u{0c}f", 100), "a b c d e f");
+        assert_eq!(sanitize("a\u{85}b\u{2028}c\u{2029}d", 100), "a b c d");
+    }
+
+    #[test]
+    fn sanitize_folds_and_trims_whitespace() {
+        assert_eq!(sanitize("  a  \t\t b   ", 100), "a b");
+        assert_eq!(sanitize(" \t\r\n ", 100), "");
+        // An invisible character between spaces does not leave two spaces behind.
+        assert_eq!(sanitize("a \u{200b} b", 100), "a b");
+        assert_eq!(sanitize("\u{200b} a", 100), "a");
+    }
+
+    #[test]
+    fn sanitize_caps_long_text_with_an_ellipsis() {
+        assert_eq!(sanitize("abcdef", 6), "abcdef");
+        assert_eq!(sanitize("abcdefg", 6), "abcde…");
+        assert_eq!(sanitize("ab cdefg", 4), "ab…");
+        assert_eq!(sanitize("日本語テキスト", 3), "日本…");
+        assert_eq!(sanitize("abc", 1), "…");
+        assert_eq!(sanitize("abc", 0), "");
+        let long = "word ".repeat(100_000);
+        let capped = sanitize(&long, 300);
+        assert_eq!(capped.chars().count(), 300);
+        assert!(capped.ends_with('…'));
+        // Whitespace and invisible characters removed do not count towards the cap.
+        assert_eq!(sanitize("\u{200b}\u{200b}ab   \n  cd", 5), "ab cd");
+    }
+
+    #[test]
+    fn sanitize_output_never_holds_invisible_characters() {
+        let mut seed = 0x2545_F491_4F6C_DD1Du64;
+        for _ in 0..2000 {
+            let text: String = (0..40)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    let c = match seed % 4 {
+                        0 => (seed >> 8) % 0x80,
+                        1 => 0x2000 + (seed >> 8) % 0x80,
+                        2 => 0x80 + (seed >> 8) % 0x40,
+                        _ => (seed >> 8) % 0x11_0000,
+                    };
+                    char::from_u32(c as u32).unwrap_or(' ')
+                })
+                .collect();
+            let clean = sanitize(&text, 20);
+            assert!(!clean.chars().any(is_invisible), "{clean:?}");
+            assert!(!clean.contains("  "), "{clean:?}");
+            assert_eq!(clean, clean.trim());
+            assert!(clean.chars().count() <= 20);
+        }
+    }
+
+    #[test]
+    fn human_durations() {
+        let d = Duration::from_secs;
+        assert_eq!(human_duration(Duration::from_millis(999)), "0s");
+        assert_eq!(human_duration(d(59)), "59s");
+        assert_eq!(human_duration(d(60)), "1m00s");
+        assert_eq!(human_duration(d(3599)), "59m59s");
+        assert_eq!(human_duration(d(3600)), "1h00m");
+        assert_eq!(human_duration(d(86_399)), "23h59m");
+        assert_eq!(human_duration(d(86_400 + 4 * 3600)), "1d04h");
+        assert!(human_duration(d(u64::MAX)).ends_with('h'));
+    }
+
+    #[test]
+    fn human_byte_counts() {
+        assert_eq!(human_bytes(0), "0 B");
+        assert_eq!(human_bytes(1023), "1023 B");
+        assert_eq!(human_bytes(1024), "1 KiB");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(4 * 1024 * 1024), "4 MiB");
+        assert_eq!(human_bytes(5 * 1024 * 1024 * 1024 + 1), "5.0 GiB");
+        assert_eq!(human_bytes(u64::MAX), "16.0 EiB");
+    }
+
+    #[test]
+    fn ordinals_read_right() {
+        let got: Vec<String> = [1, 2, 3, 4, 11, 12, 13, 21, 22, 101, 111]
+            .map(ordinal)
+            .into();
+        assert_eq!(
+            got,
+            [
+                "1st", "2nd", "3rd", "4th", "11th", "12th", "13th", "21st", "22nd", "101st",
+                "111th"
+            ]
+        );
+    }
+
+    #[test]
+    fn names_are_trimmed_and_inner_spaces_folded() {
+        assert_eq!(
+            validate_name("  Ada   Lovelace \t").as_deref(),
+            Ok("Ada Lovelace")
+        );
+        assert_eq!(validate_name("Zoë").as_deref(), Ok("Zoë"));
+    }
+}

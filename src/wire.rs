@@ -1,0 +1,228 @@
+//! The protocol's fixed text: prompts, anchors and the lines built around them.
+//!
+//! `PROTOCOL.md` (and the README's "Wire protocol") promise scripts that these strings do not
+//! change without a version note. Everything that speaks the protocol takes them from here: the
+//! student session and the teacher console write them, the raw baseline sends the same bytes,
+//! and the load generator's scanner recognises them. A test in this module pins each anchor to
+//! its documented text, so a change here is a deliberate one.
+//!
+//! Writers append to an output buffer with `write!` and allocate nothing, so a verdict and the
+//! next question cost no allocation per answer.
+
+use std::fmt::Display;
+use std::io::Write as _;
+use std::time::Duration;
+
+/// Line end of every line the server sends.
+pub const CRLF: &[u8] = b"\r\n";
+
+/// Prompt for a student's name.
+pub const NAME_PROMPT: &str = "name> ";
+/// Prompt for an answer.
+pub const ANSWER_PROMPT: &str = "answer> ";
+/// Prompt for a resume code, after a name with an attempt in progress.
+pub const CODE_PROMPT: &str = "code> ";
+/// Prompt for the console token.
+pub const TOKEN_PROMPT: &str = "token> ";
+/// Prompt of a teacher who is in.
+pub const ADMIN_PROMPT: &str = "admin> ";
+
+/// Starts a question's header line: `Question I of N`.
+pub const QUESTION: &str = "Question ";
+/// Verdict anchors.
+pub const CORRECT: &str = "Correct!";
+pub const WRONG: &str = "Wrong.";
+pub const TIME_UP: &str = "Time is up.";
+/// The verdict under `--no-reveal`.
+pub const RECORDED: &str = "Answer recorded.";
+/// Starts the last line of an attempt, which holds `scored S out of N`.
+pub const QUIZ_OVER: &str = "Quiz over";
+/// Starts every error line, on both ports.
+pub const ERROR: &str = "error: ";
+/// Starts the one line a connection gets when the server is full.
+pub const SERVER_FULL: &str = "error: server full";
+/// Live mode: starts the lines of a student waiting for the teacher.
+pub const WAITING: &str = "Waiting for the teacher";
+/// Live mode: the answer distribution line, and the leaderboard's first line.
+pub const ANSWERS: &str = "Answers:";
+pub const LEADERBOARD: &str = "Leaderboard:";
+/// The line ending a multi-line console reply.
+pub const END_OF_BLOCK: &str = ".";
+
+/// One line of text and CR LF.
+pub fn line(out: &mut Vec<u8>, text: &str) {
+    out.extend_from_slice(text.as_bytes());
+    out.extend_from_slice(CRLF);
+}
+
+/// The greeting on the student port: the welcome line, then the name prompt.
+pub fn greeting(out: &mut Vec<u8>, title: &str, count: usize, time_limit: Option<Duration>) {
+    let _ = write!(
+        out,
+        "Welcome to quizd: {title}. {count} question{}",
+        if count == 1 { "" } else { "s" }
+    );
+    let _ = match time_limit {
+        Some(limit) => write!(out, ", {} s each.\r\n", limit.as_secs()),
+        None => write!(out, ", no time limit.\r\n"),
+    };
+    line(out, "Type your name and press Enter (/help for commands).");
+    out.extend_from_slice(NAME_PROMPT.as_bytes());
+}
+
+/// A question's header with the blank line before it: `\r\nQuestion 3 of 10 (30 s)\r\n`.
+pub fn header(position: usize, count: usize, time_limit: Option<Duration>) -> String {
+    let mut header = format!("\r\n{QUESTION}{} of {count}", position + 1);
+    if let Some(limit) = time_limit {
+        header.push_str(&format!(" ({} s)", limit.as_secs()));
+    }
+    header.push_str("\r\n");
+    header
+}
+
+/// The `  b) ` before an option shown at position `shown` (0 is `a`).
+pub fn option_prefix(shown: usize) -> [u8; 5] {
+    [b' ', b' ', b'a' + shown as u8, b')', b' ']
+}
+
+/// `Hello alice. Answer each question ...` and the resume code line, after a name.
+pub fn hello(out: &mut Vec<u8>, name: &str, how_to_answer: &str, reveal: bool, code: &str) {
+    let when = if reveal {
+        ""
+    } else {
+        "; answers are revealed later"
+    };
+    let _ = write!(out, "Hello {name}. {how_to_answer}{when}.\r\n");
+    let _ = write!(
+        out,
+        "Your resume code is {code}: if you are disconnected, connect again with the same name and type it.\r\n"
+    );
+}
+
+/// `Correct! Score: S/A`.
+pub fn correct(out: &mut Vec<u8>, score: u32, answered: usize) {
+    let _ = write!(out, "{CORRECT} Score: {score}/{answered}\r\n");
+}
+
+/// `Wrong. The answer was X. Score: S/A`.
+pub fn wrong(out: &mut Vec<u8>, answer: impl Display, score: u32, answered: usize) {
+    let _ = write!(
+        out,
+        "{WRONG} The answer was {answer}. Score: {score}/{answered}\r\n"
+    );
+}
+
+/// `Time is up. The answer was X. Score: S/A`, or `Time is up.` alone when answers are not
+/// revealed (`answer`: `None`).
+pub fn time_up(out: &mut Vec<u8>, answer: Option<(impl Display, u32, usize)>) {
+    let _ = match answer {
+        Some((answer, score, answered)) => write!(
+            out,
+            "{TIME_UP} The answer was {answer}. Score: {score}/{answered}\r\n"
+        ),
+        None => write!(out, "{TIME_UP}\r\n"),
+    };
+}
+
+/// `Answer recorded.` (answers not revealed).
+pub fn recorded(out: &mut Vec<u8>) {
+    line(out, RECORDED);
+}
+
+/// `Quiz over, alice: you scored 8 out of 10 (80%).`
+pub fn quiz_over(out: &mut Vec<u8>, name: &str, score: u32, max: u32) {
+    let _ = write!(
+        out,
+        "{QUIZ_OVER}, {name}: you scored {score} out of {max} ({}%).\r\n",
+        crate::text::percent(score, max)
+    );
+}
+
+/// The line a connection gets when `students` are connected and no more fit.
+pub fn server_full(students: usize) -> String {
+    format!("{SERVER_FULL} ({students} students connected); try again later\r\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(f: impl FnOnce(&mut Vec<u8>)) -> String {
+        let mut out = Vec::new();
+        f(&mut out);
+        String::from_utf8(out).unwrap_or_default()
+    }
+
+    /// The anchors as PROTOCOL.md writes them; changing one needs a README version note.
+    #[test]
+    fn anchors_are_the_documented_ones() {
+        assert_eq!(
+            [
+                NAME_PROMPT,
+                ANSWER_PROMPT,
+                CODE_PROMPT,
+                TOKEN_PROMPT,
+                ADMIN_PROMPT
+            ],
+            ["name> ", "answer> ", "code> ", "token> ", "admin> "]
+        );
+        assert_eq!(
+            [CORRECT, WRONG, TIME_UP, RECORDED, QUIZ_OVER],
+            [
+                "Correct!",
+                "Wrong.",
+                "Time is up.",
+                "Answer recorded.",
+                "Quiz over"
+            ]
+        );
+        assert_eq!(
+            [ERROR, SERVER_FULL, WAITING, ANSWERS, LEADERBOARD],
+            [
+                "error: ",
+                "error: server full",
+                "Waiting for the teacher",
+                "Answers:",
+                "Leaderboard:"
+            ]
+        );
+    }
+
+    #[test]
+    fn lines_read_as_the_protocol_shows_them() {
+        assert_eq!(
+            text(|o| greeting(o, "sockets", 10, Some(Duration::from_secs(30)))),
+            "Welcome to quizd: sockets. 10 questions, 30 s each.\r\n\
+             Type your name and press Enter (/help for commands).\r\nname> "
+        );
+        assert_eq!(
+            text(|o| greeting(o, "one", 1, None)),
+            "Welcome to quizd: one. 1 question, no time limit.\r\n\
+             Type your name and press Enter (/help for commands).\r\nname> "
+        );
+        assert_eq!(
+            header(2, 10, Some(Duration::from_secs(30))),
+            "\r\nQuestion 3 of 10 (30 s)\r\n"
+        );
+        assert_eq!(header(0, 1, None), "\r\nQuestion 1 of 1\r\n");
+        assert_eq!(&option_prefix(1), b"  b) ");
+        assert_eq!(text(|o| correct(o, 3, 3)), "Correct! Score: 3/3\r\n");
+        assert_eq!(
+            text(|o| wrong(o, "b) bind()", 2, 3)),
+            "Wrong. The answer was b) bind(). Score: 2/3\r\n"
+        );
+        assert_eq!(
+            text(|o| time_up(o, Some(("254", 0, 1)))),
+            "Time is up. The answer was 254. Score: 0/1\r\n"
+        );
+        assert_eq!(
+            text(|o| time_up(o, None::<(&str, u32, usize)>)),
+            "Time is up.\r\n"
+        );
+        assert_eq!(
+            text(|o| quiz_over(o, "alice", 8, 10)),
+            "Quiz over, alice: you scored 8 out of 10 (80%).\r\n"
+        );
+        assert!(server_full(3).starts_with(SERVER_FULL));
+    }
+}

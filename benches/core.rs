@@ -1,13 +1,14 @@
-//! Pure-core benchmarks, no sockets: the telnet decoder, the session state machine, and
-//! parsing a large bank. (`benches/serve.rs` runs whole quizzes over loopback.)
+//! Pure-core benchmarks, no sockets: the telnet decoder, the room serving one student at a
+//! time, and parsing a large bank. (`benches/serve.rs` runs whole quizzes over loopback.)
 
 use std::hint::black_box;
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use quizd::quiz::{Quiz, Settings};
-use quizd::session::{Session, Shared};
+use quizd::random::Secrets;
+use quizd::room::{Discard, Door, Room, RoomConfig};
 use quizd::telnet::{Decoder, Event};
 
 fn decoder(c: &mut Criterion) {
@@ -45,22 +46,32 @@ fn session(c: &mut Criterion) {
         },
     );
     let peer = SocketAddr::from(([127, 0, 0, 1], 4000));
-    let mut group = c.benchmark_group("session");
+    let now = Instant::now();
+    let mut room = Room::new(
+        RoomConfig {
+            quiz,
+            admin_token: String::new(),
+            token_timeout: Duration::from_secs(60),
+            banks: Vec::new(),
+            title: None,
+            rng: fastrand::Rng::with_seed(1),
+            secrets: Secrets::Seeded(fastrand::Rng::with_seed(2)),
+        },
+        now,
+    );
+    let mut io = Discard::default();
+    let mut group = c.benchmark_group("room");
     group.throughput(Throughput::Elements(10));
-    let mut shared = Shared::new(quiz, String::new());
-    group.bench_function("name + 10 answers", |b| {
-        let mut out = Vec::with_capacity(64 * 1024);
+    group.bench_function("a student: name + 10 answers", |b| {
+        let mut id = 0;
         b.iter(|| {
-            let now = Instant::now();
-            out.clear();
-            let mut s = Session::new(1, peer, now, &shared.quiz, &mut out);
-            let mut ctx = shared.ctx();
-            s.on_line("student", now, &mut ctx, &mut out);
+            id = (id + 1) % 64;
+            room.handle_connect(id, Door::Student, peer, now, &mut io);
+            room.handle_line(id, "student", now, &mut io);
             for _ in 0..10 {
-                s.on_line("b", now, &mut ctx, &mut out);
+                room.handle_line(id, "b", now, &mut io);
             }
-            shared.finished.clear();
-            black_box(out.len())
+            black_box(io.bytes)
         })
     });
     group.finish();

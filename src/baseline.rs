@@ -19,8 +19,8 @@ use slab::Slab;
 
 use crate::conn::write_some;
 use crate::quiz::Quiz;
+use crate::room::session::Session;
 use crate::server::Handle;
-use crate::session::Session;
 
 const LISTENER: Token = Token(usize::MAX - 1);
 const WAKER: Token = Token(usize::MAX - 2);

@@ -50,7 +50,7 @@ impl Config {
             handle_signals: false,
             summary_every: Duration::from_secs(60),
             admin_listen: None,
-            admin_token: crate::admin::random_token(),
+            admin_token: crate::random::Secrets::Os.token(),
             token_timeout: crate::limits::TOKEN_TIMEOUT,
             banks: Vec::new(),
             title: None,

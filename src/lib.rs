@@ -21,18 +21,18 @@
 //! - [`load`]: the load generator's engine (simulated students over TCP), for `quizd-load` and
 //!   the benches.
 
-pub mod admin;
 pub mod bank;
 pub mod baseline;
 pub mod config;
 pub mod conn;
+pub mod console;
 pub mod limits;
-pub mod live;
 pub mod load;
 pub mod quiz;
+pub mod random;
 pub mod results;
+pub mod room;
 pub mod server;
-pub mod session;
 pub mod telnet;
 pub mod text;
 pub mod wire;

@@ -6,8 +6,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use quizd::bank::{self, Bank, Problem};
-use quizd::live::{LiveSettings, Scoring};
-use quizd::quiz::{Quiz, Settings};
+use quizd::quiz::{LiveSettings, Quiz, Scoring, Settings};
 use quizd::server::Stopped;
 use quizd::{Config, Server};
 

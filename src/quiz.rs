@@ -9,6 +9,24 @@ use std::time::Duration;
 use crate::bank::{Bank, Kind, Question};
 pub use crate::limits::{MAX_DURATION, MAX_OPTIONS};
 
+/// How right answers are scored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scoring {
+    /// One point per right answer.
+    Count,
+    /// `crate::room::live::SPEED_POINTS` for a right answer within [`FULL_POINTS_WITHIN`], falling linearly to
+    /// half of that at the deadline (see `crate::room::live::points`).
+    Speed,
+}
+
+/// How a live quiz runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveSettings {
+    /// Open the next question this long after one closes, without waiting for `next`.
+    pub auto_next: Option<Duration>,
+    pub scoring: Scoring,
+}
+
 /// How attempts are run; shared by every session.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
@@ -28,7 +46,7 @@ pub struct Settings {
     /// (zero: recorded at once).
     pub resume_window: Duration,
     /// Teacher-paced: everyone gets the same questions at the same time (`None`: self-paced).
-    pub live: Option<crate::live::LiveSettings>,
+    pub live: Option<LiveSettings>,
 }
 
 impl Default for Settings {
@@ -156,14 +174,11 @@ impl Quiz {
             how_to_answer,
         };
         let count = quiz.count();
-        quiz.headers = (1..=count)
+        quiz.headers = (0..count)
             .map(|i| {
-                let mut header = format!("\r\nQuestion {i} of {count}");
-                if let Some(limit) = quiz.settings.time_limit {
-                    header.push_str(&format!(" ({} s)", limit.as_secs()));
-                }
-                header.push_str("\r\n");
-                header.into_bytes().into_boxed_slice()
+                crate::wire::header(i, count, quiz.settings.time_limit)
+                    .into_bytes()
+                    .into_boxed_slice()
             })
             .collect();
         quiz
@@ -186,11 +201,12 @@ impl Quiz {
         self.settings.count.map_or(all, |n| n.min(all))
     }
 
-    /// The seed of one attempt: fixed by `--seed` and the name, random otherwise.
-    pub fn attempt_seed(&self, name: &str) -> u64 {
+    /// The seed of one attempt: fixed by `--seed` and the name (so a run can be replayed),
+    /// otherwise drawn from `rng`, the room's generator.
+    pub fn attempt_seed(&self, name: &str, rng: &mut fastrand::Rng) -> u64 {
         match self.settings.seed {
             Some(seed) => mix(seed ^ fnv1a(name.to_lowercase().as_bytes())),
-            None => fastrand::u64(..),
+            None => rng.u64(..),
         }
     }
 
@@ -289,7 +305,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 }
 
 /// SplitMix64's finaliser: spreads nearby seeds far apart.
-fn mix(mut z: u64) -> u64 {
+pub(crate) fn mix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
@@ -379,10 +395,13 @@ mod tests {
                 ..Settings::default()
             },
         );
-        let a = q.attempt_seed("Alice");
-        assert_eq!(a, q.attempt_seed("alice"));
-        assert_ne!(a, q.attempt_seed("bob"));
-        assert_eq!(q.draw(a), q.draw(q.attempt_seed("ALICE")));
+        // Whatever the room's generator says, the seed decides.
+        let mut rng = fastrand::Rng::with_seed(1);
+        let mut other = fastrand::Rng::with_seed(2);
+        let a = q.attempt_seed("Alice", &mut rng);
+        assert_eq!(a, q.attempt_seed("alice", &mut other));
+        assert_ne!(a, q.attempt_seed("bob", &mut rng));
+        assert_eq!(q.draw(a), q.draw(q.attempt_seed("ALICE", &mut other)));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use std::time::SystemTime;
 
 use crate::bank::Response;
 use crate::quiz::Quiz;
-use crate::session::Attempt;
+use crate::room::roster::Attempt;
 use crate::text::percent;
 
 /// The header line; its column names are a stable interface (spreadsheets, scripts).
@@ -256,7 +256,7 @@ mod tests {
     use super::*;
     use crate::bank::{Bank, Kind, Question, Response};
     use crate::quiz::Settings;
-    use crate::session::Status;
+    use crate::room::roster::Status;
     use std::sync::Arc;
     use std::time::Duration;
 

@@ -1,38 +1,42 @@
-//! The poll loop: one thread, one `mio::Poll`, the listener and every client in a `Slab`.
+//! The poll loop: one thread, one `mio::Poll`, the listeners and every client in a `Slab`. It
+//! only moves bytes: everything a student or a teacher experiences is decided by the
+//! [`Room`], which the loop feeds and which answers through [`Io`], implemented here over the
+//! sockets and the results file.
 //!
-//! Each turn of the loop: poll with a timeout that ends at the nearest deadline, handle the
-//! events (accept until WouldBlock; read until WouldBlock or the budget; write right after
-//! input; ask for WRITABLE only while output waits), then fire every expired deadline whether
-//! events came or not, then close what was marked for closing, in one place (the sweep).
-//!
-//! Deadlines live in one ordered set of `(instant, slab key)`; each connection remembers the
-//! deadline it has armed there, so re-arming is a remove and an insert.
+//! Each turn of the loop: poll with a timeout that ends at the nearest deadline (the room's, a
+//! lingering close, an accept pause, the summary); handle the events (accept until WouldBlock;
+//! read until a short read or the budget, through the telnet decoder into the room; write right
+//! after; ask for WRITABLE only while output waits); then fire every expired deadline whether
+//! events came or not; then close what was marked for closing, in one place (the sweep).
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::io;
+use std::io::{self, Read};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::AsRawFd;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use mio::event::Event;
 use mio::net::TcpListener;
-use mio::{Events, Interest, Poll, Token, Waker};
+use mio::{Events, Interest, Poll, Registry, Token, Waker};
 use slab::Slab;
 
-use crate::admin::{self, CloseReason, Request};
+use crate::bank::{Bank, Problem};
 use crate::config::Config;
-use crate::conn::{Conn, Phase, ReadEnd};
+use crate::conn::{Conn, Phase};
 use crate::limits::{
-    self, ACCEPT_PAUSE_MAX, ACCEPT_PAUSE_MIN, LISTEN_BACKLOG, MAX_TEACHERS, OUT_KEEP,
+    self, ACCEPT_PAUSE_MAX, ACCEPT_PAUSE_MIN, LISTEN_BACKLOG, MAX_TEACHERS, OUT_KEEP, READ_BUDGET,
     SHUTDOWN_GRACE,
 };
-use crate::live::{Live, Transition};
 use crate::quiz::Quiz;
 use crate::results::Results;
-use crate::session::{Shared, Status};
+use crate::room::roster::{Attempt, Status};
+use crate::room::{ConnId, Door, Io, NetStats, Room, RoomConfig};
+use crate::telnet::{Decoder, Event as Telnet};
+use crate::text::describe_io_error;
 
 const LISTENER: Token = Token(usize::MAX - 1);
 const SIGNALS: Token = Token(usize::MAX - 2);
@@ -56,29 +60,23 @@ impl fmt::Display for StartError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StartError::Listen { addr, error } => {
-                write!(
-                    f,
-                    "cannot listen on {addr}: {}",
-                    crate::text::describe_io_error(error)
-                )
+                write!(f, "cannot listen on {addr}: {}", describe_io_error(error))
             }
             StartError::AdminListen { addr, error } => {
                 write!(
                     f,
                     "cannot listen on {addr} for the teacher console: {} (choose another with --admin-listen, or off)",
-                    crate::text::describe_io_error(error)
+                    describe_io_error(error)
                 )
             }
             StartError::Results { path, error } => {
                 write!(
                     f,
                     "cannot open results file {path}: {}",
-                    crate::text::describe_io_error(error)
+                    describe_io_error(error)
                 )
             }
-            StartError::Setup(error) => {
-                write!(f, "cannot start: {}", crate::text::describe_io_error(error))
-            }
+            StartError::Setup(error) => write!(f, "cannot start: {}", describe_io_error(error)),
         }
     }
 }
@@ -115,70 +113,6 @@ impl Handle {
     }
 }
 
-/// What the server counts; logged in the periodic summary.
-#[derive(Debug, Default, Clone)]
-pub struct Stats {
-    pub accepted: u64,
-    pub rejected_full: u64,
-    pub closed_output_cap: u64,
-    pub accept_pauses: u64,
-    pub bytes_in: u64,
-    pub bytes_out: u64,
-    pub peak_connections: usize,
-    pub wrong_token_closes: u64,
-    pub asks: u64,
-}
-
-/// The quiz server.
-pub struct Server {
-    poll: Poll,
-    listener: Option<TcpListener>,
-    local_addr: SocketAddr,
-    admin_listener: Option<TcpListener>,
-    admin_addr: Option<SocketAddr>,
-    /// Teacher consoles among `conns`.
-    teachers: usize,
-    /// Finished attempts of this run, for the teacher's `top`.
-    board: Vec<admin::TopRow>,
-    started: Instant,
-    /// Where the quiz came from, for `reload`, and the settings a new bank is served with.
-    banks: Vec<std::path::PathBuf>,
-    title: Option<String>,
-    conns: Slab<Conn>,
-    /// Every armed deadline, earliest first.
-    timers: BTreeSet<(Instant, usize)>,
-    shared: Shared,
-    results: Results,
-    max_clients: usize,
-    output_cap: usize,
-    linger: Duration,
-    token_timeout: Duration,
-    /// Accepting is paused (no descriptors left) until this instant or a close, whichever
-    /// first; the duration is the current pause, doubled on each failure.
-    accept_paused: Option<(Instant, Duration)>,
-    /// When the server ran out of descriptors with connections waiting; cleared once the
-    /// backlog is drained, so the warning is logged once per episode, not once per retry.
-    starved_since: Option<Instant>,
-    /// Connections marked for closing (their `closing` holds the status their attempt gets).
-    to_close: Vec<usize>,
-    /// Connections that hit the read budget and may have more input waiting.
-    again: Vec<usize>,
-    signals: Option<signal_hook_mio::v1_0::Signals>,
-    stop: Arc<AtomicBool>,
-    waker: Arc<Waker>,
-    /// Set once shutdown began: the loop ends when every connection is gone or at this instant.
-    stopping: Option<Instant>,
-    stats: Stats,
-    next_summary: Instant,
-    summary_every: Duration,
-    last_summary: (u64, u64, u64),
-    /// Where reads land; shared by every connection.
-    scratch: Box<[u8]>,
-    /// Output produced by the connection being handled, sent (or moved to its backlog) before
-    /// the next connection is looked at; shared so sending allocates nothing per connection.
-    out: Vec<u8>,
-}
-
 /// An accept error that concerns only that one connection (or a signal): accept again.
 pub(crate) fn is_transient(e: &io::Error) -> bool {
     matches!(
@@ -192,32 +126,12 @@ pub(crate) fn is_transient(e: &io::Error) -> bool {
 /// One line to a connection that will not be served, then close. The line fits any socket
 /// buffer, so one write does.
 fn refuse(mut stream: mio::net::TcpStream, line: &str) {
-    use std::io::{Read, Write};
+    use std::io::Write;
     // Drop anything already sent so closing sends FIN, not a reset that eats the line.
     let mut sink = [0u8; 512];
     while matches!(stream.read(&mut sink), Ok(n) if n > 0) {}
     let _ = stream.write_all(line.as_bytes());
     let _ = stream.shutdown(std::net::Shutdown::Write);
-}
-
-/// Where `load`, `reload` and `upload` take a bank from.
-enum BankSource {
-    /// These files or directories (`load`).
-    Files(Vec<std::path::PathBuf>),
-    /// The files the quiz came from, read again (`reload`); none: the bundled bank.
-    Again,
-    /// A bank's text sent over the console (`upload`).
-    Upload { name: String, text: String },
-}
-
-/// A reply to a teacher's command.
-enum Reply {
-    /// One or more lines (`ok: ...`, `error: ...`), then the prompt.
-    Lines(String),
-    /// A block ending with a `.` line.
-    Block(Vec<String>),
-    /// Nothing more (the console is closing).
-    Nothing,
 }
 
 /// Binds with a backlog large enough for a class arriving at once (mio's default is 128).
@@ -238,9 +152,190 @@ pub(crate) fn bind_listener(addr: &str) -> io::Result<TcpListener> {
     Ok(listener)
 }
 
+/// The sockets side: every connection, the results file, and what the room asked of them that
+/// the loop acts on after the room returns.
+struct Net {
+    conns: Slab<Conn>,
+    registry: Registry,
+    results: Results,
+    /// Output for the connection being read, sent once its input is handled (one `write` per
+    /// read in the usual case); shared, so sending allocates nothing per connection.
+    out: Vec<u8>,
+    /// Connections marked for the sweep (their `closing` holds the status their attempt gets).
+    to_close: Vec<usize>,
+    /// Student connections over the output cap, for the loop to end.
+    over_cap: Vec<usize>,
+    /// Connections lingering after their last word, by deadline.
+    lingering: BTreeSet<(Instant, usize)>,
+    /// A teacher asked for shutdown.
+    shutdown_asked: bool,
+    students: usize,
+    teachers: usize,
+    stats: NetStats,
+    output_cap: usize,
+    linger: Duration,
+}
+
+impl Net {
+    /// Marks a connection for the sweep (once; the first reason wins).
+    fn mark_close(&mut self, key: usize, status: Status) {
+        if let Some(conn) = self.conns.get_mut(key)
+            && conn.closing.is_none()
+        {
+            conn.closing = Some(status);
+            self.to_close.push(key);
+        }
+    }
+
+    /// Sends `fresh` (or, with `None`, the shared output of the connection being read) to
+    /// `key`, then enforces the output cap, finishes a lingering close and updates write
+    /// interest.
+    fn push(&mut self, key: usize, fresh: Option<&[u8]>) {
+        let Net {
+            conns,
+            out,
+            registry,
+            ..
+        } = self;
+        let fresh: &[u8] = fresh.unwrap_or(out);
+        let Some(conn) = conns.get_mut(key) else {
+            return;
+        };
+        if conn.closing.is_some() {
+            // The sweep makes the last attempt to send it.
+            conn.keep(fresh);
+            return;
+        }
+        let sent = conn.send(fresh);
+        if let Err(e) = sent {
+            log::debug!("{}: write failed: {e}", conn.peer);
+            self.mark_close(key, Status::Disconnected);
+            return;
+        }
+        // A teacher's `results` may be large; only students are held to the cap.
+        if conn.pending() > self.output_cap
+            && conn.phase == Phase::Open
+            && conn.door == Door::Student
+            && !self.over_cap.contains(&key)
+        {
+            self.over_cap.push(key);
+        }
+        conn.shut_when_flushed();
+        let want_write = conn.wants_write();
+        if want_write != conn.write_interest {
+            let interest = if want_write {
+                Interest::READABLE | Interest::WRITABLE
+            } else {
+                Interest::READABLE
+            };
+            if let Err(e) = registry.reregister(&mut conn.stream, Token(key), interest) {
+                log::warn!("{}: cannot change interest: {e}", conn.peer);
+                self.mark_close(key, Status::Disconnected);
+                return;
+            }
+            conn.write_interest = want_write;
+        }
+    }
+
+    /// Starts the graceful close of `key`: output first, then our side shut, then the peer's
+    /// close awaited until `until`.
+    fn linger(&mut self, key: usize, until: Instant) {
+        if let Some(conn) = self.conns.get_mut(key)
+            && conn.linger(until)
+        {
+            self.lingering.insert((until, key));
+        }
+    }
+}
+
+/// The room's view of the sockets during one call: `current` is the connection whose input is
+/// being handled (its output collects in `Net::out`, after any telnet replies, and goes out in
+/// one write); output for any other connection is written at once.
+struct Outbox<'a> {
+    net: &'a mut Net,
+    current: Option<usize>,
+    now: Instant,
+}
+
+impl Io for Outbox<'_> {
+    fn send(&mut self, id: ConnId, bytes: &[u8]) {
+        if self.current == Some(id) {
+            self.net.out.extend_from_slice(bytes);
+        } else {
+            self.net.push(id, Some(bytes));
+        }
+    }
+
+    fn close(&mut self, id: ConnId) {
+        let until = self.now + self.net.linger;
+        self.net.linger(id, until);
+        if self.current != Some(id) {
+            // Nothing more comes for it: shut our side now if the output is out.
+            self.net.push(id, Some(&[]));
+        }
+    }
+
+    fn record(&mut self, attempt: &Attempt, quiz: &Quiz) {
+        self.net.results.record(attempt, quiz, SystemTime::now());
+    }
+
+    fn read_banks(&mut self, paths: &[PathBuf]) -> Result<Bank, Vec<Problem>> {
+        crate::bank::load(paths)
+    }
+
+    fn results(&mut self) -> Result<String, String> {
+        let path = self.net.results.path();
+        std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {}", path.display(), describe_io_error(&e)))
+    }
+
+    fn net(&self) -> NetStats {
+        let mut stats = self.net.stats.clone();
+        for (_, conn) in self.net.conns.iter() {
+            stats.bytes_in += conn.bytes_in;
+            stats.bytes_out += conn.bytes_out;
+        }
+        stats
+    }
+
+    fn shutdown(&mut self) {
+        self.net.shutdown_asked = true;
+    }
+}
+
+/// The quiz server.
+pub struct Server {
+    poll: Poll,
+    room: Room,
+    net: Net,
+    listener: Option<TcpListener>,
+    local_addr: SocketAddr,
+    admin_listener: Option<TcpListener>,
+    admin_addr: Option<SocketAddr>,
+    max_clients: usize,
+    /// Accepting is paused (no descriptors left) until this instant or a close, whichever
+    /// first; the duration is the current pause, doubled on each failure.
+    accept_paused: Option<(Instant, Duration)>,
+    /// When the server ran out of descriptors with connections waiting; cleared once the
+    /// backlog is drained, so the warning is logged once per episode, not once per retry.
+    starved_since: Option<Instant>,
+    /// Connections that hit the read budget and may have more input waiting.
+    again: Vec<usize>,
+    signals: Option<signal_hook_mio::v1_0::Signals>,
+    stop: Arc<AtomicBool>,
+    waker: Arc<Waker>,
+    /// Set once shutdown began: the loop ends when every connection is gone or at this instant.
+    stopping: Option<Instant>,
+    next_summary: Instant,
+    summary_every: Duration,
+    last_summary: (u64, u64, u64),
+    /// Where reads land; shared by every connection.
+    scratch: Box<[u8]>,
+}
+
 impl Server {
-    /// Binds the student port, opens the results file, sets up the poll loop. Nothing is
-    /// served until [`Server::run`].
+    /// Binds the student port (and the console's), opens the results file, sets up the poll
+    /// loop. Nothing is served until [`Server::run`].
     pub fn bind(config: Config) -> Result<Server, StartError> {
         let nofile = match limits::raise_nofile() {
             Ok(n) => n,
@@ -294,13 +389,15 @@ impl Server {
         } else {
             None
         };
+        let registry = poll.registry().try_clone().map_err(StartError::Setup)?;
         let local_addr = listener.local_addr().map_err(StartError::Setup)?;
+        let quiz = config.quiz;
         log::info!(
             "listening on {local_addr} ({} question{} per attempt from {} in '{}'; max {} students, open-file limit {})",
-            config.quiz.count(),
-            if config.quiz.count() == 1 { "" } else { "s" },
-            config.quiz.questions.len(),
-            config.quiz.title,
+            quiz.count(),
+            if quiz.count() == 1 { "" } else { "s" },
+            quiz.questions.len(),
+            quiz.title,
             max_clients,
             nofile
         );
@@ -309,41 +406,54 @@ impl Server {
             log::info!("teacher console on {addr} (telnet to it and type the token)");
         }
         let now = Instant::now();
-        let server = Server {
+        let rng = crate::random::quiz_rng(quiz.settings.seed);
+        let room = Room::new(
+            RoomConfig {
+                quiz,
+                admin_token: config.admin_token,
+                token_timeout: config.token_timeout,
+                banks: config.banks,
+                title: config.title,
+                rng,
+                secrets: crate::random::Secrets::Os,
+            },
+            now,
+        );
+        Ok(Server {
             poll,
+            room,
+            net: Net {
+                conns: Slab::new(),
+                registry,
+                results,
+                out: Vec::with_capacity(OUT_KEEP),
+                to_close: Vec::new(),
+                over_cap: Vec::new(),
+                lingering: BTreeSet::new(),
+                shutdown_asked: false,
+                students: 0,
+                teachers: 0,
+                stats: NetStats::default(),
+                output_cap: config.output_cap,
+                linger: config.linger,
+            },
             listener: Some(listener),
             local_addr,
             admin_listener,
             admin_addr,
-            teachers: 0,
-            board: Vec::new(),
-            started: now,
-            banks: config.banks,
-            title: config.title,
-            conns: Slab::new(),
-            timers: BTreeSet::new(),
-            shared: Shared::new(config.quiz, config.admin_token),
-            results,
             max_clients,
-            output_cap: config.output_cap,
-            linger: config.linger,
-            token_timeout: config.token_timeout,
             accept_paused: None,
             starved_since: None,
-            to_close: Vec::new(),
             again: Vec::new(),
             signals,
             stop: Arc::new(AtomicBool::new(false)),
             waker,
             stopping: None,
-            stats: Stats::default(),
             next_summary: now + config.summary_every,
             summary_every: config.summary_every,
             last_summary: (0, 0, 0),
             scratch: vec![0u8; 16 * 1024].into_boxed_slice(),
-            out: Vec::with_capacity(OUT_KEEP),
-        };
-        Ok(server)
+        })
     }
 
     /// The address actually bound (the real port when asked for port 0).
@@ -363,10 +473,7 @@ impl Server {
 
     /// A handle that stops the server from another thread.
     pub fn handle(&self) -> Handle {
-        Handle {
-            stop: self.stop.clone(),
-            waker: self.waker.clone(),
-        }
+        Handle::new(self.stop.clone(), self.waker.clone())
     }
 
     /// Serves until stopped (signal or [`Handle::stop`]); every attempt's row is written before
@@ -387,7 +494,7 @@ impl Server {
                     ADMIN_LISTENER => self.accept_teachers(now),
                     SIGNALS => {
                         if self.on_signals(now) == Some(Stopped::Forced) {
-                            self.results.close();
+                            self.net.results.close();
                             return Ok(Stopped::Forced);
                         }
                     }
@@ -402,9 +509,8 @@ impl Server {
             self.read_again(now);
             self.fire_timers(Instant::now());
             self.sweep(Instant::now());
-            self.run_live(Instant::now());
             if let Some(until) = self.stopping
-                && (self.conns.is_empty() || Instant::now() >= until)
+                && (self.net.conns.is_empty() || Instant::now() >= until)
             {
                 self.finish_shutdown();
                 return Ok(Stopped::Clean);
@@ -417,25 +523,80 @@ impl Server {
         if !self.again.is_empty() {
             return Some(Duration::ZERO);
         }
-        let mut nearest = self.timers.first().map(|&(at, _)| at);
-        let mut consider = |at: Instant| nearest = Some(nearest.map_or(at, |n| n.min(at)));
-        if let Some((at, _)) = self.accept_paused {
-            consider(at);
-        }
-        if let Some(at) = self.stopping {
-            consider(at);
-        }
-        if let Some(at) = self.shared.roster.next_expiry() {
-            consider(at);
-        }
-        if let Some(at) = self.shared.live.as_ref().and_then(Live::next_deadline) {
-            consider(at);
-        }
-        consider(self.next_summary);
-        nearest.map(|at| at.saturating_duration_since(now))
+        [
+            self.room.next_deadline(),
+            self.net.lingering.first().map(|&(at, _)| at),
+            self.accept_paused.map(|(at, _)| at),
+            self.stopping,
+            Some(self.next_summary),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .map(|at| at.saturating_duration_since(now))
     }
 
-    /// Accepts every waiting connection.
+    /// Runs `f` on the room with the sockets as its [`Io`], `current` being the connection
+    /// whose input is handled; then carries out what the room asked for that needs the loop:
+    /// students over the output cap are closed, a teacher's shutdown begins.
+    fn with_room(
+        &mut self,
+        current: Option<usize>,
+        now: Instant,
+        f: impl FnOnce(&mut Room, &mut Outbox<'_>),
+    ) {
+        let mut io = Outbox {
+            net: &mut self.net,
+            current,
+            now,
+        };
+        f(&mut self.room, &mut io);
+        self.after_room(now);
+    }
+
+    fn after_room(&mut self, now: Instant) {
+        while let Some(key) = self.net.over_cap.pop() {
+            self.close_over_cap(key, now);
+        }
+        if std::mem::take(&mut self.net.shutdown_asked) {
+            self.begin_shutdown(now);
+        }
+    }
+
+    /// A student who does not read their output: the attempt ends now, and what is queued is
+    /// dropped for one last line, which goes out if the client ever reads again (otherwise the
+    /// linger deadline closes it).
+    fn close_over_cap(&mut self, key: usize, now: Instant) {
+        let cap = self.net.output_cap;
+        let Some(conn) = self.net.conns.get(key) else {
+            return;
+        };
+        if conn.phase != Phase::Open || conn.closing.is_some() {
+            return;
+        }
+        self.net.stats.closed_output_cap += 1;
+        log::warn!(
+            "{} does not read its output ({} bytes waiting, cap {cap}): closing",
+            conn.peer,
+            conn.pending()
+        );
+        let mut io = Outbox {
+            net: &mut self.net,
+            current: None,
+            now,
+        };
+        self.room
+            .handle_close(key, Status::Disconnected, now, &mut io);
+        if let Some(conn) = self.net.conns.get_mut(key) {
+            conn.replace_pending(&format!(
+                "\r\nerror: too much unread output (over {cap} bytes); closing. Your answers so far are saved.\r\n"
+            ));
+        }
+        self.net.linger(key, now + self.net.linger);
+        self.net.push(key, Some(&[]));
+    }
+
+    /// Accepts every waiting student.
     fn accept_all(&mut self, now: Instant) {
         if self.accept_paused.is_some_and(|(until, _)| now < until) {
             return;
@@ -446,11 +607,11 @@ impl Server {
             };
             match listener.accept() {
                 Ok((stream, peer)) => {
-                    self.stats.accepted += 1;
-                    if self.conns.len() - self.teachers >= self.max_clients {
+                    self.net.stats.accepted += 1;
+                    if self.net.students >= self.max_clients {
                         self.refuse_full(stream, peer);
                     } else {
-                        self.add_conn(stream, peer, now);
+                        self.add_conn(stream, peer, Door::Student, now);
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
@@ -472,10 +633,10 @@ impl Server {
                         .map_or(ACCEPT_PAUSE_MIN, |(_, p)| (p * 2).min(ACCEPT_PAUSE_MAX));
                     if self.starved_since.is_none() {
                         self.starved_since = Some(now);
-                        self.stats.accept_pauses += 1;
+                        self.net.stats.accept_pauses += 1;
                         log::warn!(
                             "accept paused: {e} ({} connected); resuming when one closes",
-                            self.conns.len()
+                            self.net.conns.len()
                         );
                     }
                     self.accept_paused = Some((now + pause, pause));
@@ -492,19 +653,15 @@ impl Server {
 
     /// Full: one clear line, then close. The line fits any socket buffer, so one write does.
     fn refuse_full(&mut self, stream: mio::net::TcpStream, peer: SocketAddr) {
-        self.stats.rejected_full += 1;
-        if self.stats.rejected_full.is_power_of_two() {
+        self.net.stats.rejected_full += 1;
+        if self.net.stats.rejected_full.is_power_of_two() {
             log::warn!(
                 "server full ({} students): refused {peer} ({} refused so far)",
                 self.max_clients,
-                self.stats.rejected_full
+                self.net.stats.rejected_full
             );
         }
-        let line = format!(
-            "error: server full ({} students connected); try again later\r\n",
-            self.conns.len() - self.teachers
-        );
-        refuse(stream, &line);
+        refuse(stream, &crate::wire::server_full(self.net.students));
     }
 
     /// Accepts every waiting teacher console (up to [`MAX_TEACHERS`]).
@@ -514,23 +671,14 @@ impl Server {
                 return;
             };
             match listener.accept() {
-                Ok((stream, peer)) if self.teachers >= MAX_TEACHERS => {
+                Ok((stream, peer)) if self.net.teachers >= MAX_TEACHERS => {
                     log::warn!("teacher console from {peer} refused: {MAX_TEACHERS} already open");
                     refuse(
                         stream,
                         &format!("error: too many teacher consoles (max {MAX_TEACHERS})\r\n"),
                     );
                 }
-                Ok((mut stream, peer)) => {
-                    let Some(key) = self.register(&mut stream, peer) else {
-                        continue;
-                    };
-                    log::info!("teacher console opened from {peer}");
-                    let conn = Conn::teacher(stream, peer, now, self.token_timeout, &mut self.out);
-                    self.conns.insert(conn);
-                    self.teachers += 1;
-                    self.after_io(key, now);
-                }
+                Ok((stream, peer)) => self.add_conn(stream, peer, Door::Teacher, now),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if is_transient(&e) => {}
                 Err(e) => {
@@ -542,225 +690,135 @@ impl Server {
         }
     }
 
-    /// Registers a new connection's socket under the slab key it is about to get.
-    fn register(&mut self, stream: &mut mio::net::TcpStream, peer: SocketAddr) -> Option<usize> {
-        let key = self.conns.vacant_key();
+    /// Registers a new connection under the slab key it is about to get, and lets the room
+    /// greet it.
+    fn add_conn(
+        &mut self,
+        mut stream: mio::net::TcpStream,
+        peer: SocketAddr,
+        door: Door,
+        now: Instant,
+    ) {
+        let key = self.net.conns.vacant_key();
         if let Err(e) = self
             .poll
             .registry()
-            .register(stream, Token(key), Interest::READABLE)
+            .register(&mut stream, Token(key), Interest::READABLE)
         {
             log::warn!("cannot register {peer}: {e}");
-            return None;
+            return;
         }
         // Quiz lines are small and interactive: send them now, not after Nagle's delay.
         let _ = stream.set_nodelay(true);
-        Some(key)
-    }
-
-    fn add_conn(&mut self, mut stream: mio::net::TcpStream, peer: SocketAddr, now: Instant) {
-        let Some(key) = self.register(&mut stream, peer) else {
-            return;
-        };
         log::debug!("{peer} connected");
-        let conn = Conn::new(key, stream, peer, now, &self.shared.quiz, &mut self.out);
-        self.conns.insert(conn);
-        self.stats.peak_connections = self.stats.peak_connections.max(self.conns.len());
-        self.after_io(key, now);
+        self.net.conns.insert(Conn::new(stream, peer, door));
+        match door {
+            Door::Student => self.net.students += 1,
+            Door::Teacher => self.net.teachers += 1,
+        }
+        self.net.stats.peak_connections = self.net.stats.peak_connections.max(self.net.conns.len());
+        self.with_room(Some(key), now, |room, io| {
+            room.handle_connect(key, door, peer, now, io)
+        });
+        self.net.push(key, None);
+        self.net.out.clear();
     }
 
     fn on_conn_event(&mut self, key: usize, event: &Event, now: Instant) {
         // An event for a connection already gone (or being closed) is normal.
-        if !self.conns.contains(key) || self.is_marked(key) {
-            return;
+        match self.net.conns.get(key) {
+            Some(conn) if conn.closing.is_none() => {}
+            _ => return,
         }
         if event.is_readable() || event.is_read_closed() || event.is_error() {
             self.read_conn(key, now, event.is_read_closed() || event.is_error());
-        }
-        self.after_io(key, now);
-        self.serve_teacher(key, now);
-    }
-
-    fn is_marked(&self, key: usize) -> bool {
-        self.conns.get(key).is_some_and(|c| c.closing.is_some())
-    }
-
-    /// Marks a connection for the sweep (once; the first reason wins).
-    fn mark_close(&mut self, key: usize, status: Status) {
-        if let Some(conn) = self.conns.get_mut(key)
-            && conn.closing.is_none()
-        {
-            conn.closing = Some(status);
-            self.to_close.push(key);
+        } else {
+            // Writable: send what waits.
+            self.net.push(key, Some(&[]));
         }
     }
 
-    /// Reads what a connection sent; `to_eof`: read on to the end of stream (the event said the
-    /// peer closed), not just until a short read.
+    /// Reads what a connection sent, feeding it through the telnet decoder into the room, then
+    /// sends the output. `to_eof`: read on to the end of stream (the event said the peer
+    /// closed), not just until a short read.
+    ///
+    /// A read that returns less than asked has emptied the socket (stream sockets under
+    /// edge-triggered polling: epoll(7)), so the loop stops there instead of paying one more
+    /// `read` for the WouldBlock; data arriving later raises a new event.
     fn read_conn(&mut self, key: usize, now: Instant, to_eof: bool) {
-        let Some(conn) = self.conns.get_mut(key) else {
+        let Some(conn) = self.net.conns.get_mut(key) else {
             return;
         };
-        match conn.read(
-            now,
-            &mut self.shared.ctx(),
-            &mut self.scratch,
-            &mut self.out,
-            to_eof,
-        ) {
-            ReadEnd::Drained => {}
-            ReadEnd::Budget => self.again.push(key),
-            ReadEnd::Eof => self.mark_close(key, Status::Disconnected),
-            ReadEnd::Failed(e) => {
-                log::debug!("{}: read failed: {e}", conn.peer);
-                self.mark_close(key, Status::Disconnected);
+        let mut decoder = std::mem::take(&mut conn.decoder);
+        let mut budget = READ_BUDGET;
+        let ended = loop {
+            let Some(conn) = self.net.conns.get_mut(key) else {
+                break None;
+            };
+            match conn.stream.read(&mut self.scratch) {
+                Ok(0) => break Some(Status::Disconnected),
+                Ok(n) => {
+                    conn.bytes_in += n as u64;
+                    if conn.phase == Phase::Open {
+                        let bytes = &self.scratch[..n];
+                        let mut io = Outbox {
+                            net: &mut self.net,
+                            current: Some(key),
+                            now,
+                        };
+                        feed(&mut decoder, bytes, key, now, &mut self.room, &mut io);
+                    }
+                    budget = budget.saturating_sub(n);
+                    if budget == 0 {
+                        self.again.push(key);
+                        break None;
+                    }
+                    if n < self.scratch.len() && !to_eof {
+                        break None;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break None,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    log::debug!("{}: read failed: {e}", conn.peer);
+                    break Some(Status::Disconnected);
+                }
             }
+        };
+        if let Some(conn) = self.net.conns.get_mut(key) {
+            conn.decoder = decoder;
         }
+        self.net.push(key, None);
+        self.net.out.clear();
+        if self.net.out.capacity() > 4 * OUT_KEEP {
+            self.net.out = Vec::with_capacity(OUT_KEEP);
+        }
+        if let Some(status) = ended {
+            self.net.mark_close(key, status);
+        }
+        self.after_room(now);
     }
 
     /// Connections that used up their read budget get another turn.
     fn read_again(&mut self, now: Instant) {
         for key in std::mem::take(&mut self.again) {
-            if self.conns.contains(key) && !self.is_marked(key) {
+            if matches!(self.net.conns.get(key), Some(c) if c.closing.is_none()) {
                 self.read_conn(key, now, true);
-                self.after_io(key, now);
-                self.serve_teacher(key, now);
             }
         }
     }
 
-    /// After anything happened on a connection: write results, send output, enforce the output
-    /// cap, start closing a finished session, update write interest and the timer.
-    fn after_io(&mut self, key: usize, now: Instant) {
-        // Rows first: by the time a student reads "Quiz over", their row is on disk.
-        self.write_finished();
-        self.update_conn(key, now);
-        self.deliver_asks(now);
-        self.run_live(now);
-        // A student who resumed their attempt here: the connection that held it says so and
-        // closes.
-        while let Some(old) = self.shared.evicted.pop() {
-            if let Some(session) = self.conns.get_mut(old).and_then(Conn::session_mut) {
-                session.on_evicted(&mut self.out);
-                self.update_conn(old, now);
-            }
-        }
-        // An attempt ended by a limit inside update_conn.
-        self.write_finished();
-    }
-
-    fn update_conn(&mut self, key: usize, now: Instant) {
-        let Some(conn) = self.conns.get_mut(key) else {
-            self.out.clear();
-            return;
-        };
-        if conn.closing.is_some() {
-            // The sweep makes the last attempt to send it.
-            conn.keep(&mut self.out);
-            return;
-        }
-        let sent = conn.send(&mut self.out);
-        if self.out.capacity() > 4 * OUT_KEEP {
-            self.out = Vec::with_capacity(OUT_KEEP);
-        }
-        if let Err(e) = sent {
-            log::debug!("{}: write failed: {e}", conn.peer);
-            self.mark_close(key, Status::Disconnected);
-            return;
-        }
-        // A teacher's `results` may be large; only students are held to the cap.
-        let (peer, pending) = (conn.peer, conn.pending());
-        if pending > self.output_cap
-            && conn.phase == Phase::Open
-            && let Some(session) = conn.session_mut()
-        {
-            self.stats.closed_output_cap += 1;
-            log::warn!(
-                "{} ({peer}) does not read its output ({pending} bytes waiting, cap {}): closing",
-                session.name().unwrap_or("-"),
-                self.output_cap
-            );
-            // The attempt ends now; what is queued is dropped for one last line, which goes out
-            // if the client ever reads again (otherwise the linger deadline closes it).
-            session.on_close(Status::Disconnected, now, &mut self.shared.ctx());
-            conn.replace_pending(&format!(
-                "\r\nerror: too much unread output (over {} bytes); closing. Your answers so far are saved.\r\n",
-                self.output_cap
-            ));
-            conn.linger(now + self.linger);
-        }
-        if conn.phase == Phase::Open && conn.is_done() {
-            conn.linger(now + self.linger);
-        }
-        conn.shut_when_flushed();
-        let want_write = conn.wants_write();
-        if want_write != conn.write_interest {
-            let interest = if want_write {
-                Interest::READABLE | Interest::WRITABLE
-            } else {
-                Interest::READABLE
-            };
-            if let Err(e) = self
-                .poll
-                .registry()
-                .reregister(&mut conn.stream, Token(key), interest)
-            {
-                log::warn!("{}: cannot change interest: {e}", conn.peer);
-                self.mark_close(key, Status::Disconnected);
-                return;
-            }
-            conn.write_interest = want_write;
-        }
-        // Timers are re-armed lazily: a deadline that moved later (every answer moves the
-        // clock later) leaves the earlier entry in place; when it fires, the connection finds
-        // nothing due and arms its real deadline then. So answering costs no timer-set work.
-        let deadline = conn.deadline();
-        let keep = match (conn.armed, deadline) {
-            (Some(armed), Some(due)) => armed <= due,
-            (armed, due) => armed == due,
-        };
-        if !keep {
-            if let Some(old) = conn.armed {
-                self.timers.remove(&(old, key));
-            }
-            if let Some(new) = deadline {
-                self.timers.insert((new, key));
-            }
-            conn.armed = deadline;
-        }
-    }
-
-    /// Fires every deadline that has passed, and the server's own timers.
+    /// Fires every deadline that has passed: lingering closes, the room's, the server's own.
     fn fire_timers(&mut self, now: Instant) {
-        while let Some(&(at, key)) = self.timers.first() {
+        while let Some(&(at, key)) = self.net.lingering.first() {
             if at > now {
                 break;
             }
-            self.timers.pop_first();
-            let Some(conn) = self.conns.get_mut(key) else {
-                continue;
-            };
-            conn.armed = None;
-            match conn.phase {
-                Phase::Lingering { until, .. } if until <= now => {
-                    self.mark_close(key, Status::Disconnected);
-                    continue;
-                }
-                Phase::Lingering { .. } => {}
-                Phase::Open => conn.on_timeout(now, &mut self.shared.ctx(), &mut self.out),
-            }
-            self.after_io(key, now);
+            self.net.lingering.pop_first();
+            self.net.mark_close(key, Status::Disconnected);
         }
-        self.shared.expire(now);
-        self.write_finished();
-        let present = self.present();
-        if let Some(t) = self
-            .shared
-            .live
-            .as_mut()
-            .and_then(|live| live.on_timeout(now, present))
-        {
-            self.broadcast(t, now);
+        if self.room.next_deadline().is_some_and(|at| at <= now) {
+            self.with_room(None, now, |room, io| room.handle_timeout(now, io));
         }
         if self.accept_paused.is_some_and(|(until, _)| until <= now) {
             self.accept_paused = self.accept_paused.map(|(_, p)| (now, p));
@@ -772,84 +830,40 @@ impl Server {
         }
     }
 
-    /// Closes every marked connection: records the attempt, deregisters, frees the slot.
+    /// Closes every marked connection: the room lets go of it (recording or parking its
+    /// attempt), then it is deregistered and its slot freed.
     fn sweep(&mut self, now: Instant) {
-        if self.to_close.is_empty() {
-            return;
-        }
-        for key in std::mem::take(&mut self.to_close) {
-            let Some(mut conn) = self.conns.try_remove(key) else {
-                continue;
-            };
-            let status = conn.closing.unwrap_or(Status::Disconnected);
-            if let Some(at) = conn.armed.take() {
-                self.timers.remove(&(at, key));
+        while !self.net.to_close.is_empty() {
+            for key in std::mem::take(&mut self.net.to_close) {
+                let status = match self.net.conns.get(key) {
+                    Some(conn) => conn.closing.unwrap_or(Status::Disconnected),
+                    None => continue,
+                };
+                self.with_room(None, now, |room, io| {
+                    room.handle_close(key, status, now, io)
+                });
+                let Some(mut conn) = self.net.conns.try_remove(key) else {
+                    continue;
+                };
+                if let Phase::Lingering { until, .. } = conn.phase {
+                    self.net.lingering.remove(&(until, key));
+                }
+                match conn.door {
+                    Door::Student => self.net.students -= 1,
+                    Door::Teacher => self.net.teachers -= 1,
+                }
+                // Last chance for queued lines; the peer may be gone, which is fine.
+                let _ = conn.flush();
+                let _ = self.poll.registry().deregister(&mut conn.stream);
+                self.net.stats.bytes_in += conn.bytes_in;
+                self.net.stats.bytes_out += conn.bytes_out;
+                log::debug!("{} closed", conn.peer);
             }
-            if let Some(session) = conn.session_mut() {
-                session.on_close(status, now, &mut self.shared.ctx());
-            } else {
-                self.teachers -= 1;
-                log::info!("teacher console from {} closed", conn.peer);
-            }
-            // Last chance for queued lines; the peer may be gone, which is fine.
-            let _ = conn.flush();
-            let _ = self.poll.registry().deregister(&mut conn.stream);
-            self.stats.bytes_in += conn.bytes_in;
-            self.stats.bytes_out += conn.bytes_out;
-            log::debug!("{} closed", conn.peer);
         }
-        self.write_finished();
         // A descriptor came free: accept whoever waits in the backlog.
         if let Some((_, pause)) = self.accept_paused {
             self.accept_paused = Some((now, pause));
             self.accept_all(now);
-        }
-    }
-
-    /// Shows students' `/ask` messages on every teacher console (they are in the log already).
-    fn deliver_asks(&mut self, now: Instant) {
-        if self.shared.asks.is_empty() {
-            return;
-        }
-        let asks = std::mem::take(&mut self.shared.asks);
-        self.stats.asks += asks.len() as u64;
-        let teachers: Vec<usize> = self
-            .conns
-            .iter()
-            .filter(|(_, c)| c.console().is_some_and(admin::Console::is_authenticated))
-            .map(|(k, _)| k)
-            .collect();
-        for key in teachers {
-            for ask in &asks {
-                if let Some(console) = self.conns.get(key).and_then(Conn::console) {
-                    console.notice(&mut self.out, &format!("ask from {ask}"));
-                }
-            }
-            self.update_conn(key, now);
-        }
-    }
-
-    /// Records every parked attempt (the server is stopping; nobody can resume any more).
-    fn finish_parked(&mut self, now: Instant) {
-        self.shared.finish_parked(now);
-        self.write_finished();
-    }
-
-    /// Writes the rows of attempts that ended.
-    fn write_finished(&mut self) {
-        if self.shared.finished.is_empty() {
-            return;
-        }
-        let wall = SystemTime::now();
-        for attempt in self.shared.finished.drain(..) {
-            self.results.record(&attempt, &self.shared.quiz, wall);
-            self.board.push(admin::TopRow {
-                rank: 0,
-                name: attempt.name,
-                score: attempt.score,
-                max: attempt.max,
-                time: attempt.duration,
-            });
         }
     }
 
@@ -871,15 +885,15 @@ impl Server {
         None
     }
 
-    /// Stops accepting, tells every student, records every attempt, then lets the output
-    /// drain for at most [`SHUTDOWN_GRACE`].
+    /// Stops accepting, lets the room tell everyone and record every attempt, then lets the
+    /// output drain for at most [`SHUTDOWN_GRACE`].
     fn begin_shutdown(&mut self, now: Instant) {
         if self.stopping.is_some() {
             return;
         }
         log::info!(
             "shutting down: {} connected, saving their answers",
-            self.conns.len()
+            self.net.conns.len()
         );
         if let Some(mut listener) = self.listener.take() {
             let _ = self.poll.registry().deregister(&mut listener);
@@ -887,433 +901,47 @@ impl Server {
         self.accept_paused = None;
         let until = now + SHUTDOWN_GRACE;
         self.stopping = Some(until);
-        let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
+        self.with_room(None, now, |room, io| room.handle_shutdown(now, io));
+        let keys: Vec<usize> = self.net.conns.iter().map(|(k, _)| k).collect();
         for key in keys {
-            let Some(conn) = self.conns.get_mut(key) else {
-                continue;
-            };
-            conn.on_shutdown(now, &mut self.shared.ctx(), &mut self.out);
-            conn.linger(until);
-            self.after_io(key, now);
+            self.net.linger(key, until);
         }
-        self.finish_parked(now);
     }
 
     fn finish_shutdown(mut self) {
-        let keys: Vec<usize> = self.conns.iter().map(|(k, _)| k).collect();
+        let keys: Vec<usize> = self.net.conns.iter().map(|(k, _)| k).collect();
         for key in keys {
-            self.mark_close(key, Status::Shutdown);
+            self.net.mark_close(key, Status::Shutdown);
         }
         let now = Instant::now();
         self.sweep(now);
-        // Students who dropped during the grace period parked their seats.
-        self.finish_parked(now);
+        // Anything that parked since (nothing should): recorded now.
+        self.with_room(None, now, |room, io| room.handle_shutdown(now, io));
         log::info!(
             "stopped: {} attempt(s) finished, {} answers, {} row(s) written to {}",
-            self.shared.counters.finished,
-            self.shared.counters.answers,
-            self.results.written(),
-            self.results.path().display()
+            self.room.counters().finished,
+            self.room.counters().answers,
+            self.net.results.written(),
+            self.net.results.path().display()
         );
-        self.results.close();
-    }
-
-    /// Acts on what a teacher typed, in order.
-    fn serve_teacher(&mut self, key: usize, now: Instant) {
-        let requests = match self.conns.get_mut(key) {
-            Some(conn) if conn.is_teacher() && conn.closing.is_none() => conn.take_requests(),
-            _ => return,
-        };
-        for request in requests {
-            self.execute(key, request, now);
-        }
-    }
-
-    /// Carries out one console request and replies on the teacher's console.
-    fn execute(&mut self, key: usize, request: Request, now: Instant) {
-        // What the console wrote itself goes out before other connections are written to.
-        self.update_conn(key, now);
-        let peer = self.conns.get(key).map(|c| c.peer);
-        log::info!(
-            "teacher {}: {request:?}",
-            peer.map_or("-".into(), |p| p.to_string())
-        );
-        let reply = match request {
-            Request::Status => Reply::Block(admin::render_status(&self.status_view())),
-            Request::Who => Reply::Block(admin::render_who(&self.who_rows(now))),
-            Request::Start | Request::Next | Request::End if self.shared.live.is_some() => {
-                Reply::Lines(self.drive_live(&request, now))
-            }
-            Request::Start | Request::Next => Reply::Lines(
-                "error: this quiz is self-paced (each student goes at their own pace); start and next drive live quizzes (quizd --mode live)".into(),
-            ),
-            Request::End => {
-                let n = self.stop_students(None, Status::Ended, now);
-                Reply::Lines(format!("ok: quiz ended for {n} student(s); their answers are saved"))
-            }
-            Request::Kick { name } => {
-                if self.stop_students(Some(&name), Status::Kicked, now) > 0 {
-                    Reply::Lines(format!("ok: {name} removed; their answers are saved"))
-                } else {
-                    Reply::Lines(format!("error: no student named {name} is in the quiz"))
-                }
-            }
-            Request::Say { text } => {
-                let n = self.tell_students(None, &format!("[teacher] {text}"), now);
-                Reply::Lines(format!("ok: sent to {n} student(s)"))
-            }
-            Request::Tell { name, text } => {
-                if self.tell_students(Some(&name), &format!("[teacher, to you] {text}"), now) > 0 {
-                    Reply::Lines(format!("ok: sent to {name}"))
-                } else {
-                    Reply::Lines(format!("error: no student named {name} is connected"))
-                }
-            }
-            Request::Load { paths } => Reply::Lines(self.switch_bank(BankSource::Files(paths))),
-            Request::Reload => Reply::Lines(self.switch_bank(BankSource::Again)),
-            Request::Upload { name, text } => {
-                Reply::Lines(self.switch_bank(BankSource::Upload { name, text }))
-            }
-            Request::Results => match std::fs::read_to_string(self.results.path()) {
-                Ok(csv) => Reply::Block(vec![csv]),
-                Err(e) => Reply::Lines(format!(
-                    "error: cannot read {}: {}",
-                    self.results.path().display(),
-                    crate::text::describe_io_error(&e)
-                )),
-            },
-            Request::Top { n } => Reply::Block(admin::render_top(&self.top(n, now))),
-            Request::Stats => Reply::Block(admin::render_stats(&self.stats_view(now))),
-            Request::Shutdown => {
-                log::warn!("shutdown asked from the teacher console");
-                self.reply(key, Reply::Lines("ok: shutting down; every answer is saved".into()), now);
-                self.begin_shutdown(now);
-                Reply::Nothing
-            }
-            Request::Close { reason } => {
-                if reason == CloseReason::WrongToken {
-                    self.stats.wrong_token_closes += 1;
-                    log::warn!(
-                        "teacher console from {}: three wrong tokens; closing",
-                        peer.map_or("-".into(), |p| p.to_string())
-                    );
-                }
-                Reply::Nothing
-            }
-        };
-        self.reply(key, reply, now);
-    }
-
-    /// The teacher's `start`, `next` or `end` in live mode; returns the reply.
-    fn drive_live(&mut self, request: &Request, now: Instant) -> String {
-        let present = self.present();
-        let Some(live) = self.shared.live.as_mut() else {
-            return "error: this quiz is not live".into();
-        };
-        let moved = match request {
-            Request::Start => live.start(now, present),
-            Request::Next => live.next(now, present),
-            _ => live.end(),
-        };
-        match moved {
-            Ok(t @ Transition::Over { .. }) => {
-                let finished = self.shared.counters.finished;
-                self.broadcast(t, now);
-                let rows = self.shared.counters.finished - finished;
-                format!(
-                    "ok: quiz over, {rows} attempt(s) recorded; the room waits for the next start"
-                )
-            }
-            Ok(t) => {
-                self.broadcast(t, now);
-                format!("ok: {}", self.live_phase())
-            }
-            Err(why) => format!("error: {why}"),
-        }
-    }
-
-    fn reply(&mut self, key: usize, reply: Reply, now: Instant) {
-        let Some(console) = self.conns.get(key).and_then(Conn::console) else {
-            return;
-        };
-        match reply {
-            Reply::Lines(text) => console.reply_line(&mut self.out, &text),
-            Reply::Block(lines) => console.reply_block(&mut self.out, lines),
-            Reply::Nothing => {}
-        }
-        self.update_conn(key, now);
-    }
-
-    /// The connections of every student still in a session (`name`: `None`), or of the one
-    /// holding `name`'s attempt.
-    fn students(&self, name: Option<&str>) -> Vec<usize> {
-        match name {
-            Some(name) => self.shared.roster.holder(name).into_iter().collect(),
-            None => self
-                .conns
-                .iter()
-                .filter(|(_, c)| c.closing.is_none() && c.session().is_some_and(|s| !s.is_done()))
-                .map(|(k, _)| k)
-                .collect(),
-        }
-    }
-
-    /// Ends the attempts of every student (`name`: `None`) or of one, with `status`; returns
-    /// how many.
-    fn stop_students(&mut self, name: Option<&str>, status: Status, now: Instant) -> usize {
-        let keys = self.students(name);
-        let mut stopped = 0;
-        for key in keys {
-            if let Some(session) = self.conns.get_mut(key).and_then(Conn::session_mut) {
-                session.on_stopped_by_teacher(status, now, &mut self.shared.ctx(), &mut self.out);
-                stopped += 1;
-                self.after_io(key, now);
-            }
-        }
-        // Students who dropped and may still resume.
-        let shared = &mut self.shared;
-        match name {
-            Some(name) => {
-                if shared.roster.finish_parked_seat(
-                    name,
-                    status,
-                    now,
-                    &mut shared.finished,
-                    &mut shared.counters,
-                ) {
-                    stopped += 1;
-                }
-            }
-            None => {
-                stopped += shared.roster.parked();
-                shared
-                    .roster
-                    .finish_parked(now, &mut shared.finished, &mut shared.counters);
-            }
-        }
-        self.write_finished();
-        stopped
-    }
-
-    /// Shows `text` to every connected student (`name`: `None`) or to one; returns how many.
-    fn tell_students(&mut self, name: Option<&str>, text: &str, now: Instant) -> usize {
-        let keys = self.students(name);
-        let mut told = 0;
-        for key in keys {
-            if let Some(session) = self.conns.get(key).and_then(Conn::session) {
-                session.notice(text, &mut self.out);
-                told += 1;
-                self.update_conn(key, now);
-            }
-        }
-        told
-    }
-
-    /// `load` (new paths), `reload` (the same paths again) or `upload` (a bank's text): serves
-    /// the new bank if it is good and nobody is mid-quiz; otherwise the old one stays. Returns
-    /// the reply.
-    fn switch_bank(&mut self, source: BankSource) -> String {
-        let loaded = match &source {
-            BankSource::Upload { name, text } => crate::bank::from_text(name, text.as_bytes()),
-            BankSource::Files(paths) => crate::bank::load(paths),
-            BankSource::Again if self.banks.is_empty() => crate::bank::bundled(),
-            BankSource::Again => crate::bank::load(&self.banks),
-        };
-        let bank = match loaded {
-            Ok(bank) => bank,
-            Err(problems) => {
-                return problems
-                    .iter()
-                    .map(|p| format!("error: {p}"))
-                    .collect::<Vec<_>>()
-                    .join("\n");
-            }
-        };
-        let count = bank.questions.len();
-        let busy = self.shared.roster.len();
-        if busy > 0 {
-            return format!(
-                "error: the bank is good ({count} questions), but {busy} student(s) are mid-quiz; switch banks between quizzes (end the quiz first)"
-            );
-        }
-        let mut bank = bank;
-        if let Some(title) = &self.title {
-            bank.title = title.clone();
-        }
-        let title = bank.title.clone();
-        let settings = self.shared.quiz.settings.clone();
-        self.shared.quiz = Quiz::new(bank, settings);
-        self.shared.live = Live::for_quiz(&self.shared.quiz);
-        if let BankSource::Files(paths) = source {
-            self.banks = paths;
-        }
-        log::info!("now serving '{title}': {count} questions");
-        format!("ok: {count} questions; now serving {title}")
-    }
-
-    fn status_view(&self) -> admin::StatusView {
-        let quiz = &self.shared.quiz;
-        admin::StatusView {
-            mode: if self.shared.live.is_some() {
-                admin::Mode::Live
-            } else {
-                admin::Mode::SelfPaced
-            },
-            title: quiz.title.clone(),
-            questions: quiz.questions.len(),
-            per_attempt: Some(quiz.count()),
-            files: self.banks.iter().map(|p| p.display().to_string()).collect(),
-            students_connected: self.conns.len() - self.teachers,
-            in_quiz: self.shared.roster.len(),
-            finished: self.shared.counters.finished,
-            live_phase: self.shared.live.is_some().then(|| self.live_phase()),
-        }
-    }
-
-    /// The room's phase in words.
-    fn live_phase(&self) -> String {
-        self.shared
-            .live
-            .as_ref()
-            .map_or_else(|| "self-paced".into(), Live::describe)
-    }
-
-    /// Students in the quiz with a connection (they can answer the next question).
-    fn present(&self) -> usize {
-        self.shared.roster.len() - self.shared.roster.parked()
-    }
-
-    /// Shows transitions the students caused (everyone answered, the last one left).
-    fn run_live(&mut self, now: Instant) {
-        while let Some(t) = self.shared.live.as_mut().and_then(Live::take_pending) {
-            self.broadcast(t, now);
-        }
-    }
-
-    /// Shows a change of the live room to every student.
-    fn broadcast(&mut self, t: Transition, now: Instant) {
-        log::info!("live: {t:?}");
-        let results = match t {
-            Transition::Closed { index } => {
-                crate::session::live_results(&mut self.shared.ctx(), index, now)
-            }
-            _ => Vec::new(),
-        };
-        let keys = self.students(None);
-        for key in keys {
-            if let Some(session) = self.conns.get_mut(key).and_then(Conn::session_mut) {
-                session.on_live(t, &results, now, &mut self.shared.ctx(), &mut self.out);
-            }
-            // Rows first: a student who reads "Quiz over" has their row on disk.
-            self.write_finished();
-            self.update_conn(key, now);
-        }
-        if let Transition::Over { .. } = t {
-            // Students who dropped kept their place until now; then the room starts afresh
-            // for the next quiz.
-            self.finish_parked(now);
-            self.shared.live = Live::for_quiz(&self.shared.quiz);
-        }
-    }
-
-    fn who_rows(&self, now: Instant) -> Vec<admin::WhoRow> {
-        let mut rows: Vec<admin::WhoRow> = Vec::new();
-        for (c, session) in self
-            .conns
-            .iter()
-            .filter_map(|(_, c)| c.session().map(|s| (c, s)))
-        {
-            let (state, score) = session.describe(&self.shared.roster);
-            rows.push(admin::WhoRow {
-                name: session.name().unwrap_or("").to_string(),
-                peer: c.peer,
-                state,
-                score,
-                idle: now.saturating_duration_since(c.last_input),
-            });
-        }
-        let window = self.shared.quiz.settings.resume_window;
-        for seat in self.shared.roster.seats().filter(|s| s.is_parked()) {
-            let (done, total) = seat.progress();
-            let left = seat
-                .expires()
-                .map_or(Duration::ZERO, |at| at.saturating_duration_since(now));
-            rows.push(admin::WhoRow {
-                name: seat.name.clone(),
-                peer: seat.peer,
-                state: format!("dropped at {}/{total}, may resume", done + 1),
-                score: Some((seat.score, done as u32)),
-                idle: window.saturating_sub(left),
-            });
-        }
-        rows
-    }
-
-    /// The best `n` attempts: finished ones of this run and those in progress, by score, then
-    /// by time taken.
-    fn top(&self, n: usize, now: Instant) -> Vec<admin::TopRow> {
-        let mut rows: Vec<admin::TopRow> = self.board.clone();
-        rows.extend(self.shared.roster.seats().map(|seat| admin::TopRow {
-            rank: 0,
-            name: seat.name.clone(),
-            score: seat.score,
-            max: seat.progress().1 as u32,
-            time: now.saturating_duration_since(seat.started()),
-        }));
-        rows.sort_by(|a, b| b.score.cmp(&a.score).then(a.time.cmp(&b.time)));
-        rows.truncate(n);
-        for (i, row) in rows.iter_mut().enumerate() {
-            row.rank = i + 1;
-        }
-        rows
-    }
-
-    fn stats_view(&self, now: Instant) -> admin::StatsView {
-        let c = &self.shared.counters;
-        let open: (u64, u64) = self
-            .conns
-            .iter()
-            .fold((0, 0), |(i, o), (_, c)| (i + c.bytes_in, o + c.bytes_out));
-        admin::StatsView {
-            connected_students: self.conns.len() - self.teachers,
-            connected_teachers: self.teachers,
-            peak_connections: self.stats.peak_connections,
-            accepted_total: self.stats.accepted,
-            rejected_full: self.stats.rejected_full,
-            closed_output_cap: self.stats.closed_output_cap,
-            wrong_token_closes: self.stats.wrong_token_closes,
-            attempts_started: c.started,
-            attempts_finished: c.finished,
-            answers: c.answers,
-            timeouts: c.timeouts,
-            lines_too_long: c.lines_too_long,
-            asks: self.stats.asks,
-            asks_refused: c.asks_refused,
-            bytes_in: self.stats.bytes_in + open.0,
-            bytes_out: self.stats.bytes_out + open.1,
-            uptime: now.saturating_duration_since(self.started),
-        }
+        self.net.results.close();
     }
 
     /// One info line, when something happened since the last one.
     fn summary(&mut self) {
-        let now = (
-            self.shared.counters.answers,
-            self.stats.accepted,
-            self.shared.counters.finished,
-        );
+        let c = self.room.counters();
+        let now = (c.answers, self.net.stats.accepted, c.finished);
         if now == self.last_summary {
             return;
         }
         let answers = now.0 - self.last_summary.0;
         self.last_summary = now;
-        let c = &self.shared.counters;
         let limits: Vec<String> = [
-            ("refused (full)", self.stats.rejected_full),
-            ("closed at the output cap", self.stats.closed_output_cap),
+            ("refused (full)", self.net.stats.rejected_full),
+            ("closed at the output cap", self.net.stats.closed_output_cap),
             ("lines too long", c.lines_too_long),
             ("/ask refused (too fast)", c.asks_refused),
-            ("descriptor shortages", self.stats.accept_pauses),
+            ("descriptor shortages", self.net.stats.accept_pauses),
         ]
         .iter()
         .filter(|(_, n)| *n > 0)
@@ -1321,9 +949,9 @@ impl Server {
         .collect();
         log::info!(
             "{} connected ({} in a quiz, peak {}), {} attempts finished, {} answers in the last {} s{}{}",
-            self.conns.len(),
-            self.shared.roster.len(),
-            self.stats.peak_connections,
+            self.net.conns.len(),
+            self.room.in_quiz(),
+            self.net.stats.peak_connections,
             c.finished,
             answers,
             self.summary_every.as_secs(),
@@ -1334,5 +962,31 @@ impl Server {
             },
             limits.join(", ")
         );
+    }
+}
+
+/// Runs input bytes through the decoder into the room.
+///
+/// A leave (Ctrl-C) is acted on after the whole chunk: the telnet client sends
+/// `IAC IP IAC DO TIMING-MARK` and discards all output until the timing mark is answered, so the
+/// answer must go out before the farewell lines or the student never sees them.
+fn feed(
+    decoder: &mut Decoder,
+    bytes: &[u8],
+    key: usize,
+    now: Instant,
+    room: &mut Room,
+    io: &mut Outbox<'_>,
+) {
+    let mut leave = false;
+    decoder.feed(bytes, |event| match event {
+        Telnet::Line(text) if !leave => room.handle_line(key, text, now, io),
+        Telnet::TooLong if !leave => room.handle_too_long(key, now, io),
+        Telnet::Line(_) | Telnet::TooLong => {}
+        Telnet::Leave => leave = true,
+        Telnet::Reply(bytes) => io.send(key, bytes),
+    });
+    if leave {
+        room.handle_leave(key, now, io);
     }
 }

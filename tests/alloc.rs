@@ -1,9 +1,9 @@
 //! No allocation per answer in the steady state, proved with a counting allocator: once a
 //! student is in the quiz, answering (right, wrong or too late) and being asked the next
-//! question allocate nothing, in the session alone and in the whole server loop.
+//! question allocate nothing, in the room alone (no sockets) and in the whole server loop.
 //!
 //! Only allocations made on a marked thread count, each test into its own counter (the
-//! server's thread, or the test's own thread around the session calls), so clients, the
+//! server's thread, or the test's own thread around the room calls), so clients, the
 //! harness and tests running in parallel do not blur the figure.
 
 mod common;
@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 
 use common::{Client, TestServer, numbered_questions};
 use quizd::quiz::{Quiz, Settings};
-use quizd::session::{Session, Shared};
+use quizd::random::Secrets;
+use quizd::room::{Discard, Door, Room, RoomConfig};
 
 struct Counting;
 
@@ -73,42 +74,51 @@ fn counting<T>(f: impl FnOnce() -> T) -> (T, u64) {
     (value, SESSION_ALLOCATIONS.load(Ordering::SeqCst) - before)
 }
 
+/// A room serving one student, on a virtual clock, with a sink that keeps nothing.
+fn one_student_room(quiz: Quiz) -> (Room, Discard, Instant) {
+    let now = Instant::now();
+    let config = RoomConfig {
+        quiz,
+        admin_token: String::new(),
+        token_timeout: Duration::from_secs(60),
+        banks: Vec::new(),
+        title: None,
+        rng: fastrand::Rng::with_seed(1),
+        secrets: Secrets::Seeded(fastrand::Rng::with_seed(2)),
+    };
+    (Room::new(config, now), Discard::default(), now)
+}
+
 #[test]
-fn answering_and_being_asked_the_next_question_allocates_nothing_in_the_session() {
+fn answering_and_being_asked_the_next_question_allocates_nothing_in_the_room() {
     let quiz = Quiz::new(numbered_questions(20), Settings::default());
     let limit = quiz.settings.time_limit.unwrap_or(Duration::from_secs(30));
-    let mut out = Vec::with_capacity(64 * 1024);
-    let mut now = Instant::now();
+    let (mut room, mut io, mut now) = one_student_room(quiz);
     let peer = SocketAddr::from(([127, 0, 0, 1], 4000));
-    let mut session = Session::new(1, peer, now, &quiz, &mut out);
-    let mut shared = Shared::new(quiz, String::new());
-    let mut ctx = shared.ctx();
-    session.on_line("student", now, &mut ctx, &mut out);
-    session.on_line("a", now, &mut ctx, &mut out);
-    out.clear();
+    room.handle_connect(1, Door::Student, peer, now, &mut io);
+    room.handle_line(1, "student", now, &mut io);
+    room.handle_line(1, "a", now, &mut io);
 
     // The counter works: one box is one allocation.
     assert_eq!(counting(|| Box::new(7u64)).1, 1);
+    let sent = io.bytes;
     let ((), made) = counting(|| {
         for i in 0..17 {
             now += Duration::from_millis(700);
             if i % 5 == 4 {
                 // Too late: the clock fires instead of an answer.
                 now += limit;
-                session.on_timeout(now, &mut ctx, &mut out);
+                room.handle_timeout(now, &mut io);
             } else {
-                session.on_line(["a", "B", "c)", "d."][i % 4], now, &mut ctx, &mut out);
+                room.handle_line(1, ["a", "B", "c)", "d."][i % 4], now, &mut io);
             }
-            out.clear();
         }
     });
     assert_eq!(made, 0, "allocations over 17 steady-state answers");
-    assert_eq!(ctx.counters.answers, 1 + 14);
-    assert_eq!(ctx.counters.timeouts, 3);
-    assert!(
-        !session.is_done(),
-        "the last questions were left unanswered"
-    );
+    assert_eq!(room.counters().answers, 1 + 14);
+    assert_eq!(room.counters().timeouts, 3);
+    assert!(io.bytes > sent + 17 * 100, "every step was shown");
+    assert_eq!(io.closed, 0, "the last questions were left unanswered");
 }
 
 /// Answers one question for every client, waiting for each next prompt.

@@ -302,7 +302,7 @@ fn shutdown_from_the_console_stops_the_server_with_every_answer_saved() {
 
 #[test]
 fn a_live_quiz_runs_from_the_console_question_by_question() {
-    use quizd::live::{LiveSettings, Scoring};
+    use quizd::quiz::{LiveSettings, Scoring};
     let settings = quizd::quiz::Settings {
         live: Some(LiveSettings {
             auto_next: None,

@@ -7,11 +7,15 @@
 //! `--auto-next`) opens the next question; after the last one the quiz is over.
 //!
 //! [`Live`] holds the phase and the current question's tallies and decides the transitions;
-//! each student's [`crate::session::Session`] renders a [`Transition`] for its student. The
-//! server (or a test on a fake clock) hands every transition to every session. `now` never goes
-//! backwards.
+//! the room hands every [`Transition`] to every student's [`super::session::Session`], which
+//! renders it for its student, with the class-wide [`results`] of a question that closed
+//! computed here once. `now` never goes backwards.
 
 use std::time::{Duration, Instant};
+
+use super::roster::Roster;
+use crate::quiz::{LiveSettings, Quiz, Scoring};
+use crate::wire;
 
 /// Rows of the leaderboard shown after each question.
 pub const LEADERBOARD_ROWS: usize = 5;
@@ -20,24 +24,6 @@ pub const LEADERBOARD_ROWS: usize = 5;
 pub const FULL_POINTS_WITHIN: Duration = Duration::from_millis(500);
 /// Points for a right answer under `--scoring speed` (half of it at the deadline).
 pub const SPEED_POINTS: u32 = 1000;
-
-/// How right answers are scored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scoring {
-    /// One point per right answer.
-    Count,
-    /// [`SPEED_POINTS`] for a right answer within [`FULL_POINTS_WITHIN`], falling linearly to
-    /// half of that at the deadline (see [`points`]).
-    Speed,
-}
-
-/// How a live quiz runs.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LiveSettings {
-    /// Open the next question this long after one closes, without waiting for `next`.
-    pub auto_next: Option<Duration>,
-    pub scoring: Scoring,
-}
 
 /// Points for one answer: nothing for a wrong one; for a right one, 1 (count), or under speed
 /// scoring `1000` within the first half second, then falling linearly to `500` at the
@@ -137,9 +123,9 @@ impl Live {
 
     /// A fresh room (in the lobby) for `quiz` in live mode, its questions drawn once for
     /// everyone; `None` when the quiz is self-paced.
-    pub fn for_quiz(quiz: &crate::quiz::Quiz) -> Option<Live> {
+    pub fn for_quiz(quiz: &Quiz, rng: &mut fastrand::Rng) -> Option<Live> {
         let settings = quiz.settings.live.clone()?;
-        let order = quiz.draw(quiz.attempt_seed("the room"));
+        let order = quiz.draw(quiz.attempt_seed("the room", rng));
         Some(Live::new(order, quiz.settings.time_limit, settings))
     }
 
@@ -301,7 +287,7 @@ impl Live {
         };
         let answered: u32 = self.tally.iter().sum();
         parts.push(format!("none {}", asked.saturating_sub(answered as usize)));
-        format!("Answers: {}", parts.join(" | "))
+        format!("{} {}", wire::ANSWERS, parts.join(" | "))
     }
 
     fn open(&mut self, index: usize, now: Instant, present: usize) -> Transition {
@@ -370,7 +356,7 @@ pub fn rank(standings: &mut [Standing]) -> Vec<usize> {
 
 /// `Leaderboard:` and its top rows, from ranked standings.
 pub fn leaderboard(standings: &[Standing], ranks: &[usize], scoring: Scoring) -> Vec<String> {
-    let mut lines = vec!["Leaderboard:".to_string()];
+    let mut lines = vec![wire::LEADERBOARD.to_string()];
     let unit = |p: u32| match (scoring, p) {
         (Scoring::Count, 1) => "1 point".to_string(),
         (_, p) => format!("{p} points"),
@@ -384,6 +370,55 @@ pub fn leaderboard(standings: &[Standing], ranks: &[usize], scoring: Scoring) ->
         ));
     }
     lines
+}
+
+/// What every student sees when live question `index` closes: the answer distribution and the
+/// leaderboard, the same for everyone, so computed once. Closes the question for every seat
+/// first (no answer: recorded as none, the time it was open added to theirs), then ranks every
+/// seat (each session reads its own rank).
+pub fn results(
+    live: &Live,
+    roster: &mut Roster,
+    quiz: &Quiz,
+    index: usize,
+    now: Instant,
+) -> Vec<u8> {
+    let open_for = live
+        .last_opened()
+        .map_or(Duration::ZERO, |at| now.saturating_duration_since(at));
+    for (_, s) in roster.seats.iter_mut() {
+        s.answered_last = s.chosen.len() > index;
+        if !s.answered_last {
+            s.chosen.resize(index + 1, None);
+            s.answer_time += open_for;
+        }
+    }
+    let options = live
+        .order
+        .get(index)
+        .map_or(0, |&q| quiz.wire(q).options.len());
+    let mut standings: Vec<Standing> = roster
+        .seats
+        .iter()
+        .map(|(key, s)| Standing {
+            seat: key,
+            name: s.name.clone(),
+            points: s.points,
+            time: s.answer_time,
+        })
+        .collect();
+    let ranks = rank(&mut standings);
+    for (standing, rank) in standings.iter().zip(&ranks) {
+        if let Some(s) = roster.seats.get_mut(standing.seat) {
+            s.rank = *rank;
+        }
+    }
+    let mut out = Vec::new();
+    wire::line(&mut out, &live.distribution(options, roster.len()));
+    for l in leaderboard(&standings, &ranks, live.settings.scoring) {
+        wire::line(&mut out, &l);
+    }
+    out
 }
 
 #[cfg(test)]

@@ -1,11 +1,11 @@
 //! One student's quiz, as a pure state machine.
 //!
-//! A [`Session`] never sees a socket or a clock. The server hands it input lines and the
+//! A [`Session`] never sees a socket or a clock. The room hands it input lines and the
 //! current instant; it appends what the student should see to an output buffer and records the
-//! attempt in the shared [`Ctx`] when it ends.
+//! attempt in [`Shared`] when it ends.
 //!
 //! The attempt itself (name, questions, answers, score, resume code) is a [`Seat`] in the
-//! shared [`Roster`], not part of the session: a connection that drops parks its seat, and the
+//! [`Roster`], not part of the session: a connection that drops parks its seat, and the
 //! student can take it up again from a new connection with the same name and the resume code,
 //! until the resume window runs out. Only then is a dropped attempt recorded.
 //!
@@ -16,369 +16,17 @@
 //! [`Session::on_evicted`] (its seat was resumed elsewhere), unless [`Session::is_done`]
 //! already says the session ended by itself. `now` never goes backwards.
 
-use std::collections::{BTreeSet, HashMap};
-use std::io::Write as _;
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::live::{self, Live, Transition};
+use super::roster::{Roster, Seat, Status};
+use super::shared::Shared;
 use crate::bank::{Kind, Question, Response};
-pub use crate::limits::{ASK_INTERVAL, CODE_LEN, MAX_CODE_TRIES, MAX_NAME_CHARS, NAME_TIMEOUT};
-use crate::text::{percent, validate_name};
-use crate::wire::{ANSWER_PROMPT, CODE_PROMPT, NAME_PROMPT};
-
-use crate::live::{self, Live, Standing, Transition};
+use crate::limits::{ASK_INTERVAL, MAX_CODE_TRIES, MAX_DURATION, MAX_MESSAGE_CHARS, NAME_TIMEOUT};
 use crate::quiz::{OptionOrder, Quiz};
-
-/// Letters and digits that cannot be misread for one another (no 0/o, 1/l/i).
-const CODE_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
-
-/// How an attempt ended; the results `status` column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    /// Every question was asked.
-    Completed,
-    /// The student typed `/quit` (or Ctrl-C in telnet).
-    Quit,
-    /// The connection dropped (and the student did not resume in time), or the server closed
-    /// it (output cap).
-    Disconnected,
-    /// A teacher removed the student (`kick`).
-    Kicked,
-    /// A teacher ended the quiz for everyone (`end`).
-    Ended,
-    /// The student sent nothing for the idle timeout.
-    TimedOut,
-    /// The server was stopped mid-attempt.
-    Shutdown,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Completed => "completed",
-            Status::Quit => "quit",
-            Status::Disconnected => "disconnected",
-            Status::Kicked => "kicked",
-            Status::Ended => "ended",
-            Status::TimedOut => "timed_out",
-            Status::Shutdown => "shutdown",
-        }
-    }
-}
-
-/// One finished attempt: everything the results row needs but the wall-clock time.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Attempt {
-    pub name: String,
-    pub peer: SocketAddr,
-    pub score: u32,
-    /// Questions in the attempt (asked or not).
-    pub max: u32,
-    /// Per question of the attempt, in the order asked: its bank index and what the student
-    /// answered (`None`: not answered).
-    pub responses: Vec<(u32, Option<Response>)>,
-    pub status: Status,
-    pub duration: Duration,
-}
-
-/// A student's attempt while it runs: everything that must outlive a connection, so that the
-/// student can resume it from another one.
-#[derive(Debug)]
-pub struct Seat {
-    pub name: String,
-    /// Typed after the name to take the seat up again from another connection.
-    pub code: String,
-    seed: u64,
-    /// Bank indices of the attempt's questions, in the order asked (in live mode, the room's
-    /// order, shared by every seat rather than copied).
-    order: Arc<[u32]>,
-    /// The answer per asked question (`None`: unanswered or timed out).
-    chosen: Vec<Option<Response>>,
-    pub score: u32,
-    started: Instant,
-    /// The question on screen and its clock (kept here too, so a resume carries on).
-    index: usize,
-    clock: Option<Instant>,
-    /// The session holding the seat (its connection id), or `None` while parked.
-    holder: Option<usize>,
-    /// The resume window of a parked seat ends here.
-    expires: Option<Instant>,
-    pub peer: SocketAddr,
-    /// Live mode: leaderboard points, total time taken to answer (the tie-break), whether the
-    /// last answer was right and its feedback (shown when the question closes), and the rank
-    /// after the last question closed.
-    pub points: u32,
-    pub answer_time: Duration,
-    last_right: bool,
-    last_feedback: Option<String>,
-    rank: usize,
-    /// Whether the student answered the question that closed last.
-    answered_last: bool,
-}
-
-impl Seat {
-    /// Questions answered or passed so far, and in all.
-    pub fn progress(&self) -> (usize, usize) {
-        (self.index, self.order.len())
-    }
-
-    /// Whether no connection holds the seat now (its student dropped and may resume).
-    pub fn is_parked(&self) -> bool {
-        self.holder.is_none()
-    }
-
-    /// When the attempt started.
-    pub fn started(&self) -> Instant {
-        self.started
-    }
-
-    /// When the resume window of a parked seat ends.
-    pub fn expires(&self) -> Option<Instant> {
-        self.expires
-    }
-}
-
-/// Every attempt in progress, by name, so two people cannot both be "alice" and a student who
-/// drops can come back to theirs.
-#[derive(Debug, Default)]
-pub struct Roster {
-    by_name: HashMap<String, usize>,
-    seats: slab::Slab<Seat>,
-    /// Parked seats, by the end of their resume window.
-    parked: BTreeSet<(Instant, usize)>,
-}
-
-impl Roster {
-    /// Attempts in progress, parked or not.
-    pub fn len(&self) -> usize {
-        self.seats.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.seats.is_empty()
-    }
-
-    /// Attempts whose student dropped and may still resume.
-    pub fn parked(&self) -> usize {
-        self.parked.len()
-    }
-
-    /// Every seat, for the teacher's views.
-    pub fn seats(&self) -> impl Iterator<Item = &Seat> {
-        self.seats.iter().map(|(_, seat)| seat)
-    }
-
-    /// The seat of an attempt in progress under `name` (any case).
-    pub fn find(&self, name: &str) -> Option<usize> {
-        self.by_name.get(&name.to_lowercase()).copied()
-    }
-
-    /// The connection holding the seat of `name`, or `None` (parked, or no such attempt).
-    pub fn holder(&self, name: &str) -> Option<usize> {
-        self.find(name)
-            .and_then(|key| self.seats.get(key))
-            .and_then(|seat| seat.holder)
-    }
-
-    /// Ends the parked attempt under `name` with `status`; false if there is none.
-    pub fn finish_parked_seat(
-        &mut self,
-        name: &str,
-        status: Status,
-        now: Instant,
-        finished: &mut Vec<Attempt>,
-        counters: &mut Counters,
-    ) -> bool {
-        match self.find(name) {
-            Some(key) if self.seats.get(key).is_some_and(Seat::is_parked) => {
-                self.finish(key, status, now, finished, counters);
-                true
-            }
-            _ => false,
-        }
-    }
-
-    /// When the earliest resume window ends.
-    pub fn next_expiry(&self) -> Option<Instant> {
-        self.parked.first().map(|&(at, _)| at)
-    }
-
-    fn park(&mut self, key: usize, now: Instant, window: Duration) {
-        if let Some(seat) = self.seats.get_mut(key) {
-            let until = now + window;
-            seat.holder = None;
-            seat.expires = Some(until);
-            self.parked.insert((until, key));
-        }
-    }
-
-    fn unpark(&mut self, key: usize, holder: usize) {
-        if let Some(seat) = self.seats.get_mut(key) {
-            if let Some(until) = seat.expires.take() {
-                self.parked.remove(&(until, key));
-            }
-            seat.holder = Some(holder);
-        }
-    }
-
-    /// Records every parked attempt whose resume window has ended (status `disconnected`).
-    pub fn expire(&mut self, now: Instant, finished: &mut Vec<Attempt>, counters: &mut Counters) {
-        while let Some(&(at, key)) = self.parked.first() {
-            if at > now {
-                break;
-            }
-            self.parked.pop_first();
-            log::info!(
-                "{} did not come back within the resume window; recording the attempt",
-                self.seats.get(key).map_or("?", |s| s.name.as_str())
-            );
-            self.finish(key, Status::Disconnected, now, finished, counters);
-        }
-    }
-
-    /// Records every parked attempt now (the server is stopping).
-    pub fn finish_parked(
-        &mut self,
-        now: Instant,
-        finished: &mut Vec<Attempt>,
-        counters: &mut Counters,
-    ) {
-        while let Some((_, key)) = self.parked.pop_first() {
-            self.finish(key, Status::Disconnected, now, finished, counters);
-        }
-    }
-
-    /// Ends an attempt: records its row and frees its name.
-    fn finish(
-        &mut self,
-        key: usize,
-        status: Status,
-        now: Instant,
-        finished: &mut Vec<Attempt>,
-        counters: &mut Counters,
-    ) {
-        let Some(seat) = self.seats.try_remove(key) else {
-            return;
-        };
-        if let Some(until) = seat.expires {
-            self.parked.remove(&(until, key));
-        }
-        self.by_name.remove(&seat.name.to_lowercase());
-        let max = seat.order.len() as u32;
-        let mut chosen = seat.chosen;
-        chosen.resize(seat.order.len(), None);
-        log::debug!(
-            "{} ({}) finished: {}/{} {}",
-            seat.name,
-            seat.peer,
-            seat.score,
-            max,
-            status.as_str()
-        );
-        finished.push(Attempt {
-            responses: seat.order.iter().copied().zip(chosen).collect(),
-            name: seat.name,
-            peer: seat.peer,
-            score: seat.score,
-            max,
-            status,
-            duration: now.saturating_duration_since(seat.started),
-        });
-        counters.finished += 1;
-    }
-}
-
-/// Counters every session adds to.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Counters {
-    pub answers: u64,
-    /// Input lines refused for being over [`crate::telnet::MAX_LINE`].
-    pub lines_too_long: u64,
-    /// `/ask` messages refused for coming too fast.
-    pub asks_refused: u64,
-    pub timeouts: u64,
-    pub started: u64,
-    pub finished: u64,
-    /// Attempts taken up again with their resume code.
-    pub resumed: u64,
-    /// Wrong resume codes typed.
-    pub wrong_codes: u64,
-}
-
-/// What sessions share: the quiz, who is here, and where finished attempts go.
-pub struct Ctx<'a> {
-    pub quiz: &'a Quiz,
-    pub roster: &'a mut Roster,
-    /// Attempts that ended; the server writes them out and empties this.
-    pub finished: &'a mut Vec<Attempt>,
-    pub counters: &'a mut Counters,
-    /// Connections whose seat another connection just took over with the resume code; the
-    /// server calls [`Session::on_evicted`] on each and empties this.
-    pub evicted: &'a mut Vec<usize>,
-    /// Students' `/ask` messages, sanitised and ready to show (`alice (127.0.0.1:5000): ...`);
-    /// the server puts them on every teacher console and empties this.
-    pub asks: &'a mut Vec<String>,
-    /// The teacher console's token.
-    pub admin_token: &'a str,
-    /// The live game, in live mode.
-    pub live: &'a mut Option<Live>,
-}
-
-/// What every session shares, owned: the server keeps one (apart from the connections, so
-/// both can be borrowed at once) and lends it out as a [`Ctx`]; tests and benches do the same.
-pub struct Shared {
-    pub quiz: Quiz,
-    pub roster: Roster,
-    pub counters: Counters,
-    pub finished: Vec<Attempt>,
-    pub evicted: Vec<usize>,
-    pub asks: Vec<String>,
-    pub admin_token: String,
-    pub live: Option<Live>,
-}
-
-impl Shared {
-    /// Nothing shared yet but the quiz (and, in live mode, a fresh room for it).
-    pub fn new(quiz: Quiz, admin_token: String) -> Shared {
-        let live = Live::for_quiz(&quiz);
-        Shared {
-            quiz,
-            roster: Roster::default(),
-            counters: Counters::default(),
-            finished: Vec::new(),
-            evicted: Vec::new(),
-            asks: Vec::new(),
-            admin_token,
-            live,
-        }
-    }
-
-    /// Records every parked attempt whose resume window has ended.
-    pub fn expire(&mut self, now: Instant) {
-        self.roster
-            .expire(now, &mut self.finished, &mut self.counters);
-    }
-
-    /// Records every parked attempt now.
-    pub fn finish_parked(&mut self, now: Instant) {
-        self.roster
-            .finish_parked(now, &mut self.finished, &mut self.counters);
-    }
-
-    pub fn ctx(&mut self) -> Ctx<'_> {
-        Ctx {
-            quiz: &self.quiz,
-            roster: &mut self.roster,
-            finished: &mut self.finished,
-            counters: &mut self.counters,
-            evicted: &mut self.evicted,
-            asks: &mut self.asks,
-            admin_token: &self.admin_token,
-            live: &mut self.live,
-        }
-    }
-}
+use crate::text::{sanitize, validate_name};
+use crate::wire::{self, ANSWER_PROMPT, CODE_PROMPT, NAME_PROMPT};
 
 /// Where a student is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -421,17 +69,7 @@ pub struct Session {
     last_ask: Option<Instant>,
 }
 
-/// A fresh resume code.
-fn new_code() -> String {
-    (0..CODE_LEN)
-        .map(|_| char::from(CODE_ALPHABET[fastrand::usize(..CODE_ALPHABET.len())]))
-        .collect()
-}
-
-fn line(out: &mut Vec<u8>, text: &str) {
-    out.extend_from_slice(text.as_bytes());
-    out.extend_from_slice(b"\r\n");
-}
+use wire::line;
 
 /// The bank's feedback after a verdict, if it has any: each of its lines ending CR LF.
 fn feedback(out: &mut Vec<u8>, text: Option<&str>) {
@@ -456,22 +94,7 @@ impl Session {
         quiz: &Quiz,
         out: &mut Vec<u8>,
     ) -> Session {
-        let count = quiz.count();
-        let mut welcome = format!(
-            "Welcome to quizd: {}. {} question{}",
-            quiz.title,
-            count,
-            if count == 1 { "" } else { "s" }
-        );
-        match quiz.settings.time_limit {
-            Some(limit) => {
-                welcome.push_str(&format!(", {} s each.", limit.as_secs()));
-            }
-            None => welcome.push_str(", no time limit."),
-        }
-        line(out, &welcome);
-        line(out, "Type your name and press Enter (/help for commands).");
-        out.extend_from_slice(NAME_PROMPT.as_bytes());
+        wire::greeting(out, &quiz.title, quiz.count(), quiz.settings.time_limit);
         Session {
             state: State::Naming {
                 deadline: now + NAME_TIMEOUT,
@@ -509,27 +132,27 @@ impl Session {
     }
 
     /// One input line from the student.
-    pub fn on_line(&mut self, input: &str, now: Instant, ctx: &mut Ctx, out: &mut Vec<u8>) {
+    pub fn on_line(&mut self, input: &str, now: Instant, shared: &mut Shared, out: &mut Vec<u8>) {
         if let State::Asking { idle, .. } = &mut self.state
-            && ctx.live.is_none()
+            && shared.live.is_none()
         {
-            *idle = now + ctx.quiz.settings.idle_timeout;
+            *idle = now + shared.quiz.settings.idle_timeout;
         }
         let trimmed = input.trim();
         if trimmed.starts_with('/') {
-            self.on_command(trimmed, now, ctx, out);
+            self.on_command(trimmed, now, shared, out);
             return;
         }
         match self.state {
-            State::Naming { .. } => self.on_name(trimmed, now, ctx, out),
+            State::Naming { .. } => self.on_name(trimmed, now, shared, out),
             State::Resuming { seat, tries, .. } => {
-                self.on_code(seat, tries, trimmed, now, ctx, out)
+                self.on_code(seat, tries, trimmed, now, shared, out)
             }
-            State::Asking { seat, index, .. } if ctx.live.is_some() => {
-                self.on_live_answer(seat, index, trimmed, now, ctx, out)
+            State::Asking { seat, index, .. } if shared.live.is_some() => {
+                self.on_live_answer(seat, index, trimmed, now, shared, out)
             }
             State::Asking { seat, index, .. } => {
-                self.on_answer(seat, index, trimmed, now, ctx, out)
+                self.on_answer(seat, index, trimmed, now, shared, out)
             }
             State::Waiting { .. } => {
                 line(
@@ -542,14 +165,14 @@ impl Session {
     }
 
     /// The decoder saw a line over the limit.
-    pub fn on_too_long(&mut self, ctx: &mut Ctx, out: &mut Vec<u8>) {
+    pub fn on_too_long(&mut self, shared: &mut Shared, out: &mut Vec<u8>) {
         if self.state != State::Done {
-            ctx.counters.lines_too_long += 1;
+            shared.counters.lines_too_long += 1;
             line(
                 out,
                 &format!(
                     "error: line too long (max {} bytes)",
-                    crate::telnet::MAX_LINE
+                    crate::limits::MAX_LINE
                 ),
             );
             self.prompt(out);
@@ -557,12 +180,12 @@ impl Session {
     }
 
     /// Ctrl-C or Ctrl-D in the student's terminal: the same as `/quit`.
-    pub fn on_leave(&mut self, now: Instant, ctx: &mut Ctx, out: &mut Vec<u8>) {
-        self.quit(now, ctx, out);
+    pub fn on_leave(&mut self, now: Instant, shared: &mut Shared, out: &mut Vec<u8>) {
+        self.quit(now, shared, out);
     }
 
     /// Fires every deadline that has passed by `now`.
-    pub fn on_timeout(&mut self, now: Instant, ctx: &mut Ctx, out: &mut Vec<u8>) {
+    pub fn on_timeout(&mut self, now: Instant, shared: &mut Shared, out: &mut Vec<u8>) {
         match self.state {
             State::Naming { deadline } | State::Resuming { deadline, .. } if deadline <= now => {
                 line(
@@ -576,16 +199,16 @@ impl Session {
             }
             State::Asking {
                 seat, index, clock, ..
-            } if clock.is_some_and(|c| c <= now) => self.time_up(seat, index, now, ctx, out),
+            } if clock.is_some_and(|c| c <= now) => self.time_up(seat, index, now, shared, out),
             State::Asking { seat, idle, .. } if idle <= now => {
                 line(
                     out,
                     &format!(
                         "error: no answer for {} s; closing. Your answers so far are saved.",
-                        ctx.quiz.settings.idle_timeout.as_secs()
+                        shared.quiz.settings.idle_timeout.as_secs()
                     ),
                 );
-                self.finish(seat, Status::TimedOut, now, ctx);
+                self.finish(seat, Status::TimedOut, now, shared);
             }
             _ => {}
         }
@@ -597,42 +220,37 @@ impl Session {
         seat: usize,
         index: usize,
         now: Instant,
-        ctx: &mut Ctx,
+        shared: &mut Shared,
         out: &mut Vec<u8>,
     ) {
-        ctx.counters.timeouts += 1;
-        let quiz = ctx.quiz;
-        let Some(s) = ctx.roster.seats.get(seat) else {
+        shared.counters.timeouts += 1;
+        let quiz = &shared.quiz;
+        let Some(s) = shared.roster.seats.get(seat) else {
             return self.set_state(State::Done);
         };
         if quiz.settings.reveal {
             let (question, order) = question(s, index, quiz);
-            let _ = write!(
-                out,
-                "Time is up. The answer was {}. Score: {}/{}\r\n",
-                question.right_answer(order.as_slice()),
-                s.score,
-                index + 1
-            );
+            let answer = question.right_answer(order.as_slice());
+            wire::time_up(out, Some((answer, s.score, index + 1)));
             feedback(out, question.feedback.as_deref());
         } else {
-            out.extend_from_slice(b"Time is up.\r\n");
+            wire::time_up(out, None::<(&str, u32, usize)>);
         }
-        self.advance(seat, index, now, ctx, out);
+        self.advance(seat, index, now, shared, out);
     }
 
     /// The connection is gone. A student who dropped mid-quiz keeps their seat for the resume
     /// window (`Disconnected`); any other end records the attempt now.
-    pub fn on_close(&mut self, status: Status, now: Instant, ctx: &mut Ctx) {
+    pub fn on_close(&mut self, status: Status, now: Instant, shared: &mut Shared) {
         match self.state {
             State::Asking { seat, .. } | State::Waiting { seat } => {
                 if status != Status::Disconnected {
-                    self.finish(seat, status, now, ctx);
-                } else if let Some(live) = ctx.live.as_mut() {
+                    self.finish(seat, status, now, shared);
+                } else if let Some(live) = shared.live.as_mut() {
                     // A live student keeps their place on the leaderboard until the quiz is
                     // over, however long they are away.
                     log::debug!("{} ({}) dropped from the live quiz", self.name, self.peer);
-                    ctx.roster.park(seat, now, crate::quiz::MAX_DURATION);
+                    shared.roster.park(seat, now, MAX_DURATION);
                     if matches!(self.state, State::Asking { .. }) {
                         live.on_presence(false, now);
                     }
@@ -642,7 +260,9 @@ impl Session {
                         self.name,
                         self.peer
                     );
-                    ctx.roster.park(seat, now, ctx.quiz.settings.resume_window);
+                    shared
+                        .roster
+                        .park(seat, now, shared.quiz.settings.resume_window);
                 }
             }
             State::Naming { .. } | State::Resuming { .. } | State::Done => {}
@@ -651,7 +271,7 @@ impl Session {
     }
 
     /// The server is stopping: says so and records the attempt.
-    pub fn on_shutdown(&mut self, now: Instant, ctx: &mut Ctx, out: &mut Vec<u8>) {
+    pub fn on_shutdown(&mut self, now: Instant, shared: &mut Shared, out: &mut Vec<u8>) {
         if self.state == State::Done {
             return;
         }
@@ -660,7 +280,7 @@ impl Session {
             out,
             "Server is shutting down; your answers so far are saved.",
         );
-        self.on_close(Status::Shutdown, now, ctx);
+        self.on_close(Status::Shutdown, now, shared);
     }
 
     /// A line from outside the student's own exchange (a teacher's message, live results)
@@ -706,7 +326,7 @@ impl Session {
         &mut self,
         status: Status,
         now: Instant,
-        ctx: &mut Ctx,
+        shared: &mut Shared,
         out: &mut Vec<u8>,
     ) {
         let why = if status == Status::Kicked {
@@ -718,11 +338,11 @@ impl Session {
             State::Asking { seat, .. } | State::Waiting { seat } => {
                 out.extend_from_slice(b"\r\n");
                 line(out, why);
-                if let Some(s) = ctx.roster.seats.get_mut(seat) {
+                if let Some(s) = shared.roster.seats.get_mut(seat) {
                     s.index = s.chosen.len().max(s.index);
                     final_line(s, out);
                 }
-                self.finish(seat, status, now, ctx);
+                self.finish(seat, status, now, shared);
             }
             State::Naming { .. } | State::Resuming { .. } => {
                 out.extend_from_slice(b"\r\n");
@@ -747,7 +367,7 @@ impl Session {
         self.set_state(State::Done);
     }
 
-    fn on_name(&mut self, raw: &str, now: Instant, ctx: &mut Ctx, out: &mut Vec<u8>) {
+    fn on_name(&mut self, raw: &str, now: Instant, shared: &mut Shared, out: &mut Vec<u8>) {
         let name = match validate_name(raw) {
             Ok(name) => name,
             Err(why) => {
@@ -756,8 +376,8 @@ impl Session {
                 return;
             }
         };
-        if let Some(seat) = ctx.roster.find(&name) {
-            let who = ctx
+        if let Some(seat) = shared.roster.find(&name) {
+            let who = shared
                 .roster
                 .seats
                 .get(seat)
@@ -776,7 +396,7 @@ impl Session {
             });
             return;
         }
-        if ctx
+        if shared
             .live
             .as_ref()
             .is_some_and(|l| l.phase() == live::Phase::Over)
@@ -787,58 +407,34 @@ impl Session {
             );
             return self.set_state(State::Done);
         }
-        let quiz = ctx.quiz;
-        let seed = quiz.attempt_seed(&name);
-        let order = match ctx.live.as_ref() {
+        let quiz = &shared.quiz;
+        let seed = quiz.attempt_seed(&name, &mut shared.rng);
+        let order = match shared.live.as_ref() {
             Some(live) => live.order.clone(),
             None => quiz.draw(seed).into(),
         };
-        let code = new_code();
-        let seat = ctx.roster.seats.insert(Seat {
-            name: name.clone(),
-            code: code.clone(),
+        let code = shared.secrets.code();
+        wire::hello(out, &name, &quiz.how_to_answer, quiz.settings.reveal, &code);
+        let seat = shared.roster.add(Seat::new(
+            name.clone(),
+            code,
             seed,
-            chosen: Vec::with_capacity(order.len()),
             order,
-            score: 0,
-            started: now,
-            index: 0,
-            clock: None,
-            holder: Some(self.conn),
-            expires: None,
-            peer: self.peer,
-            points: 0,
-            answer_time: Duration::ZERO,
-            last_right: false,
-            last_feedback: None,
-            rank: 0,
-            answered_last: false,
-        });
-        ctx.roster.by_name.insert(name.to_lowercase(), seat);
-        ctx.counters.started += 1;
+            (self.conn, self.peer),
+            now,
+        ));
+        shared.counters.started += 1;
         log::debug!("{} is {}", self.peer, name);
-        let how = &quiz.how_to_answer;
-        let when = if quiz.settings.reveal {
-            ""
-        } else {
-            "; answers are revealed later"
-        };
-        line(out, &format!("Hello {name}. {how}{when}."));
-        line(
-            out,
-            &format!(
-                "Your resume code is {code}: if you are disconnected, connect again with the same name and type it."
-            ),
-        );
         self.name = name;
-        match ctx.live.as_ref().map(Live::phase) {
-            None => self.ask(seat, 0, now, ctx, out),
+        match shared.live.as_ref().map(Live::phase) {
+            None => self.ask(seat, 0, now, shared, out),
             Some(live::Phase::Lobby) => {
-                let here = ctx.roster.len();
+                let here = shared.roster.len();
                 line(
                     out,
                     &format!(
-                        "Waiting for the teacher to start the quiz: {here} student{} here.",
+                        "{} to start the quiz: {here} student{} here.",
+                        wire::WAITING,
                         if here == 1 { "" } else { "s" }
                     ),
                 );
@@ -861,7 +457,7 @@ impl Session {
         tries: u8,
         input: &str,
         now: Instant,
-        ctx: &mut Ctx,
+        shared: &mut Shared,
         out: &mut Vec<u8>,
     ) {
         if input.is_empty() {
@@ -870,7 +466,7 @@ impl Session {
                 deadline: now + NAME_TIMEOUT,
             });
         }
-        let Some(s) = ctx.roster.seats.get(seat) else {
+        let Some(s) = shared.roster.seats.get(seat) else {
             // The attempt ended while the code was being typed: start afresh.
             line(
                 out,
@@ -882,7 +478,7 @@ impl Session {
             });
         };
         if !input.eq_ignore_ascii_case(&s.code) {
-            ctx.counters.wrong_codes += 1;
+            shared.counters.wrong_codes += 1;
             let tries = tries + 1;
             log::warn!(
                 "{}: wrong resume code for {} ({tries} of {MAX_CODE_TRIES})",
@@ -905,45 +501,48 @@ impl Session {
             });
         }
         if let Some(old) = s.holder {
-            ctx.evicted.push(old);
+            shared.evicted.push(old);
         }
         let (index, clock, score, name) = (s.index, s.clock, s.score, s.name.clone());
-        ctx.roster.unpark(seat, self.conn);
-        if let Some(s) = ctx.roster.seats.get_mut(seat) {
+        shared.roster.unpark(seat, self.conn);
+        if let Some(s) = shared.roster.seats.get_mut(seat) {
             s.peer = self.peer;
         }
-        ctx.counters.resumed += 1;
+        shared.counters.resumed += 1;
         log::info!("{name} resumed their quiz from {}", self.peer);
-        let _ = write!(
+        line(
             out,
-            "Welcome back, {name}. Score so far: {score}/{index}.\r\n"
+            &format!("Welcome back, {name}. Score so far: {score}/{index}."),
         );
         self.name = name;
-        if let Some(live) = ctx.live.as_mut() {
+        if let Some(live) = shared.live.as_mut() {
             let open = live.open_question();
-            let answered = ctx
+            let answered = shared
                 .roster
                 .seats
                 .get(seat)
                 .is_some_and(|s| open.is_some_and(|i| s.chosen.len() > i));
             match open {
                 Some(index) if !answered => {
-                    if let Some(s) = ctx.roster.seats.get_mut(seat) {
+                    if let Some(s) = shared.roster.seats.get_mut(seat) {
                         s.chosen.resize(index, None);
                         s.index = index;
                     }
                     live.on_presence(true, now);
-                    self.show(seat, index, ctx, out);
+                    self.show(seat, index, shared, out);
                     out.extend_from_slice(ANSWER_PROMPT.as_bytes());
                     self.set_state(State::Asking {
                         seat,
                         index,
                         clock: None,
-                        idle: now + crate::quiz::MAX_DURATION,
+                        idle: now + MAX_DURATION,
                     });
                 }
                 _ => {
-                    line(out, "Waiting for the teacher to open the next question.");
+                    line(
+                        out,
+                        &format!("{} to open the next question.", wire::WAITING),
+                    );
                     self.set_state(State::Waiting { seat });
                 }
             }
@@ -953,15 +552,15 @@ impl Session {
             seat,
             index,
             clock,
-            idle: now + ctx.quiz.settings.idle_timeout,
+            idle: now + shared.quiz.settings.idle_timeout,
         });
         if clock.is_some_and(|c| c <= now) {
             // The clock ran out while they were away.
-            self.time_up(seat, index, now, ctx, out);
+            self.time_up(seat, index, now, shared, out);
         } else {
-            self.show(seat, index, ctx, out);
+            self.show(seat, index, shared, out);
             if let Some(c) = clock {
-                let _ = write!(out, "({} s left)\r\n", secs_left(c, now));
+                line(out, &format!("({} s left)", secs_left(c, now)));
             }
             out.extend_from_slice(ANSWER_PROMPT.as_bytes());
         }
@@ -969,14 +568,21 @@ impl Session {
 
     /// Puts question `index` of the attempt on screen with a fresh clock. Only copies bytes
     /// the quiz prepared, so asking allocates nothing.
-    fn ask(&mut self, seat: usize, index: usize, now: Instant, ctx: &mut Ctx, out: &mut Vec<u8>) {
-        let quiz = ctx.quiz;
+    fn ask(
+        &mut self,
+        seat: usize,
+        index: usize,
+        now: Instant,
+        shared: &mut Shared,
+        out: &mut Vec<u8>,
+    ) {
+        let quiz = &shared.quiz;
         let clock = quiz.settings.time_limit.map(|limit| now + limit);
-        if let Some(s) = ctx.roster.seats.get_mut(seat) {
+        if let Some(s) = shared.roster.seats.get_mut(seat) {
             s.index = index;
             s.clock = clock;
         }
-        self.show(seat, index, ctx, out);
+        self.show(seat, index, shared, out);
         out.extend_from_slice(ANSWER_PROMPT.as_bytes());
         self.set_state(State::Asking {
             seat,
@@ -987,9 +593,9 @@ impl Session {
     }
 
     /// The question block of the attempt's question `index`, without the prompt.
-    fn show(&self, seat: usize, index: usize, ctx: &Ctx, out: &mut Vec<u8>) {
-        let quiz = ctx.quiz;
-        let Some(s) = ctx.roster.seats.get(seat) else {
+    fn show(&self, seat: usize, index: usize, shared: &Shared, out: &mut Vec<u8>) {
+        let quiz = &shared.quiz;
+        let Some(s) = shared.roster.seats.get(seat) else {
             return;
         };
         let bank_index = s.order[index];
@@ -999,7 +605,7 @@ impl Session {
         if !wire.options.is_empty() {
             let order = quiz.option_order(s.seed, bank_index);
             for shown in 0..order.len() {
-                out.extend_from_slice(&[b' ', b' ', b'a' + shown as u8, b')', b' ']);
+                out.extend_from_slice(&wire::option_prefix(shown));
                 out.extend_from_slice(&wire.options[order.bank_index(shown)]);
             }
         }
@@ -1012,11 +618,11 @@ impl Session {
         index: usize,
         input: &str,
         now: Instant,
-        ctx: &mut Ctx,
+        shared: &mut Shared,
         out: &mut Vec<u8>,
     ) {
-        let quiz = ctx.quiz;
-        let Some(s) = ctx.roster.seats.get_mut(seat) else {
+        let quiz = &shared.quiz;
+        let Some(s) = shared.roster.seats.get_mut(seat) else {
             return self.set_state(State::Done);
         };
         let (question, order) = question(s, index, quiz);
@@ -1029,27 +635,26 @@ impl Session {
             }
         };
         s.chosen.push(Some(graded.response));
-        ctx.counters.answers += 1;
+        shared.counters.answers += 1;
         if graded.right {
             s.score += 1;
         }
         // Written straight into the output: no allocation per answer.
-        let _ = match (quiz.settings.reveal, graded.right) {
-            (false, _) => out.write_all(b"Answer recorded.\r\n"),
-            (true, true) => write!(out, "Correct! Score: {}/{}\r\n", s.score, index + 1),
-            (true, false) => write!(
+        match (quiz.settings.reveal, graded.right) {
+            (false, _) => wire::recorded(out),
+            (true, true) => wire::correct(out, s.score, index + 1),
+            (true, false) => wire::wrong(
                 out,
-                "Wrong. The answer was {}. Score: {}/{}\r\n",
                 question.right_answer(order.as_slice()),
                 s.score,
-                index + 1
+                index + 1,
             ),
-        };
+        }
         if quiz.settings.reveal {
             feedback(out, graded.feedback);
             feedback(out, question.feedback.as_deref());
         }
-        self.advance(seat, index, now, ctx, out);
+        self.advance(seat, index, now, shared, out);
     }
 
     /// After question `index` got its verdict: the next question, or the end.
@@ -1058,25 +663,25 @@ impl Session {
         seat: usize,
         index: usize,
         now: Instant,
-        ctx: &mut Ctx,
+        shared: &mut Shared,
         out: &mut Vec<u8>,
     ) {
-        let Some(s) = ctx.roster.seats.get_mut(seat) else {
+        let Some(s) = shared.roster.seats.get_mut(seat) else {
             return self.set_state(State::Done);
         };
         // A timed-out question has no entry yet.
         s.chosen.resize(index + 1, None);
         if index + 1 < s.order.len() {
-            self.ask(seat, index + 1, now, ctx, out);
+            self.ask(seat, index + 1, now, shared, out);
         } else {
             s.index = s.order.len();
             out.extend_from_slice(b"\r\n");
             final_line(s, out);
-            self.finish(seat, Status::Completed, now, ctx);
+            self.finish(seat, Status::Completed, now, shared);
         }
     }
 
-    fn quit(&mut self, now: Instant, ctx: &mut Ctx, out: &mut Vec<u8>) {
+    fn quit(&mut self, now: Instant, shared: &mut Shared, out: &mut Vec<u8>) {
         match self.state {
             State::Naming { .. } | State::Resuming { .. } => {
                 line(out, "Bye.");
@@ -1085,28 +690,33 @@ impl Session {
             State::Asking { seat, .. } | State::Waiting { seat } => {
                 out.extend_from_slice(b"\r\n");
                 line(out, "You left the quiz; your answers so far are saved.");
-                if let Some(s) = ctx.roster.seats.get_mut(seat) {
+                if let Some(s) = shared.roster.seats.get_mut(seat) {
                     s.index = s.chosen.len().max(s.index);
                     final_line(s, out);
                 }
-                self.finish(seat, Status::Quit, now, ctx);
+                self.finish(seat, Status::Quit, now, shared);
             }
             State::Done => {}
         }
     }
 
     /// Ends the attempt: records its row and frees the name.
-    fn finish(&mut self, seat: usize, status: Status, now: Instant, ctx: &mut Ctx) {
-        if let (Some(live), State::Asking { .. }) = (ctx.live.as_mut(), self.state) {
+    fn finish(&mut self, seat: usize, status: Status, now: Instant, shared: &mut Shared) {
+        if let (Some(live), State::Asking { .. }) = (shared.live.as_mut(), self.state) {
             // One fewer to wait for on the open question.
             live.on_presence(false, now);
         }
-        ctx.roster
-            .finish(seat, status, now, ctx.finished, ctx.counters);
+        shared.roster.finish(
+            seat,
+            status,
+            now,
+            &mut shared.finished,
+            &mut shared.counters,
+        );
         self.set_state(State::Done);
     }
 
-    fn on_command(&mut self, input: &str, now: Instant, ctx: &mut Ctx, out: &mut Vec<u8>) {
+    fn on_command(&mut self, input: &str, now: Instant, shared: &mut Shared, out: &mut Vec<u8>) {
         let (word, rest) = input.split_once(char::is_whitespace).unwrap_or((input, ""));
         let rest = rest.trim();
         match word.to_ascii_lowercase().as_str() {
@@ -1123,15 +733,15 @@ impl Session {
                     line(out, l);
                 }
             }
-            "/quit" | "/exit" | "/bye" => return self.quit(now, ctx, out),
+            "/quit" | "/exit" | "/bye" => return self.quit(now, shared, out),
             "/score" => match self.state {
                 State::Asking { seat, index, .. } => {
-                    let (score, total) = ctx
+                    let (score, total) = shared
                         .roster
                         .seats
                         .get(seat)
                         .map_or((0, 0), |s| (s.score, s.order.len()));
-                    if ctx.quiz.settings.reveal {
+                    if shared.quiz.settings.reveal {
                         line(
                             out,
                             &format!("Score: {score}/{index} ({total} questions in all)"),
@@ -1144,7 +754,11 @@ impl Session {
             },
             "/code" => match self.state {
                 State::Asking { seat, .. } | State::Waiting { seat } => {
-                    let code = ctx.roster.seats.get(seat).map_or("", |s| s.code.as_str());
+                    let code = shared
+                        .roster
+                        .seats
+                        .get(seat)
+                        .map_or("", |s| s.code.as_str());
                     line(out, &format!("Your resume code is {code}."))
                 }
                 _ => line(out, "error: you get a resume code once your quiz starts"),
@@ -1161,7 +775,7 @@ impl Session {
                     line(out, &format!("Time left: {} s", secs_left(c, now)))
                 }
                 State::Asking { clock: None, .. } => {
-                    match ctx.live.as_ref().and_then(Live::clock) {
+                    match shared.live.as_ref().and_then(Live::clock) {
                         Some((_, Some(c))) => {
                             line(out, &format!("Time left: {} s", secs_left(c, now)))
                         }
@@ -1173,7 +787,7 @@ impl Session {
             },
             "/ask" if rest.is_empty() => line(out, "error: usage: /ask TEXT"),
             "/ask" if self.last_ask.is_some_and(|at| now < at + ASK_INTERVAL) => {
-                ctx.counters.asks_refused += 1;
+                shared.counters.asks_refused += 1;
                 line(
                     out,
                     &format!(
@@ -1185,9 +799,9 @@ impl Session {
             "/ask" => {
                 self.last_ask = Some(now);
                 let who = self.name().unwrap_or("(no name yet)");
-                let text = crate::text::sanitize(rest, crate::limits::MAX_MESSAGE_CHARS);
+                let text = sanitize(rest, MAX_MESSAGE_CHARS);
                 log::info!("question from {who} ({}): {text}", self.peer);
-                ctx.asks.push(format!("{who} ({}): {text}", self.peer));
+                shared.asks.push(format!("{who} ({}): {text}", self.peer));
                 line(out, "Sent to the teacher.");
             }
             _ => line(
@@ -1220,14 +834,14 @@ impl Session {
         index: usize,
         input: &str,
         now: Instant,
-        ctx: &mut Ctx,
+        shared: &mut Shared,
         out: &mut Vec<u8>,
     ) {
-        let quiz = ctx.quiz;
-        let Some(live) = ctx.live.as_mut() else {
+        let quiz = &shared.quiz;
+        let Some(live) = shared.live.as_mut() else {
             return;
         };
-        let Some(s) = ctx.roster.seats.get_mut(seat) else {
+        let Some(s) = shared.roster.seats.get_mut(seat) else {
             return self.set_state(State::Done);
         };
         let (question, order) = question(s, index, quiz);
@@ -1253,21 +867,21 @@ impl Session {
         s.answer_time += took;
         s.last_right = graded.right;
         s.last_feedback = graded.feedback.map(str::to_owned);
-        ctx.counters.answers += 1;
+        shared.counters.answers += 1;
         line(out, "Answer recorded; waiting for the others.");
         self.set_state(State::Waiting { seat });
         live.on_answer(slot, now);
     }
 
-    /// The room moved on (see [`crate::live`]): shows this student the question that opened,
+    /// The room moved on (see [`super::live`]): shows this student the question that opened,
     /// their verdict with the room's results (`results`: the answer distribution and the
-    /// leaderboard, the same for everyone, from [`live_results`]), or the end.
+    /// leaderboard, the same for everyone, from [`super::live::results`]), or the end.
     pub fn on_live(
         &mut self,
         transition: Transition,
         results: &[u8],
         now: Instant,
-        ctx: &mut Ctx,
+        shared: &mut Shared,
         out: &mut Vec<u8>,
     ) {
         let (State::Waiting { seat } | State::Asking { seat, .. }) = self.state else {
@@ -1275,50 +889,37 @@ impl Session {
         };
         match transition {
             Transition::Opened { index, .. } => {
-                if let Some(s) = ctx.roster.seats.get_mut(seat) {
+                if let Some(s) = shared.roster.seats.get_mut(seat) {
                     s.chosen.resize(index, None);
                     s.index = index;
                 }
-                self.show(seat, index, ctx, out);
+                self.show(seat, index, shared, out);
                 out.extend_from_slice(ANSWER_PROMPT.as_bytes());
                 self.set_state(State::Asking {
                     seat,
                     index,
                     clock: None,
-                    idle: now + crate::quiz::MAX_DURATION,
+                    idle: now + MAX_DURATION,
                 });
             }
             Transition::Closed { index } => {
-                let quiz = ctx.quiz;
-                let total = ctx.roster.len();
-                let Some(s) = ctx.roster.seats.get_mut(seat) else {
+                let quiz = &shared.quiz;
+                let total = shared.roster.len();
+                let Some(s) = shared.roster.seats.get_mut(seat) else {
                     return;
                 };
                 let answered = s.answered_last;
                 let (question, order) = question(s, index, quiz);
                 // Off the prompt line (no answer), or a blank line after "Answer recorded".
                 out.extend_from_slice(b"\r\n");
-                let _ = match (quiz.settings.reveal, answered, answered && s.last_right) {
-                    (false, true, _) => out.write_all(b"Answer recorded.\r\n"),
-                    (false, false, _) => out.write_all(b"Time is up.\r\n"),
-                    (true, _, true) => {
-                        write!(out, "Correct! Score: {}/{}\r\n", s.score, index + 1)
-                    }
-                    (true, true, false) => write!(
-                        out,
-                        "Wrong. The answer was {}. Score: {}/{}\r\n",
-                        question.right_answer(order.as_slice()),
-                        s.score,
-                        index + 1
-                    ),
-                    (true, false, _) => write!(
-                        out,
-                        "Time is up. The answer was {}. Score: {}/{}\r\n",
-                        question.right_answer(order.as_slice()),
-                        s.score,
-                        index + 1
-                    ),
-                };
+                let answer = question.right_answer(order.as_slice());
+                match (quiz.settings.reveal, answered, answered && s.last_right) {
+                    (false, true, _) => wire::recorded(out),
+                    (false, false, _) => wire::time_up(out, None::<(&str, u32, usize)>),
+                    (true, _, true) => wire::correct(out, s.score, index + 1),
+                    (true, true, false) => wire::wrong(out, answer, s.score, index + 1),
+                    (true, false, _) => wire::time_up(out, Some((answer, s.score, index + 1))),
+                }
                 if quiz.settings.reveal {
                     if answered {
                         feedback(out, s.last_feedback.take().as_deref());
@@ -1326,19 +927,21 @@ impl Session {
                     feedback(out, question.feedback.as_deref());
                 }
                 out.extend_from_slice(results);
-                let _ = write!(
+                line(
                     out,
-                    "You are {} of {total}.\r\n",
-                    crate::text::ordinal(s.rank)
+                    &format!("You are {} of {total}.", crate::text::ordinal(s.rank)),
                 );
                 let last = index + 1 == s.order.len();
                 if !last {
-                    line(out, "Waiting for the teacher to open the next question.");
+                    line(
+                        out,
+                        &format!("{} to open the next question.", wire::WAITING),
+                    );
                 }
                 self.set_state(State::Waiting { seat });
             }
             Transition::Over { early } => {
-                if let Some(s) = ctx.roster.seats.get_mut(seat) {
+                if let Some(s) = shared.roster.seats.get_mut(seat) {
                     out.extend_from_slice(b"\r\n");
                     if early {
                         line(
@@ -1354,57 +957,10 @@ impl Session {
                 } else {
                     Status::Completed
                 };
-                self.finish(seat, status, now, ctx);
+                self.finish(seat, status, now, shared);
             }
         }
     }
-}
-
-/// What every student sees when live question `index` closes: the answer distribution and the
-/// leaderboard. Closes the question for every seat first (no answer: recorded as none, the
-/// time it was open added to theirs), then ranks every seat (read by [`Session::on_live`]).
-pub fn live_results(ctx: &mut Ctx, index: usize, now: Instant) -> Vec<u8> {
-    let Some(live) = ctx.live.as_ref() else {
-        return Vec::new();
-    };
-    let open_for = live
-        .last_opened()
-        .map_or(Duration::ZERO, |at| now.saturating_duration_since(at));
-    for (_, s) in ctx.roster.seats.iter_mut() {
-        s.answered_last = s.chosen.len() > index;
-        if !s.answered_last {
-            s.chosen.resize(index + 1, None);
-            s.answer_time += open_for;
-        }
-    }
-    let quiz = ctx.quiz;
-    let options = live
-        .order
-        .get(index)
-        .map_or(0, |&q| quiz.wire(q).options.len());
-    let mut standings: Vec<Standing> = ctx
-        .roster
-        .seats
-        .iter()
-        .map(|(key, s)| Standing {
-            seat: key,
-            name: s.name.clone(),
-            points: s.points,
-            time: s.answer_time,
-        })
-        .collect();
-    let ranks = live::rank(&mut standings);
-    for (standing, rank) in standings.iter().zip(&ranks) {
-        if let Some(s) = ctx.roster.seats.get_mut(standing.seat) {
-            s.rank = *rank;
-        }
-    }
-    let mut out = Vec::new();
-    line(&mut out, &live.distribution(options, ctx.roster.len()));
-    for l in live::leaderboard(&standings, &ranks, live.settings.scoring) {
-        line(&mut out, &l);
-    }
-    out
 }
 
 /// The attempt's question `index` and how this student's screen letters its options.
@@ -1417,17 +973,7 @@ fn question<'q>(seat: &Seat, index: usize, quiz: &'q Quiz) -> (&'q Question, Opt
 }
 
 fn final_line(seat: &Seat, out: &mut Vec<u8>) {
-    let max = seat.order.len() as u32;
-    line(
-        out,
-        &format!(
-            "Quiz over, {}: you scored {} out of {} ({}%).",
-            seat.name,
-            seat.score,
-            max,
-            percent(seat.score, max)
-        ),
-    );
+    wire::quiz_over(out, &seat.name, seat.score, seat.order.len() as u32);
 }
 
 #[cfg(test)]
@@ -1435,7 +981,9 @@ mod tests {
     use super::*;
     use crate::bank::Response::Choice as C;
     use crate::bank::{Bank, Kind, NumericAnswer, Question, ShortAnswer};
+    use crate::limits::{CODE_LEN, MAX_NAME_CHARS};
     use crate::quiz::Settings;
+    use crate::random::Secrets;
     use std::sync::Arc;
 
     /// Three questions; the right option is always the second one in the bank ("right").
@@ -1567,7 +1115,11 @@ mod tests {
 
         fn serving(quiz: Quiz) -> World {
             World {
-                shared: Shared::new(quiz, String::new()),
+                shared: Shared::new(
+                    quiz,
+                    fastrand::Rng::with_seed(1),
+                    Secrets::Seeded(fastrand::Rng::with_seed(2)),
+                ),
                 next_conn: 0,
                 now: Instant::now(),
             }
@@ -1580,15 +1132,15 @@ mod tests {
             (s, text(out))
         }
 
-        fn with_ctx(&mut self, f: impl FnOnce(&mut Ctx, Instant, &mut Vec<u8>)) -> String {
+        fn with_ctx(&mut self, f: impl FnOnce(&mut Shared, Instant, &mut Vec<u8>)) -> String {
             let mut out = Vec::new();
             let now = self.now;
-            f(&mut self.shared.ctx(), now, &mut out);
+            f(&mut self.shared, now, &mut out);
             text(out)
         }
 
         fn send(&mut self, s: &mut Session, input: &str) -> String {
-            self.with_ctx(|ctx, now, out| s.on_line(input, now, ctx, out))
+            self.with_ctx(|shared, now, out| s.on_line(input, now, shared, out))
         }
 
         /// Moves the clock; the session's deadlines and the roster's resume windows fire.
@@ -1596,7 +1148,7 @@ mod tests {
             self.now += Duration::from_secs(secs);
             let now = self.now;
             self.shared.expire(now);
-            self.with_ctx(|ctx, now, out| s.on_timeout(now, ctx, out))
+            self.with_ctx(|shared, now, out| s.on_timeout(now, shared, out))
         }
 
         /// A student who has given `name` and sees question 1.
@@ -1769,7 +1321,7 @@ mod tests {
     fn leaving_before_giving_a_name_records_nothing() {
         let mut w = World::new(in_order());
         let (mut s, _) = w.connect();
-        let shown = w.with_ctx(|ctx, now, out| s.on_leave(now, ctx, out));
+        let shown = w.with_ctx(|shared, now, out| s.on_leave(now, shared, out));
         assert_eq!(shown, "Bye.\r\n");
         assert!(s.is_done() && w.finished.is_empty());
     }
@@ -1779,11 +1331,11 @@ mod tests {
         let mut w = World::new(in_order());
         let mut s = w.named("alice");
         w.send(&mut s, "a");
-        w.with_ctx(|ctx, now, _| s.on_close(Status::Disconnected, now, ctx));
+        w.with_ctx(|shared, now, _| s.on_close(Status::Disconnected, now, shared));
         assert!(w.finished.is_empty(), "kept for resuming, not recorded yet");
         assert_eq!((w.roster.len(), w.roster.parked()), (1, 1));
         // A second close (the sweep after a shutdown, say) changes nothing.
-        w.with_ctx(|ctx, now, _| s.on_close(Status::Disconnected, now, ctx));
+        w.with_ctx(|shared, now, _| s.on_close(Status::Disconnected, now, shared));
         // The window is the idle timeout; when it ends, the attempt is recorded as it stood.
         w.now += w.quiz.settings.resume_window;
         assert_eq!(w.roster.next_expiry(), Some(w.now));
@@ -1824,7 +1376,7 @@ mod tests {
         let (mut s, _) = w.connect();
         let code = code_in(&w.send(&mut s, "alice"));
         assert!(w.send(&mut s, "b").starts_with("Correct! Score: 1/1"));
-        w.with_ctx(|ctx, now, _| s.on_close(Status::Disconnected, now, ctx));
+        w.with_ctx(|shared, now, _| s.on_close(Status::Disconnected, now, shared));
         w.now += Duration::from_secs(5);
 
         let (mut back, _) = w.connect();
@@ -1857,7 +1409,7 @@ mod tests {
         let mut w = World::new(in_order());
         let (mut s, _) = w.connect();
         let code = code_in(&w.send(&mut s, "alice"));
-        w.with_ctx(|ctx, now, _| s.on_close(Status::Disconnected, now, ctx));
+        w.with_ctx(|shared, now, _| s.on_close(Status::Disconnected, now, shared));
         w.now += Duration::from_secs(31);
         let (mut back, _) = w.connect();
         w.send(&mut back, "alice");
@@ -1888,7 +1440,7 @@ mod tests {
         assert!(text(out).contains("resumed from another connection"));
         assert!(old.is_done());
         // Its close records nothing; the new connection finishes the attempt.
-        w.with_ctx(|ctx, now, _| old.on_close(Status::Disconnected, now, ctx));
+        w.with_ctx(|shared, now, _| old.on_close(Status::Disconnected, now, shared));
         assert!(w.finished.is_empty());
         assert_eq!(w.roster.parked(), 0);
         for _ in 0..3 {
@@ -1934,229 +1486,6 @@ mod tests {
         assert!(text.ends_with('…'), "{text}");
     }
 
-    /// A live room of three questions (30 s each, right answer b), sessions driven the way the
-    /// server drives them: every transition goes to every session.
-    fn live_world(scoring: live::Scoring) -> World {
-        let settings = live::LiveSettings {
-            auto_next: None,
-            scoring,
-        };
-        let mut w = World::new(Settings {
-            live: Some(settings.clone()),
-            ..in_order()
-        });
-        w.live = Some(Live::new(
-            vec![0, 1, 2],
-            w.quiz.settings.time_limit,
-            settings,
-        ));
-        w
-    }
-
-    impl World {
-        /// Hands `t` to every session (results computed once, as the server does); returns
-        /// what each saw.
-        fn broadcast(&mut self, sessions: &mut [&mut Session], t: Transition) -> Vec<String> {
-            let mut results = Vec::new();
-            if let Transition::Closed { index } = t {
-                self.with_ctx(|ctx, now, _| results = live_results(ctx, index, now));
-            }
-            sessions
-                .iter_mut()
-                .map(|s| self.with_ctx(|ctx, now, out| s.on_live(t, &results, now, ctx, out)))
-                .collect()
-        }
-
-        fn present(&self) -> usize {
-            self.roster.len() - self.roster.parked()
-        }
-
-        fn pending(&mut self) -> Option<Transition> {
-            self.live.as_mut().and_then(Live::take_pending)
-        }
-    }
-
-    #[test]
-    fn a_live_game_of_three_with_a_drop_and_resume_and_one_who_never_answers() {
-        let mut w = live_world(live::Scoring::Count);
-        let (mut alice, _) = w.connect();
-        let shown = w.send(&mut alice, "alice");
-        assert!(
-            shown.ends_with("Waiting for the teacher to start the quiz: 1 student here.\r\n"),
-            "{shown}"
-        );
-        let (mut bob, _) = w.connect();
-        let bob_code = code_in(&w.send(&mut bob, "bob"));
-        let (mut carol, _) = w.connect();
-        assert!(w.send(&mut carol, "carol").contains("3 students here."));
-        assert!(
-            w.send(&mut carol, "b")
-                .starts_with("error: no question is open")
-        );
-
-        // start: question 1 for everyone at once, the same lettering.
-        let present = w.present();
-        let now = w.now;
-        let t = w.live.as_mut().map(|l| l.start(now, present));
-        let Some(Ok(t)) = t else { panic!("start") };
-        let seen = w.broadcast(&mut [&mut alice, &mut bob, &mut carol], t);
-        for screen in &seen {
-            assert!(
-                screen.contains(
-                    "Question 1 of 3 (30 s)\r\nQuestion text 1?\r\n  a) wrong 1\r\n  b) right 1"
-                ),
-                "{screen}"
-            );
-            assert!(screen.ends_with("answer> "));
-        }
-        w.now += Duration::from_secs(2);
-        assert_eq!(
-            w.send(&mut alice, "b"),
-            "Answer recorded; waiting for the others.\r\n"
-        );
-        w.now += Duration::from_secs(1);
-        w.send(&mut bob, "a");
-        assert_eq!(w.pending(), None, "carol has not answered");
-        // carol never answers: the clock closes the question.
-        w.now += Duration::from_secs(27);
-        let now = w.now;
-        let t = w.live.as_mut().and_then(|l| l.on_timeout(now, 3));
-        assert_eq!(t, Some(Transition::Closed { index: 0 }));
-        let seen = w.broadcast(
-            &mut [&mut alice, &mut bob, &mut carol],
-            Transition::Closed { index: 0 },
-        );
-        assert!(
-            seen[0].starts_with("\r\nCorrect! Score: 1/1\r\n"),
-            "{}",
-            seen[0]
-        );
-        assert!(
-            seen[1].starts_with("\r\nWrong. The answer was b) right 1. Score: 0/1"),
-            "{}",
-            seen[1]
-        );
-        assert!(
-            seen[2].starts_with("\r\nTime is up. The answer was b) right 1. Score: 0/1"),
-            "{}",
-            seen[2]
-        );
-        for screen in &seen {
-            assert!(
-                screen.contains("Answers: a 1 | b 1 | c 0 | d 0 | none 1\r\nLeaderboard:\r\n"),
-                "{screen}"
-            );
-        }
-        assert!(seen[0].contains("You are 1st of 3."), "{}", seen[0]);
-        // bob answered faster than carol's full 30 s: 2nd.
-        assert!(seen[1].contains("You are 2nd of 3."), "{}", seen[1]);
-        assert!(seen[2].contains("You are 3rd of 3."), "{}", seen[2]);
-
-        // Question 2: bob drops; alice answers; the question still waits for carol.
-        let t = w.live.as_mut().map(|l| l.next(now, 3));
-        let Some(Ok(t)) = t else { panic!("next") };
-        w.broadcast(&mut [&mut alice, &mut bob, &mut carol], t);
-        w.with_ctx(|ctx, now, _| bob.on_close(Status::Disconnected, now, ctx));
-        assert_eq!(w.roster.parked(), 1);
-        w.send(&mut alice, "b");
-        assert_eq!(w.pending(), None);
-        // bob comes back while the question is open and answers it.
-        let (mut bob2, _) = w.connect();
-        w.send(&mut bob2, "bob");
-        let back = w.send(&mut bob2, &bob_code);
-        assert!(back.starts_with("Welcome back, bob."), "{back}");
-        assert!(back.contains("Question 2 of 3"), "{back}");
-        w.send(&mut bob2, "b");
-        assert_eq!(w.pending(), None, "carol still has not answered");
-        w.now += Duration::from_secs(30);
-        let now = w.now;
-        let t = w.live.as_mut().and_then(|l| l.on_timeout(now, 3));
-        assert_eq!(t, Some(Transition::Closed { index: 1 }));
-        let seen = w.broadcast(
-            &mut [&mut alice, &mut bob2, &mut carol],
-            Transition::Closed { index: 1 },
-        );
-        assert!(
-            seen[1].starts_with("\r\nCorrect! Score: 1/2"),
-            "{}",
-            seen[1]
-        );
-
-        // Question 3: carol leaves for good; when the other two answer, it closes at once.
-        let t = w.live.as_mut().map(|l| l.next(now, 3));
-        let Some(Ok(t)) = t else { panic!("next") };
-        w.broadcast(&mut [&mut alice, &mut bob2, &mut carol], t);
-        w.with_ctx(|ctx, now, out| carol.on_leave(now, ctx, out));
-        w.send(&mut alice, "b");
-        w.send(&mut bob2, "c");
-        assert_eq!(w.pending(), Some(Transition::Closed { index: 2 }));
-        let seen = w.broadcast(
-            &mut [&mut alice, &mut bob2],
-            Transition::Closed { index: 2 },
-        );
-        assert!(
-            seen[0].contains("Answers: a 0 | b 1 | c 1 | d 0 | none 0"),
-            "carol left: {}",
-            seen[0]
-        );
-        let t = w.live.as_mut().map(|l| l.next(now, 2));
-        assert_eq!(t, Some(Ok(Transition::Over { early: false })));
-        let seen = w.broadcast(
-            &mut [&mut alice, &mut bob2],
-            Transition::Over { early: false },
-        );
-        assert!(
-            seen[0].contains("Quiz over, alice: you scored 3 out of 3 (100%)."),
-            "{}",
-            seen[0]
-        );
-        assert!(
-            seen[1].contains("Quiz over, bob: you scored 1 out of 3"),
-            "{}",
-            seen[1]
-        );
-
-        let row = |name: &str| w.finished.iter().find(|a| a.name == name).expect("a row");
-        assert_eq!(row("alice").status, Status::Completed);
-        assert_eq!(
-            row("bob").responses,
-            vec![(0, Some(C(0))), (1, Some(C(1))), (2, Some(C(2)))]
-        );
-        assert_eq!(row("carol").status, Status::Quit);
-        assert_eq!(
-            row("carol").responses,
-            vec![(0, None), (1, None), (2, None)]
-        );
-        assert!(w.roster.is_empty());
-    }
-
-    #[test]
-    fn speed_scoring_ranks_the_faster_right_answer_first() {
-        let mut w = live_world(live::Scoring::Speed);
-        let (mut slow, _) = w.connect();
-        w.send(&mut slow, "slow");
-        let (mut fast, _) = w.connect();
-        w.send(&mut fast, "fast");
-        let now = w.now;
-        let t = w.live.as_mut().map(|l| l.start(now, 2));
-        let Some(Ok(t)) = t else { panic!("start") };
-        w.broadcast(&mut [&mut slow, &mut fast], t);
-        w.now += Duration::from_millis(400);
-        w.send(&mut fast, "b");
-        w.now += Duration::from_millis(14_850);
-        w.send(&mut slow, "b");
-        assert_eq!(w.pending(), Some(Transition::Closed { index: 0 }));
-        let seen = w.broadcast(&mut [&mut slow, &mut fast], Transition::Closed { index: 0 });
-        assert!(seen[1].contains("You are 1st of 2."), "{}", seen[1]);
-        let board = &seen[0];
-        let fast_at = board.find("fast").expect("fast listed");
-        let slow_at = board.find("slow ").expect("slow listed");
-        assert!(fast_at < slow_at, "{board}");
-        assert!(board.contains("1000 points"), "{board}");
-        // 15.25 s of 30: 1000 - 500 * 14.75 / 29.5 = 750.
-        assert!(board.contains("750 points"), "{board}");
-    }
-
     #[test]
     fn three_wrong_codes_close_the_connection_and_nobody_takes_the_attempt() {
         let mut w = World::new(in_order());
@@ -2178,7 +1507,7 @@ mod tests {
     fn shutdown_tells_the_student_and_records_a_shutdown_row() {
         let mut w = World::new(in_order());
         let mut s = w.named("alice");
-        let shown = w.with_ctx(|ctx, now, out| s.on_shutdown(now, ctx, out));
+        let shown = w.with_ctx(|shared, now, out| s.on_shutdown(now, shared, out));
         assert!(shown.contains("Server is shutting down; your answers so far are saved.\r\n"));
         assert_eq!(w.finished[0].status, Status::Shutdown);
     }
@@ -2220,7 +1549,7 @@ mod tests {
     fn a_too_long_line_is_an_error_and_the_prompt_again() {
         let mut w = World::new(in_order());
         let mut s = w.named("alice");
-        let shown = w.with_ctx(|ctx, _, out| s.on_too_long(ctx, out));
+        let shown = w.with_ctx(|shared, _, out| s.on_too_long(shared, out));
         assert_eq!(shown, "error: line too long (max 1024 bytes)\r\nanswer> ");
         assert_eq!(w.counters.lines_too_long, 1);
     }
@@ -2370,9 +1699,9 @@ mod tests {
                 let (s, was_named) = &mut students[i];
                 let out = match rng.u8(..10) {
                     0 => w.wait(s, rng.u64(0..40)),
-                    1 => w.with_ctx(|ctx, now, out| s.on_leave(now, ctx, out)),
+                    1 => w.with_ctx(|shared, now, out| s.on_leave(now, shared, out)),
                     2 => {
-                        w.with_ctx(|ctx, now, _| s.on_close(Status::Disconnected, now, ctx));
+                        w.with_ctx(|shared, now, _| s.on_close(Status::Disconnected, now, shared));
                         String::new()
                     }
                     _ => {
@@ -2397,7 +1726,7 @@ mod tests {
                 }
             }
             for (mut s, _) in students {
-                w.with_ctx(|ctx, now, _| s.on_close(Status::Disconnected, now, ctx));
+                w.with_ctx(|shared, now, _| s.on_close(Status::Disconnected, now, shared));
             }
             let now = w.now;
             w.shared.finish_parked(now);

@@ -1,124 +1,41 @@
-//! The teacher console, as a pure state machine, and the text of its replies.
+//! The teacher console, as a pure state machine: token, commands, uploads, replies.
 //!
-//! One [`Console`] per teacher connection. It never sees a socket or a clock: the server hands
+//! One [`Console`] per teacher connection. It never sees a socket or a clock: the room hands
 //! it each decoded input line and it writes what the teacher should see into an output buffer.
-//! It decides alone what needs no server state (the token check, parsing, usage errors, `help`,
-//! collecting an upload) and returns a [`Request`] for everything else. The server executes the
-//! request and answers with one reply helper, which also prints the prompt again:
+//! It decides alone what needs no room state (the token check, parsing, usage errors, `help`,
+//! collecting an upload) and returns a [`Request`] for everything else. The room carries out
+//! the request (`room/teacher.rs`) and answers with one reply helper, which also prints the
+//! prompt again:
 //! [`Console::reply_line`] for status lines (`ok: ...`, `error: ...`), [`Console::reply_block`]
 //! for data (several lines, dot-stuffed, ending with a line holding a single `.`). Lines that
 //! arrive unasked (a student's `/ask`) go through [`Console::notice`].
 //!
 //! Call order: [`Console::new`] once, then any number of [`Console::on_line`],
-//! [`Console::on_too_long`], [`Console::on_leave`] and [`Console::notice`]. When one of the
-//! `on_*` calls returns a [`Request`] other than [`Request::Close`], the server answers it with
-//! exactly one reply helper before feeding the next line. After `Close`, the console ignores
-//! everything and the server closes the connection once the output is sent.
+//! [`Console::on_too_long`], [`Console::on_leave`], [`Console::on_token_timeout`] and
+//! [`Console::notice`]. When one of the `on_*` calls returns a [`Request`] other than
+//! [`Request::Close`], the room answers it with exactly one reply helper before feeding the next
+//! line. After `Close`, the console ignores everything and the connection closes once the output
+//! is sent.
 //!
-//! The renderers ([`render_status`], [`render_who`], [`render_top`], [`render_stats`]) turn
-//! plain data the server fills in into lines for [`Console::reply_block`], sized for a telnet
-//! window of 80 columns.
+//! The files: this one is the state machine; [`grammar`] says what a typed line means (one arm
+//! per command); [`render`] turns the views the room fills in into the lines of `status`, `who`,
+//! `top` and `stats`.
+
+pub mod grammar;
+pub mod render;
 
 use std::fmt;
-use std::hash::{BuildHasher, Hasher};
-use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::time::Duration;
 
-pub use crate::limits::{
-    MAX_LINE, MAX_MESSAGE_CHARS, MAX_NAME_CHARS, MAX_NOTICE_CHARS, MAX_TOKEN_TRIES, MAX_TOP,
-    MAX_UPLOAD_BYTES, MAX_UPLOAD_NAME_CHARS,
-};
-use crate::text::{human_bytes, human_duration, is_invisible, percent, sanitize};
-pub use crate::wire::{ADMIN_PROMPT, TOKEN_PROMPT};
-
-/// Rows `top` shows when no number is given.
-pub const DEFAULT_TOP: usize = 10;
-/// Length of a [`random_token`].
-pub const TOKEN_CHARS: usize = 16;
-/// What a [`random_token`] is made of: letters and digits that cannot be mistaken for one
-/// another when read off a log and typed (no 0/O/o, 1/l/I).
-const TOKEN_ALPHABET: &[u8] = b"23456789abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ";
+use crate::limits::{MAX_LINE, MAX_NOTICE_CHARS, MAX_TOKEN_TRIES, MAX_UPLOAD_BYTES};
+use crate::text::{human_bytes, sanitize};
+use crate::wire::{ADMIN_PROMPT, TOKEN_PROMPT};
+pub use grammar::{CloseReason, DEFAULT_TOP, Request};
+use grammar::{Command, HELP, parse_command};
 
 const GREETING: &str =
     "quizd teacher console. Type the token (from --admin-token or the server's log).";
 const WELCOME: &str = "ok: token accepted. Type help for the commands.";
 const UPLOAD_GO_AHEAD: &str = "Send the bank's lines, then a line holding only \".\".";
-
-/// The `help` reply, one block line each. Every line fits in 80 columns.
-const HELP: &[&str] = &[
-    "Commands (any case; the ones marked * need live mode):",
-    "  status           the quiz, its mode, how many students are where",
-    "  who              students: name, address, state, score, idle time",
-    "  start *          start the quiz for everyone waiting",
-    "  next *           move everyone on to the next question",
-    "  end              end the quiz now (answers so far are saved)",
-    "  kick NAME        disconnect a student (answers so far are saved)",
-    "  say TEXT         message to every student",
-    "  tell NAME TEXT   message to one student (\"Ann Lee\" for a name with spaces)",
-    "  load PATH...     switch to the bank in these files, between quizzes",
-    "  reload           read the current bank files again",
-    "  upload NAME      send a bank (NAME.txt or NAME.gift): its lines, then \".\"",
-    "  results          the results so far, as CSV",
-    "  top [N]          the N best attempts so far (default 10)",
-    "  stats            connections, answers, timeouts, bytes, uptime",
-    "  shutdown         stop the server (answers so far are saved)",
-    "  quit             close this console",
-    "  help             this list",
-    "Students' /ask messages appear here as they arrive.",
-];
-
-/// What the console needs the server to do. The console has already checked the arguments.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Request {
-    /// `status`: answer with [`render_status`] in a block.
-    Status,
-    /// `who`: answer with [`render_who`] in a block.
-    Who,
-    /// `start`: start the live quiz.
-    Start,
-    /// `next`: the next live question.
-    Next,
-    /// `end`: end the quiz now.
-    End,
-    /// `kick NAME`: disconnect this student. `name` has its whitespace folded, invisible
-    /// characters dropped and at most [`MAX_NAME_CHARS`] characters; finding the student is the
-    /// server's business.
-    Kick { name: String },
-    /// `say TEXT`: to every student. `text` is [`sanitize`]d and not empty.
-    Say { text: String },
-    /// `tell NAME TEXT`: to one student. `name` as in `Kick`, `text` as in `Say`.
-    Tell { name: String, text: String },
-    /// `load PATH...`: switch to the bank in these files (at least one); a bad bank leaves the
-    /// old one in place and the reply lists every `FILE:LINE:` problem.
-    Load { paths: Vec<PathBuf> },
-    /// `reload`: read the current bank's files again, as `Load` would.
-    Reload,
-    /// `upload NAME` and its lines: a bank to parse (`crate::bank::parse(&name, text.as_bytes())`)
-    /// and switch to. `name` is a checked plain file name ending `.txt` or `.gift`; `text` is
-    /// the lines as sent (dot-stuffing undone), each ending `\n`, at most [`MAX_UPLOAD_BYTES`].
-    Upload { name: String, text: String },
-    /// `results`: the results CSV in a block.
-    Results,
-    /// `top [N]`: answer with [`render_top`] in a block; `n` is within `1..=MAX_TOP`.
-    Top { n: usize },
-    /// `stats`: answer with [`render_stats`] in a block.
-    Stats,
-    /// `shutdown`: stop the server.
-    Shutdown,
-    /// Close this connection (the console has written its last line); log `reason` with the
-    /// peer's address.
-    Close { reason: CloseReason },
-}
-
-/// Why the console asks to be closed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CloseReason {
-    /// [`MAX_TOKEN_TRIES`] wrong tokens: worth a warning with the peer's address.
-    WrongToken,
-    /// The teacher typed `quit`, or pressed Ctrl-C / Ctrl-D outside an upload.
-    Quit,
-}
 
 /// Where a teacher's connection is.
 #[derive(Debug)]
@@ -214,23 +131,6 @@ impl Upload {
             text: self.text,
         })
     }
-}
-
-/// What a command line means, before the console acts on it.
-#[derive(Debug, PartialEq, Eq)]
-enum Command {
-    /// Needs the server.
-    Request(Request),
-    /// `help`: the console answers with [`HELP`].
-    Help,
-    /// `quit`: the console says goodbye and asks to be closed.
-    Quit,
-    /// `upload NAME` with a good name: the lines follow.
-    Upload(String),
-    /// Nothing typed.
-    Empty,
-    /// The console answers this itself (without the `error: ` prefix).
-    Error(String),
 }
 
 /// One teacher's connection: token check, commands, uploads.
@@ -458,185 +358,6 @@ impl Console {
     }
 }
 
-/// What a command line asks for. Commands are case-insensitive (a leading `/`, as at the
-/// student prompt, is ignored); arguments follow after whitespace.
-fn parse_command(line: &str) -> Command {
-    let input = line.trim();
-    if input.is_empty() {
-        return Command::Empty;
-    }
-    let (word, rest) = input.split_once(char::is_whitespace).unwrap_or((input, ""));
-    let rest = rest.trim();
-    let typed = word;
-    let word = word.strip_prefix('/').unwrap_or(word).to_lowercase();
-    let bare = |request: Request| {
-        if rest.is_empty() {
-            Command::Request(request)
-        } else {
-            Command::Error(format!("usage: {word} (no arguments)"))
-        }
-    };
-    match word.as_str() {
-        "help" | "?" => Command::Help,
-        "quit" | "exit" | "bye" => Command::Quit,
-        "status" => bare(Request::Status),
-        "who" => bare(Request::Who),
-        "start" => bare(Request::Start),
-        "next" => bare(Request::Next),
-        "end" => bare(Request::End),
-        "reload" => bare(Request::Reload),
-        "results" => bare(Request::Results),
-        "stats" => bare(Request::Stats),
-        "shutdown" => bare(Request::Shutdown),
-        "kick" => match name_arg(rest) {
-            Ok(name) => Command::Request(Request::Kick { name }),
-            Err(why) => Command::Error(why.unwrap_or_else(|| "usage: kick NAME".into())),
-        },
-        "say" => match sanitize(rest, MAX_MESSAGE_CHARS) {
-            text if text.is_empty() => Command::Error("usage: say TEXT".into()),
-            text => Command::Request(Request::Say { text }),
-        },
-        "tell" => parse_tell(rest),
-        "load" => parse_load(rest),
-        "upload" => match upload_name(rest) {
-            Ok(name) => Command::Upload(name),
-            Err(why) => Command::Error(why),
-        },
-        "top" => parse_top(rest),
-        _ => Command::Error(format!(
-            "unknown command {} (type help)",
-            sanitize(typed, 40)
-        )),
-    }
-}
-
-fn parse_tell(rest: &str) -> Command {
-    const USAGE: &str = "usage: tell NAME TEXT";
-    let (word, after) = match next_word(rest) {
-        Ok(Some(split)) => split,
-        Ok(None) => return Command::Error(USAGE.into()),
-        Err(why) => return Command::Error(why),
-    };
-    let name = match student_name(word) {
-        Ok(name) => name,
-        Err(why) => return Command::Error(why.unwrap_or_else(|| USAGE.into())),
-    };
-    match sanitize(after, MAX_MESSAGE_CHARS) {
-        text if text.is_empty() => Command::Error(USAGE.into()),
-        text => Command::Request(Request::Tell { name, text }),
-    }
-}
-
-fn parse_load(mut rest: &str) -> Command {
-    let mut paths = Vec::new();
-    loop {
-        match next_word(rest) {
-            Ok(Some((word, after))) => {
-                paths.push(PathBuf::from(word));
-                rest = after;
-            }
-            Ok(None) => break,
-            Err(why) => return Command::Error(why),
-        }
-    }
-    if paths.is_empty() {
-        return Command::Error("usage: load PATH... (\"quotes\" around a path with spaces)".into());
-    }
-    Command::Request(Request::Load { paths })
-}
-
-fn parse_top(rest: &str) -> Command {
-    if rest.is_empty() {
-        return Command::Request(Request::Top { n: DEFAULT_TOP });
-    }
-    match rest.parse::<usize>() {
-        Ok(n) if (1..=MAX_TOP).contains(&n) => Command::Request(Request::Top { n }),
-        _ => Command::Error(format!("usage: top [N] (N from 1 to {MAX_TOP})")),
-    }
-}
-
-/// The first argument of `rest` and what follows it (trimmed): a run of non-blank characters,
-/// or text in double quotes (no escapes). `Ok(None)`: nothing left.
-fn next_word(rest: &str) -> Result<Option<(&str, &str)>, String> {
-    let rest = rest.trim_start();
-    if rest.is_empty() {
-        return Ok(None);
-    }
-    if let Some(quoted) = rest.strip_prefix('"') {
-        return match quoted.split_once('"') {
-            Some((word, after)) => Ok(Some((word, after.trim()))),
-            None => Err("unclosed quote".into()),
-        };
-    }
-    Ok(Some(
-        rest.split_once(char::is_whitespace)
-            .map_or((rest, ""), |(word, after)| (word, after.trim())),
-    ))
-}
-
-/// A student's name as the teacher typed it for `kick`: the whole rest, or one quoted word.
-/// `Err(None)`: no name (the caller shows its usage).
-fn name_arg(rest: &str) -> Result<String, Option<String>> {
-    let raw = if rest.starts_with('"') {
-        match next_word(rest) {
-            Ok(Some((word, ""))) => word,
-            Ok(_) => return Err(None),
-            Err(why) => return Err(Some(why)),
-        }
-    } else {
-        rest
-    };
-    student_name(raw)
-}
-
-/// Whitespace folded, invisible characters dropped, and no longer than a name can be.
-fn student_name(raw: &str) -> Result<String, Option<String>> {
-    // What the teacher typed is only looked up: invisible characters are dropped rather than
-    // refused (no student's name holds one), then the students' own rules apply.
-    let name = sanitize(raw, usize::MAX);
-    if name.is_empty() {
-        return Err(None);
-    }
-    crate::text::validate_name(&name).map_err(Some)
-}
-
-/// Checks the name of an upload: a plain file name (it names the bank in `NAME:LINE:` problems
-/// and may become a file on the server) ending `.txt` or `.gift`, any case.
-fn upload_name(raw: &str) -> Result<String, String> {
-    const USAGE: &str = "usage: upload NAME.txt|NAME.gift";
-    if raw.is_empty() {
-        return Err(USAGE.into());
-    }
-    if raw.chars().any(char::is_whitespace) {
-        return Err(format!("{USAGE} (one name, no spaces)"));
-    }
-    if raw.chars().count() > MAX_UPLOAD_NAME_CHARS {
-        return Err(format!(
-            "upload name too long (max {MAX_UPLOAD_NAME_CHARS} characters)"
-        ));
-    }
-    if raw.starts_with('.') {
-        return Err("upload name cannot start with '.'".into());
-    }
-    if raw
-        .chars()
-        .any(|c| is_invisible(c) || !(c.is_alphanumeric() || "-_.+".contains(c)))
-    {
-        return Err(
-            "upload name: a plain file name, with letters, digits, '-', '_', '+' and '.' only"
-                .into(),
-        );
-    }
-    let lower = raw.to_lowercase();
-    let stem = lower
-        .strip_suffix(".txt")
-        .or_else(|| lower.strip_suffix(".gift"));
-    match stem {
-        Some(stem) if !stem.is_empty() => Ok(raw.to_owned()),
-        _ => Err(format!("{USAGE} (.txt for Aiken, .gift for GIFT)")),
-    }
-}
-
 /// Compares two secrets in time that depends on their length only, never on where they differ
 /// first, so a client cannot find the token byte by byte by timing the answers.
 pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
@@ -646,20 +367,6 @@ pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     let diff = a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y));
     // Keeps the compiler from turning the fold into an early exit.
     std::hint::black_box(diff) == 0
-}
-
-/// A fresh token of [`TOKEN_CHARS`] characters from an alphabet without look-alikes, for when
-/// no token was configured. fastrand alone seeds from the clock, so the generator is seeded
-/// from std's `RandomState`, whose keys come from the operating system's random source: 64 bits
-/// of entropy, plenty against guessing at [`MAX_TOKEN_TRIES`] tries per connection.
-pub fn random_token() -> String {
-    let seed = std::collections::hash_map::RandomState::new()
-        .build_hasher()
-        .finish();
-    let mut rng = fastrand::Rng::with_seed(seed);
-    (0..TOKEN_CHARS)
-        .map(|_| char::from(TOKEN_ALPHABET[rng.usize(..TOKEN_ALPHABET.len())]))
-        .collect()
 }
 
 /// One text line, ending CR LF.
@@ -681,278 +388,11 @@ fn put_lines(out: &mut Vec<u8>, text: &str, stuff: bool) {
     }
 }
 
-// --- renderers ---
-
-/// Whether the students go at their own pace or the teacher moves everyone on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// Each student starts on giving a name and moves on by answering.
-    SelfPaced,
-    /// The teacher starts the quiz and moves everyone on together.
-    Live,
-}
-
-impl Mode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::SelfPaced => "self-paced",
-            Mode::Live => "live",
-        }
-    }
-}
-
-/// What `status` shows; the server fills it in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StatusView {
-    pub mode: Mode,
-    pub title: String,
-    /// Questions in the bank.
-    pub questions: usize,
-    /// Questions each attempt asks (`--count`), when fewer than the bank has.
-    pub per_attempt: Option<usize>,
-    /// Where the bank came from (files as loaded, or an upload's name); empty for the bundled
-    /// bank.
-    pub files: Vec<String>,
-    /// Student connections open now, named or not.
-    pub students_connected: usize,
-    /// Students with a name and an attempt running.
-    pub in_quiz: usize,
-    /// Attempts finished since the server started.
-    pub finished: u64,
-    /// Live mode: where the game is, e.g. `lobby, waiting for start` or
-    /// `question 3 of 10, 12 s left`. `None` in self-paced mode.
-    pub live_phase: Option<String>,
-}
-
-/// `status`: a few `key: value` lines.
-pub fn render_status(view: &StatusView) -> Vec<String> {
-    let mut questions = view.questions.to_string();
-    if let Some(count) = view.per_attempt {
-        questions.push_str(&format!(", {count} per attempt"));
-    }
-    if !view.files.is_empty() {
-        questions.push_str(&format!(" (from {})", view.files.join(", ")));
-    }
-    let mut mode = view.mode.as_str().to_owned();
-    if let Some(phase) = &view.live_phase {
-        mode.push_str(&format!(": {phase}"));
-    }
-    key_values(&[
-        ("quiz", sanitize(&view.title, 60)),
-        ("questions", questions),
-        ("mode", mode),
-        (
-            "students",
-            format!(
-                "{} connected, {} in the quiz",
-                view.students_connected, view.in_quiz
-            ),
-        ),
-        ("attempts finished", view.finished.to_string()),
-    ])
-}
-
-/// One student in `who`; the server fills it in.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WhoRow {
-    /// Empty while the student has not given a name yet.
-    pub name: String,
-    pub peer: SocketAddr,
-    /// Where the student is, e.g. `naming`, `question 3/10`, `lobby`, `done`.
-    pub state: String,
-    /// Points and questions answered so far; `None` before the first question.
-    pub score: Option<(u32, u32)>,
-    /// Since the student last sent a line.
-    pub idle: Duration,
-}
-
-/// `who`: a header and one aligned row per student, sorted by name (case-insensitive; students
-/// without a name last, shown as `-`), then address.
-pub fn render_who(rows: &[WhoRow]) -> Vec<String> {
-    let mut sorted: Vec<&WhoRow> = rows.iter().collect();
-    sorted.sort_by_cached_key(|row| (row.name.is_empty(), row.name.to_lowercase(), row.peer));
-    let cells: Vec<Vec<String>> = sorted
-        .iter()
-        .map(|row| {
-            vec![
-                match sanitize(&row.name, MAX_NAME_CHARS) {
-                    name if name.is_empty() => "-".to_owned(),
-                    name => name,
-                },
-                row.peer.to_string(),
-                row.state.clone(),
-                row.score
-                    .map_or("-".to_owned(), |(points, of)| format!("{points}/{of}")),
-                human_duration(row.idle),
-            ]
-        })
-        .collect();
-    table(
-        &["name", "address", "state", "score", "idle"],
-        &[false, false, false, true, true],
-        &cells,
-    )
-}
-
-/// One row of `top`; the server ranks the attempts (ties share a rank).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TopRow {
-    pub rank: usize,
-    pub name: String,
-    pub score: u32,
-    /// Questions in the attempt.
-    pub max: u32,
-    /// How long the attempt took.
-    pub time: Duration,
-}
-
-/// `top`: a header and one aligned row per attempt, in the order given.
-pub fn render_top(rows: &[TopRow]) -> Vec<String> {
-    let cells: Vec<Vec<String>> = rows
-        .iter()
-        .map(|row| {
-            vec![
-                row.rank.to_string(),
-                sanitize(&row.name, MAX_NAME_CHARS),
-                format!("{}/{}", row.score, row.max),
-                format!("{}%", percent(row.score, row.max)),
-                human_duration(row.time),
-            ]
-        })
-        .collect();
-    table(
-        &["#", "name", "score", "%", "time"],
-        &[true, false, true, true, true],
-        &cells,
-    )
-}
-
-/// What `stats` shows; the server fills it in from its counters.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StatsView {
-    pub connected_students: usize,
-    pub connected_teachers: usize,
-    /// Most connections open at once since the start.
-    pub peak_connections: usize,
-    /// Student connections accepted since the start.
-    pub accepted_total: u64,
-    /// Connections refused because the server was full.
-    pub rejected_full: u64,
-    /// Connections closed because their output backed up.
-    pub closed_output_cap: u64,
-    /// Teacher consoles closed after too many wrong tokens.
-    pub wrong_token_closes: u64,
-    pub attempts_started: u64,
-    pub attempts_finished: u64,
-    pub answers: u64,
-    pub timeouts: u64,
-    /// Input lines refused for being over [`MAX_LINE`].
-    pub lines_too_long: u64,
-    /// `/ask` messages passed on, and refused for coming too fast.
-    pub asks: u64,
-    pub asks_refused: u64,
-    pub bytes_in: u64,
-    pub bytes_out: u64,
-    pub uptime: Duration,
-}
-
-/// `stats`: aligned `key: value` lines, sizes and times in human units.
-pub fn render_stats(view: &StatsView) -> Vec<String> {
-    let bytes = |n: u64| {
-        if n < 1024 {
-            format!("{n} B")
-        } else {
-            format!("{} ({n} B)", human_bytes(n))
-        }
-    };
-    key_values(&[
-        (
-            "connected",
-            format!(
-                "{}, {} (peak {})",
-                count(view.connected_students, "student"),
-                count(view.connected_teachers, "teacher"),
-                view.peak_connections
-            ),
-        ),
-        ("accepted", view.accepted_total.to_string()),
-        ("refused (full)", view.rejected_full.to_string()),
-        ("closed (output cap)", view.closed_output_cap.to_string()),
-        ("closed (wrong token)", view.wrong_token_closes.to_string()),
-        (
-            "attempts",
-            format!(
-                "{} started, {} finished",
-                view.attempts_started, view.attempts_finished
-            ),
-        ),
-        ("answers", view.answers.to_string()),
-        ("timeouts", view.timeouts.to_string()),
-        ("lines too long", view.lines_too_long.to_string()),
-        (
-            "asks",
-            format!("{} ({} refused, too fast)", view.asks, view.asks_refused),
-        ),
-        ("bytes in", bytes(view.bytes_in)),
-        ("bytes out", bytes(view.bytes_out)),
-        ("uptime", human_duration(view.uptime)),
-    ])
-}
-
-/// `1 student`, `2 students`.
-fn count(n: usize, noun: &str) -> String {
-    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
-}
-
-/// `key: value` lines with the values lined up.
-fn key_values(pairs: &[(&str, String)]) -> Vec<String> {
-    let width = pairs
-        .iter()
-        .map(|(key, _)| key.len() + 1)
-        .max()
-        .unwrap_or(0);
-    pairs
-        .iter()
-        .map(|(key, value)| format!("{:<width$} {value}", format!("{key}:")))
-        .collect()
-}
-
-/// Columns two spaces apart, each as wide as its widest cell (in characters); `right` says
-/// which ones are aligned right. No trailing spaces.
-fn table(header: &[&str], right: &[bool], rows: &[Vec<String>]) -> Vec<String> {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
-        }
-    }
-    let line = |cells: &mut dyn Iterator<Item = &str>| {
-        let mut text = String::new();
-        for (i, cell) in cells.enumerate() {
-            let width = widths.get(i).copied().unwrap_or(0);
-            if i > 0 {
-                text.push_str("  ");
-            }
-            if right.get(i).copied().unwrap_or(false) {
-                text.push_str(&format!("{cell:>width$}"));
-            } else {
-                text.push_str(&format!("{cell:<width$}"));
-            }
-        }
-        text.truncate(text.trim_end().len());
-        text
-    };
-    let mut lines = vec![line(&mut header.iter().copied())];
-    lines.extend(
-        rows.iter()
-            .map(|row| line(&mut row.iter().map(String::as_str))),
-    );
-    lines
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::limits::{MAX_MESSAGE_CHARS, MAX_TOP, MAX_UPLOAD_NAME_CHARS};
+    use std::path::PathBuf;
 
     const TOKEN: &str = "s3cret-Token";
     const PROMPT_AFTER_ERROR: &str = "\r\nadmin> ";
@@ -1162,23 +602,6 @@ mod tests {
         assert!(constant_time_eq(&long, &other));
         other[255] ^= 0x80;
         assert!(!constant_time_eq(&long, &other));
-    }
-
-    #[test]
-    fn random_tokens_use_the_unambiguous_alphabet() {
-        let first = random_token();
-        assert_eq!(first.chars().count(), TOKEN_CHARS);
-        for _ in 0..200 {
-            let token = random_token();
-            assert_eq!(token.len(), TOKEN_CHARS);
-            assert!(
-                token.bytes().all(|b| TOKEN_ALPHABET.contains(&b)),
-                "{token}"
-            );
-            assert!(!token.contains(['0', 'O', 'o', '1', 'l', 'I']), "{token}");
-            assert_ne!(token, first);
-        }
-        assert_eq!(TOKEN_ALPHABET.len(), 56);
     }
 
     // --- commands ---
@@ -1764,187 +1187,5 @@ mod tests {
         let mut out = Vec::new();
         console.notice(&mut out, "ask from bob: hi");
         assert_eq!(out, b"");
-    }
-
-    // --- renderers ---
-
-    fn addr(text: &str) -> SocketAddr {
-        text.parse().expect("test address")
-    }
-
-    #[test]
-    fn who_is_aligned_and_sorted_by_name() {
-        let rows = [
-            WhoRow {
-                name: "bob".into(),
-                peer: addr("10.0.0.2:5001"),
-                state: "question 3/10".into(),
-                score: Some((2, 3)),
-                idle: Duration::from_secs(5),
-            },
-            WhoRow {
-                name: String::new(),
-                peer: addr("10.0.0.9:6000"),
-                state: "naming".into(),
-                score: None,
-                idle: Duration::from_secs(12),
-            },
-            WhoRow {
-                name: "Alice".into(),
-                peer: addr("127.0.0.1:40000"),
-                state: "done".into(),
-                score: Some((10, 10)),
-                idle: Duration::from_secs(185),
-            },
-        ];
-        assert_eq!(
-            render_who(&rows),
-            [
-                "name   address          state          score   idle",
-                "Alice  127.0.0.1:40000  done           10/10  3m05s",
-                "bob    10.0.0.2:5001    question 3/10    2/3     5s",
-                "-      10.0.0.9:6000    naming             -    12s",
-            ]
-        );
-        assert_eq!(render_who(&[]), ["name  address  state  score  idle"]);
-    }
-
-    #[test]
-    fn who_sanitises_names() {
-        let rows = [WhoRow {
-            name: "ev\u{202e}il\u{1b}[2J".into(),
-            peer: addr("[::1]:7000"),
-            state: "lobby".into(),
-            score: None,
-            idle: Duration::ZERO,
-        }];
-        assert_eq!(
-            render_who(&rows)[1],
-            "evil[2J  [::1]:7000  lobby      -    0s"
-        );
-    }
-
-    #[test]
-    fn top_is_aligned_with_percentages() {
-        let rows = [
-            TopRow {
-                rank: 1,
-                name: "alice".into(),
-                score: 10,
-                max: 10,
-                time: Duration::from_secs(252),
-            },
-            TopRow {
-                rank: 2,
-                name: "Bartholomew".into(),
-                score: 7,
-                max: 10,
-                time: Duration::from_secs(59),
-            },
-            TopRow {
-                rank: 2,
-                name: "cy".into(),
-                score: 7,
-                max: 10,
-                time: Duration::from_secs(3725),
-            },
-        ];
-        assert_eq!(
-            render_top(&rows),
-            [
-                "#  name         score     %   time",
-                "1  alice        10/10  100%  4m12s",
-                "2  Bartholomew   7/10   70%    59s",
-                "2  cy            7/10   70%  1h02m",
-            ]
-        );
-        assert_eq!(render_top(&[]), ["#  name  score  %  time"]);
-    }
-
-    #[test]
-    fn stats_are_key_value_lines_in_human_units() {
-        let view = StatsView {
-            connected_students: 24,
-            connected_teachers: 1,
-            peak_connections: 30,
-            accepted_total: 41,
-            rejected_full: 2,
-            closed_output_cap: 0,
-            wrong_token_closes: 1,
-            attempts_started: 40,
-            attempts_finished: 16,
-            answers: 380,
-            timeouts: 12,
-            lines_too_long: 3,
-            asks: 5,
-            asks_refused: 2,
-            bytes_in: 900,
-            bytes_out: 1_572_864,
-            uptime: Duration::from_secs(3 * 3600 + 7 * 60 + 9),
-        };
-        assert_eq!(
-            render_stats(&view),
-            [
-                "connected:            24 students, 1 teacher (peak 30)",
-                "accepted:             41",
-                "refused (full):       2",
-                "closed (output cap):  0",
-                "closed (wrong token): 1",
-                "attempts:             40 started, 16 finished",
-                "answers:              380",
-                "timeouts:             12",
-                "lines too long:       3",
-                "asks:                 5 (2 refused, too fast)",
-                "bytes in:             900 B",
-                "bytes out:            1.5 MiB (1572864 B)",
-                "uptime:               3h07m",
-            ]
-        );
-    }
-
-    #[test]
-    fn status_shows_the_quiz_and_where_students_are() {
-        let live = StatusView {
-            mode: Mode::Live,
-            title: "networks".into(),
-            questions: 40,
-            per_attempt: Some(10),
-            files: vec!["questions/networks.gift".into()],
-            students_connected: 25,
-            in_quiz: 20,
-            finished: 5,
-            live_phase: Some("question 3 of 10, 12 s left".into()),
-        };
-        assert_eq!(
-            render_status(&live),
-            [
-                "quiz:              networks",
-                "questions:         40, 10 per attempt (from questions/networks.gift)",
-                "mode:              live: question 3 of 10, 12 s left",
-                "students:          25 connected, 20 in the quiz",
-                "attempts finished: 5",
-            ]
-        );
-        let self_paced = StatusView {
-            mode: Mode::SelfPaced,
-            title: "sockets".into(),
-            questions: 12,
-            per_attempt: None,
-            files: Vec::new(),
-            students_connected: 0,
-            in_quiz: 0,
-            finished: 0,
-            live_phase: None,
-        };
-        assert_eq!(
-            render_status(&self_paced),
-            [
-                "quiz:              sockets",
-                "questions:         12",
-                "mode:              self-paced",
-                "students:          0 connected, 0 in the quiz",
-                "attempts finished: 0",
-            ]
-        );
     }
 }

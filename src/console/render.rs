@@ -1,0 +1,460 @@
+//! The text of the console's data replies (`status`, `who`, `top`, `stats`), from plain views
+//! the room fills in, sized for a telnet window of 80 columns.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::limits::MAX_NAME_CHARS;
+use crate::text::{human_bytes, human_duration, percent, sanitize};
+
+/// Whether the students go at their own pace or the teacher moves everyone on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Each student starts on giving a name and moves on by answering.
+    SelfPaced,
+    /// The teacher starts the quiz and moves everyone on together.
+    Live,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::SelfPaced => "self-paced",
+            Mode::Live => "live",
+        }
+    }
+}
+
+/// What `status` shows; the server fills it in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusView {
+    pub mode: Mode,
+    pub title: String,
+    /// Questions in the bank.
+    pub questions: usize,
+    /// Questions each attempt asks (`--count`), when fewer than the bank has.
+    pub per_attempt: Option<usize>,
+    /// Where the bank came from (files as loaded, or an upload's name); empty for the bundled
+    /// bank.
+    pub files: Vec<String>,
+    /// Student connections open now, named or not.
+    pub students_connected: usize,
+    /// Students with a name and an attempt running.
+    pub in_quiz: usize,
+    /// Attempts finished since the server started.
+    pub finished: u64,
+    /// Live mode: where the game is, e.g. `lobby, waiting for start` or
+    /// `question 3 of 10, 12 s left`. `None` in self-paced mode.
+    pub live_phase: Option<String>,
+}
+
+/// `status`: a few `key: value` lines.
+pub fn render_status(view: &StatusView) -> Vec<String> {
+    let mut questions = view.questions.to_string();
+    if let Some(count) = view.per_attempt {
+        questions.push_str(&format!(", {count} per attempt"));
+    }
+    if !view.files.is_empty() {
+        questions.push_str(&format!(" (from {})", view.files.join(", ")));
+    }
+    let mut mode = view.mode.as_str().to_owned();
+    if let Some(phase) = &view.live_phase {
+        mode.push_str(&format!(": {phase}"));
+    }
+    key_values(&[
+        ("quiz", sanitize(&view.title, 60)),
+        ("questions", questions),
+        ("mode", mode),
+        (
+            "students",
+            format!(
+                "{} connected, {} in the quiz",
+                view.students_connected, view.in_quiz
+            ),
+        ),
+        ("attempts finished", view.finished.to_string()),
+    ])
+}
+
+/// One student in `who`; the server fills it in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WhoRow {
+    /// Empty while the student has not given a name yet.
+    pub name: String,
+    pub peer: SocketAddr,
+    /// Where the student is, e.g. `naming`, `question 3/10`, `lobby`, `done`.
+    pub state: String,
+    /// Points and questions answered so far; `None` before the first question.
+    pub score: Option<(u32, u32)>,
+    /// Since the student last sent a line.
+    pub idle: Duration,
+}
+
+/// `who`: a header and one aligned row per student, sorted by name (case-insensitive; students
+/// without a name last, shown as `-`), then address.
+pub fn render_who(rows: &[WhoRow]) -> Vec<String> {
+    let mut sorted: Vec<&WhoRow> = rows.iter().collect();
+    sorted.sort_by_cached_key(|row| (row.name.is_empty(), row.name.to_lowercase(), row.peer));
+    let cells: Vec<Vec<String>> = sorted
+        .iter()
+        .map(|row| {
+            vec![
+                match sanitize(&row.name, MAX_NAME_CHARS) {
+                    name if name.is_empty() => "-".to_owned(),
+                    name => name,
+                },
+                row.peer.to_string(),
+                row.state.clone(),
+                row.score
+                    .map_or("-".to_owned(), |(points, of)| format!("{points}/{of}")),
+                human_duration(row.idle),
+            ]
+        })
+        .collect();
+    table(
+        &["name", "address", "state", "score", "idle"],
+        &[false, false, false, true, true],
+        &cells,
+    )
+}
+
+/// One row of `top`; the server ranks the attempts (ties share a rank).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopRow {
+    pub rank: usize,
+    pub name: String,
+    pub score: u32,
+    /// Questions in the attempt.
+    pub max: u32,
+    /// How long the attempt took.
+    pub time: Duration,
+}
+
+/// `top`: a header and one aligned row per attempt, in the order given.
+pub fn render_top(rows: &[TopRow]) -> Vec<String> {
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| {
+            vec![
+                row.rank.to_string(),
+                sanitize(&row.name, MAX_NAME_CHARS),
+                format!("{}/{}", row.score, row.max),
+                format!("{}%", percent(row.score, row.max)),
+                human_duration(row.time),
+            ]
+        })
+        .collect();
+    table(
+        &["#", "name", "score", "%", "time"],
+        &[true, false, true, true, true],
+        &cells,
+    )
+}
+
+/// What `stats` shows; the server fills it in from its counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StatsView {
+    pub connected_students: usize,
+    pub connected_teachers: usize,
+    /// Most connections open at once since the start.
+    pub peak_connections: usize,
+    /// Student connections accepted since the start.
+    pub accepted_total: u64,
+    /// Connections refused because the server was full.
+    pub rejected_full: u64,
+    /// Connections closed because their output backed up.
+    pub closed_output_cap: u64,
+    /// Teacher consoles closed after too many wrong tokens.
+    pub wrong_token_closes: u64,
+    pub attempts_started: u64,
+    pub attempts_finished: u64,
+    pub answers: u64,
+    pub timeouts: u64,
+    /// Input lines refused for being over [`MAX_LINE`].
+    pub lines_too_long: u64,
+    /// `/ask` messages passed on, and refused for coming too fast.
+    pub asks: u64,
+    pub asks_refused: u64,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub uptime: Duration,
+}
+
+/// `stats`: aligned `key: value` lines, sizes and times in human units.
+pub fn render_stats(view: &StatsView) -> Vec<String> {
+    let bytes = |n: u64| {
+        if n < 1024 {
+            format!("{n} B")
+        } else {
+            format!("{} ({n} B)", human_bytes(n))
+        }
+    };
+    key_values(&[
+        (
+            "connected",
+            format!(
+                "{}, {} (peak {})",
+                count(view.connected_students, "student"),
+                count(view.connected_teachers, "teacher"),
+                view.peak_connections
+            ),
+        ),
+        ("accepted", view.accepted_total.to_string()),
+        ("refused (full)", view.rejected_full.to_string()),
+        ("closed (output cap)", view.closed_output_cap.to_string()),
+        ("closed (wrong token)", view.wrong_token_closes.to_string()),
+        (
+            "attempts",
+            format!(
+                "{} started, {} finished",
+                view.attempts_started, view.attempts_finished
+            ),
+        ),
+        ("answers", view.answers.to_string()),
+        ("timeouts", view.timeouts.to_string()),
+        ("lines too long", view.lines_too_long.to_string()),
+        (
+            "asks",
+            format!("{} ({} refused, too fast)", view.asks, view.asks_refused),
+        ),
+        ("bytes in", bytes(view.bytes_in)),
+        ("bytes out", bytes(view.bytes_out)),
+        ("uptime", human_duration(view.uptime)),
+    ])
+}
+
+/// `1 student`, `2 students`.
+fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}
+
+/// `key: value` lines with the values lined up.
+fn key_values(pairs: &[(&str, String)]) -> Vec<String> {
+    let width = pairs
+        .iter()
+        .map(|(key, _)| key.len() + 1)
+        .max()
+        .unwrap_or(0);
+    pairs
+        .iter()
+        .map(|(key, value)| format!("{:<width$} {value}", format!("{key}:")))
+        .collect()
+}
+
+/// Columns two spaces apart, each as wide as its widest cell (in characters); `right` says
+/// which ones are aligned right. No trailing spaces.
+fn table(header: &[&str], right: &[bool], rows: &[Vec<String>]) -> Vec<String> {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut text = String::new();
+        for (i, cell) in cells.enumerate() {
+            let width = widths.get(i).copied().unwrap_or(0);
+            if i > 0 {
+                text.push_str("  ");
+            }
+            if right.get(i).copied().unwrap_or(false) {
+                text.push_str(&format!("{cell:>width$}"));
+            } else {
+                text.push_str(&format!("{cell:<width$}"));
+            }
+        }
+        text.truncate(text.trim_end().len());
+        text
+    };
+    let mut lines = vec![line(&mut header.iter().copied())];
+    lines.extend(
+        rows.iter()
+            .map(|row| line(&mut row.iter().map(String::as_str))),
+    );
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(text: &str) -> SocketAddr {
+        text.parse().expect("test address")
+    }
+
+    #[test]
+    fn who_is_aligned_and_sorted_by_name() {
+        let rows = [
+            WhoRow {
+                name: "bob".into(),
+                peer: addr("10.0.0.2:5001"),
+                state: "question 3/10".into(),
+                score: Some((2, 3)),
+                idle: Duration::from_secs(5),
+            },
+            WhoRow {
+                name: String::new(),
+                peer: addr("10.0.0.9:6000"),
+                state: "naming".into(),
+                score: None,
+                idle: Duration::from_secs(12),
+            },
+            WhoRow {
+                name: "Alice".into(),
+                peer: addr("127.0.0.1:40000"),
+                state: "done".into(),
+                score: Some((10, 10)),
+                idle: Duration::from_secs(185),
+            },
+        ];
+        assert_eq!(
+            render_who(&rows),
+            [
+                "name   address          state          score   idle",
+                "Alice  127.0.0.1:40000  done           10/10  3m05s",
+                "bob    10.0.0.2:5001    question 3/10    2/3     5s",
+                "-      10.0.0.9:6000    naming             -    12s",
+            ]
+        );
+        assert_eq!(render_who(&[]), ["name  address  state  score  idle"]);
+    }
+
+    #[test]
+    fn who_sanitises_names() {
+        let rows = [WhoRow {
+            name: "ev\u{202e}il\u{1b}[2J".into(),
+            peer: addr("[::1]:7000"),
+            state: "lobby".into(),
+            score: None,
+            idle: Duration::ZERO,
+        }];
+        assert_eq!(
+            render_who(&rows)[1],
+            "evil[2J  [::1]:7000  lobby      -    0s"
+        );
+    }
+
+    #[test]
+    fn top_is_aligned_with_percentages() {
+        let rows = [
+            TopRow {
+                rank: 1,
+                name: "alice".into(),
+                score: 10,
+                max: 10,
+                time: Duration::from_secs(252),
+            },
+            TopRow {
+                rank: 2,
+                name: "Bartholomew".into(),
+                score: 7,
+                max: 10,
+                time: Duration::from_secs(59),
+            },
+            TopRow {
+                rank: 2,
+                name: "cy".into(),
+                score: 7,
+                max: 10,
+                time: Duration::from_secs(3725),
+            },
+        ];
+        assert_eq!(
+            render_top(&rows),
+            [
+                "#  name         score     %   time",
+                "1  alice        10/10  100%  4m12s",
+                "2  Bartholomew   7/10   70%    59s",
+                "2  cy            7/10   70%  1h02m",
+            ]
+        );
+        assert_eq!(render_top(&[]), ["#  name  score  %  time"]);
+    }
+
+    #[test]
+    fn stats_are_key_value_lines_in_human_units() {
+        let view = StatsView {
+            connected_students: 24,
+            connected_teachers: 1,
+            peak_connections: 30,
+            accepted_total: 41,
+            rejected_full: 2,
+            closed_output_cap: 0,
+            wrong_token_closes: 1,
+            attempts_started: 40,
+            attempts_finished: 16,
+            answers: 380,
+            timeouts: 12,
+            lines_too_long: 3,
+            asks: 5,
+            asks_refused: 2,
+            bytes_in: 900,
+            bytes_out: 1_572_864,
+            uptime: Duration::from_secs(3 * 3600 + 7 * 60 + 9),
+        };
+        assert_eq!(
+            render_stats(&view),
+            [
+                "connected:            24 students, 1 teacher (peak 30)",
+                "accepted:             41",
+                "refused (full):       2",
+                "closed (output cap):  0",
+                "closed (wrong token): 1",
+                "attempts:             40 started, 16 finished",
+                "answers:              380",
+                "timeouts:             12",
+                "lines too long:       3",
+                "asks:                 5 (2 refused, too fast)",
+                "bytes in:             900 B",
+                "bytes out:            1.5 MiB (1572864 B)",
+                "uptime:               3h07m",
+            ]
+        );
+    }
+
+    #[test]
+    fn status_shows_the_quiz_and_where_students_are() {
+        let live = StatusView {
+            mode: Mode::Live,
+            title: "networks".into(),
+            questions: 40,
+            per_attempt: Some(10),
+            files: vec!["questions/networks.gift".into()],
+            students_connected: 25,
+            in_quiz: 20,
+            finished: 5,
+            live_phase: Some("question 3 of 10, 12 s left".into()),
+        };
+        assert_eq!(
+            render_status(&live),
+            [
+                "quiz:              networks",
+                "questions:         40, 10 per attempt (from questions/networks.gift)",
+                "mode:              live: question 3 of 10, 12 s left",
+                "students:          25 connected, 20 in the quiz",
+                "attempts finished: 5",
+            ]
+        );
+        let self_paced = StatusView {
+            mode: Mode::SelfPaced,
+            title: "sockets".into(),
+            questions: 12,
+            per_attempt: None,
+            files: Vec::new(),
+            students_connected: 0,
+            in_quiz: 0,
+            finished: 0,
+            live_phase: None,
+        };
+        assert_eq!(
+            render_status(&self_paced),
+            [
+                "quiz:              sockets",
+                "questions:         12",
+                "mode:              self-paced",
+                "students:          0 connected, 0 in the quiz",
+                "attempts finished: 0",
+            ]
+        );
+    }
+}

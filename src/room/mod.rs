@@ -1,0 +1,607 @@
+//! The room: everything the class shares, as pure code, and every connection's state machine.
+//!
+//! A [`Room`] owns the quiz, the roster of attempts, the counters, the live game, the teachers'
+//! consoles, the students' sessions, their deadlines and the room's random generators. It never
+//! sees a socket, a file or the clock: the server hands it what happened on each connection
+//! (`handle_*`, by connection id) and the current instant, and the room answers through one
+//! small sink the server implements, [`Io`]: bytes for a connection, a connection to close, an
+//! attempt to record, banks to read, the results so far, a shutdown.
+//!
+//! Two layers, as quinn-proto has an `Endpoint` for every peer and a `Connection` for one:
+//! the room decides what the class shares (who is here, the live game, teacher commands in
+//! [`teacher`]), each [`Session`] decides one student's exchange and each [`Console`] one
+//! teacher's.
+//!
+//! Call order: [`Room::new`] once; then, in any order, [`Room::handle_connect`] for a new
+//! connection id, any number of [`Room::handle_line`], [`Room::handle_too_long`] and
+//! [`Room::handle_leave`] for it, and [`Room::handle_close`] once it is gone (an id may then be
+//! used again); [`Room::handle_timeout`] whenever [`Room::next_deadline`] has passed (calling it
+//! early is harmless); [`Room::handle_shutdown`] once, at the end. `now` never goes backwards.
+//!
+//! What the room promises its sink: a finished attempt is [`Io::record`]ed before any byte
+//! announcing it (`Quiz over`, a verdict) is [`Io::send`]; bytes for one connection go out in
+//! order; [`Io::close`] comes after the last bytes for that connection, and nothing follows it.
+
+pub mod live;
+pub mod roster;
+pub mod session;
+pub mod shared;
+mod teacher;
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::bank::{Bank, Problem};
+use crate::console::Console;
+use crate::console::render::TopRow;
+use crate::quiz::Quiz;
+use crate::random::Secrets;
+use live::{Live, Transition};
+use roster::{Attempt, Counters, Status};
+use session::Session;
+use shared::Shared;
+
+/// A connection's id: unique among open connections, reused once one is closed (the server's
+/// slab key).
+pub type ConnId = usize;
+
+/// Which port a connection came in on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Door {
+    /// The student port: a quiz session.
+    Student,
+    /// The teacher console.
+    Teacher,
+}
+
+/// What the room asks of the world outside it. The server implements it over sockets and
+/// files; the room's tests implement it over plain vectors.
+pub trait Io {
+    /// Bytes for connection `id`, to go out after everything sent to it before.
+    fn send(&mut self, id: ConnId, bytes: &[u8]);
+    /// Connection `id` has had its last word: close it once its output is out.
+    fn close(&mut self, id: ConnId);
+    /// An attempt ended: record it (the results file) before anything else happens.
+    fn record(&mut self, attempt: &Attempt, quiz: &Quiz);
+    /// Reads and parses the bank files or directories `paths` (`load`, `reload`).
+    fn read_banks(&mut self, paths: &[PathBuf]) -> Result<Bank, Vec<Problem>>;
+    /// The results file as written so far (`results`), or why it cannot be read.
+    fn results(&mut self) -> Result<String, String>;
+    /// What the sockets side counts, for `stats`.
+    fn net(&self) -> NetStats;
+    /// A teacher asked the server to stop (`shutdown`).
+    fn shutdown(&mut self);
+}
+
+/// An [`Io`] that keeps nothing but counts: for benches and allocation tests, where the room's
+/// own cost is what is measured.
+#[derive(Debug, Default)]
+pub struct Discard {
+    pub bytes: usize,
+    pub closed: usize,
+    pub recorded: usize,
+}
+
+impl Io for Discard {
+    fn send(&mut self, _id: ConnId, bytes: &[u8]) {
+        self.bytes += bytes.len();
+    }
+
+    fn close(&mut self, _id: ConnId) {
+        self.closed += 1;
+    }
+
+    fn record(&mut self, _attempt: &Attempt, _quiz: &Quiz) {
+        self.recorded += 1;
+    }
+
+    fn read_banks(&mut self, _paths: &[PathBuf]) -> Result<Bank, Vec<Problem>> {
+        Err(vec![Problem::new("-", 0, "no files here")])
+    }
+
+    fn results(&mut self) -> Result<String, String> {
+        Err("no results file here".into())
+    }
+
+    fn net(&self) -> NetStats {
+        NetStats::default()
+    }
+
+    fn shutdown(&mut self) {}
+}
+
+/// What the sockets side counts (the room counts the rest, in [`Counters`]).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct NetStats {
+    /// Student connections accepted since the start (refused ones included).
+    pub accepted: u64,
+    /// Connections refused because the server was full.
+    pub rejected_full: u64,
+    /// Connections closed because their output backed up.
+    pub closed_output_cap: u64,
+    /// Times accepting paused for lack of descriptors.
+    pub accept_pauses: u64,
+    /// Most connections open at once.
+    pub peak_connections: usize,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+}
+
+/// What a room starts with.
+#[derive(Debug)]
+pub struct RoomConfig {
+    pub quiz: Quiz,
+    /// The token teachers type at the console.
+    pub admin_token: String,
+    /// How long a console may take to give the token.
+    pub token_timeout: Duration,
+    /// The bank files the quiz came from (empty: the bundled bank), for `reload`.
+    pub banks: Vec<PathBuf>,
+    /// A title that replaces the bank's, kept across `load` and `reload`.
+    pub title: Option<String>,
+    /// Randomness that shapes the quiz ([`crate::random::quiz_rng`]).
+    pub rng: fastrand::Rng,
+    /// Where resume codes come from ([`Secrets::Os`] outside tests).
+    pub secrets: Secrets,
+}
+
+/// One open connection, as the room sees it.
+#[derive(Debug)]
+struct Member {
+    peer: SocketAddr,
+    /// When the last line arrived (the teacher's `who` shows idle time).
+    last_line: Instant,
+    /// The deadline this member has in the room's timer set.
+    armed: Option<Instant>,
+    role: Role,
+}
+
+#[derive(Debug)]
+enum Role {
+    Student(Session),
+    Teacher {
+        console: Box<Console>,
+        /// The console closes if no token has come by then.
+        token_deadline: Instant,
+    },
+}
+
+impl Member {
+    /// The instant the member wants [`Room::handle_timeout`] to look at it.
+    fn deadline(&self) -> Option<Instant> {
+        match &self.role {
+            Role::Student(session) => session.next_deadline(),
+            Role::Teacher {
+                console,
+                token_deadline,
+            } => (!console.is_authenticated() && !console.is_closed()).then_some(*token_deadline),
+        }
+    }
+
+    /// Whether the member has said its last word.
+    fn is_done(&self) -> bool {
+        match &self.role {
+            Role::Student(session) => session.is_done(),
+            Role::Teacher { console, .. } => console.is_closed(),
+        }
+    }
+}
+
+/// The class: every connection's state machine and what they share.
+#[derive(Debug)]
+pub struct Room {
+    shared: Shared,
+    /// Open connections by id (`members[id]`); the server's slab keys are dense, so this stays
+    /// as long as the most connections ever open at once.
+    members: Vec<Option<Member>>,
+    students: usize,
+    teachers: usize,
+    /// Every armed member deadline, earliest first. Re-armed lazily: a deadline that moved
+    /// later (every answer moves the clock later) leaves its earlier entry in place; when that
+    /// fires, the member finds nothing due and arms its real deadline. So answering costs no
+    /// timer-set work.
+    timers: BTreeSet<(Instant, ConnId)>,
+    /// Output for the connection being handled, handed to [`Io::send`] when the handler is done;
+    /// shared, so answering allocates nothing.
+    out: Vec<u8>,
+    /// Finished attempts of this run, for the teacher's `top`.
+    board: Vec<TopRow>,
+    /// Where the quiz came from, for `status` and `reload`.
+    banks: Vec<PathBuf>,
+    title: Option<String>,
+    admin_token: String,
+    token_timeout: Duration,
+    started: Instant,
+}
+
+impl Room {
+    pub fn new(config: RoomConfig, now: Instant) -> Room {
+        Room {
+            shared: Shared::new(config.quiz, config.rng, config.secrets),
+            members: Vec::new(),
+            students: 0,
+            teachers: 0,
+            timers: BTreeSet::new(),
+            out: Vec::with_capacity(crate::limits::OUT_KEEP),
+            board: Vec::new(),
+            banks: config.banks,
+            title: config.title,
+            admin_token: config.admin_token,
+            token_timeout: config.token_timeout,
+            started: now,
+        }
+    }
+
+    /// The quiz being served.
+    pub fn quiz(&self) -> &Quiz {
+        &self.shared.quiz
+    }
+
+    /// What the room counts.
+    pub fn counters(&self) -> &Counters {
+        &self.shared.counters
+    }
+
+    /// Attempts in progress (a student dropped and may resume counts too).
+    pub fn in_quiz(&self) -> usize {
+        self.shared.roster.len()
+    }
+
+    /// Student connections the room is serving (not yet said their last word).
+    pub fn students(&self) -> usize {
+        self.students
+    }
+
+    /// The earliest instant [`Room::handle_timeout`] has something to do.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        [
+            self.timers.first().map(|&(at, _)| at),
+            self.shared.roster.next_expiry(),
+            self.shared.live.as_ref().and_then(Live::next_deadline),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// A new connection `id` on `door`: greets it (a welcome and the name prompt, or the
+    /// console's token prompt).
+    pub fn handle_connect(
+        &mut self,
+        id: ConnId,
+        door: Door,
+        peer: SocketAddr,
+        now: Instant,
+        io: &mut dyn Io,
+    ) {
+        let role = match door {
+            Door::Student => {
+                self.students += 1;
+                Role::Student(Session::new(
+                    id,
+                    peer,
+                    now,
+                    &self.shared.quiz,
+                    &mut self.out,
+                ))
+            }
+            Door::Teacher => {
+                self.teachers += 1;
+                log::info!("teacher console opened from {peer}");
+                Role::Teacher {
+                    console: Box::new(Console::new(&mut self.out)),
+                    token_deadline: now + self.token_timeout,
+                }
+            }
+        };
+        if self.members.len() <= id {
+            self.members.resize_with(id + 1, || None);
+        }
+        if let Some(old) = self.members[id].take() {
+            // The server closed `id` without telling us: treat it as a drop.
+            log::error!("connection {id} reused while the room still held it");
+            self.forget(id, old, Status::Disconnected, now);
+        }
+        self.members[id] = Some(Member {
+            peer,
+            last_line: now,
+            armed: None,
+            role,
+        });
+        self.settle(id, now, io);
+    }
+
+    /// One input line from connection `id` (decoded, without its line end).
+    pub fn handle_line(&mut self, id: ConnId, line: &str, now: Instant, io: &mut dyn Io) {
+        let Some(Some(member)) = self.members.get_mut(id) else {
+            return;
+        };
+        member.last_line = now;
+        let request = match &mut member.role {
+            Role::Student(session) => {
+                session.on_line(line, now, &mut self.shared, &mut self.out);
+                None
+            }
+            Role::Teacher { console, .. } => {
+                console.on_line(line, &self.admin_token, &mut self.out)
+            }
+        };
+        // What the console wrote itself goes out before a command reaches anyone else.
+        self.settle(id, now, io);
+        if let Some(request) = request {
+            self.execute(id, request, now, io);
+        }
+    }
+
+    /// Connection `id` sent a line over [`crate::limits::MAX_LINE`].
+    pub fn handle_too_long(&mut self, id: ConnId, now: Instant, io: &mut dyn Io) {
+        let Some(Some(member)) = self.members.get_mut(id) else {
+            return;
+        };
+        match &mut member.role {
+            Role::Student(session) => session.on_too_long(&mut self.shared, &mut self.out),
+            Role::Teacher { console, .. } => console.on_too_long(&mut self.out),
+        }
+        self.settle(id, now, io);
+    }
+
+    /// Connection `id` asked to leave (telnet's Ctrl-C, or Ctrl-D on an empty line).
+    pub fn handle_leave(&mut self, id: ConnId, now: Instant, io: &mut dyn Io) {
+        let Some(Some(member)) = self.members.get_mut(id) else {
+            return;
+        };
+        let request = match &mut member.role {
+            Role::Student(session) => {
+                session.on_leave(now, &mut self.shared, &mut self.out);
+                None
+            }
+            Role::Teacher { console, .. } => console.on_leave(&mut self.out),
+        };
+        self.settle(id, now, io);
+        if let Some(request) = request {
+            self.execute(id, request, now, io);
+        }
+    }
+
+    /// Connection `id` is gone (`Disconnected`: it dropped, or the server closed it; a student
+    /// mid-quiz keeps their seat for the resume window). Nothing more is sent to it.
+    pub fn handle_close(&mut self, id: ConnId, status: Status, now: Instant, io: &mut dyn Io) {
+        let Some(member) = self.members.get_mut(id).and_then(Option::take) else {
+            return;
+        };
+        self.forget(id, member, status, now);
+        self.record_finished(io);
+        self.drain_effects(now, io);
+    }
+
+    /// Fires every deadline that has passed by `now`: question clocks, name and token timeouts,
+    /// resume windows, the live game's clock.
+    pub fn handle_timeout(&mut self, now: Instant, io: &mut dyn Io) {
+        while let Some(&(at, id)) = self.timers.first() {
+            if at > now {
+                break;
+            }
+            self.timers.pop_first();
+            let Some(Some(member)) = self.members.get_mut(id) else {
+                continue;
+            };
+            member.armed = None;
+            match &mut member.role {
+                Role::Student(session) => session.on_timeout(now, &mut self.shared, &mut self.out),
+                Role::Teacher {
+                    console,
+                    token_deadline,
+                } if *token_deadline <= now => {
+                    console.on_token_timeout(&mut self.out, self.token_timeout)
+                }
+                Role::Teacher { .. } => {}
+            }
+            self.settle(id, now, io);
+        }
+        self.shared.expire(now);
+        self.record_finished(io);
+        let present = self.shared.present();
+        if let Some(t) = self
+            .shared
+            .live
+            .as_mut()
+            .and_then(|live| live.on_timeout(now, present))
+        {
+            self.broadcast(t, now, io);
+        }
+        self.drain_effects(now, io);
+    }
+
+    /// The server is stopping: every student is told and their attempt recorded (`shutdown`),
+    /// every waiting attempt is recorded, every console is told; all are closed.
+    pub fn handle_shutdown(&mut self, now: Instant, io: &mut dyn Io) {
+        for id in 0..self.members.len() {
+            let Some(Some(member)) = self.members.get_mut(id) else {
+                continue;
+            };
+            match &mut member.role {
+                Role::Student(session) => session.on_shutdown(now, &mut self.shared, &mut self.out),
+                Role::Teacher { console, .. } => console.notice(
+                    &mut self.out,
+                    "server shutting down; every answer is saved.",
+                ),
+            }
+            self.flush(id, io);
+            if let Some(member) = self.members.get_mut(id).and_then(Option::take) {
+                // Still here (a console, or a student who had not given a name).
+                self.forget(id, member, Status::Shutdown, now);
+                io.close(id);
+            }
+        }
+        self.shared.finish_parked(now);
+        self.record_finished(io);
+    }
+
+    /// After a handler for `id`: rows, bytes, close or re-arm, then whatever the handler set in
+    /// motion for others.
+    fn settle(&mut self, id: ConnId, now: Instant, io: &mut dyn Io) {
+        self.flush(id, io);
+        self.drain_effects(now, io);
+    }
+
+    /// Records finished attempts, then sends `id` its output; closes it if it is done,
+    /// otherwise re-arms its deadline.
+    fn flush(&mut self, id: ConnId, io: &mut dyn Io) {
+        // Rows first: a student who reads "Quiz over" has their row on disk.
+        self.record_finished(io);
+        if !self.out.is_empty() {
+            io.send(id, &self.out);
+            self.out.clear();
+            if self.out.capacity() > 4 * crate::limits::OUT_KEEP {
+                self.out = Vec::with_capacity(crate::limits::OUT_KEEP);
+            }
+        }
+        let Some(Some(member)) = self.members.get_mut(id) else {
+            return;
+        };
+        if member.is_done() {
+            if let Some(member) = self.members.get_mut(id).and_then(Option::take) {
+                self.unarm(id, &member);
+                self.count_out(&member);
+            }
+            io.close(id);
+            return;
+        }
+        let deadline = member.deadline();
+        let keep = match (member.armed, deadline) {
+            (Some(armed), Some(due)) => armed <= due,
+            (armed, due) => armed == due,
+        };
+        if !keep {
+            if let Some(old) = member.armed {
+                self.timers.remove(&(old, id));
+            }
+            if let Some(new) = deadline {
+                self.timers.insert((new, id));
+            }
+            member.armed = deadline;
+        }
+    }
+
+    /// What one handler set in motion for other connections: an attempt resumed elsewhere,
+    /// `/ask` messages for the consoles, the live game moving on.
+    fn drain_effects(&mut self, now: Instant, io: &mut dyn Io) {
+        loop {
+            if let Some(old) = self.shared.evicted.pop() {
+                if let Some(Some(Member {
+                    role: Role::Student(session),
+                    ..
+                })) = self.members.get_mut(old)
+                {
+                    session.on_evicted(&mut self.out);
+                    self.flush(old, io);
+                }
+                continue;
+            }
+            if !self.shared.asks.is_empty() {
+                self.deliver_asks(io);
+                continue;
+            }
+            if let Some(t) = self.shared.live.as_mut().and_then(Live::take_pending) {
+                self.broadcast(t, now, io);
+                continue;
+            }
+            return;
+        }
+    }
+
+    /// Shows students' `/ask` messages on every console past the token (they are logged).
+    fn deliver_asks(&mut self, io: &mut dyn Io) {
+        let asks = std::mem::take(&mut self.shared.asks);
+        self.shared.counters.asks += asks.len() as u64;
+        for id in 0..self.members.len() {
+            let Some(Some(Member {
+                role: Role::Teacher { console, .. },
+                ..
+            })) = self.members.get(id)
+            else {
+                continue;
+            };
+            for ask in &asks {
+                console.notice(&mut self.out, &format!("ask from {ask}"));
+            }
+            self.flush(id, io);
+        }
+    }
+
+    /// Shows a change of the live game to every student in it.
+    fn broadcast(&mut self, t: Transition, now: Instant, io: &mut dyn Io) {
+        log::info!("live: {t:?}");
+        let results = match (t, self.shared.live.as_ref()) {
+            (Transition::Closed { index }, Some(game)) => {
+                live::results(game, &mut self.shared.roster, &self.shared.quiz, index, now)
+            }
+            _ => Vec::new(),
+        };
+        for id in 0..self.members.len() {
+            let Some(Some(Member {
+                role: Role::Student(session),
+                ..
+            })) = self.members.get_mut(id)
+            else {
+                continue;
+            };
+            session.on_live(t, &results, now, &mut self.shared, &mut self.out);
+            self.flush(id, io);
+        }
+        if let Transition::Over { .. } = t {
+            // Students who dropped kept their place until now; then the room starts afresh
+            // for the next quiz.
+            self.shared.finish_parked(now);
+            self.record_finished(io);
+            self.shared.new_game();
+        }
+    }
+
+    /// Records every attempt that ended, in order, and keeps it for `top`.
+    fn record_finished(&mut self, io: &mut dyn Io) {
+        if self.shared.finished.is_empty() {
+            return;
+        }
+        let Shared { finished, quiz, .. } = &mut self.shared;
+        for attempt in finished.drain(..) {
+            io.record(&attempt, quiz);
+            self.board.push(TopRow {
+                rank: 0,
+                name: attempt.name,
+                score: attempt.score,
+                max: attempt.max,
+                time: attempt.duration,
+            });
+        }
+    }
+
+    /// A member that left the room: its session ends with `status` (a dropped student parks
+    /// their seat), its timer goes.
+    fn forget(&mut self, id: ConnId, member: Member, status: Status, now: Instant) {
+        self.unarm(id, &member);
+        self.count_out(&member);
+        match member.role {
+            Role::Student(mut session) => session.on_close(status, now, &mut self.shared),
+            Role::Teacher { .. } => log::info!("teacher console from {} closed", member.peer),
+        }
+    }
+
+    fn unarm(&mut self, id: ConnId, member: &Member) {
+        if let Some(at) = member.armed {
+            self.timers.remove(&(at, id));
+        }
+    }
+
+    fn count_out(&mut self, member: &Member) {
+        match member.role {
+            Role::Student(_) => self.students = self.students.saturating_sub(1),
+            Role::Teacher { .. } => self.teachers = self.teachers.saturating_sub(1),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

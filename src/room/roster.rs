@@ -1,0 +1,336 @@
+//! The roster: every attempt in progress (a [`Seat`] each, by name), and what an attempt
+//! becomes when it ends (an [`Attempt`], for the results file).
+//!
+//! A seat outlives its connection: a student who drops parks their seat, and can take it up
+//! again from a new connection with the same name and the resume code until the resume window
+//! ends; only then is the attempt recorded. Names are unique among seats (any case), so two
+//! people cannot both be "alice".
+
+use std::collections::{BTreeSet, HashMap};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::bank::Response;
+
+/// How an attempt ended; the results `status` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Every question was asked.
+    Completed,
+    /// The student typed `/quit` (or Ctrl-C in telnet).
+    Quit,
+    /// The connection dropped (and the student did not resume in time), or the server closed
+    /// it (output cap).
+    Disconnected,
+    /// A teacher removed the student (`kick`).
+    Kicked,
+    /// A teacher ended the quiz for everyone (`end`).
+    Ended,
+    /// The student sent nothing for the idle timeout.
+    TimedOut,
+    /// The server was stopped mid-attempt.
+    Shutdown,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Completed => "completed",
+            Status::Quit => "quit",
+            Status::Disconnected => "disconnected",
+            Status::Kicked => "kicked",
+            Status::Ended => "ended",
+            Status::TimedOut => "timed_out",
+            Status::Shutdown => "shutdown",
+        }
+    }
+}
+
+/// One finished attempt: everything the results row needs but the wall-clock time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attempt {
+    pub name: String,
+    pub peer: SocketAddr,
+    pub score: u32,
+    /// Questions in the attempt (asked or not).
+    pub max: u32,
+    /// Per question of the attempt, in the order asked: its bank index and what the student
+    /// answered (`None`: not answered).
+    pub responses: Vec<(u32, Option<Response>)>,
+    pub status: Status,
+    pub duration: Duration,
+}
+
+/// A student's attempt while it runs: everything that must outlive a connection, so that the
+/// student can resume it from another one.
+#[derive(Debug)]
+pub struct Seat {
+    pub name: String,
+    /// Typed after the name to take the seat up again from another connection.
+    pub code: String,
+    pub(super) seed: u64,
+    /// Bank indices of the attempt's questions, in the order asked (in live mode, the room's
+    /// order, shared by every seat rather than copied).
+    pub(super) order: Arc<[u32]>,
+    /// The answer per asked question (`None`: unanswered or timed out).
+    pub(super) chosen: Vec<Option<Response>>,
+    pub score: u32,
+    pub(super) started: Instant,
+    /// The question on screen and its clock (kept here too, so a resume carries on).
+    pub(super) index: usize,
+    pub(super) clock: Option<Instant>,
+    /// The session holding the seat (its connection id), or `None` while parked.
+    pub(super) holder: Option<usize>,
+    /// The resume window of a parked seat ends here.
+    pub(super) expires: Option<Instant>,
+    pub peer: SocketAddr,
+    /// Live mode: leaderboard points, total time taken to answer (the tie-break), whether the
+    /// last answer was right and its feedback (shown when the question closes), and the rank
+    /// after the last question closed.
+    pub points: u32,
+    pub answer_time: Duration,
+    pub(super) last_right: bool,
+    pub(super) last_feedback: Option<String>,
+    pub(super) rank: usize,
+    /// Whether the student answered the question that closed last.
+    pub(super) answered_last: bool,
+}
+
+impl Seat {
+    /// A fresh attempt for `name`, held by connection `holder` (its id and address), over the
+    /// bank questions `order`, lettered by `seed`.
+    pub fn new(
+        name: String,
+        code: String,
+        seed: u64,
+        order: Arc<[u32]>,
+        holder: (usize, SocketAddr),
+        now: Instant,
+    ) -> Seat {
+        Seat {
+            name,
+            code,
+            seed,
+            chosen: Vec::with_capacity(order.len()),
+            order,
+            score: 0,
+            started: now,
+            index: 0,
+            clock: None,
+            holder: Some(holder.0),
+            expires: None,
+            peer: holder.1,
+            points: 0,
+            answer_time: Duration::ZERO,
+            last_right: false,
+            last_feedback: None,
+            rank: 0,
+            answered_last: false,
+        }
+    }
+
+    /// Questions answered or passed so far, and in all.
+    pub fn progress(&self) -> (usize, usize) {
+        (self.index, self.order.len())
+    }
+
+    /// Whether no connection holds the seat now (its student dropped and may resume).
+    pub fn is_parked(&self) -> bool {
+        self.holder.is_none()
+    }
+
+    /// When the attempt started.
+    pub fn started(&self) -> Instant {
+        self.started
+    }
+
+    /// When the resume window of a parked seat ends.
+    pub fn expires(&self) -> Option<Instant> {
+        self.expires
+    }
+}
+
+/// Every attempt in progress, by name, so two people cannot both be "alice" and a student who
+/// drops can come back to theirs.
+#[derive(Debug, Default)]
+pub struct Roster {
+    pub(super) by_name: HashMap<String, usize>,
+    pub(super) seats: slab::Slab<Seat>,
+    /// Parked seats, by the end of their resume window.
+    pub(super) parked: BTreeSet<(Instant, usize)>,
+}
+
+impl Roster {
+    /// Attempts in progress, parked or not.
+    pub fn len(&self) -> usize {
+        self.seats.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.seats.is_empty()
+    }
+
+    /// Attempts whose student dropped and may still resume.
+    pub fn parked(&self) -> usize {
+        self.parked.len()
+    }
+
+    /// Every seat, for the teacher's views.
+    pub fn seats(&self) -> impl Iterator<Item = &Seat> {
+        self.seats.iter().map(|(_, seat)| seat)
+    }
+
+    /// The seat of an attempt in progress under `name` (any case).
+    pub fn find(&self, name: &str) -> Option<usize> {
+        self.by_name.get(&name.to_lowercase()).copied()
+    }
+
+    /// The connection holding the seat of `name`, or `None` (parked, or no such attempt).
+    pub fn holder(&self, name: &str) -> Option<usize> {
+        self.find(name)
+            .and_then(|key| self.seats.get(key))
+            .and_then(|seat| seat.holder)
+    }
+
+    /// Ends the parked attempt under `name` with `status`; false if there is none.
+    pub fn finish_parked_seat(
+        &mut self,
+        name: &str,
+        status: Status,
+        now: Instant,
+        finished: &mut Vec<Attempt>,
+        counters: &mut Counters,
+    ) -> bool {
+        match self.find(name) {
+            Some(key) if self.seats.get(key).is_some_and(Seat::is_parked) => {
+                self.finish(key, status, now, finished, counters);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Takes a new attempt's seat; its name must be free ([`Roster::find`] says `None`).
+    pub fn add(&mut self, seat: Seat) -> usize {
+        let name = seat.name.to_lowercase();
+        let key = self.seats.insert(seat);
+        self.by_name.insert(name, key);
+        key
+    }
+
+    /// The seat `key`, if its attempt is still in progress.
+    pub fn get(&self, key: usize) -> Option<&Seat> {
+        self.seats.get(key)
+    }
+
+    /// When the earliest resume window ends.
+    pub fn next_expiry(&self) -> Option<Instant> {
+        self.parked.first().map(|&(at, _)| at)
+    }
+
+    pub(super) fn park(&mut self, key: usize, now: Instant, window: Duration) {
+        if let Some(seat) = self.seats.get_mut(key) {
+            let until = now + window;
+            seat.holder = None;
+            seat.expires = Some(until);
+            self.parked.insert((until, key));
+        }
+    }
+
+    pub(super) fn unpark(&mut self, key: usize, holder: usize) {
+        if let Some(seat) = self.seats.get_mut(key) {
+            if let Some(until) = seat.expires.take() {
+                self.parked.remove(&(until, key));
+            }
+            seat.holder = Some(holder);
+        }
+    }
+
+    /// Records every parked attempt whose resume window has ended (status `disconnected`).
+    pub fn expire(&mut self, now: Instant, finished: &mut Vec<Attempt>, counters: &mut Counters) {
+        while let Some(&(at, key)) = self.parked.first() {
+            if at > now {
+                break;
+            }
+            self.parked.pop_first();
+            log::info!(
+                "{} did not come back within the resume window; recording the attempt",
+                self.seats.get(key).map_or("?", |s| s.name.as_str())
+            );
+            self.finish(key, Status::Disconnected, now, finished, counters);
+        }
+    }
+
+    /// Records every parked attempt now (the server is stopping).
+    pub fn finish_parked(
+        &mut self,
+        now: Instant,
+        finished: &mut Vec<Attempt>,
+        counters: &mut Counters,
+    ) {
+        while let Some((_, key)) = self.parked.pop_first() {
+            self.finish(key, Status::Disconnected, now, finished, counters);
+        }
+    }
+
+    /// Ends an attempt: records its row and frees its name.
+    pub(super) fn finish(
+        &mut self,
+        key: usize,
+        status: Status,
+        now: Instant,
+        finished: &mut Vec<Attempt>,
+        counters: &mut Counters,
+    ) {
+        let Some(seat) = self.seats.try_remove(key) else {
+            return;
+        };
+        if let Some(until) = seat.expires {
+            self.parked.remove(&(until, key));
+        }
+        self.by_name.remove(&seat.name.to_lowercase());
+        let max = seat.order.len() as u32;
+        let mut chosen = seat.chosen;
+        chosen.resize(seat.order.len(), None);
+        log::debug!(
+            "{} ({}) finished: {}/{} {}",
+            seat.name,
+            seat.peer,
+            seat.score,
+            max,
+            status.as_str()
+        );
+        finished.push(Attempt {
+            responses: seat.order.iter().copied().zip(chosen).collect(),
+            name: seat.name,
+            peer: seat.peer,
+            score: seat.score,
+            max,
+            status,
+            duration: now.saturating_duration_since(seat.started),
+        });
+        counters.finished += 1;
+    }
+}
+
+/// What the room counts (the sockets side counts the rest: [`super::NetStats`]).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Counters {
+    pub answers: u64,
+    /// Input lines refused for being over [`crate::limits::MAX_LINE`].
+    pub lines_too_long: u64,
+    /// `/ask` messages refused for coming too fast.
+    pub asks_refused: u64,
+    pub timeouts: u64,
+    pub started: u64,
+    pub finished: u64,
+    /// Attempts taken up again with their resume code.
+    pub resumed: u64,
+    /// Wrong resume codes typed.
+    pub wrong_codes: u64,
+    /// `/ask` messages passed on to the consoles.
+    pub asks: u64,
+    /// Teacher consoles closed after too many wrong tokens.
+    pub wrong_token_closes: u64,
+}

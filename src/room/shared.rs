@@ -1,0 +1,78 @@
+//! What every student's session shares: the quiz, the roster, the live game, the counters, the
+//! room's two sources of randomness (see [`crate::random`]), and the queues a session fills for the room to act on.
+//!
+//! The room owns one [`Shared`] beside its members, so a session can be handed `&mut Shared`
+//! while the room holds the session itself.
+
+use std::time::Instant;
+
+use super::live::Live;
+use super::roster::{Attempt, Counters, Roster};
+use crate::quiz::Quiz;
+use crate::random::Secrets;
+
+/// What sessions share.
+#[derive(Debug)]
+pub struct Shared {
+    pub quiz: Quiz,
+    pub roster: Roster,
+    pub counters: Counters,
+    /// The live game, in live mode.
+    pub live: Option<Live>,
+    /// Attempts that ended; the room records them (before any byte announcing them goes out)
+    /// and empties this.
+    pub finished: Vec<Attempt>,
+    /// Connections whose seat another connection just took over with the resume code; the
+    /// room tells each and closes it.
+    pub evicted: Vec<usize>,
+    /// Students' `/ask` messages, sanitised and ready to show (`alice (127.0.0.1:5000): ...`);
+    /// the room puts them on every teacher console.
+    pub asks: Vec<String>,
+    /// Randomness that only shapes a quiz (attempt seeds, the live room's questions): seeded,
+    /// so a run can be replayed.
+    pub rng: fastrand::Rng,
+    /// Randomness that must not be guessed (resume codes).
+    pub secrets: Secrets,
+}
+
+impl Shared {
+    /// Nothing shared yet but the quiz (and, in live mode, a fresh game for it).
+    pub fn new(quiz: Quiz, rng: fastrand::Rng, secrets: Secrets) -> Shared {
+        let mut shared = Shared {
+            quiz,
+            roster: Roster::default(),
+            counters: Counters::default(),
+            live: None,
+            finished: Vec::new(),
+            evicted: Vec::new(),
+            asks: Vec::new(),
+            rng,
+            secrets,
+        };
+        shared.new_game();
+        shared
+    }
+
+    /// A fresh live game (in the lobby) for the quiz, its questions drawn once for everyone;
+    /// `None` when the quiz is self-paced.
+    pub fn new_game(&mut self) {
+        self.live = Live::for_quiz(&self.quiz, &mut self.rng);
+    }
+
+    /// Records every parked attempt whose resume window has ended.
+    pub fn expire(&mut self, now: Instant) {
+        self.roster
+            .expire(now, &mut self.finished, &mut self.counters);
+    }
+
+    /// Records every parked attempt now.
+    pub fn finish_parked(&mut self, now: Instant) {
+        self.roster
+            .finish_parked(now, &mut self.finished, &mut self.counters);
+    }
+
+    /// Students in the quiz with a connection (they can answer the next question).
+    pub fn present(&self) -> usize {
+        self.roster.len() - self.roster.parked()
+    }
+}

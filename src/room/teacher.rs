@@ -1,0 +1,383 @@
+//! What every teacher command does: one arm of [`Room::execute`] per [`Request`] (its grammar
+//! is one arm of `console/grammar.rs`), and the views `status`, `who`, `top` and `stats` show.
+//!
+//! To add a command: a `Request` variant and its parse arm in `console/grammar.rs`, a line in
+//! its `HELP`, an apply arm here, and a test in `room/tests.rs` on the virtual clock.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use super::live::Transition;
+use super::roster::Status;
+use super::{ConnId, Io, Member, Role, Room};
+use crate::console::render::{
+    Mode, StatsView, StatusView, TopRow, WhoRow, render_stats, render_status, render_top,
+    render_who,
+};
+use crate::console::{CloseReason, Request};
+use crate::quiz::Quiz;
+
+/// A reply to a teacher's command.
+enum Reply {
+    /// One or more lines (`ok: ...`, `error: ...`), then the prompt.
+    Lines(String),
+    /// A block ending with a `.` line.
+    Block(Vec<String>),
+    /// Nothing more (the console is closing).
+    Nothing,
+}
+
+/// Where `load`, `reload` and `upload` take a bank from.
+enum BankSource {
+    /// These files or directories (`load`).
+    Files(Vec<PathBuf>),
+    /// The files the quiz came from, read again (`reload`); none: the bundled bank.
+    Again,
+    /// A bank's text sent over the console (`upload`).
+    Upload { name: String, text: String },
+}
+
+impl Room {
+    /// Carries out one console request from connection `id` and replies on its console.
+    pub(super) fn execute(&mut self, id: ConnId, request: Request, now: Instant, io: &mut dyn Io) {
+        let peer = match self.members.get(id) {
+            Some(Some(member)) => member.peer,
+            _ => return,
+        };
+        log::info!("teacher {peer}: {request:?}");
+        let reply = match request {
+            Request::Status => Reply::Block(render_status(&self.status_view())),
+            Request::Who => Reply::Block(render_who(&self.who_rows(now))),
+            Request::Start | Request::Next | Request::End if self.shared.live.is_some() => {
+                Reply::Lines(self.drive_live(&request, now, io))
+            }
+            Request::Start | Request::Next => Reply::Lines(
+                "error: this quiz is self-paced (each student goes at their own pace); start and next drive live quizzes (quizd --mode live)".into(),
+            ),
+            Request::End => {
+                let n = self.stop_students(None, Status::Ended, now, io);
+                Reply::Lines(format!(
+                    "ok: quiz ended for {n} student(s); their answers are saved"
+                ))
+            }
+            Request::Kick { name } => {
+                if self.stop_students(Some(&name), Status::Kicked, now, io) > 0 {
+                    Reply::Lines(format!("ok: {name} removed; their answers are saved"))
+                } else {
+                    Reply::Lines(format!("error: no student named {name} is in the quiz"))
+                }
+            }
+            Request::Say { text } => {
+                let n = self.tell_students(None, &format!("[teacher] {text}"), io);
+                Reply::Lines(format!("ok: sent to {n} student(s)"))
+            }
+            Request::Tell { name, text } => {
+                if self.tell_students(Some(&name), &format!("[teacher, to you] {text}"), io) > 0 {
+                    Reply::Lines(format!("ok: sent to {name}"))
+                } else {
+                    Reply::Lines(format!("error: no student named {name} is connected"))
+                }
+            }
+            Request::Load { paths } => Reply::Lines(self.switch_bank(BankSource::Files(paths), io)),
+            Request::Reload => Reply::Lines(self.switch_bank(BankSource::Again, io)),
+            Request::Upload { name, text } => {
+                Reply::Lines(self.switch_bank(BankSource::Upload { name, text }, io))
+            }
+            Request::Results => match io.results() {
+                Ok(csv) => Reply::Block(vec![csv]),
+                Err(why) => Reply::Lines(format!("error: {why}")),
+            },
+            Request::Top { n } => Reply::Block(render_top(&self.top(n, now))),
+            Request::Stats => Reply::Block(render_stats(&self.stats_view(now, io))),
+            Request::Shutdown => {
+                log::warn!("shutdown asked from the teacher console");
+                self.reply(
+                    id,
+                    Reply::Lines("ok: shutting down; every answer is saved".into()),
+                    io,
+                );
+                io.shutdown();
+                Reply::Nothing
+            }
+            Request::Close { reason } => {
+                if reason == CloseReason::WrongToken {
+                    self.shared.counters.wrong_token_closes += 1;
+                    log::warn!("teacher console from {peer}: three wrong tokens; closing");
+                }
+                Reply::Nothing
+            }
+        };
+        self.reply(id, reply, io);
+    }
+
+    fn reply(&mut self, id: ConnId, reply: Reply, io: &mut dyn Io) {
+        let Some(Some(Member {
+            role: Role::Teacher { console, .. },
+            ..
+        })) = self.members.get(id)
+        else {
+            return;
+        };
+        match reply {
+            Reply::Lines(text) => console.reply_line(&mut self.out, &text),
+            Reply::Block(lines) => console.reply_block(&mut self.out, lines),
+            Reply::Nothing => {}
+        }
+        self.flush(id, io);
+    }
+
+    /// The teacher's `start`, `next` or `end` in live mode; returns the reply.
+    fn drive_live(&mut self, request: &Request, now: Instant, io: &mut dyn Io) -> String {
+        let present = self.shared.present();
+        let Some(live) = self.shared.live.as_mut() else {
+            return "error: this quiz is not live".into();
+        };
+        let moved = match request {
+            Request::Start => live.start(now, present),
+            Request::Next => live.next(now, present),
+            _ => live.end(),
+        };
+        match moved {
+            Ok(t @ Transition::Over { .. }) => {
+                let finished = self.shared.counters.finished;
+                self.broadcast(t, now, io);
+                self.drain_effects(now, io);
+                let rows = self.shared.counters.finished - finished;
+                format!(
+                    "ok: quiz over, {rows} attempt(s) recorded; the room waits for the next start"
+                )
+            }
+            Ok(t) => {
+                self.broadcast(t, now, io);
+                self.drain_effects(now, io);
+                format!("ok: {}", self.live_phase())
+            }
+            Err(why) => format!("error: {why}"),
+        }
+    }
+
+    /// The connections of every student still in a session (`name`: `None`), or of the one
+    /// holding `name`'s attempt.
+    fn students_named(&self, name: Option<&str>) -> Vec<ConnId> {
+        match name {
+            Some(name) => self.shared.roster.holder(name).into_iter().collect(),
+            None => (0..self.members.len())
+                .filter(|&id| {
+                    matches!(
+                        self.members.get(id),
+                        Some(Some(Member {
+                            role: Role::Student(_),
+                            ..
+                        }))
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// Ends the attempts of every student (`name`: `None`) or of one, with `status`; returns
+    /// how many.
+    fn stop_students(
+        &mut self,
+        name: Option<&str>,
+        status: Status,
+        now: Instant,
+        io: &mut dyn Io,
+    ) -> usize {
+        let mut stopped = 0;
+        for id in self.students_named(name) {
+            if let Some(Some(Member {
+                role: Role::Student(session),
+                ..
+            })) = self.members.get_mut(id)
+            {
+                session.on_stopped_by_teacher(status, now, &mut self.shared, &mut self.out);
+                stopped += 1;
+                self.settle(id, now, io);
+            }
+        }
+        // Students who dropped and may still resume.
+        let shared = &mut self.shared;
+        match name {
+            Some(name) => {
+                if shared.roster.finish_parked_seat(
+                    name,
+                    status,
+                    now,
+                    &mut shared.finished,
+                    &mut shared.counters,
+                ) {
+                    stopped += 1;
+                }
+            }
+            None => {
+                stopped += shared.roster.parked();
+                shared.finish_parked(now);
+            }
+        }
+        self.record_finished(io);
+        self.drain_effects(now, io);
+        stopped
+    }
+
+    /// Shows `text` to every connected student (`name`: `None`) or to one; returns how many.
+    fn tell_students(&mut self, name: Option<&str>, text: &str, io: &mut dyn Io) -> usize {
+        let mut told = 0;
+        for id in self.students_named(name) {
+            if let Some(Some(Member {
+                role: Role::Student(session),
+                ..
+            })) = self.members.get(id)
+            {
+                session.notice(text, &mut self.out);
+                told += 1;
+                self.flush(id, io);
+            }
+        }
+        told
+    }
+
+    /// `load` (new paths), `reload` (the same paths again) or `upload` (a bank's text): serves
+    /// the new bank if it is good and nobody is mid-quiz; otherwise the old one stays. Returns
+    /// the reply.
+    fn switch_bank(&mut self, source: BankSource, io: &mut dyn Io) -> String {
+        let loaded = match &source {
+            BankSource::Upload { name, text } => crate::bank::from_text(name, text.as_bytes()),
+            BankSource::Files(paths) => io.read_banks(paths),
+            BankSource::Again if self.banks.is_empty() => crate::bank::bundled(),
+            BankSource::Again => io.read_banks(&self.banks),
+        };
+        let bank = match loaded {
+            Ok(bank) => bank,
+            Err(problems) => {
+                return problems
+                    .iter()
+                    .map(|p| format!("error: {p}"))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+            }
+        };
+        let count = bank.questions.len();
+        let busy = self.shared.roster.len();
+        if busy > 0 {
+            return format!(
+                "error: the bank is good ({count} questions), but {busy} student(s) are mid-quiz; switch banks between quizzes (end the quiz first)"
+            );
+        }
+        let mut bank = bank;
+        if let Some(title) = &self.title {
+            bank.title = title.clone();
+        }
+        let title = bank.title.clone();
+        let settings = self.shared.quiz.settings.clone();
+        self.shared.quiz = Quiz::new(bank, settings);
+        self.shared.new_game();
+        if let BankSource::Files(paths) = source {
+            self.banks = paths;
+        }
+        log::info!("now serving '{title}': {count} questions");
+        format!("ok: {count} questions; now serving {title}")
+    }
+
+    fn status_view(&self) -> StatusView {
+        let quiz = &self.shared.quiz;
+        StatusView {
+            mode: if self.shared.live.is_some() {
+                Mode::Live
+            } else {
+                Mode::SelfPaced
+            },
+            title: quiz.title.clone(),
+            questions: quiz.questions.len(),
+            per_attempt: Some(quiz.count()),
+            files: self.banks.iter().map(|p| p.display().to_string()).collect(),
+            students_connected: self.students,
+            in_quiz: self.shared.roster.len(),
+            finished: self.shared.counters.finished,
+            live_phase: self.shared.live.is_some().then(|| self.live_phase()),
+        }
+    }
+
+    /// The live game's phase in words.
+    fn live_phase(&self) -> String {
+        self.shared
+            .live
+            .as_ref()
+            .map_or_else(|| "self-paced".into(), |live| live.describe())
+    }
+
+    fn who_rows(&self, now: Instant) -> Vec<WhoRow> {
+        let mut rows: Vec<WhoRow> = Vec::new();
+        for member in self.members.iter().flatten() {
+            let Role::Student(session) = &member.role else {
+                continue;
+            };
+            let (state, score) = session.describe(&self.shared.roster);
+            rows.push(WhoRow {
+                name: session.name().unwrap_or("").to_string(),
+                peer: member.peer,
+                state,
+                score,
+                idle: now.saturating_duration_since(member.last_line),
+            });
+        }
+        let window = self.shared.quiz.settings.resume_window;
+        for seat in self.shared.roster.seats().filter(|s| s.is_parked()) {
+            let (done, total) = seat.progress();
+            let left = seat
+                .expires()
+                .map_or(Duration::ZERO, |at| at.saturating_duration_since(now));
+            rows.push(WhoRow {
+                name: seat.name.clone(),
+                peer: seat.peer,
+                state: format!("dropped at {}/{total}, may resume", done + 1),
+                score: Some((seat.score, done as u32)),
+                idle: window.saturating_sub(left),
+            });
+        }
+        rows
+    }
+
+    /// The best `n` attempts: finished ones of this run and those in progress, by score, then
+    /// by time taken.
+    fn top(&self, n: usize, now: Instant) -> Vec<TopRow> {
+        let mut rows: Vec<TopRow> = self.board.clone();
+        rows.extend(self.shared.roster.seats().map(|seat| TopRow {
+            rank: 0,
+            name: seat.name.clone(),
+            score: seat.score,
+            max: seat.progress().1 as u32,
+            time: now.saturating_duration_since(seat.started()),
+        }));
+        rows.sort_by(|a, b| b.score.cmp(&a.score).then(a.time.cmp(&b.time)));
+        rows.truncate(n);
+        for (i, row) in rows.iter_mut().enumerate() {
+            row.rank = i + 1;
+        }
+        rows
+    }
+
+    fn stats_view(&self, now: Instant, io: &dyn Io) -> StatsView {
+        let c = &self.shared.counters;
+        let net = io.net();
+        StatsView {
+            connected_students: self.students,
+            connected_teachers: self.teachers,
+            peak_connections: net.peak_connections,
+            accepted_total: net.accepted,
+            rejected_full: net.rejected_full,
+            closed_output_cap: net.closed_output_cap,
+            wrong_token_closes: c.wrong_token_closes,
+            attempts_started: c.started,
+            attempts_finished: c.finished,
+            answers: c.answers,
+            timeouts: c.timeouts,
+            lines_too_long: c.lines_too_long,
+            asks: c.asks,
+            asks_refused: c.asks_refused,
+            bytes_in: net.bytes_in,
+            bytes_out: net.bytes_out,
+            uptime: now.saturating_duration_since(self.started),
+        }
+    }
+}

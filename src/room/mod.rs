@@ -147,6 +147,17 @@ pub struct RoomConfig {
     pub secrets: Secrets,
 }
 
+/// Where the quiz being served came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Origin {
+    /// The bank built into the binary.
+    Bundled,
+    /// These files or directories (the command line, or `load`): `reload` reads them again.
+    Files(Vec<PathBuf>),
+    /// An `upload` under this name: there is no file to read again.
+    Upload(String),
+}
+
 /// One open connection, as the room sees it.
 #[derive(Debug)]
 struct Member {
@@ -209,7 +220,7 @@ pub struct Room {
     /// Finished attempts of this run, for the teacher's `top`.
     board: Vec<TopRow>,
     /// Where the quiz came from, for `status` and `reload`.
-    banks: Vec<PathBuf>,
+    origin: Origin,
     title: Option<String>,
     admin_token: String,
     token_timeout: Duration,
@@ -226,7 +237,11 @@ impl Room {
             timers: BTreeSet::new(),
             out: Vec::with_capacity(crate::limits::OUT_KEEP),
             board: Vec::new(),
-            banks: config.banks,
+            origin: if config.banks.is_empty() {
+                Origin::Bundled
+            } else {
+                Origin::Files(config.banks)
+            },
             title: config.title,
             admin_token: config.admin_token,
             token_timeout: config.token_timeout,
@@ -319,6 +334,7 @@ impl Room {
             return;
         };
         member.last_line = now;
+        let peer = member.peer;
         let request = match &mut member.role {
             Role::Student(session) => {
                 session.on_line(line, now, &mut self.shared, &mut self.out);
@@ -331,7 +347,7 @@ impl Room {
         // What the console wrote itself goes out before a command reaches anyone else.
         self.settle(id, now, io);
         if let Some(request) = request {
-            self.execute(id, request, now, io);
+            self.execute(id, peer, request, now, io);
         }
     }
 
@@ -352,6 +368,7 @@ impl Room {
         let Some(Some(member)) = self.members.get_mut(id) else {
             return;
         };
+        let peer = member.peer;
         let request = match &mut member.role {
             Role::Student(session) => {
                 session.on_leave(now, &mut self.shared, &mut self.out);
@@ -361,7 +378,7 @@ impl Room {
         };
         self.settle(id, now, io);
         if let Some(request) = request {
-            self.execute(id, request, now, io);
+            self.execute(id, peer, request, now, io);
         }
     }
 
@@ -435,7 +452,7 @@ impl Room {
                 io.close(id);
             }
         }
-        self.shared.finish_parked(now);
+        self.shared.finish_parked(Status::Disconnected, now);
         self.record_finished(io);
     }
 
@@ -551,10 +568,15 @@ impl Room {
             session.on_live(t, &results, now, &mut self.shared, &mut self.out);
             self.flush(id, io);
         }
-        if let Transition::Over { .. } = t {
+        if let Transition::Over { early } = t {
             // Students who dropped kept their place until now; then the room starts afresh
             // for the next quiz.
-            self.shared.finish_parked(now);
+            let status = if early {
+                Status::Ended
+            } else {
+                Status::Disconnected
+            };
+            self.shared.finish_parked(status, now);
             self.record_finished(io);
             self.shared.new_game();
         }

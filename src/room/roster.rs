@@ -262,15 +262,17 @@ impl Roster {
         }
     }
 
-    /// Records every parked attempt now (the server is stopping).
+    /// Records every parked attempt now, with `status`: what ended the wait (`disconnected` when
+    /// the server stops or a live quiz runs to its end, `ended` when a teacher ends the quiz).
     pub fn finish_parked(
         &mut self,
+        status: Status,
         now: Instant,
         finished: &mut Vec<Attempt>,
         counters: &mut Counters,
     ) {
         while let Some((_, key)) = self.parked.pop_first() {
-            self.finish(key, Status::Disconnected, now, finished, counters);
+            self.finish(key, status, now, finished, counters);
         }
     }
 

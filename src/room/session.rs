@@ -1729,7 +1729,7 @@ mod tests {
                 w.with_ctx(|shared, now, _| s.on_close(Status::Disconnected, now, shared));
             }
             let now = w.now;
-            w.shared.finish_parked(now);
+            w.shared.finish_parked(Status::Disconnected, now);
             assert!(named > 0);
             assert_eq!(
                 w.finished.len() as u64,

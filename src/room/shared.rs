@@ -7,7 +7,7 @@
 use std::time::Instant;
 
 use super::live::Live;
-use super::roster::{Attempt, Counters, Roster};
+use super::roster::{Attempt, Counters, Roster, Status};
 use crate::quiz::Quiz;
 use crate::random::Secrets;
 
@@ -65,10 +65,10 @@ impl Shared {
             .expire(now, &mut self.finished, &mut self.counters);
     }
 
-    /// Records every parked attempt now.
-    pub fn finish_parked(&mut self, now: Instant) {
+    /// Records every parked attempt now, with `status` (see [`Roster::finish_parked`]).
+    pub fn finish_parked(&mut self, status: Status, now: Instant) {
         self.roster
-            .finish_parked(now, &mut self.finished, &mut self.counters);
+            .finish_parked(status, now, &mut self.finished, &mut self.counters);
     }
 
     /// Students in the quiz with a connection (they can answer the next question).

@@ -4,12 +4,13 @@
 //! To add a command: a `Request` variant and its parse arm in `console/grammar.rs`, a line in
 //! its `HELP`, an apply arm here, and a test in `room/tests.rs` on the virtual clock.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::live::Transition;
 use super::roster::Status;
-use super::{ConnId, Io, Member, Role, Room};
+use super::{ConnId, Io, Member, Origin, Role, Room};
 use crate::console::render::{
     Mode, StatsView, StatusView, TopRow, WhoRow, render_stats, render_status, render_top,
     render_who,
@@ -38,12 +39,17 @@ enum BankSource {
 }
 
 impl Room {
-    /// Carries out one console request from connection `id` and replies on its console.
-    pub(super) fn execute(&mut self, id: ConnId, request: Request, now: Instant, io: &mut dyn Io) {
-        let peer = match self.members.get(id) {
-            Some(Some(member)) => member.peer,
-            _ => return,
-        };
+    /// Carries out one console request from connection `id` (at `peer`) and replies on its
+    /// console. The console may have closed already (`quit`, three wrong tokens): the request
+    /// is still carried out, with no reply.
+    pub(super) fn execute(
+        &mut self,
+        id: ConnId,
+        peer: SocketAddr,
+        request: Request,
+        now: Instant,
+        io: &mut dyn Io,
+    ) {
         log::info!("teacher {peer}: {request:?}");
         let reply = match request {
             Request::Status => Reply::Block(render_status(&self.status_view())),
@@ -212,7 +218,7 @@ impl Room {
             }
             None => {
                 stopped += shared.roster.parked();
-                shared.finish_parked(now);
+                shared.finish_parked(status, now);
             }
         }
         self.record_finished(io);
@@ -241,11 +247,16 @@ impl Room {
     /// the new bank if it is good and nobody is mid-quiz; otherwise the old one stays. Returns
     /// the reply.
     fn switch_bank(&mut self, source: BankSource, io: &mut dyn Io) -> String {
-        let loaded = match &source {
-            BankSource::Upload { name, text } => crate::bank::from_text(name, text.as_bytes()),
-            BankSource::Files(paths) => io.read_banks(paths),
-            BankSource::Again if self.banks.is_empty() => crate::bank::bundled(),
-            BankSource::Again => io.read_banks(&self.banks),
+        let loaded = match (&source, &self.origin) {
+            (BankSource::Upload { name, text }, _) => crate::bank::from_text(name, text.as_bytes()),
+            (BankSource::Files(paths), _) => io.read_banks(paths),
+            (BankSource::Again, Origin::Bundled) => crate::bank::bundled(),
+            (BankSource::Again, Origin::Files(paths)) => io.read_banks(paths),
+            (BankSource::Again, Origin::Upload(name)) => {
+                return format!(
+                    "error: the bank was uploaded ({name}): there is no file to read again; upload it again, or load PATH"
+                );
+            }
         };
         let bank = match loaded {
             Ok(bank) => bank,
@@ -272,8 +283,10 @@ impl Room {
         let settings = self.shared.quiz.settings.clone();
         self.shared.quiz = Quiz::new(bank, settings);
         self.shared.new_game();
-        if let BankSource::Files(paths) = source {
-            self.banks = paths;
+        match source {
+            BankSource::Files(paths) => self.origin = Origin::Files(paths),
+            BankSource::Upload { name, .. } => self.origin = Origin::Upload(name),
+            BankSource::Again => {}
         }
         log::info!("now serving '{title}': {count} questions");
         format!("ok: {count} questions; now serving {title}")
@@ -290,7 +303,11 @@ impl Room {
             title: quiz.title.clone(),
             questions: quiz.questions.len(),
             per_attempt: Some(quiz.count()),
-            files: self.banks.iter().map(|p| p.display().to_string()).collect(),
+            files: match &self.origin {
+                Origin::Bundled => Vec::new(),
+                Origin::Files(paths) => paths.iter().map(|p| p.display().to_string()).collect(),
+                Origin::Upload(name) => vec![format!("{name}, uploaded")],
+            },
             students_connected: self.students,
             in_quiz: self.shared.roster.len(),
             finished: self.shared.counters.finished,

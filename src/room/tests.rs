@@ -1,1 +1,876 @@
+//! The room on a virtual clock, driven the way the server drives it but with no sockets: a
+//! [`Class`] holds a room, a sink that keeps everything the room asked for, and a clock that
+//! only moves when told (quinn-proto's `Pair` is the model). Teacher commands, the live game,
+//! resume windows and console timeouts run here in microseconds; the TCP tests keep what only
+//! TCP shows.
 
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use super::roster::Attempt;
+use super::*;
+use crate::bank::Response::Choice as C;
+use crate::bank::{Bank, Kind, Problem, Question};
+use crate::limits::CODE_LEN;
+use crate::quiz::{LiveSettings, Quiz, Scoring, Settings};
+use crate::random::Secrets;
+
+const TOKEN: &str = "sesame";
+
+/// What the room asked of the world, in order.
+#[derive(Debug, Clone, PartialEq)]
+enum Event {
+    Sent(ConnId, String),
+    Closed(ConnId),
+    Recorded(String, Status),
+}
+
+/// A sink that keeps everything: output per connection (unread), every event in order, the
+/// rows, and bank files held in memory for `load` and `reload`.
+#[derive(Default)]
+struct Sink {
+    unread: HashMap<ConnId, String>,
+    events: Vec<Event>,
+    rows: Vec<Attempt>,
+    files: HashMap<PathBuf, String>,
+    shutdown: bool,
+}
+
+impl Io for Sink {
+    fn send(&mut self, id: ConnId, bytes: &[u8]) {
+        assert!(
+            !self.events.contains(&Event::Closed(id)),
+            "bytes for {id} after its close"
+        );
+        let text = String::from_utf8_lossy(bytes).into_owned();
+        self.unread.entry(id).or_default().push_str(&text);
+        self.events.push(Event::Sent(id, text));
+    }
+
+    fn close(&mut self, id: ConnId) {
+        self.events.push(Event::Closed(id));
+    }
+
+    fn record(&mut self, attempt: &Attempt, _quiz: &Quiz) {
+        self.events
+            .push(Event::Recorded(attempt.name.clone(), attempt.status));
+        self.rows.push(attempt.clone());
+    }
+
+    fn read_banks(&mut self, paths: &[PathBuf]) -> Result<Bank, Vec<Problem>> {
+        let mut questions = Vec::new();
+        for path in paths {
+            let name = path.display().to_string();
+            let Some(text) = self.files.get(path) else {
+                return Err(vec![Problem::new(name, 0, "cannot read: no such file")]);
+            };
+            questions.extend(crate::bank::parse(&name, text.as_bytes())?);
+        }
+        Ok(Bank {
+            title: "files".into(),
+            questions,
+        })
+    }
+
+    fn results(&mut self) -> Result<String, String> {
+        Ok(format!("{} row(s)\n", self.rows.len()))
+    }
+
+    fn net(&self) -> NetStats {
+        NetStats {
+            accepted: 7,
+            ..NetStats::default()
+        }
+    }
+
+    fn shutdown(&mut self) {
+        self.shutdown = true;
+    }
+}
+
+/// A room, its sink and a virtual clock.
+struct Class {
+    room: Room,
+    io: Sink,
+    now: Instant,
+    next_id: ConnId,
+}
+
+/// Three questions; the right option is always the bank's second ("right N").
+fn three() -> Bank {
+    let file: Arc<str> = Arc::from("t.txt");
+    Bank {
+        title: "t".into(),
+        questions: (1..=3)
+            .map(|i| {
+                Question::new(
+                    format!("Question text {i}?"),
+                    Kind::choice(
+                        vec![
+                            format!("wrong {i}"),
+                            format!("right {i}"),
+                            format!("other {i}"),
+                            format!("last {i}"),
+                        ],
+                        1,
+                    ),
+                    &file,
+                    i,
+                )
+            })
+            .collect(),
+    }
+}
+
+fn in_order() -> Settings {
+    Settings {
+        shuffle: false,
+        ..Settings::default()
+    }
+}
+
+fn live(auto_next: Option<u64>, scoring: Scoring) -> Settings {
+    Settings {
+        live: Some(LiveSettings {
+            auto_next: auto_next.map(Duration::from_secs),
+            scoring,
+        }),
+        ..in_order()
+    }
+}
+
+fn peer(id: ConnId) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 40_000 + id as u16))
+}
+
+/// The resume code shown on a screen.
+fn code_in(screen: &str) -> String {
+    let at = screen.find("resume code is ").expect("the code is shown") + 15;
+    screen[at..at + CODE_LEN].to_string()
+}
+
+impl Class {
+    fn new(settings: Settings) -> Class {
+        Class::serving(three(), settings, 1)
+    }
+
+    fn serving(bank: Bank, settings: Settings, seed: u64) -> Class {
+        let now = Instant::now();
+        let config = RoomConfig {
+            quiz: Quiz::new(bank, settings),
+            admin_token: TOKEN.into(),
+            token_timeout: Duration::from_secs(60),
+            banks: vec![PathBuf::from("first.txt")],
+            title: None,
+            rng: fastrand::Rng::with_seed(seed),
+            secrets: Secrets::Seeded(fastrand::Rng::with_seed(seed + 1)),
+        };
+        Class {
+            room: Room::new(config, now),
+            io: Sink::default(),
+            now,
+            next_id: 0,
+        }
+    }
+
+    /// What connection `id` was sent since the last look.
+    fn take(&mut self, id: ConnId) -> String {
+        self.io.unread.remove(&id).unwrap_or_default()
+    }
+
+    fn connect(&mut self, door: Door) -> ConnId {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.room
+            .handle_connect(id, door, peer(id), self.now, &mut self.io);
+        id
+    }
+
+    /// A student at `name> `.
+    fn student(&mut self) -> ConnId {
+        let id = self.connect(Door::Student);
+        assert!(self.take(id).ends_with("name> "));
+        id
+    }
+
+    /// A student who gave `name`; returns the connection and what they saw.
+    fn named(&mut self, name: &str) -> (ConnId, String) {
+        let id = self.student();
+        let shown = self.send(id, name);
+        (id, shown)
+    }
+
+    /// A teacher at `admin> `.
+    fn teacher(&mut self) -> ConnId {
+        let id = self.connect(Door::Teacher);
+        assert!(self.take(id).ends_with("token> "));
+        assert!(self.send(id, TOKEN).ends_with("admin> "));
+        id
+    }
+
+    /// Sends a line; returns what that connection saw.
+    fn send(&mut self, id: ConnId, line: &str) -> String {
+        self.room.handle_line(id, line, self.now, &mut self.io);
+        self.take(id)
+    }
+
+    fn drop_conn(&mut self, id: ConnId) {
+        self.room
+            .handle_close(id, Status::Disconnected, self.now, &mut self.io);
+        self.io.unread.remove(&id);
+    }
+
+    /// Moves the clock on by `d`, firing every deadline on the way at its own instant, as the
+    /// server's loop would.
+    fn wait(&mut self, d: Duration) {
+        let target = self.now + d;
+        while let Some(at) = self.room.next_deadline() {
+            if at > target {
+                break;
+            }
+            self.now = self.now.max(at);
+            self.room.handle_timeout(self.now, &mut self.io);
+        }
+        self.now = target;
+        self.room.handle_timeout(self.now, &mut self.io);
+    }
+
+    fn secs(&mut self, s: u64) {
+        self.wait(Duration::from_secs(s));
+    }
+
+    fn closed(&self, id: ConnId) -> bool {
+        self.io.events.contains(&Event::Closed(id))
+    }
+
+    fn row(&self, name: &str) -> &Attempt {
+        self.io
+            .rows
+            .iter()
+            .find(|a| a.name == name)
+            .unwrap_or_else(|| panic!("no row for {name}: {:?}", self.io.rows))
+    }
+}
+
+// --- the room's promises --------------------------------------------------------------------
+
+#[test]
+fn an_attempt_is_recorded_before_the_bytes_that_announce_it() {
+    let mut c = Class::new(in_order());
+    let (alice, _) = c.named("alice");
+    c.send(alice, "b");
+    c.send(alice, "b");
+    c.send(alice, "b");
+    let recorded =
+        c.io.events
+            .iter()
+            .position(|e| matches!(e, Event::Recorded(name, Status::Completed) if name == "alice"))
+            .expect("alice's row");
+    let announced = c
+        .io
+        .events
+        .iter()
+        .position(
+            |e| matches!(e, Event::Sent(id, text) if *id == alice && text.contains("Quiz over")),
+        )
+        .expect("alice's final line");
+    assert!(recorded < announced, "{:?}", c.io.events);
+    assert!(c.closed(alice));
+}
+
+#[test]
+fn the_same_seeds_replay_the_same_class_byte_for_byte() {
+    let run = || {
+        let mut c = Class::serving(three(), Settings::default(), 42);
+        let mut all = String::new();
+        for name in ["ann", "bo", "cy"] {
+            let (id, shown) = c.named(name);
+            all += &shown;
+            all += &c.send(id, "a");
+            c.secs(31);
+            all += &c.take(id);
+        }
+        all
+    };
+    let first = run();
+    assert!(first.contains("Your resume code is "), "{first}");
+    assert_eq!(first, run(), "codes, draws and lettering all replay");
+}
+
+#[test]
+fn a_closed_connection_gets_nothing_more_and_its_id_can_be_used_again() {
+    let mut c = Class::new(in_order());
+    let (alice, _) = c.named("alice");
+    c.drop_conn(alice);
+    // The same id, a new connection: a fresh greeting, and alice's seat waits for its code.
+    c.room
+        .handle_connect(alice, Door::Student, peer(9), c.now, &mut c.io);
+    assert!(c.take(alice).starts_with("Welcome to quizd"));
+    assert!(c.send(alice, "alice").ends_with("code> "));
+}
+
+// --- resume windows -------------------------------------------------------------------------
+
+#[test]
+fn a_dropped_attempt_waits_for_the_resume_window_then_is_recorded() {
+    let mut c = Class::new(Settings {
+        resume_window: Duration::from_secs(600),
+        ..in_order()
+    });
+    let (alice, _) = c.named("alice");
+    c.send(alice, "b");
+    c.drop_conn(alice);
+    c.secs(599);
+    assert!(c.io.rows.is_empty(), "still in the window");
+    c.secs(1);
+    let row = c.row("alice");
+    assert_eq!(row.status, Status::Disconnected);
+    assert_eq!(row.responses, vec![(0, Some(C(1))), (1, None), (2, None)]);
+    // The name is free again.
+    let (_, shown) = c.named("alice");
+    assert!(shown.contains("Question 1 of 3"), "{shown}");
+}
+
+#[test]
+fn a_student_resumes_within_the_window_with_the_clock_as_it_stands() {
+    let mut c = Class::new(in_order());
+    let (alice, hello) = c.named("alice");
+    let code = code_in(&hello);
+    c.send(alice, "b");
+    c.secs(10);
+    c.drop_conn(alice);
+    c.secs(5);
+    let back = c.student();
+    assert!(c.send(back, "ALICE").ends_with("code> "));
+    let shown = c.send(back, &code);
+    assert!(
+        shown.starts_with("Welcome back, alice. Score so far: 1/1.\r\n"),
+        "{shown}"
+    );
+    assert!(shown.contains("Question 2 of 3"), "{shown}");
+    assert!(shown.ends_with("(15 s left)\r\nanswer> "), "{shown}");
+    // 15 s later the clock runs out on the resumed question.
+    c.secs(15);
+    assert!(c.take(back).starts_with("Time is up."));
+    assert_eq!(c.room.counters().resumed, 1);
+}
+
+#[test]
+fn resuming_from_a_second_connection_evicts_the_first() {
+    let mut c = Class::new(in_order());
+    let (first, hello) = c.named("alice");
+    let second = c.student();
+    c.send(second, "alice");
+    c.send(second, &code_in(&hello));
+    let told = c.take(first);
+    assert!(
+        told.contains("Your attempt was resumed from another connection"),
+        "{told}"
+    );
+    assert!(c.closed(first));
+    assert!(!c.closed(second));
+}
+
+// --- the console ----------------------------------------------------------------------------
+
+#[test]
+fn a_console_that_gives_no_token_in_time_is_told_and_closed_and_one_that_did_stays() {
+    let mut c = Class::new(in_order());
+    let late = c.connect(Door::Teacher);
+    c.take(late);
+    let quick = c.teacher();
+    c.secs(59);
+    assert!(!c.closed(late));
+    c.secs(1);
+    assert_eq!(
+        c.take(late),
+        "\r\nerror: no token given in 60 s; closing.\r\n"
+    );
+    assert!(c.closed(late));
+    c.secs(3600);
+    assert!(!c.closed(quick), "a console past the token has no deadline");
+    assert!(c.send(quick, "status").contains("quiz:"));
+}
+
+#[test]
+fn three_wrong_tokens_close_the_console_and_are_counted() {
+    let mut c = Class::new(in_order());
+    let t = c.connect(Door::Teacher);
+    c.take(t);
+    c.send(t, "guess1");
+    c.send(t, "guess2");
+    assert!(c.send(t, "guess3").contains("error: wrong token; closing"));
+    assert!(c.closed(t));
+    assert_eq!(c.room.counters().wrong_token_closes, 1);
+}
+
+#[test]
+fn status_who_top_and_stats_describe_the_class() {
+    let mut c = Class::new(in_order());
+    let t = c.teacher();
+    let (alice, _) = c.named("alice");
+    c.send(alice, "b");
+    let (bob, _) = c.named("bob");
+    c.drop_conn(bob);
+    let _lurker = c.student();
+    c.secs(4);
+
+    let status = c.send(t, "status");
+    assert!(
+        status.contains("questions:         3, 3 per attempt (from first.txt)"),
+        "{status}"
+    );
+    assert!(
+        status.contains("students:          2 connected, 2 in the quiz"),
+        "{status}"
+    );
+    assert!(status.ends_with(".\r\nadmin> "), "{status}");
+
+    let who = c.send(t, "who");
+    let line = |name: &str| {
+        who.lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} in {who}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(line("alice"), "alice 127.0.0.1:40001 question 2/3 1/1 4s");
+    assert_eq!(
+        line("bob"),
+        "bob 127.0.0.1:40002 dropped at 1/3, may resume 0/0 4s"
+    );
+    assert_eq!(line("-"), "- 127.0.0.1:40003 naming - 4s");
+
+    let top = c.send(t, "top 1");
+    let folded = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(folded(&top).contains("1 alice 1/3 33% 4s"), "{top}");
+    let stats = c.send(t, "stats");
+    assert!(folded(&stats).contains("accepted: 7"), "{stats}");
+    assert!(
+        folded(&stats).contains("attempts: 2 started, 0 finished"),
+        "{stats}"
+    );
+    assert!(folded(&stats).contains("answers: 1"), "{stats}");
+    assert_eq!(c.send(t, "results"), "0 row(s)\r\n.\r\nadmin> ");
+}
+
+#[test]
+fn say_and_tell_reach_students_on_their_own_line_with_their_prompt() {
+    let mut c = Class::new(in_order());
+    let t = c.teacher();
+    let (alice, _) = c.named("alice");
+    let (bob, _) = c.named("bob");
+    let naming = c.student();
+    assert_eq!(
+        c.send(t, "say Pens down in 5"),
+        "ok: sent to 3 student(s)\r\nadmin> "
+    );
+    assert_eq!(c.take(alice), "\r\n[teacher] Pens down in 5\r\nanswer> ");
+    assert_eq!(c.take(naming), "\r\n[teacher] Pens down in 5\r\nname> ");
+    c.take(bob);
+    assert_eq!(c.send(t, "tell BOB hi"), "ok: sent to BOB\r\nadmin> ");
+    assert_eq!(c.take(bob), "\r\n[teacher, to you] hi\r\nanswer> ");
+    assert_eq!(c.take(alice), "");
+    assert!(
+        c.send(t, "tell carol hi")
+            .starts_with("error: no student named carol")
+    );
+}
+
+#[test]
+fn kick_removes_a_connected_student_and_a_parked_seat_and_records_both() {
+    let mut c = Class::new(in_order());
+    let t = c.teacher();
+    let (alice, _) = c.named("alice");
+    c.send(alice, "b");
+    let (bob, _) = c.named("bob");
+    c.drop_conn(bob);
+    assert_eq!(
+        c.send(t, "kick alice"),
+        "ok: alice removed; their answers are saved\r\nadmin> "
+    );
+    let told = c.take(alice);
+    assert!(
+        told.contains("The teacher removed you from the quiz; your answers so far are saved.\r\nQuiz over, alice: you scored 1 out of 3"),
+        "{told}"
+    );
+    assert!(c.closed(alice));
+    // bob dropped and may resume: kicking him ends the wait now.
+    assert_eq!(
+        c.send(t, "kick bob"),
+        "ok: bob removed; their answers are saved\r\nadmin> "
+    );
+    assert_eq!(c.row("alice").status, Status::Kicked);
+    assert_eq!(c.row("bob").status, Status::Kicked);
+    assert!(
+        c.send(t, "kick bob")
+            .starts_with("error: no student named bob")
+    );
+    // His name is free: nobody is asked for bob's code any more.
+    let (_, shown) = c.named("bob");
+    assert!(shown.contains("Question 1 of 3"), "{shown}");
+}
+
+#[test]
+fn end_finishes_every_attempt_connected_or_parked() {
+    let mut c = Class::new(in_order());
+    let t = c.teacher();
+    let (alice, _) = c.named("alice");
+    let (bob, _) = c.named("bob");
+    c.drop_conn(bob);
+    assert_eq!(
+        c.send(t, "end"),
+        "ok: quiz ended for 2 student(s); their answers are saved\r\nadmin> "
+    );
+    assert!(c.take(alice).contains("The teacher ended the quiz"));
+    assert_eq!(c.row("alice").status, Status::Ended);
+    assert_eq!(c.row("bob").status, Status::Ended);
+    assert!(
+        c.send(t, "start")
+            .starts_with("error: this quiz is self-paced")
+    );
+}
+
+#[test]
+fn shutdown_from_the_console_replies_then_asks_the_server_to_stop() {
+    let mut c = Class::new(in_order());
+    let t = c.teacher();
+    let (alice, _) = c.named("alice");
+    assert_eq!(
+        c.send(t, "shutdown"),
+        "ok: shutting down; every answer is saved\r\nadmin> "
+    );
+    assert!(c.io.shutdown);
+    // The server then stops the room: everyone is told, every attempt recorded.
+    let now = c.now;
+    c.room.handle_shutdown(now, &mut c.io);
+    assert!(c.take(alice).contains("Server is shutting down"));
+    assert!(c.take(t).contains("server shutting down"));
+    assert_eq!(c.row("alice").status, Status::Shutdown);
+    assert!(c.closed(alice) && c.closed(t));
+}
+
+#[test]
+fn students_ask_questions_that_every_console_past_the_token_sees() {
+    let mut c = Class::new(in_order());
+    let t1 = c.teacher();
+    let t2 = c.teacher();
+    let pending = c.connect(Door::Teacher);
+    c.take(pending);
+    let (alice, _) = c.named("alice");
+    assert_eq!(
+        c.send(alice, "/ask is b a \x1b[2Jtrick?"),
+        "Sent to the teacher.\r\nanswer> "
+    );
+    for t in [t1, t2] {
+        assert_eq!(
+            c.take(t),
+            "\r\nask from alice (127.0.0.1:40003): is b a [2Jtrick?\r\nadmin> "
+        );
+    }
+    assert_eq!(c.take(pending), "", "not before the token");
+    assert_eq!(c.room.counters().asks, 1);
+}
+
+// --- banks ----------------------------------------------------------------------------------
+
+const GOOD: &str = "Q1?\nA) yes\nB) no\nANSWER: A\n";
+const OTHER: &str = "Q2?\nA. one\nB. two\nANSWER: B\n\nQ3?\nA. x\nB. y\nANSWER: A\n";
+
+/// `upload NAME` and the lines of `text`, then `.`: returns the reply.
+fn upload(c: &mut Class, t: ConnId, name: &str, text: &str) -> String {
+    c.send(t, &format!("upload {name}"));
+    for line in text.lines() {
+        c.send(t, line);
+    }
+    c.send(t, ".")
+}
+
+#[test]
+fn upload_then_status_names_the_upload_and_reload_does_not_go_back_to_the_old_files() {
+    let mut c = Class::new(in_order());
+    c.io.files.insert(PathBuf::from("first.txt"), OTHER.into());
+    let t = c.teacher();
+    assert_eq!(
+        upload(&mut c, t, "mine.txt", GOOD),
+        "ok: 1 questions; now serving mine\r\nadmin> "
+    );
+    let status = c.send(t, "status");
+    assert!(
+        status.contains("questions:         1, 1 per attempt (from mine.txt, uploaded)"),
+        "{status}"
+    );
+    assert!(!status.contains("first.txt"), "{status}");
+    let reply = c.send(t, "reload");
+    assert!(
+        reply
+            .starts_with("error: the bank was uploaded (mine.txt): there is no file to read again"),
+        "{reply}"
+    );
+    assert_eq!(c.room.quiz().questions.len(), 1, "still the upload");
+    // load names files again; reload then reads them.
+    assert!(c.send(t, "load first.txt").starts_with("ok: 2 questions"));
+    c.io.files.insert(PathBuf::from("first.txt"), GOOD.into());
+    assert!(c.send(t, "reload").starts_with("ok: 1 questions"));
+    assert!(c.send(t, "status").contains("(from first.txt)"));
+}
+
+#[test]
+fn a_bad_bank_keeps_the_old_one_and_lists_every_problem() {
+    let mut c = Class::new(in_order());
+    let t = c.teacher();
+    c.io.files
+        .insert(PathBuf::from("bad.txt"), "Q?\nA) x\nANSWER: C\n".into());
+    let reply = c.send(t, "load bad.txt");
+    assert!(reply.starts_with("error: bad.txt:"), "{reply}");
+    assert_eq!(c.room.quiz().questions.len(), 3);
+    assert!(
+        c.send(t, "load missing.txt")
+            .starts_with("error: missing.txt: cannot read")
+    );
+    assert!(c.send(t, "status").contains("(from first.txt)"));
+}
+
+#[test]
+fn banks_switch_only_between_quizzes() {
+    let mut c = Class::new(in_order());
+    let t = c.teacher();
+    let (alice, _) = c.named("alice");
+    let reply = upload(&mut c, t, "mine.txt", GOOD);
+    assert!(reply.contains("1 student(s) are mid-quiz"), "{reply}");
+    c.send(alice, "/quit");
+    assert!(upload(&mut c, t, "mine.txt", GOOD).starts_with("ok: 1 questions"));
+}
+
+// --- the live game --------------------------------------------------------------------------
+
+/// Starts a live quiz from console `t`; returns the reply.
+fn start(c: &mut Class, t: ConnId) -> String {
+    c.send(t, "start")
+}
+
+#[test]
+fn a_live_game_of_three_with_a_drop_and_resume_and_one_who_never_answers() {
+    let mut c = Class::new(live(None, Scoring::Count));
+    let t = c.teacher();
+    let (alice, shown) = c.named("alice");
+    assert!(
+        shown.ends_with("Waiting for the teacher to start the quiz: 1 student here.\r\n"),
+        "{shown}"
+    );
+    let (bob, hello) = c.named("bob");
+    let bob_code = code_in(&hello);
+    let (carol, shown) = c.named("carol");
+    assert!(shown.contains("3 students here."));
+    assert!(c.send(carol, "b").starts_with("error: no question is open"));
+
+    // start: question 1 for everyone at once, the same lettering.
+    assert_eq!(
+        start(&mut c, t),
+        "ok: question 1/3 open, 3 still to answer\r\nadmin> "
+    );
+    for id in [alice, bob, carol] {
+        let screen = c.take(id);
+        assert!(
+            screen.contains(
+                "Question 1 of 3 (30 s)\r\nQuestion text 1?\r\n  a) wrong 1\r\n  b) right 1"
+            ),
+            "{screen}"
+        );
+        assert!(screen.ends_with("answer> "));
+    }
+    c.secs(2);
+    assert_eq!(
+        c.send(alice, "b"),
+        "Answer recorded; waiting for the others.\r\n"
+    );
+    c.secs(1);
+    c.send(bob, "a");
+    // carol never answers: the clock closes the question.
+    c.secs(26);
+    assert_eq!(c.take(alice), "");
+    c.secs(1);
+    let seen: Vec<String> = [alice, bob, carol].map(|id| c.take(id)).into();
+    assert!(
+        seen[0].starts_with("\r\nCorrect! Score: 1/1\r\n"),
+        "{}",
+        seen[0]
+    );
+    assert!(
+        seen[1].starts_with("\r\nWrong. The answer was b) right 1. Score: 0/1"),
+        "{}",
+        seen[1]
+    );
+    assert!(
+        seen[2].starts_with("\r\nTime is up. The answer was b) right 1. Score: 0/1"),
+        "{}",
+        seen[2]
+    );
+    for screen in &seen {
+        assert!(
+            screen.contains("Answers: a 1 | b 1 | c 0 | d 0 | none 1\r\nLeaderboard:\r\n"),
+            "{screen}"
+        );
+    }
+    assert!(seen[0].contains("You are 1st of 3."), "{}", seen[0]);
+    // bob answered faster than carol's full 30 s: 2nd.
+    assert!(seen[1].contains("You are 2nd of 3."), "{}", seen[1]);
+    assert!(seen[2].contains("You are 3rd of 3."), "{}", seen[2]);
+
+    // Question 2: bob drops; alice answers; the question still waits for carol.
+    assert!(c.send(t, "next").starts_with("ok: question 2/3 open"));
+    c.drop_conn(bob);
+    c.send(alice, "b");
+    // bob comes back while the question is open and answers it.
+    let bob2 = c.student();
+    c.send(bob2, "bob");
+    let back = c.send(bob2, &bob_code);
+    assert!(back.starts_with("Welcome back, bob."), "{back}");
+    assert!(back.contains("Question 2 of 3"), "{back}");
+    c.send(bob2, "b");
+    assert_eq!(c.take(alice), "", "carol still has not answered");
+    c.secs(30);
+    assert!(c.take(bob2).starts_with("\r\nCorrect! Score: 1/2"));
+
+    // Question 3: carol leaves for good; when the other two answer, it closes at once.
+    c.send(t, "next");
+    c.room.handle_leave(carol, c.now, &mut c.io);
+    c.send(alice, "b");
+    c.send(bob2, "c");
+    let screen = c.take(alice);
+    assert!(
+        screen.contains("Answers: a 0 | b 1 | c 1 | d 0 | none 0"),
+        "carol left: {screen}"
+    );
+    assert_eq!(
+        c.send(t, "next"),
+        "ok: quiz over, 2 attempt(s) recorded; the room waits for the next start\r\nadmin> "
+    );
+    assert!(
+        c.take(alice)
+            .contains("Quiz over, alice: you scored 3 out of 3 (100%).")
+    );
+    assert!(
+        c.take(bob2)
+            .contains("Quiz over, bob: you scored 1 out of 3")
+    );
+    assert_eq!(c.row("alice").status, Status::Completed);
+    assert_eq!(
+        c.row("bob").responses,
+        vec![(0, Some(C(0))), (1, Some(C(1))), (2, Some(C(2)))]
+    );
+    assert_eq!(c.row("carol").status, Status::Quit);
+    assert_eq!(
+        c.row("carol").responses,
+        vec![(0, None), (1, None), (2, None)]
+    );
+    assert_eq!(c.room.in_quiz(), 0);
+    // The room is back in its lobby for the next start.
+    assert!(
+        c.send(t, "status")
+            .contains("mode:              live: lobby")
+    );
+}
+
+#[test]
+fn auto_next_moves_the_live_game_on_without_the_teacher() {
+    let mut c = Class::new(live(Some(5), Scoring::Count));
+    let t = c.teacher();
+    let (alice, _) = c.named("alice");
+    let (bob, _) = c.named("bob");
+    start(&mut c, t);
+    c.take(alice);
+    c.take(bob);
+    c.send(alice, "b");
+    c.send(bob, "b");
+    // Everyone answered: closed at once; the next opens 5 s later.
+    assert!(c.take(alice).contains("You are 1st of 2."));
+    c.secs(4);
+    assert!(!c.take(alice).contains("Question 2"));
+    c.secs(1);
+    assert!(c.take(alice).contains("Question 2 of 3"));
+    // Nobody answers question 2: its clock closes it, 5 s later question 3 opens.
+    c.secs(30);
+    assert!(c.take(bob).contains("Time is up."));
+    c.secs(5);
+    assert!(c.take(bob).contains("Question 3 of 3"));
+    c.send(alice, "b");
+    c.send(bob, "a");
+    c.secs(5);
+    assert!(
+        c.take(alice)
+            .contains("Quiz over, alice: you scored 2 out of 3")
+    );
+    assert!(
+        c.take(bob)
+            .contains("Quiz over, bob: you scored 1 out of 3")
+    );
+    assert_eq!(c.io.rows.len(), 2);
+}
+
+#[test]
+fn speed_scoring_ranks_the_faster_right_answer_first() {
+    let mut c = Class::new(live(None, Scoring::Speed));
+    let t = c.teacher();
+    let (slow, _) = c.named("slow");
+    let (fast, _) = c.named("fast");
+    start(&mut c, t);
+    c.wait(Duration::from_millis(400));
+    c.send(fast, "b");
+    c.wait(Duration::from_millis(14_850));
+    // The last answer closes the question: the results come straight after it.
+    let board = c.send(slow, "b");
+    assert!(c.take(fast).contains("You are 1st of 2."));
+    let fast_at = board.find("fast").expect("fast listed");
+    let slow_at = board.find("slow ").expect("slow listed");
+    assert!(fast_at < slow_at, "{board}");
+    assert!(board.contains("1000 points"), "{board}");
+    // 15.25 s of 30: 1000 - 500 * 14.75 / 29.5 = 750.
+    assert!(board.contains("750 points"), "{board}");
+}
+
+#[test]
+fn a_live_student_who_drops_keeps_their_place_until_the_quiz_is_over() {
+    let mut c = Class::new(live(None, Scoring::Count));
+    let t = c.teacher();
+    let (alice, _) = c.named("alice");
+    let (bob, _) = c.named("bob");
+    start(&mut c, t);
+    c.send(alice, "b");
+    c.drop_conn(bob);
+    // bob was the last to answer: his leaving closes the question.
+    assert!(c.take(alice).contains("You are 1st of 2."));
+    // However long he is away, his seat waits.
+    c.secs(7 * 24 * 3600 - 1);
+    assert!(c.io.rows.is_empty());
+    assert!(c.send(t, "end").starts_with("ok: quiz over"));
+    assert_eq!(c.row("bob").status, Status::Ended);
+    assert_eq!(c.row("alice").status, Status::Ended);
+}
+
+#[test]
+fn live_commands_are_checked_against_the_phase() {
+    let mut c = Class::new(live(None, Scoring::Count));
+    let t = c.teacher();
+    assert_eq!(
+        c.send(t, "next"),
+        "error: the quiz has not started (type start)\r\nadmin> "
+    );
+    c.named("alice");
+    start(&mut c, t);
+    assert!(start(&mut c, t).starts_with("error: the quiz has started already"));
+}
+
+#[test]
+fn nothing_is_sent_to_a_path_that_is_not_a_bank() {
+    // Sanity for the sink: files the test did not put there cannot be read.
+    let mut io = Sink::default();
+    assert!(
+        io.read_banks(&[Path::new("nope.txt").to_path_buf()])
+            .is_err()
+    );
+}

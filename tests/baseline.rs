@@ -6,8 +6,8 @@ mod common;
 use std::net::SocketAddr;
 
 use common::{Client, TestServer, numbered_questions};
-use quizd::baseline::Baseline;
 use quizd::quiz::{Quiz, Settings};
+use quizd::tools::baseline::Baseline;
 
 fn settings() -> Settings {
     Settings {

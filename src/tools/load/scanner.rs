@@ -1,9 +1,45 @@
 //! The response scanner (pure): the server's output in, the protocol's anchors out as
 //! [`Event`]s, whatever way the reads were split. It knows the protocol's text and nothing of
 //! sockets or students; the engine decides what each event means for a student.
+//!
+//! The anchors are [`crate::wire`]'s, the constants quizd writes them with, so the generator
+//! recognises exactly what the server sends; the tests below feed it lines made by `wire`'s
+//! writers too, so a change to the wire that the scanner would miss fails here.
 
-const NAME_PROMPT: &[u8] = b"name> ";
-const ANSWER_PROMPT: &[u8] = b"answer> ";
+use crate::wire;
+
+const NAME_PROMPT: &[u8] = wire::NAME_PROMPT.as_bytes();
+const ANSWER_PROMPT: &[u8] = wire::ANSWER_PROMPT.as_bytes();
+
+/// Verdict lines: each anchor and its kind.
+const VERDICTS: [(&str, Verdict); 4] = [
+    (wire::CORRECT, Verdict::Correct),
+    (wire::WRONG, Verdict::Wrong),
+    (wire::TIME_UP, Verdict::TimeUp),
+    (wire::RECORDED, Verdict::Recorded),
+];
+
+/// Whether a byte starts one of the line anchors (options aside). Most lines, such as a
+/// question's text, start with none of them and are dismissed on this one lookup.
+const STARTS_AN_ANCHOR: [bool; 256] = {
+    let anchors = [
+        wire::QUESTION,
+        wire::QUIZ_OVER,
+        wire::CORRECT,
+        wire::WRONG,
+        wire::TIME_UP,
+        wire::RECORDED,
+        wire::SERVER_FULL,
+        wire::ERROR,
+    ];
+    let mut starts = [false; 256];
+    let mut i = 0;
+    while i < anchors.len() {
+        starts[anchors[i].as_bytes()[0] as usize] = true;
+        i += 1;
+    }
+    starts
+};
 
 /// Which prompt arrived.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,32 +162,41 @@ fn scan(data: &[u8], on: &mut impl FnMut(Event<'_>)) -> usize {
 
 /// The anchor a line (without its line end) starts with, if any.
 fn classify(line: &[u8]) -> Option<Event<'_>> {
-    match line.first()? {
-        b' ' => match line {
+    let first = *line.first()?;
+    if first == b' ' {
+        // `  x) ` as `wire::option_prefix` writes it (a test holds the two together).
+        return match line {
             [b' ', b' ', letter @ b'a'..=b'z', b')', b' ', ..] => Some(Event::Option(*letter)),
             _ => None,
-        },
-        b'Q' => {
-            if let Some(rest) = line.strip_prefix(b"Question ") {
-                let (index, rest) = number(rest)?;
-                let (of, _) = number(rest.strip_prefix(b" of ")?)?;
-                Some(Event::Question { index, of })
-            } else if line.starts_with(b"Quiz over") {
-                let at = find(line, b"scored ")? + 7;
-                let (score, rest) = number(&line[at..])?;
-                let (of, _) = number(rest.strip_prefix(b" out of ")?)?;
-                Some(Event::QuizOver { score, of })
-            } else {
-                None
-            }
-        }
-        b'C' if line.starts_with(b"Correct!") => Some(Event::Verdict(Verdict::Correct)),
-        b'W' if line.starts_with(b"Wrong.") => Some(Event::Verdict(Verdict::Wrong)),
-        b'T' if line.starts_with(b"Time is up.") => Some(Event::Verdict(Verdict::TimeUp)),
-        b'A' if line.starts_with(b"Answer recorded.") => Some(Event::Verdict(Verdict::Recorded)),
-        b'e' if line.starts_with(b"error: server full") => Some(Event::ServerFull),
-        b'e' if line.starts_with(b"error: ") => Some(Event::Error(line)),
-        _ => None,
+        };
+    }
+    if !STARTS_AN_ANCHOR[usize::from(first)] {
+        return None;
+    }
+    if let Some(rest) = line.strip_prefix(wire::QUESTION.as_bytes()) {
+        let (index, rest) = number(rest)?;
+        let (of, _) = number(rest.strip_prefix(b" of ")?)?;
+        return Some(Event::Question { index, of });
+    }
+    if line.starts_with(wire::QUIZ_OVER.as_bytes()) {
+        let at = find(line, b"scored ")? + 7;
+        let (score, rest) = number(&line[at..])?;
+        let (of, _) = number(rest.strip_prefix(b" out of ")?)?;
+        return Some(Event::QuizOver { score, of });
+    }
+    if let Some(&(_, verdict)) = VERDICTS
+        .iter()
+        .find(|(anchor, _)| line.starts_with(anchor.as_bytes()))
+    {
+        return Some(Event::Verdict(verdict));
+    }
+    // `error: server full` starts with `error: `: it goes first.
+    if line.starts_with(wire::SERVER_FULL.as_bytes()) {
+        Some(Event::ServerFull)
+    } else if line.starts_with(wire::ERROR.as_bytes()) {
+        Some(Event::Error(line))
+    } else {
+        None
     }
 }
 
@@ -310,6 +355,51 @@ mod tests {
         scanner.feed(b"er> ", &mut |e| events.push(own(e)));
         assert_eq!(events.last(), Some(&Owned::Prompt(Prompt::Answer)));
         assert_eq!(scanner.pending(), 0, "nothing carried between messages");
+    }
+
+    /// Lines as `wire`'s writers make them, so a change there that the scanner would no longer
+    /// recognise fails here, not in a measurement.
+    #[test]
+    fn lines_written_by_the_wire_module_give_their_events() {
+        use Owned::*;
+        use std::time::Duration;
+        let mut out = Vec::new();
+        wire::greeting(&mut out, "t", 2, Some(Duration::from_secs(30)));
+        wire::hello(&mut out, "ada", "Answer with a letter", false, "xxxxxx");
+        out.extend_from_slice(wire::header(0, 2, Some(Duration::from_secs(30))).as_bytes());
+        for shown in 0..26 {
+            out.extend_from_slice(&wire::option_prefix(shown));
+            wire::line(&mut out, "an option");
+        }
+        out.extend_from_slice(wire::ANSWER_PROMPT.as_bytes());
+        wire::line(&mut out, "error: answer with a letter from a to z");
+        out.extend_from_slice(wire::ANSWER_PROMPT.as_bytes());
+        wire::correct(&mut out, 1, 1);
+        wire::wrong(&mut out, "b) bind()", 1, 2);
+        wire::time_up(&mut out, Some(("c) listen()", 1, 3)));
+        wire::time_up(&mut out, None::<(&str, u32, usize)>);
+        wire::recorded(&mut out);
+        out.extend_from_slice(wire::header(1, 2, None).as_bytes());
+        wire::quiz_over(&mut out, "ada", 1, 2);
+        out.extend_from_slice(wire::server_full(10).as_bytes());
+        let mut expected = vec![Prompt(super::Prompt::Name), Question(1, 2)];
+        expected.extend((b'a'..=b'z').map(Option));
+        expected.extend([
+            Prompt(super::Prompt::Answer),
+            Error("error: answer with a letter from a to z".into()),
+            Prompt(super::Prompt::Answer),
+            Verdict(super::Verdict::Correct),
+            Verdict(super::Verdict::Wrong),
+            Verdict(super::Verdict::TimeUp),
+            Verdict(super::Verdict::TimeUp),
+            Verdict(super::Verdict::Recorded),
+            Question(2, 2),
+            QuizOver(1, 2),
+            ServerFull,
+        ]);
+        let (events, left) = scan_pieces(&[&out]);
+        assert_eq!(events, expected);
+        assert_eq!(left, 0);
     }
 
     #[test]

@@ -216,11 +216,12 @@ fn main() -> ExitCode {
     }
     match load::capacity() {
         Ok(cap) if plan.students > cap => {
+            let reserve = quizd::limits::FD_RESERVE as usize;
             return usage(&format!(
                 "{} students need {} open files but the open-file limit allows {}: raise it (ulimit -n) or use fewer students",
                 plan.students,
-                plan.students + load::FD_RESERVE,
-                cap + load::FD_RESERVE
+                plan.students + reserve,
+                cap + reserve
             ));
         }
         Ok(_) => {}

@@ -25,6 +25,8 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+use crate::limits::MAX_NAME_CHARS;
+
 mod engine;
 mod memory;
 mod report;
@@ -32,14 +34,12 @@ mod scanner;
 
 pub use report::{Latency, Progress, Report, ServerMemory, Verdicts, json_string};
 
-/// Descriptors the generator keeps back from students (the poll instance, stdio, `/proc`
-/// reads, an in-process server's listener in tests): the server's own reserve.
-pub const FD_RESERVE: usize = crate::limits::FD_RESERVE as usize;
+// The generator's own bounds. The server's (the descriptor reserve, the longest name) are in
+// `crate::limits` and are used from there.
+
 /// Longest time bound: instants are kept as `u32` microseconds since the start (71 minutes),
 /// which keeps per-student state small.
 pub const MAX_TIME_BOUND: Duration = Duration::from_secs(3600);
-/// Longest name quizd accepts, in characters (`session::MAX_NAME_CHARS`).
-const MAX_NAME: usize = crate::limits::MAX_NAME_CHARS;
 /// How often the progress callback is called, at most.
 const PROGRESS_EVERY: Duration = Duration::from_millis(250);
 /// Connects started per loop turn, so a burst of 19,000 does not keep replies to the first
@@ -163,9 +163,9 @@ impl Plan {
         {
             return Err("the name prefix must be visible characters, not starting with '/'".into());
         }
-        if longest > MAX_NAME {
+        if longest > MAX_NAME_CHARS {
             return Err(format!(
-                "names would be {longest} characters; quizd takes at most {MAX_NAME} (shorten the prefix)"
+                "names would be {longest} characters; quizd takes at most {MAX_NAME_CHARS} (shorten the prefix)"
             ));
         }
         Ok(())
@@ -177,8 +177,9 @@ fn name_digits(students: usize) -> usize {
     students.saturating_sub(1).to_string().len().max(6)
 }
 
-/// The open-file limit, raised to the hard limit, minus [`FD_RESERVE`]: the most students one
-/// run can hold.
+/// The open-file limit, raised to the hard limit, minus [`crate::limits::FD_RESERVE`]: the
+/// most students one run can hold. The generator keeps back the server's own reserve, for the
+/// poll instance, stdio, `/proc` reads and an in-process server's listener in tests.
 pub fn capacity() -> io::Result<usize> {
     Ok(crate::limits::default_max_clients(
         crate::limits::raise_nofile()?,

@@ -1,8 +1,8 @@
 //! End to end over loopback: K students (100, 1,000) each complete a 10-question quiz, driven
-//! by the load generator's engine (`quizd::load`), against quizd and, beside it, the raw
-//! baseline (`quizd::baseline`: the same bytes on the wire, no quiz logic). Both servers run on
-//! their own thread on `127.0.0.1:0`; throughput is in answers, so criterion's report shows
-//! answers/s for each and the ratio is quizd's cost.
+//! by the load generator's engine (`quizd::tools::load`), against quizd and, beside it, the
+//! raw baseline (`quizd::tools::baseline`: the same bytes on the wire, no quiz logic). Both
+//! servers run on their own thread on `127.0.0.1:0`; throughput is in answers, so criterion's
+//! report shows answers/s for each and the ratio is quizd's cost.
 //!
 //! Each run connects from a fresh 127.0.0.x source address, so thousands of runs never wait
 //! for ephemeral ports.
@@ -12,9 +12,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use quizd::baseline::Baseline;
-use quizd::load::{self, Pattern, Plan};
 use quizd::quiz::{Quiz, Settings};
+use quizd::tools::baseline::Baseline;
+use quizd::tools::load::{self, Pattern, Plan};
 
 // The tests' in-process server (on its own thread, stopped on drop, results in a temporary
 // directory removed on drop).

@@ -16,18 +16,14 @@
 //!   (pure).
 //! - [`results`]: the results CSV, one row per attempt, written when the attempt ends.
 //! - [`limits`]: raising the open-file limit and the defaults derived from it.
-//! - [`baseline`]: a raw mio server with quizd's shape and bytes but no quiz logic; the ceiling
-//!   the benches and load runs measure quizd against.
-//! - [`load`]: the load generator's engine (simulated students over TCP), for `quizd-load` and
-//!   the benches.
+//! - [`tools`]: the load generator and the raw baseline quizd is measured against; in the crate
+//!   to share its socket code and wire text, outside the server's code path.
 
 pub mod bank;
-pub mod baseline;
 pub mod config;
 pub mod conn;
 pub mod console;
 pub mod limits;
-pub mod load;
 pub mod quiz;
 pub mod random;
 pub mod results;
@@ -35,6 +31,7 @@ pub mod room;
 pub mod server;
 pub mod telnet;
 pub mod text;
+pub mod tools;
 pub mod wire;
 
 pub use config::Config;

@@ -4,15 +4,19 @@
 mod common;
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use common::{Client, TestServer, numbered_questions};
-use quizd::baseline::Baseline;
 use quizd::quiz::{Quiz, Settings};
+use quizd::tools::baseline::Baseline;
 
-fn settings() -> Settings {
+/// Five questions in file order, with the default 30 s per question or with no time limit
+/// (the greeting and the headers differ).
+fn settings(time_limit: Option<Duration>) -> Settings {
     Settings {
         count: Some(5),
         shuffle: false,
+        time_limit,
         ..Settings::default()
     }
 }
@@ -42,11 +46,17 @@ fn transcript(addr: SocketAddr) -> String {
 
 #[test]
 fn baseline_sends_the_same_bytes_as_quizd_for_a_right_answering_student() {
-    let mut quizd = TestServer::start_with(numbered_questions(8), settings(), |_| {});
+    for time_limit in [Some(Duration::from_secs(30)), None] {
+        same_bytes(settings(time_limit));
+    }
+}
+
+fn same_bytes(settings: Settings) {
+    let mut quizd = TestServer::start_with(numbered_questions(8), settings.clone(), |_| {});
     let expected = transcript(quizd.addr);
     quizd.stop();
 
-    let quiz = Quiz::new(numbered_questions(8), settings());
+    let quiz = Quiz::new(numbered_questions(8), settings);
     let baseline = Baseline::bind("127.0.0.1:0", &quiz).expect("baseline binds");
     let addr = baseline.local_addr();
     let handle = baseline.handle();

@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use common::{TestServer, in_order, three_questions};
 use quizd::bank::{Bank, Kind, Question};
-use quizd::load::{self, Pattern, Plan, Report};
 use quizd::quiz::Settings;
+use quizd::tools::load::{self, Pattern, Plan, Report};
 
 /// Columns of a results row.
 const NAME: usize = 1;

@@ -1,4 +1,5 @@
-//! `quizd-baseline`: the raw mio ceiling quizd is measured against (see `quizd::baseline`).
+//! `quizd-baseline`: the raw mio ceiling quizd is measured against (see
+//! `quizd::tools::baseline`).
 //!
 //! It sends the bytes quizd would send to a student who answers every question right, with no
 //! quiz logic behind them. Run it where quizd would run and point `quizd-load` at it; stop it
@@ -9,8 +10,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use quizd::baseline::Baseline;
 use quizd::quiz::{Quiz, Settings};
+use quizd::tools::baseline::Baseline;
 
 /// The raw baseline server: quizd's bytes on the wire, none of its logic. For measuring.
 #[derive(Debug, Parser)]

@@ -1,6 +1,6 @@
 //! `quizd-load`: the command line of the load generator. Parses options into a
-//! [`quizd::load::Plan`], shows progress on a terminal, prints the report. The work is in
-//! `quizd::load`.
+//! [`quizd::tools::load::Plan`], shows progress on a terminal, prints the report. The work is
+//! in `quizd::tools::load`.
 
 use std::io::{IsTerminal, Write};
 use std::net::{IpAddr, Ipv4Addr, ToSocketAddrs};
@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use quizd::load::{self, Latency, Pattern, Plan, Progress, Report};
+use quizd::tools::load::{self, Latency, Pattern, Plan, Progress, Report};
 
 /// Load generator for quizd: many simulated students over TCP from one thread, speaking the
 /// real protocol (name, answers, verdicts, `Quiz over`). Prints answers/s, latency
@@ -216,11 +216,12 @@ fn main() -> ExitCode {
     }
     match load::capacity() {
         Ok(cap) if plan.students > cap => {
+            let reserve = quizd::limits::FD_RESERVE as usize;
             return usage(&format!(
                 "{} students need {} open files but the open-file limit allows {}: raise it (ulimit -n) or use fewer students",
                 plan.students,
-                plan.students + load::FD_RESERVE,
-                cap + load::FD_RESERVE
+                plan.students + reserve,
+                cap + reserve
             ));
         }
         Ok(_) => {}

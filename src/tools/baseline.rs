@@ -11,7 +11,6 @@ use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
@@ -19,8 +18,8 @@ use slab::Slab;
 
 use crate::conn::write_some;
 use crate::quiz::Quiz;
-use crate::room::session::Session;
 use crate::server::Handle;
+use crate::wire;
 
 const LISTENER: Token = Token(usize::MAX - 1);
 const WAKER: Token = Token(usize::MAX - 2);
@@ -36,42 +35,34 @@ pub(crate) struct Script {
 
 impl Script {
     /// quizd's bytes for one student named `student` answering every question of `quiz`
-    /// correctly, questions in bank order, options as written.
+    /// correctly, questions in bank order, options as written, verdicts shown. Written with
+    /// [`crate::wire`]'s writers and the quiz's prepared question bytes, as quizd writes them.
     pub fn new(quiz: &Quiz) -> Script {
-        let mut greeting = Vec::new();
-        let _ = Session::new(
-            0,
-            SocketAddr::from(([127, 0, 0, 1], 0)),
-            Instant::now(),
-            quiz,
-            &mut greeting,
-        );
+        const NAME: &str = "student";
         let count = quiz.count();
+        let mut greeting = Vec::new();
+        wire::greeting(&mut greeting, &quiz.title, count, quiz.settings.time_limit);
         let mut replies = Vec::with_capacity(count + 1);
+        let mut reply = Vec::new();
         // The resume code is random in quizd; this one has the same length.
-        let mut reply = format!(
-            "Hello student. {}.\r\nYour resume code is {}: if you are disconnected, connect again with the same name and type it.\r\n",
-            quiz.how_to_answer,
-            "x".repeat(crate::limits::CODE_LEN)
-        )
-        .into_bytes();
+        let code = "x".repeat(crate::limits::CODE_LEN);
+        // Verdicts shown (`reveal`): every answer's reply is a `Correct!` line.
+        wire::hello(&mut reply, NAME, &quiz.how_to_answer, true, &code);
         for index in 0..count {
-            let wire = quiz.wire(index as u32);
+            let question = quiz.wire(index as u32);
             reply.extend_from_slice(quiz.header(index));
-            reply.extend_from_slice(&wire.text);
-            for (shown, option) in wire.options.iter().enumerate() {
-                reply.extend_from_slice(&[b' ', b' ', b'a' + shown as u8, b')', b' ']);
+            reply.extend_from_slice(&question.text);
+            for (shown, option) in question.options.iter().enumerate() {
+                reply.extend_from_slice(&wire::option_prefix(shown));
                 reply.extend_from_slice(option);
             }
-            reply.extend_from_slice(&wire.hint);
-            reply.extend_from_slice(b"answer> ");
+            reply.extend_from_slice(&question.hint);
+            reply.extend_from_slice(wire::ANSWER_PROMPT.as_bytes());
             replies.push(std::mem::take(&mut reply));
-            reply = format!("Correct! Score: {}/{}\r\n", index + 1, index + 1).into_bytes();
+            wire::correct(&mut reply, index as u32 + 1, index + 1);
         }
-        reply.extend_from_slice(
-            format!("\r\nQuiz over, student: you scored {count} out of {count} (100%).\r\n")
-                .as_bytes(),
-        );
+        reply.extend_from_slice(wire::CRLF);
+        wire::quiz_over(&mut reply, NAME, count as u32, count as u32);
         replies.push(reply);
         Script { greeting, replies }
     }

@@ -1,6 +1,7 @@
-//! One client connection as the server holds it: the socket, the telnet decoder, the output the
-//! socket has not taken yet, and where the connection is in its life. Nothing about the quiz:
-//! that is the room's.
+//! The connections as the server holds them. A [`Conn`] is one socket, its telnet decoder, the
+//! output the socket has not taken yet, and where it is in its life; `Net` is all of them
+//! with the results file, and `Outbox` is how the room writes to them (its [`Io`]). Nothing
+//! about the quiz: that is the room's.
 //!
 //! Output is sent as soon as there is some; only what the socket does not take is copied into
 //! the connection's own backlog, so a connection that keeps up (nearly all of them) holds no
@@ -10,15 +11,23 @@
 //! is flushed, our side is shut down, and what the peer still sends is read and dropped until it
 //! closes too or the linger deadline passes, so a final line is never destroyed by a reset.
 
+use std::collections::BTreeSet;
 use std::io::{self, Write};
 use std::net::{Shutdown, SocketAddr};
-use std::time::Instant;
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime};
 
 use mio::net::TcpStream;
+use mio::{Interest, Registry, Token};
+use slab::Slab;
 
-use crate::room::Door;
-use crate::room::roster::Status;
+use crate::bank::{Bank, Problem};
+use crate::quiz::Quiz;
+use crate::results::Results;
+use crate::room::roster::{Attempt, Status};
+use crate::room::{ConnId, Door, Io, NetStats};
 use crate::telnet::Decoder;
+use crate::text::describe_io_error;
 
 /// Where a connection is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -141,6 +150,157 @@ impl Conn {
             *shut = true;
             let _ = self.stream.shutdown(Shutdown::Write);
         }
+    }
+}
+
+/// The sockets side: every connection, the results file, and what the room asked of them that
+/// the loop acts on after the room returns.
+pub(crate) struct Net {
+    pub(crate) conns: Slab<Conn>,
+    pub(crate) registry: Registry,
+    pub(crate) results: Results,
+    /// Output for the connection being read, sent once its input is handled (one `write` per
+    /// read in the usual case); shared, so sending allocates nothing per connection.
+    pub(crate) out: Vec<u8>,
+    /// Connections marked for the sweep (their `closing` holds the status their attempt gets).
+    pub(crate) to_close: Vec<usize>,
+    /// Student connections over the output cap, for the loop to end.
+    pub(crate) over_cap: Vec<usize>,
+    /// Connections lingering after their last word, by deadline.
+    pub(crate) lingering: BTreeSet<(Instant, usize)>,
+    /// A teacher asked for shutdown.
+    pub(crate) shutdown_asked: bool,
+    pub(crate) students: usize,
+    pub(crate) teachers: usize,
+    pub(crate) stats: NetStats,
+    pub(crate) output_cap: usize,
+    pub(crate) linger: Duration,
+}
+
+impl Net {
+    /// Marks a connection for the sweep (once; the first reason wins).
+    pub(crate) fn mark_close(&mut self, key: usize, status: Status) {
+        if let Some(conn) = self.conns.get_mut(key)
+            && conn.closing.is_none()
+        {
+            conn.closing = Some(status);
+            self.to_close.push(key);
+        }
+    }
+
+    /// Sends `fresh` (or, with `None`, the shared output of the connection being read) to
+    /// `key`, then enforces the output cap, finishes a lingering close and updates write
+    /// interest.
+    pub(crate) fn push(&mut self, key: usize, fresh: Option<&[u8]>) {
+        let Net {
+            conns,
+            out,
+            registry,
+            ..
+        } = self;
+        let fresh: &[u8] = fresh.unwrap_or(out);
+        let Some(conn) = conns.get_mut(key) else {
+            return;
+        };
+        if conn.closing.is_some() {
+            // The sweep makes the last attempt to send it.
+            conn.keep(fresh);
+            return;
+        }
+        let sent = conn.send(fresh);
+        if let Err(e) = sent {
+            log::debug!("{}: write failed: {e}", conn.peer);
+            self.mark_close(key, Status::Disconnected);
+            return;
+        }
+        // A teacher's `results` may be large; only students are held to the cap.
+        if conn.pending() > self.output_cap
+            && conn.phase == Phase::Open
+            && conn.door == Door::Student
+            && !self.over_cap.contains(&key)
+        {
+            self.over_cap.push(key);
+        }
+        conn.shut_when_flushed();
+        let want_write = conn.wants_write();
+        if want_write != conn.write_interest {
+            let interest = if want_write {
+                Interest::READABLE | Interest::WRITABLE
+            } else {
+                Interest::READABLE
+            };
+            if let Err(e) = registry.reregister(&mut conn.stream, Token(key), interest) {
+                log::warn!("{}: cannot change interest: {e}", conn.peer);
+                self.mark_close(key, Status::Disconnected);
+                return;
+            }
+            conn.write_interest = want_write;
+        }
+    }
+
+    /// Starts the graceful close of `key`: output first, then our side shut, then the peer's
+    /// close awaited until `until`.
+    pub(crate) fn linger(&mut self, key: usize, until: Instant) {
+        if let Some(conn) = self.conns.get_mut(key)
+            && conn.linger(until)
+        {
+            self.lingering.insert((until, key));
+        }
+    }
+}
+
+/// The room's view of the sockets during one call: `current` is the connection whose input is
+/// being handled (its output collects in `Net::out`, after any telnet replies, and goes out in
+/// one write); output for any other connection is written at once.
+pub(crate) struct Outbox<'a> {
+    pub(crate) net: &'a mut Net,
+    pub(crate) current: Option<usize>,
+    pub(crate) now: Instant,
+}
+
+impl Io for Outbox<'_> {
+    fn send(&mut self, id: ConnId, bytes: &[u8]) {
+        if self.current == Some(id) {
+            self.net.out.extend_from_slice(bytes);
+        } else {
+            self.net.push(id, Some(bytes));
+        }
+    }
+
+    fn close(&mut self, id: ConnId) {
+        let until = self.now + self.net.linger;
+        self.net.linger(id, until);
+        if self.current != Some(id) {
+            // Nothing more comes for it: shut our side now if the output is out.
+            self.net.push(id, Some(&[]));
+        }
+    }
+
+    fn record(&mut self, attempt: &Attempt, quiz: &Quiz) {
+        self.net.results.record(attempt, quiz, SystemTime::now());
+    }
+
+    fn read_banks(&mut self, paths: &[PathBuf]) -> Result<Bank, Vec<Problem>> {
+        crate::bank::load(paths)
+    }
+
+    fn results(&mut self) -> Result<String, String> {
+        let path = self.net.results.path();
+        std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {}", path.display(), describe_io_error(&e)))
+    }
+
+    fn net(&self) -> NetStats {
+        let mut stats = self.net.stats.clone();
+        for (_, conn) in self.net.conns.iter() {
+            stats.bytes_in += conn.bytes_in;
+            stats.bytes_out += conn.bytes_out;
+        }
+        stats
+    }
+
+    fn shutdown(&mut self) {
+        self.net.shutdown_asked = true;
     }
 }
 

@@ -14,7 +14,7 @@ pub use crate::limits::{MAX_DURATION, MAX_OPTIONS};
 pub enum Scoring {
     /// One point per right answer.
     Count,
-    /// `crate::room::live::SPEED_POINTS` for a right answer within [`FULL_POINTS_WITHIN`], falling linearly to
+    /// `crate::room::live::SPEED_POINTS` for a right answer within `crate::room::live::FULL_POINTS_WITHIN`, falling linearly to
     /// half of that at the deadline (see `crate::room::live::points`).
     Speed,
 }

@@ -14,27 +14,24 @@ use std::fmt;
 use std::io::{self, Read};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::AsRawFd;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
 use mio::event::Event;
 use mio::net::TcpListener;
-use mio::{Events, Interest, Poll, Registry, Token, Waker};
+use mio::{Events, Interest, Poll, Token, Waker};
 use slab::Slab;
 
-use crate::bank::{Bank, Problem};
 use crate::config::Config;
-use crate::conn::{Conn, Phase};
+use crate::conn::{Conn, Net, Outbox, Phase};
 use crate::limits::{
     self, ACCEPT_PAUSE_MAX, ACCEPT_PAUSE_MIN, LISTEN_BACKLOG, MAX_TEACHERS, OUT_KEEP, READ_BUDGET,
     SHUTDOWN_GRACE,
 };
-use crate::quiz::Quiz;
 use crate::results::Results;
-use crate::room::roster::{Attempt, Status};
-use crate::room::{ConnId, Door, Io, NetStats, Room, RoomConfig};
+use crate::room::roster::Status;
+use crate::room::{Door, Io, NetStats, Room, RoomConfig};
 use crate::telnet::{Decoder, Event as Telnet};
 use crate::text::describe_io_error;
 
@@ -150,157 +147,6 @@ pub(crate) fn bind_listener(addr: &str) -> io::Result<TcpListener> {
         );
     }
     Ok(listener)
-}
-
-/// The sockets side: every connection, the results file, and what the room asked of them that
-/// the loop acts on after the room returns.
-struct Net {
-    conns: Slab<Conn>,
-    registry: Registry,
-    results: Results,
-    /// Output for the connection being read, sent once its input is handled (one `write` per
-    /// read in the usual case); shared, so sending allocates nothing per connection.
-    out: Vec<u8>,
-    /// Connections marked for the sweep (their `closing` holds the status their attempt gets).
-    to_close: Vec<usize>,
-    /// Student connections over the output cap, for the loop to end.
-    over_cap: Vec<usize>,
-    /// Connections lingering after their last word, by deadline.
-    lingering: BTreeSet<(Instant, usize)>,
-    /// A teacher asked for shutdown.
-    shutdown_asked: bool,
-    students: usize,
-    teachers: usize,
-    stats: NetStats,
-    output_cap: usize,
-    linger: Duration,
-}
-
-impl Net {
-    /// Marks a connection for the sweep (once; the first reason wins).
-    fn mark_close(&mut self, key: usize, status: Status) {
-        if let Some(conn) = self.conns.get_mut(key)
-            && conn.closing.is_none()
-        {
-            conn.closing = Some(status);
-            self.to_close.push(key);
-        }
-    }
-
-    /// Sends `fresh` (or, with `None`, the shared output of the connection being read) to
-    /// `key`, then enforces the output cap, finishes a lingering close and updates write
-    /// interest.
-    fn push(&mut self, key: usize, fresh: Option<&[u8]>) {
-        let Net {
-            conns,
-            out,
-            registry,
-            ..
-        } = self;
-        let fresh: &[u8] = fresh.unwrap_or(out);
-        let Some(conn) = conns.get_mut(key) else {
-            return;
-        };
-        if conn.closing.is_some() {
-            // The sweep makes the last attempt to send it.
-            conn.keep(fresh);
-            return;
-        }
-        let sent = conn.send(fresh);
-        if let Err(e) = sent {
-            log::debug!("{}: write failed: {e}", conn.peer);
-            self.mark_close(key, Status::Disconnected);
-            return;
-        }
-        // A teacher's `results` may be large; only students are held to the cap.
-        if conn.pending() > self.output_cap
-            && conn.phase == Phase::Open
-            && conn.door == Door::Student
-            && !self.over_cap.contains(&key)
-        {
-            self.over_cap.push(key);
-        }
-        conn.shut_when_flushed();
-        let want_write = conn.wants_write();
-        if want_write != conn.write_interest {
-            let interest = if want_write {
-                Interest::READABLE | Interest::WRITABLE
-            } else {
-                Interest::READABLE
-            };
-            if let Err(e) = registry.reregister(&mut conn.stream, Token(key), interest) {
-                log::warn!("{}: cannot change interest: {e}", conn.peer);
-                self.mark_close(key, Status::Disconnected);
-                return;
-            }
-            conn.write_interest = want_write;
-        }
-    }
-
-    /// Starts the graceful close of `key`: output first, then our side shut, then the peer's
-    /// close awaited until `until`.
-    fn linger(&mut self, key: usize, until: Instant) {
-        if let Some(conn) = self.conns.get_mut(key)
-            && conn.linger(until)
-        {
-            self.lingering.insert((until, key));
-        }
-    }
-}
-
-/// The room's view of the sockets during one call: `current` is the connection whose input is
-/// being handled (its output collects in `Net::out`, after any telnet replies, and goes out in
-/// one write); output for any other connection is written at once.
-struct Outbox<'a> {
-    net: &'a mut Net,
-    current: Option<usize>,
-    now: Instant,
-}
-
-impl Io for Outbox<'_> {
-    fn send(&mut self, id: ConnId, bytes: &[u8]) {
-        if self.current == Some(id) {
-            self.net.out.extend_from_slice(bytes);
-        } else {
-            self.net.push(id, Some(bytes));
-        }
-    }
-
-    fn close(&mut self, id: ConnId) {
-        let until = self.now + self.net.linger;
-        self.net.linger(id, until);
-        if self.current != Some(id) {
-            // Nothing more comes for it: shut our side now if the output is out.
-            self.net.push(id, Some(&[]));
-        }
-    }
-
-    fn record(&mut self, attempt: &Attempt, quiz: &Quiz) {
-        self.net.results.record(attempt, quiz, SystemTime::now());
-    }
-
-    fn read_banks(&mut self, paths: &[PathBuf]) -> Result<Bank, Vec<Problem>> {
-        crate::bank::load(paths)
-    }
-
-    fn results(&mut self) -> Result<String, String> {
-        let path = self.net.results.path();
-        std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {}", path.display(), describe_io_error(&e)))
-    }
-
-    fn net(&self) -> NetStats {
-        let mut stats = self.net.stats.clone();
-        for (_, conn) in self.net.conns.iter() {
-            stats.bytes_in += conn.bytes_in;
-            stats.bytes_out += conn.bytes_out;
-        }
-        stats
-    }
-
-    fn shutdown(&mut self) {
-        self.net.shutdown_asked = true;
-    }
 }
 
 /// The quiz server.

@@ -1,5 +1,5 @@
 //! The console's command grammar: what each line a teacher types means, before anything is
-//! done about it. One command is one arm of [`parse_command`] here and one arm of the room's
+//! done about it. One command is one arm of `parse_command` here and one arm of the room's
 //! `teacher.rs`, which carries out the [`Request`].
 
 use std::path::PathBuf;
@@ -36,9 +36,9 @@ pub(super) const HELP: &[&str] = &[
 /// What the console needs the server to do. The console has already checked the arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Request {
-    /// `status`: answer with [`render_status`] in a block.
+    /// `status`: answer with [`super::render::render_status`] in a block.
     Status,
-    /// `who`: answer with [`render_who`] in a block.
+    /// `who`: answer with [`super::render::render_who`] in a block.
     Who,
     /// `start`: start the live quiz.
     Start,
@@ -61,13 +61,13 @@ pub enum Request {
     Reload,
     /// `upload NAME` and its lines: a bank to parse (`crate::bank::parse(&name, text.as_bytes())`)
     /// and switch to. `name` is a checked plain file name ending `.txt` or `.gift`; `text` is
-    /// the lines as sent (dot-stuffing undone), each ending `\n`, at most [`MAX_UPLOAD_BYTES`].
+    /// the lines as sent (dot-stuffing undone), each ending `\n`, at most [`crate::limits::MAX_UPLOAD_BYTES`].
     Upload { name: String, text: String },
     /// `results`: the results CSV in a block.
     Results,
-    /// `top [N]`: answer with [`render_top`] in a block; `n` is within `1..=MAX_TOP`.
+    /// `top [N]`: answer with [`super::render::render_top`] in a block; `n` is within `1..=MAX_TOP`.
     Top { n: usize },
-    /// `stats`: answer with [`render_stats`] in a block.
+    /// `stats`: answer with [`super::render::render_stats`] in a block.
     Stats,
     /// `shutdown`: stop the server.
     Shutdown,
@@ -79,7 +79,7 @@ pub enum Request {
 /// Why the console asks to be closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CloseReason {
-    /// [`MAX_TOKEN_TRIES`] wrong tokens: worth a warning with the peer's address.
+    /// [`crate::limits::MAX_TOKEN_TRIES`] wrong tokens: worth a warning with the peer's address.
     WrongToken,
     /// The teacher typed `quit`, or pressed Ctrl-C / Ctrl-D outside an upload.
     Quit,

@@ -170,7 +170,7 @@ pub struct StatsView {
     pub attempts_finished: u64,
     pub answers: u64,
     pub timeouts: u64,
-    /// Input lines refused for being over [`MAX_LINE`].
+    /// Input lines refused for being over [`crate::limits::MAX_LINE`].
     pub lines_too_long: u64,
     /// `/ask` messages passed on, and refused for coming too fast.
     pub asks: u64,

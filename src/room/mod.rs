@@ -9,7 +9,7 @@
 //!
 //! Two layers, as quinn-proto has an `Endpoint` for every peer and a `Connection` for one:
 //! the room decides what the class shares (who is here, the live game, teacher commands in
-//! [`teacher`]), each [`Session`] decides one student's exchange and each [`Console`] one
+//! `teacher.rs`), each [`Session`] decides one student's exchange and each [`Console`] one
 //! teacher's.
 //!
 //! Call order: [`Room::new`] once; then, in any order, [`Room::handle_connect`] for a new

@@ -189,7 +189,7 @@ pub fn answers_column(attempt: &Attempt) -> String {
         out.push(':');
         match answer {
             None => out.push('-'),
-            Some(Response::Choice(c)) => out.push(crate::bank::grade::letter(usize::from(*c))),
+            Some(Response::Choice(c)) => out.push(crate::text::letter(usize::from(*c))),
             Some(Response::Text(text)) => {
                 out.push('"');
                 for c in text.chars() {

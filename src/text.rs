@@ -94,6 +94,14 @@ pub fn validate_name(raw: &str) -> Result<String, String> {
     Ok(name)
 }
 
+/// The letter a student sees for option position `shown` (0 is `a`); `?` past `z`.
+pub fn letter(shown: usize) -> char {
+    u8::try_from(shown)
+        .ok()
+        .filter(|&shown| usize::from(shown) < crate::limits::MAX_OPTIONS)
+        .map_or('?', |shown| char::from(b'a' + shown))
+}
+
 /// Rounded percentage; 0 of 0 is 0%.
 pub fn percent(score: u32, max: u32) -> u32 {
     (score * 100 + max / 2).checked_div(max).unwrap_or(0)

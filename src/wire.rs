@@ -82,7 +82,7 @@ pub fn header(position: usize, count: usize, time_limit: Option<Duration>) -> St
 
 /// The `  b) ` before an option shown at position `shown` (0 is `a`).
 pub fn option_prefix(shown: usize) -> [u8; 5] {
-    [b' ', b' ', b'a' + shown as u8, b')', b' ']
+    [b' ', b' ', crate::text::letter(shown) as u8, b')', b' ']
 }
 
 /// `Hello alice. Answer each question ...` and the resume code line, after a name.

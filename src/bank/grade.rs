@@ -160,13 +160,7 @@ impl fmt::Display for RightAnswer<'_> {
     }
 }
 
-/// The letter shown for option position `shown` (0 is a).
-pub fn letter(shown: usize) -> char {
-    u8::try_from(shown)
-        .ok()
-        .filter(|&shown| shown < 26)
-        .map_or('?', |shown| char::from(b'a' + shown))
-}
+pub use crate::text::letter;
 
 /// The student's answer to a multiple-choice question: the letter as shown, either case,
 /// optionally followed by `)` or `.`.

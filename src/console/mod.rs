@@ -270,7 +270,7 @@ impl Console {
         for item in lines {
             put_lines(out, item.as_ref(), true);
         }
-        put(out, ".");
+        put(out, crate::wire::END_OF_BLOCK);
         self.prompt(out);
     }
 
@@ -369,11 +369,7 @@ pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     std::hint::black_box(diff) == 0
 }
 
-/// One text line, ending CR LF.
-fn put(out: &mut Vec<u8>, text: &str) {
-    out.extend_from_slice(text.as_bytes());
-    out.extend_from_slice(b"\r\n");
-}
+use crate::wire::line as put;
 
 /// Every line of `text` (split at `\n`, a `\r` before it dropped, one trailing newline
 /// ignored), dot-stuffed if asked: a line starting `.` gets one more.

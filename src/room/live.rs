@@ -282,7 +282,7 @@ impl Live {
             vec![format!("right {}", count(0)), format!("wrong {}", count(1))]
         } else {
             (0..options)
-                .map(|i| format!("{} {}", char::from(b'a' + i as u8), count(i)))
+                .map(|i| format!("{} {}", crate::text::letter(i), count(i)))
                 .collect()
         };
         let answered: u32 = self.tally.iter().sum();

@@ -655,6 +655,146 @@ mod tests {
         assert!(parse_time_bound("0").is_err());
     }
 
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// A run with a bit of everything: failures of two kinds, memory, a side without samples.
+    fn a_report(rate: f64, p99: Duration) -> Report {
+        Report {
+            students: 12_000,
+            completed: 11_998,
+            failed: 2,
+            failures: vec![("server full".into(), 1), ("time bound".into(), 1)],
+            answers: 120_003,
+            answers_refused: 3,
+            verdicts: load::Verdicts {
+                correct: 60_000,
+                wrong: 59_980,
+                time_up: 20,
+                recorded: 0,
+            },
+            answering: ms(1_650),
+            answers_per_sec: rate,
+            answer_latency: Some(Latency {
+                count: 119_980,
+                p50: Duration::from_micros(850),
+                p99,
+                p999: ms(1_200),
+                max: ms(1_500),
+            }),
+            connect_latency: None,
+            peak_connections: 12_000,
+            wall: ms(4_321),
+            server_memory: Some(load::ServerMemory {
+                before: 2_500_000,
+                loaded: 18_436_000,
+                loaded_connections: 12_000,
+                peak: 19_000_000,
+                per_student: 1328.4,
+            }),
+        }
+    }
+
+    #[test]
+    fn the_report_reads_as_a_few_lines_figures_first() {
+        assert_eq!(
+            human(&a_report(72_729.4, ms(403))),
+            concat!(
+                "students      11,998 completed, 2 failed (of 12,000; peak 12,000 connected)\n",
+                "  failed      1 server full\n",
+                "  failed      1 time bound\n",
+                "answers       120,003 sent, 3 refused; verdicts: 60,000 correct, 59,980 wrong, 20 time up, 0 recorded\n",
+                "answer rate   72,729 answers/s over 1.65 s\n",
+                "answer->next  p50 850 µs  p99 403.0 ms  p99.9 1.20 s  max 1.50 s  (119,980 samples)\n",
+                "connect->name no samples\n",
+                "server memory RSS 2.5 MB before, 18.4 MB with 12,000 connected (1,328 bytes/student), peak 19.0 MB\n",
+                "wall time     4.32 s\n",
+            )
+        );
+    }
+
+    #[test]
+    fn a_round_is_one_line() {
+        assert_eq!(
+            one_line(&a_report(72_729.4, ms(403))),
+            "11,998 completed, 2 failed, 72,729 answers/s, answer->next p99 403.0 ms"
+        );
+    }
+
+    #[test]
+    fn the_status_line_counts_every_stage() {
+        let mut p = Progress {
+            students: 19_000,
+            started: 19_000,
+            connected: 18_500,
+            named: 18_000,
+            answering: 17_000,
+            completed: 1_000,
+            failed: 0,
+            answers: 123_456,
+            holding: false,
+            elapsed: ms(2_345),
+        };
+        assert_eq!(
+            status_line(&p),
+            "   2.3 s  started 19,000/19,000  open 18,500  named 18,000  answering 17,000  completed 1,000  failed 0  answers 123,456"
+        );
+        p.holding = true;
+        assert!(status_line(&p).ends_with("answers 123,456  (holding)"));
+    }
+
+    #[test]
+    fn the_comparison_table_has_medians_and_ratios() {
+        let a: std::net::SocketAddr = "127.0.0.1:17001".parse().expect("address");
+        let b: std::net::SocketAddr = "127.0.0.1:17002".parse().expect("address");
+        let quizd = [
+            a_report(71_608.0, ms(403)),
+            a_report(70_000.0, ms(420)),
+            a_report(73_000.0, ms(390)),
+        ];
+        let mut baseline = [
+            a_report(80_223.0, ms(336)),
+            a_report(81_000.0, ms(330)),
+            a_report(79_000.0, ms(350)),
+        ];
+        for r in &mut baseline {
+            r.answer_latency.as_mut().expect("latency").p50 = Duration::from_micros(700);
+            r.server_memory.as_mut().expect("memory").per_student = 46.0;
+        }
+        let c = Comparison::new(&quizd, &baseline);
+        assert_eq!(
+            c.human(a, b),
+            concat!(
+                "\n",
+                "medians of 3 rounds 127.0.0.1:17001 127.0.0.1:17002    A / B\n",
+                "answers/s                  71,608       80,223     0.89\n",
+                "answer->next p50           850 µs       700 µs     1.21\n",
+                "answer->next p99         403.0 ms     336.0 ms     1.20\n",
+                "answer->next p99.9         1.20 s       1.20 s     1.00\n",
+                "server memory               1,328           46   (bytes per connected student, round 1)\n",
+            )
+        );
+        assert_eq!(
+            c.to_json(a, b),
+            concat!(
+                r#"{"compare":[{"addr":"127.0.0.1:17001","answers_per_sec":71608,"p50_us":850,"p99_us":403000,"p999_us":1200000,"bytes_per_student":1328},"#,
+                r#"{"addr":"127.0.0.1:17002","answers_per_sec":80223,"p50_us":700,"p99_us":336000,"p999_us":1200000,"bytes_per_student":46},"rounds":3}"#
+            )
+        );
+        // Without the second server's memory, no memory line and no figure in the JSON.
+        baseline[0].server_memory = None;
+        let c = Comparison::new(&quizd, &baseline);
+        assert!(!c.human(a, b).contains("server memory"));
+        assert_eq!(
+            c.to_json(a, b),
+            concat!(
+                r#"{"compare":[{"addr":"127.0.0.1:17001","answers_per_sec":71608,"p50_us":850,"p99_us":403000,"p999_us":1200000,"bytes_per_student":1328},"#,
+                r#"{"addr":"127.0.0.1:17002","answers_per_sec":80223,"p50_us":700,"p99_us":336000,"p999_us":1200000},"rounds":3}"#
+            )
+        );
+    }
+
     #[test]
     fn latencies_read_in_the_right_unit() {
         assert_eq!(time(Duration::from_micros(450)), "450 µs");

@@ -248,15 +248,10 @@ fn main() -> ExitCode {
     if cli.json {
         println!("{}", report.to_json());
         if report.failed > 0 {
-            eprintln!(
-                "quizd-load: {} of {} students failed: {}",
-                group(report.failed as u64),
-                group(report.students as u64),
-                reasons(&report)
-            );
+            eprintln!("quizd-load: {}", report.failed_line());
         }
     } else {
-        print!("{}", human(&report));
+        print!("{}", report.human());
     }
     if report.failed > 0 {
         ExitCode::FAILURE
@@ -270,7 +265,7 @@ fn run_shown(plan: &Plan, show: bool) -> Result<Report, ExitCode> {
     let mut shown = 0usize;
     let mut on_progress = |p: &Progress| {
         if show {
-            let line = status_line(p);
+            let line = p.status_line();
             let pad = shown.saturating_sub(line.len());
             eprint!("\r{line}{:pad$}", "");
             let _ = std::io::stderr().flush();
@@ -320,7 +315,7 @@ fn compare_servers(cli: &Cli, plan: Plan, other: std::net::SocketAddr, show: boo
                     "round {} {:<21} {}",
                     round + 1,
                     plan.addr,
-                    one_line(&report)
+                    report.one_line()
                 );
             }
             runs[which].push(report);
@@ -340,18 +335,6 @@ fn compare_servers(cli: &Cli, plan: Plan, other: std::net::SocketAddr, show: boo
     } else {
         ExitCode::SUCCESS
     }
-}
-
-/// One run in a line, for the rounds of a comparison.
-fn one_line(r: &Report) -> String {
-    let p99 = r.answer_latency.map_or(Duration::ZERO, |l| l.p99);
-    format!(
-        "{} completed, {} failed, {} answers/s, answer->next p99 {}",
-        group(r.completed as u64),
-        group(r.failed as u64),
-        group(r.answers_per_sec.round() as u64),
-        time(p99)
-    )
 }
 
 /// Medians of each server's runs, and B relative to A.
@@ -469,22 +452,6 @@ fn local_ports() -> Option<usize> {
     Some(hi.saturating_sub(lo) + 1)
 }
 
-fn status_line(p: &Progress) -> String {
-    format!(
-        "{:6.1} s  started {}/{}  open {}  named {}  answering {}  completed {}  failed {}  answers {}{}",
-        p.elapsed.as_secs_f64(),
-        group(p.started as u64),
-        group(p.students as u64),
-        group(p.connected as u64),
-        group(p.named as u64),
-        group(p.answering as u64),
-        group(p.completed as u64),
-        group(p.failed as u64),
-        group(p.answers),
-        if p.holding { "  (holding)" } else { "" }
-    )
-}
-
 /// `12,345`.
 fn group(n: u64) -> String {
     let digits = n.to_string();
@@ -512,97 +479,6 @@ fn time(d: Duration) -> String {
     }
 }
 
-fn mb(bytes: u64) -> String {
-    format!("{:.1} MB", bytes as f64 / 1e6)
-}
-
-fn reasons(r: &Report) -> String {
-    r.failures
-        .iter()
-        .map(|(reason, n)| format!("{reason} ({})", group(*n as u64)))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn latency_line(label: &str, l: Option<&Latency>, with_p999: bool) -> String {
-    match l {
-        None => format!("{label:<14}no samples\n"),
-        Some(l) => {
-            let p999 = if with_p999 {
-                format!("  p99.9 {}", time(l.p999))
-            } else {
-                String::new()
-            };
-            format!(
-                "{label:<14}p50 {}  p99 {}{p999}  max {}  ({} samples)\n",
-                time(l.p50),
-                time(l.p99),
-                time(l.max),
-                group(l.count as u64)
-            )
-        }
-    }
-}
-
-/// The report for a person: a few lines, figures first.
-fn human(r: &Report) -> String {
-    let v = &r.verdicts;
-    let mut s = format!(
-        "{:<14}{} completed, {} failed (of {}; peak {} connected)\n",
-        "students",
-        group(r.completed as u64),
-        group(r.failed as u64),
-        group(r.students as u64),
-        group(r.peak_connections as u64)
-    );
-    for (reason, n) in &r.failures {
-        s.push_str(&format!(
-            "{:<14}{} {reason}\n",
-            "  failed",
-            group(*n as u64)
-        ));
-    }
-    s.push_str(&format!(
-        "{:<14}{} sent, {} refused; verdicts: {} correct, {} wrong, {} time up, {} recorded\n",
-        "answers",
-        group(r.answers),
-        group(r.answers_refused),
-        group(v.correct),
-        group(v.wrong),
-        group(v.time_up),
-        group(v.recorded)
-    ));
-    s.push_str(&format!(
-        "{:<14}{} answers/s over {}\n",
-        "answer rate",
-        group(r.answers_per_sec.round() as u64),
-        time(r.answering)
-    ));
-    s.push_str(&latency_line(
-        "answer->next",
-        r.answer_latency.as_ref(),
-        true,
-    ));
-    s.push_str(&latency_line(
-        "connect->name",
-        r.connect_latency.as_ref(),
-        false,
-    ));
-    if let Some(m) = &r.server_memory {
-        s.push_str(&format!(
-            "{:<14}RSS {} before, {} with {} connected ({} bytes/student), peak {}\n",
-            "server memory",
-            mb(m.before),
-            mb(m.loaded),
-            group(m.loaded_connections as u64),
-            group(m.per_student.max(0.0).round() as u64),
-            mb(m.peak)
-        ));
-    }
-    s.push_str(&format!("{:<14}{}\n", "wall time", time(r.wall)));
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -612,15 +488,6 @@ mod tests {
         assert_eq!(median(vec![3.0, 1.0, 2.0]), Some(2.0));
         assert_eq!(median(vec![5, 1, 4, 2, 3]), Some(3));
         assert_eq!(median(Vec::<u32>::new()), None);
-    }
-
-    #[test]
-    fn thousands_are_grouped() {
-        assert_eq!(group(0), "0");
-        assert_eq!(group(999), "999");
-        assert_eq!(group(1000), "1,000");
-        assert_eq!(group(19_000), "19,000");
-        assert_eq!(group(1_234_567), "1,234,567");
     }
 
     #[test]
@@ -697,54 +564,6 @@ mod tests {
     }
 
     #[test]
-    fn the_report_reads_as_a_few_lines_figures_first() {
-        assert_eq!(
-            human(&a_report(72_729.4, ms(403))),
-            concat!(
-                "students      11,998 completed, 2 failed (of 12,000; peak 12,000 connected)\n",
-                "  failed      1 server full\n",
-                "  failed      1 time bound\n",
-                "answers       120,003 sent, 3 refused; verdicts: 60,000 correct, 59,980 wrong, 20 time up, 0 recorded\n",
-                "answer rate   72,729 answers/s over 1.65 s\n",
-                "answer->next  p50 850 µs  p99 403.0 ms  p99.9 1.20 s  max 1.50 s  (119,980 samples)\n",
-                "connect->name no samples\n",
-                "server memory RSS 2.5 MB before, 18.4 MB with 12,000 connected (1,328 bytes/student), peak 19.0 MB\n",
-                "wall time     4.32 s\n",
-            )
-        );
-    }
-
-    #[test]
-    fn a_round_is_one_line() {
-        assert_eq!(
-            one_line(&a_report(72_729.4, ms(403))),
-            "11,998 completed, 2 failed, 72,729 answers/s, answer->next p99 403.0 ms"
-        );
-    }
-
-    #[test]
-    fn the_status_line_counts_every_stage() {
-        let mut p = Progress {
-            students: 19_000,
-            started: 19_000,
-            connected: 18_500,
-            named: 18_000,
-            answering: 17_000,
-            completed: 1_000,
-            failed: 0,
-            answers: 123_456,
-            holding: false,
-            elapsed: ms(2_345),
-        };
-        assert_eq!(
-            status_line(&p),
-            "   2.3 s  started 19,000/19,000  open 18,500  named 18,000  answering 17,000  completed 1,000  failed 0  answers 123,456"
-        );
-        p.holding = true;
-        assert!(status_line(&p).ends_with("answers 123,456  (holding)"));
-    }
-
-    #[test]
     fn the_comparison_table_has_medians_and_ratios() {
         let a: std::net::SocketAddr = "127.0.0.1:17001".parse().expect("address");
         let b: std::net::SocketAddr = "127.0.0.1:17002".parse().expect("address");
@@ -793,13 +612,5 @@ mod tests {
                 r#"{"addr":"127.0.0.1:17002","answers_per_sec":80223,"p50_us":700,"p99_us":336000,"p999_us":1200000},"rounds":3}"#
             )
         );
-    }
-
-    #[test]
-    fn latencies_read_in_the_right_unit() {
-        assert_eq!(time(Duration::from_micros(450)), "450 µs");
-        assert_eq!(time(Duration::from_micros(1234)), "1.23 ms");
-        assert_eq!(time(Duration::from_micros(45_678)), "45.7 ms");
-        assert_eq!(time(Duration::from_millis(2500)), "2.50 s");
     }
 }

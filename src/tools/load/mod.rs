@@ -19,6 +19,8 @@
 //! - `engine`: the poll loop: connects, reads, answers, think timers, the hold, failures.
 //! - `report`: what a run measured ([`Report`], [`Latency`], [`Verdicts`], [`Progress`]) and
 //!   its JSON.
+//! - `render`: the same for a person: [`Report::human`], [`Report::one_line`],
+//!   [`Progress::status_line`].
 //! - `memory`: the server's memory, sampled from `/proc` as the run goes ([`ServerMemory`]).
 
 use std::io;
@@ -29,6 +31,7 @@ use crate::limits::MAX_NAME_CHARS;
 
 mod engine;
 mod memory;
+mod render;
 mod report;
 mod scanner;
 

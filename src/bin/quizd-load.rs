@@ -3,12 +3,12 @@
 //! in `quizd::tools::load`.
 
 use std::io::{IsTerminal, Write};
-use std::net::{IpAddr, Ipv4Addr, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use quizd::tools::load::{self, Latency, Pattern, Plan, Progress, Report};
+use quizd::tools::load::{self, CompareEvent, Pattern, Plan, Progress};
 
 /// Load generator for quizd: many simulated students over TCP from one thread, speaking the
 /// real protocol (name, answers, verdicts, `Quiz over`). Prints answers/s, latency
@@ -175,7 +175,7 @@ fn usage(message: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn resolve(text: &str) -> Result<std::net::SocketAddr, String> {
+fn resolve(text: &str) -> Result<SocketAddr, String> {
     match text.to_socket_addrs().map(|mut a| a.next()) {
         Ok(Some(addr)) => Ok(addr),
         Ok(None) => Err(format!("{text} has no address")),
@@ -241,9 +241,12 @@ fn main() -> ExitCode {
     if let Some(other) = compare {
         return compare_servers(&cli, plan, other, show);
     }
-    let report = match run_shown(&plan, show) {
+    let mut status = StatusLine::new(show);
+    let result = load::run(&plan, &mut |p| status.update(p));
+    status.end();
+    let report = match result {
         Ok(report) => report,
-        Err(code) => return code,
+        Err(e) => return run_failed(plan.addr, &e),
     };
     if cli.json {
         println!("{}", report.to_json());
@@ -260,76 +263,44 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs one plan with the progress line; a run that cannot start is reported here.
-fn run_shown(plan: &Plan, show: bool) -> Result<Report, ExitCode> {
-    let mut shown = 0usize;
-    let mut on_progress = |p: &Progress| {
-        if show {
-            let line = p.status_line();
-            let pad = shown.saturating_sub(line.len());
-            eprint!("\r{line}{:pad$}", "");
-            let _ = std::io::stderr().flush();
-            shown = line.len();
-        }
-    };
-    let result = load::run(plan, &mut on_progress);
-    if show {
-        eprintln!();
-    }
-    result.map_err(|e| {
-        if e.kind() == std::io::ErrorKind::ConnectionRefused {
-            eprintln!(
-                "quizd-load: cannot connect to {}: connection refused (is quizd running?)",
-                plan.addr
-            );
-        } else {
-            eprintln!("quizd-load: {e}");
-        }
-        ExitCode::FAILURE
-    })
-}
-
-/// `--compare`: the same class against both servers, `rounds` times in alternating order (A B,
-/// B A, ...) so drift in the machine's load falls on both alike; medians and ratios at the end.
-fn compare_servers(cli: &Cli, plan: Plan, other: std::net::SocketAddr, show: bool) -> ExitCode {
-    let mut first = plan.clone();
-    let mut second = plan;
+/// `--compare`: the same class against both servers in alternating rounds, each round's line
+/// as it ends, then the medians and ratios.
+fn compare_servers(cli: &Cli, plan: Plan, other: SocketAddr, show: bool) -> ExitCode {
+    let mut second = plan.clone();
     second.addr = other;
     second.server_pid = cli.compare_pid;
-    let mut runs: [Vec<Report>; 2] = [Vec::new(), Vec::new()];
-    for round in 0..cli.rounds {
-        let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
-        for which in order {
-            let plan = if which == 0 { &mut first } else { &mut second };
-            // Server memory is only meaningful on a fresh server: the first round.
-            if round > 0 {
-                plan.server_pid = None;
+    let mut status = StatusLine::new(show);
+    let result = load::compare(
+        &plan,
+        &second,
+        cli.rounds as usize,
+        &mut |event| match event {
+            CompareEvent::Progress(p) => status.update(p),
+            CompareEvent::Ran {
+                round,
+                addr,
+                report,
+            } => {
+                status.end();
+                if !cli.json {
+                    println!("{}", load::round_line(round, addr, report));
+                }
             }
-            plan.seed = plan.seed.wrapping_add(1);
-            let report = match run_shown(plan, show) {
-                Ok(report) => report,
-                Err(code) => return code,
-            };
-            if !cli.json {
-                println!(
-                    "round {} {:<21} {}",
-                    round + 1,
-                    plan.addr,
-                    report.one_line()
-                );
-            }
-            runs[which].push(report);
+        },
+    );
+    let summary = match result {
+        Ok(summary) => summary,
+        Err(e) => {
+            status.end();
+            return run_failed(e.addr, &e.error);
         }
-    }
-    let [a, b] = &runs;
-    let failed = a.iter().chain(b).any(|r| r.failed > 0);
-    let summary = Comparison::new(a, b);
+    };
     if cli.json {
-        println!("{}", summary.to_json(first.addr, other));
+        println!("{}", summary.to_json());
     } else {
-        print!("{}", summary.human(first.addr, other));
+        print!("{}", summary.human());
     }
-    if failed {
+    if summary.failed {
         eprintln!("quizd-load: some students failed; see the rounds above");
         ExitCode::FAILURE
     } else {
@@ -337,109 +308,44 @@ fn compare_servers(cli: &Cli, plan: Plan, other: std::net::SocketAddr, show: boo
     }
 }
 
-/// Medians of each server's runs, and B relative to A.
-struct Comparison {
-    rate: [f64; 2],
-    p50: [Duration; 2],
-    p99: [Duration; 2],
-    p999: [Duration; 2],
-    memory: [Option<load::ServerMemory>; 2],
-    rounds: usize,
+/// A run that could not start: nothing measured, exit 1.
+fn run_failed(addr: SocketAddr, e: &std::io::Error) -> ExitCode {
+    if e.kind() == std::io::ErrorKind::ConnectionRefused {
+        eprintln!("quizd-load: cannot connect to {addr}: connection refused (is quizd running?)");
+    } else {
+        eprintln!("quizd-load: {e}");
+    }
+    ExitCode::FAILURE
 }
 
-fn median<T: Copy + PartialOrd>(mut values: Vec<T>) -> Option<T> {
-    values.sort_by(|x, y| x.partial_cmp(y).unwrap_or(std::cmp::Ordering::Equal));
-    values.get(values.len() / 2).copied()
+/// The progress line on stderr, rewritten in place while a run goes (only on a terminal).
+struct StatusLine {
+    show: bool,
+    /// Length of the line on screen, to blank what a shorter one leaves.
+    shown: usize,
 }
 
-impl Comparison {
-    fn new(a: &[Report], b: &[Report]) -> Comparison {
-        let of = |runs: &[Report], f: &dyn Fn(&Latency) -> Duration| {
-            median(
-                runs.iter()
-                    .filter_map(|r| r.answer_latency.as_ref().map(f))
-                    .collect(),
-            )
-            .unwrap_or_default()
-        };
-        let both = |f: &dyn Fn(&Latency) -> Duration| [of(a, f), of(b, f)];
-        let rate = |runs: &[Report]| {
-            median(runs.iter().map(|r| r.answers_per_sec).collect()).unwrap_or(0.0)
-        };
-        Comparison {
-            rate: [rate(a), rate(b)],
-            p50: both(&|l| l.p50),
-            p99: both(&|l| l.p99),
-            p999: both(&|l| l.p999),
-            memory: [
-                a.first().and_then(|r| r.server_memory),
-                b.first().and_then(|r| r.server_memory),
-            ],
-            rounds: a.len(),
+impl StatusLine {
+    fn new(show: bool) -> StatusLine {
+        StatusLine { show, shown: 0 }
+    }
+
+    fn update(&mut self, p: &Progress) {
+        if self.show {
+            let line = p.status_line();
+            let pad = self.shown.saturating_sub(line.len());
+            eprint!("\r{line}{:pad$}", "");
+            let _ = std::io::stderr().flush();
+            self.shown = line.len();
         }
     }
 
-    fn human(&self, a: std::net::SocketAddr, b: std::net::SocketAddr) -> String {
-        let ratio = |x: f64, y: f64| if y > 0.0 { x / y } else { 0.0 };
-        let dur = |d: [Duration; 2]| {
-            format!(
-                "{:>12} {:>12} {:>8.2}",
-                time(d[0]),
-                time(d[1]),
-                ratio(d[0].as_secs_f64(), d[1].as_secs_f64())
-            )
-        };
-        let mut s = format!(
-            "\nmedians of {} rounds {:>12} {:>12} {:>8}\n",
-            self.rounds,
-            a.to_string(),
-            b.to_string(),
-            "A / B"
-        );
-        s.push_str(&format!(
-            "{:<21}{:>12} {:>12} {:>8.2}\n",
-            "answers/s",
-            group(self.rate[0].round() as u64),
-            group(self.rate[1].round() as u64),
-            ratio(self.rate[0], self.rate[1])
-        ));
-        s.push_str(&format!("{:<21}{}\n", "answer->next p50", dur(self.p50)));
-        s.push_str(&format!("{:<21}{}\n", "answer->next p99", dur(self.p99)));
-        s.push_str(&format!("{:<21}{}\n", "answer->next p99.9", dur(self.p999)));
-        if let [Some(ma), Some(mb)] = self.memory {
-            s.push_str(&format!(
-                "{:<21}{:>12} {:>12}   (bytes per connected student, round 1)\n",
-                "server memory",
-                group(ma.per_student.max(0.0).round() as u64),
-                group(mb.per_student.max(0.0).round() as u64)
-            ));
+    /// A run is over: what comes next starts on a line of its own.
+    fn end(&mut self) {
+        if self.show {
+            eprintln!();
         }
-        s
-    }
-
-    fn to_json(&self, a: std::net::SocketAddr, b: std::net::SocketAddr) -> String {
-        let us = |d: Duration| d.as_micros();
-        let mut j = String::from("{\"compare\":[");
-        for i in 0..2 {
-            if i > 0 {
-                j.push(',');
-            }
-            j.push_str("{\"addr\":");
-            load::json_string(&mut j, &[a, b][i].to_string());
-            j.push_str(&format!(
-                ",\"answers_per_sec\":{:.0},\"p50_us\":{},\"p99_us\":{},\"p999_us\":{}",
-                self.rate[i],
-                us(self.p50[i]),
-                us(self.p99[i]),
-                us(self.p999[i])
-            ));
-            if let Some(m) = self.memory[i] {
-                j.push_str(&format!(",\"bytes_per_student\":{:.0}", m.per_student));
-            }
-            j.push('}');
-        }
-        j.push_str(&format!(",\"rounds\":{}}}", self.rounds));
-        j
+        self.shown = 0;
     }
 }
 
@@ -465,30 +371,9 @@ fn group(n: u64) -> String {
     out
 }
 
-/// A latency for people: microseconds under a millisecond, then ms, then s.
-fn time(d: Duration) -> String {
-    let us = d.as_micros();
-    if us < 1000 {
-        format!("{us} µs")
-    } else if us < 10_000 {
-        format!("{:.2} ms", us as f64 / 1000.0)
-    } else if us < 1_000_000 {
-        format!("{:.1} ms", us as f64 / 1000.0)
-    } else {
-        format!("{:.2} s", d.as_secs_f64())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn median_is_the_middle_value_whatever_the_order() {
-        assert_eq!(median(vec![3.0, 1.0, 2.0]), Some(2.0));
-        assert_eq!(median(vec![5, 1, 4, 2, 3]), Some(3));
-        assert_eq!(median(Vec::<u32>::new()), None);
-    }
 
     #[test]
     fn think_is_one_value_or_a_range() {
@@ -520,97 +405,5 @@ mod tests {
         assert!(parse_secs("-1").is_err());
         assert!(parse_secs("NaN").is_err());
         assert!(parse_time_bound("0").is_err());
-    }
-
-    fn ms(n: u64) -> Duration {
-        Duration::from_millis(n)
-    }
-
-    /// A run with a bit of everything: failures of two kinds, memory, a side without samples.
-    fn a_report(rate: f64, p99: Duration) -> Report {
-        Report {
-            students: 12_000,
-            completed: 11_998,
-            failed: 2,
-            failures: vec![("server full".into(), 1), ("time bound".into(), 1)],
-            answers: 120_003,
-            answers_refused: 3,
-            verdicts: load::Verdicts {
-                correct: 60_000,
-                wrong: 59_980,
-                time_up: 20,
-                recorded: 0,
-            },
-            answering: ms(1_650),
-            answers_per_sec: rate,
-            answer_latency: Some(Latency {
-                count: 119_980,
-                p50: Duration::from_micros(850),
-                p99,
-                p999: ms(1_200),
-                max: ms(1_500),
-            }),
-            connect_latency: None,
-            peak_connections: 12_000,
-            wall: ms(4_321),
-            server_memory: Some(load::ServerMemory {
-                before: 2_500_000,
-                loaded: 18_436_000,
-                loaded_connections: 12_000,
-                peak: 19_000_000,
-                per_student: 1328.4,
-            }),
-        }
-    }
-
-    #[test]
-    fn the_comparison_table_has_medians_and_ratios() {
-        let a: std::net::SocketAddr = "127.0.0.1:17001".parse().expect("address");
-        let b: std::net::SocketAddr = "127.0.0.1:17002".parse().expect("address");
-        let quizd = [
-            a_report(71_608.0, ms(403)),
-            a_report(70_000.0, ms(420)),
-            a_report(73_000.0, ms(390)),
-        ];
-        let mut baseline = [
-            a_report(80_223.0, ms(336)),
-            a_report(81_000.0, ms(330)),
-            a_report(79_000.0, ms(350)),
-        ];
-        for r in &mut baseline {
-            r.answer_latency.as_mut().expect("latency").p50 = Duration::from_micros(700);
-            r.server_memory.as_mut().expect("memory").per_student = 46.0;
-        }
-        let c = Comparison::new(&quizd, &baseline);
-        assert_eq!(
-            c.human(a, b),
-            concat!(
-                "\n",
-                "medians of 3 rounds 127.0.0.1:17001 127.0.0.1:17002    A / B\n",
-                "answers/s                  71,608       80,223     0.89\n",
-                "answer->next p50           850 µs       700 µs     1.21\n",
-                "answer->next p99         403.0 ms     336.0 ms     1.20\n",
-                "answer->next p99.9         1.20 s       1.20 s     1.00\n",
-                "server memory               1,328           46   (bytes per connected student, round 1)\n",
-            )
-        );
-        assert_eq!(
-            c.to_json(a, b),
-            concat!(
-                r#"{"compare":[{"addr":"127.0.0.1:17001","answers_per_sec":71608,"p50_us":850,"p99_us":403000,"p999_us":1200000,"bytes_per_student":1328},"#,
-                r#"{"addr":"127.0.0.1:17002","answers_per_sec":80223,"p50_us":700,"p99_us":336000,"p999_us":1200000,"bytes_per_student":46},"rounds":3}"#
-            )
-        );
-        // Without the second server's memory, no memory line and no figure in the JSON.
-        baseline[0].server_memory = None;
-        let c = Comparison::new(&quizd, &baseline);
-        assert!(!c.human(a, b).contains("server memory"));
-        assert_eq!(
-            c.to_json(a, b),
-            concat!(
-                r#"{"compare":[{"addr":"127.0.0.1:17001","answers_per_sec":71608,"p50_us":850,"p99_us":403000,"p999_us":1200000,"bytes_per_student":1328},"#,
-                r#"{"addr":"127.0.0.1:17002","answers_per_sec":80223,"p50_us":700,"p99_us":336000,"p999_us":1200000},"rounds":3}"#
-            )
-        );
     }
 }

@@ -14,13 +14,16 @@
 //! formatted into one reused buffer.
 //!
 //! This module is the public side: what to run ([`Plan`], [`Pattern`]), the generator's own
-//! bounds, and [`run`], which prints nothing and hands back a [`Report`]. The parts:
+//! bounds, and [`run`], which prints nothing and hands back a [`Report`]; [`compare`] does the
+//! same for two servers in alternating rounds. The parts:
 //! - `scanner`: the pure part: bytes in, protocol events out, whatever way the reads were split.
 //! - `engine`: the poll loop: connects, reads, answers, think timers, the hold, failures.
 //! - `report`: what a run measured ([`Report`], [`Latency`], [`Verdicts`], [`Progress`]) and
 //!   its JSON.
 //! - `render`: the same for a person: [`Report::human`], [`Report::one_line`],
 //!   [`Progress::status_line`].
+//! - `compare`: two servers in alternating rounds, and their medians side by side
+//!   ([`Comparison`]).
 //! - `memory`: the server's memory, sampled from `/proc` as the run goes ([`ServerMemory`]).
 
 use std::io;
@@ -29,12 +32,14 @@ use std::time::Duration;
 
 use crate::limits::MAX_NAME_CHARS;
 
+mod compare;
 mod engine;
 mod memory;
 mod render;
 mod report;
 mod scanner;
 
+pub use compare::{CompareEvent, Comparison, RunError, compare, round_line};
 pub use report::{Latency, Progress, Report, ServerMemory, Verdicts, json_string};
 
 // The generator's own bounds. The server's (the descriptor reserve, the longest name) are in

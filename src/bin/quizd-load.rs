@@ -1,6 +1,7 @@
 //! `quizd-load`: the command line of the load generator. Parses options into a
-//! [`quizd::tools::load::Plan`], shows progress on a terminal, prints the report. The work is
-//! in `quizd::tools::load`.
+//! [`quizd::tools::load::Plan`], runs it (or, with `--compare`, two servers in alternating
+//! rounds), shows progress on a terminal, prints the text the library renders and sets the exit
+//! code. The work and the text are in `quizd::tools::load`.
 
 use std::io::{IsTerminal, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
@@ -107,9 +108,6 @@ Example: a clean answering phase, and the server's memory per student:
 Example: quizd against the raw baseline, 5 rounds, medians and ratios:
   quizd-baseline --listen 127.0.0.1:9998 -n 10 -t 0 &
   quizd-load -n 10000 --sources 4 --hold 1 --compare 127.0.0.1:9998 --rounds 5";
-
-/// From this many students on, a run from one source address gets a note suggesting several.
-const ONE_SOURCE_NOTE: usize = 5000;
 
 /// Think time range, as parsed from `--think`.
 #[derive(Debug, Clone, Copy)]
@@ -227,14 +225,8 @@ fn main() -> ExitCode {
         Ok(_) => {}
         Err(e) => eprintln!("quizd-load: cannot read the open-file limit: {e}"),
     }
-    if plan.sources.len() <= 1 && plan.students >= ONE_SOURCE_NOTE {
-        // Measured: 19,000 students from one address spend twice the generator's CPU, most of
-        // it in the kernel's search for a free port, and the range may run out altogether.
-        let ports = local_ports().map_or(String::new(), |p| format!(" (of {})", group(p as u64)));
-        eprintln!(
-            "quizd-load: note: with {} students from one source address, each connect searches for a free local port{ports}; --sources 4 makes connecting much cheaper",
-            group(plan.students as u64)
-        );
+    if let Some(note) = plan.one_source_note() {
+        eprintln!("quizd-load: note: {note}");
     }
 
     let show = !cli.quiet && std::io::stderr().is_terminal();
@@ -347,28 +339,6 @@ impl StatusLine {
         }
         self.shown = 0;
     }
-}
-
-/// The size of the ephemeral port range (Linux), which bounds connections from one address to
-/// one server port.
-fn local_ports() -> Option<usize> {
-    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").ok()?;
-    let mut it = range.split_whitespace().map(|n| n.parse::<usize>().ok());
-    let (lo, hi) = (it.next()??, it.next()??);
-    Some(hi.saturating_sub(lo) + 1)
-}
-
-/// `12,345`.
-fn group(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 #[cfg(test)]

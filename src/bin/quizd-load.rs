@@ -1,14 +1,15 @@
 //! `quizd-load`: the command line of the load generator. Parses options into a
-//! [`quizd::tools::load::Plan`], shows progress on a terminal, prints the report. The work is
-//! in `quizd::tools::load`.
+//! [`quizd::tools::load::Plan`], runs it (or, with `--compare`, two servers in alternating
+//! rounds), shows progress on a terminal, prints the text the library renders and sets the exit
+//! code. The work and the text are in `quizd::tools::load`.
 
 use std::io::{IsTerminal, Write};
-use std::net::{IpAddr, Ipv4Addr, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use quizd::tools::load::{self, Latency, Pattern, Plan, Progress, Report};
+use quizd::tools::load::{self, CompareEvent, Pattern, Plan, Progress};
 
 /// Load generator for quizd: many simulated students over TCP from one thread, speaking the
 /// real protocol (name, answers, verdicts, `Quiz over`). Prints answers/s, latency
@@ -108,9 +109,6 @@ Example: quizd against the raw baseline, 5 rounds, medians and ratios:
   quizd-baseline --listen 127.0.0.1:9998 -n 10 -t 0 &
   quizd-load -n 10000 --sources 4 --hold 1 --compare 127.0.0.1:9998 --rounds 5";
 
-/// From this many students on, a run from one source address gets a note suggesting several.
-const ONE_SOURCE_NOTE: usize = 5000;
-
 /// Think time range, as parsed from `--think`.
 #[derive(Debug, Clone, Copy)]
 struct Think(Duration, Duration);
@@ -175,7 +173,7 @@ fn usage(message: &str) -> ExitCode {
     ExitCode::from(2)
 }
 
-fn resolve(text: &str) -> Result<std::net::SocketAddr, String> {
+fn resolve(text: &str) -> Result<SocketAddr, String> {
     match text.to_socket_addrs().map(|mut a| a.next()) {
         Ok(Some(addr)) => Ok(addr),
         Ok(None) => Err(format!("{text} has no address")),
@@ -227,36 +225,28 @@ fn main() -> ExitCode {
         Ok(_) => {}
         Err(e) => eprintln!("quizd-load: cannot read the open-file limit: {e}"),
     }
-    if plan.sources.len() <= 1 && plan.students >= ONE_SOURCE_NOTE {
-        // Measured: 19,000 students from one address spend twice the generator's CPU, most of
-        // it in the kernel's search for a free port, and the range may run out altogether.
-        let ports = local_ports().map_or(String::new(), |p| format!(" (of {})", group(p as u64)));
-        eprintln!(
-            "quizd-load: note: with {} students from one source address, each connect searches for a free local port{ports}; --sources 4 makes connecting much cheaper",
-            group(plan.students as u64)
-        );
+    if let Some(note) = plan.one_source_note() {
+        eprintln!("quizd-load: note: {note}");
     }
 
     let show = !cli.quiet && std::io::stderr().is_terminal();
     if let Some(other) = compare {
         return compare_servers(&cli, plan, other, show);
     }
-    let report = match run_shown(&plan, show) {
+    let mut status = StatusLine::new(show);
+    let result = load::run(&plan, &mut |p| status.update(p));
+    status.end();
+    let report = match result {
         Ok(report) => report,
-        Err(code) => return code,
+        Err(e) => return run_failed(plan.addr, &e),
     };
     if cli.json {
         println!("{}", report.to_json());
         if report.failed > 0 {
-            eprintln!(
-                "quizd-load: {} of {} students failed: {}",
-                group(report.failed as u64),
-                group(report.students as u64),
-                reasons(&report)
-            );
+            eprintln!("quizd-load: {}", report.failed_line());
         }
     } else {
-        print!("{}", human(&report));
+        print!("{}", report.human());
     }
     if report.failed > 0 {
         ExitCode::FAILURE
@@ -265,76 +255,44 @@ fn main() -> ExitCode {
     }
 }
 
-/// Runs one plan with the progress line; a run that cannot start is reported here.
-fn run_shown(plan: &Plan, show: bool) -> Result<Report, ExitCode> {
-    let mut shown = 0usize;
-    let mut on_progress = |p: &Progress| {
-        if show {
-            let line = status_line(p);
-            let pad = shown.saturating_sub(line.len());
-            eprint!("\r{line}{:pad$}", "");
-            let _ = std::io::stderr().flush();
-            shown = line.len();
-        }
-    };
-    let result = load::run(plan, &mut on_progress);
-    if show {
-        eprintln!();
-    }
-    result.map_err(|e| {
-        if e.kind() == std::io::ErrorKind::ConnectionRefused {
-            eprintln!(
-                "quizd-load: cannot connect to {}: connection refused (is quizd running?)",
-                plan.addr
-            );
-        } else {
-            eprintln!("quizd-load: {e}");
-        }
-        ExitCode::FAILURE
-    })
-}
-
-/// `--compare`: the same class against both servers, `rounds` times in alternating order (A B,
-/// B A, ...) so drift in the machine's load falls on both alike; medians and ratios at the end.
-fn compare_servers(cli: &Cli, plan: Plan, other: std::net::SocketAddr, show: bool) -> ExitCode {
-    let mut first = plan.clone();
-    let mut second = plan;
+/// `--compare`: the same class against both servers in alternating rounds, each round's line
+/// as it ends, then the medians and ratios.
+fn compare_servers(cli: &Cli, plan: Plan, other: SocketAddr, show: bool) -> ExitCode {
+    let mut second = plan.clone();
     second.addr = other;
     second.server_pid = cli.compare_pid;
-    let mut runs: [Vec<Report>; 2] = [Vec::new(), Vec::new()];
-    for round in 0..cli.rounds {
-        let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
-        for which in order {
-            let plan = if which == 0 { &mut first } else { &mut second };
-            // Server memory is only meaningful on a fresh server: the first round.
-            if round > 0 {
-                plan.server_pid = None;
+    let mut status = StatusLine::new(show);
+    let result = load::compare(
+        &plan,
+        &second,
+        cli.rounds as usize,
+        &mut |event| match event {
+            CompareEvent::Progress(p) => status.update(p),
+            CompareEvent::Ran {
+                round,
+                addr,
+                report,
+            } => {
+                status.end();
+                if !cli.json {
+                    println!("{}", load::round_line(round, addr, report));
+                }
             }
-            plan.seed = plan.seed.wrapping_add(1);
-            let report = match run_shown(plan, show) {
-                Ok(report) => report,
-                Err(code) => return code,
-            };
-            if !cli.json {
-                println!(
-                    "round {} {:<21} {}",
-                    round + 1,
-                    plan.addr,
-                    one_line(&report)
-                );
-            }
-            runs[which].push(report);
+        },
+    );
+    let summary = match result {
+        Ok(summary) => summary,
+        Err(e) => {
+            status.end();
+            return run_failed(e.addr, &e.error);
         }
-    }
-    let [a, b] = &runs;
-    let failed = a.iter().chain(b).any(|r| r.failed > 0);
-    let summary = Comparison::new(a, b);
+    };
     if cli.json {
-        println!("{}", summary.to_json(first.addr, other));
+        println!("{}", summary.to_json());
     } else {
-        print!("{}", summary.human(first.addr, other));
+        print!("{}", summary.human());
     }
-    if failed {
+    if summary.failed {
         eprintln!("quizd-load: some students failed; see the rounds above");
         ExitCode::FAILURE
     } else {
@@ -342,286 +300,50 @@ fn compare_servers(cli: &Cli, plan: Plan, other: std::net::SocketAddr, show: boo
     }
 }
 
-/// One run in a line, for the rounds of a comparison.
-fn one_line(r: &Report) -> String {
-    let p99 = r.answer_latency.map_or(Duration::ZERO, |l| l.p99);
-    format!(
-        "{} completed, {} failed, {} answers/s, answer->next p99 {}",
-        group(r.completed as u64),
-        group(r.failed as u64),
-        group(r.answers_per_sec.round() as u64),
-        time(p99)
-    )
-}
-
-/// Medians of each server's runs, and B relative to A.
-struct Comparison {
-    rate: [f64; 2],
-    p50: [Duration; 2],
-    p99: [Duration; 2],
-    p999: [Duration; 2],
-    memory: [Option<load::ServerMemory>; 2],
-    rounds: usize,
-}
-
-fn median<T: Copy + PartialOrd>(mut values: Vec<T>) -> Option<T> {
-    values.sort_by(|x, y| x.partial_cmp(y).unwrap_or(std::cmp::Ordering::Equal));
-    values.get(values.len() / 2).copied()
-}
-
-impl Comparison {
-    fn new(a: &[Report], b: &[Report]) -> Comparison {
-        let of = |runs: &[Report], f: &dyn Fn(&Latency) -> Duration| {
-            median(
-                runs.iter()
-                    .filter_map(|r| r.answer_latency.as_ref().map(f))
-                    .collect(),
-            )
-            .unwrap_or_default()
-        };
-        let both = |f: &dyn Fn(&Latency) -> Duration| [of(a, f), of(b, f)];
-        let rate = |runs: &[Report]| {
-            median(runs.iter().map(|r| r.answers_per_sec).collect()).unwrap_or(0.0)
-        };
-        Comparison {
-            rate: [rate(a), rate(b)],
-            p50: both(&|l| l.p50),
-            p99: both(&|l| l.p99),
-            p999: both(&|l| l.p999),
-            memory: [
-                a.first().and_then(|r| r.server_memory),
-                b.first().and_then(|r| r.server_memory),
-            ],
-            rounds: a.len(),
-        }
-    }
-
-    fn human(&self, a: std::net::SocketAddr, b: std::net::SocketAddr) -> String {
-        let ratio = |x: f64, y: f64| if y > 0.0 { x / y } else { 0.0 };
-        let dur = |d: [Duration; 2]| {
-            format!(
-                "{:>12} {:>12} {:>8.2}",
-                time(d[0]),
-                time(d[1]),
-                ratio(d[0].as_secs_f64(), d[1].as_secs_f64())
-            )
-        };
-        let mut s = format!(
-            "\nmedians of {} rounds {:>12} {:>12} {:>8}\n",
-            self.rounds,
-            a.to_string(),
-            b.to_string(),
-            "A / B"
-        );
-        s.push_str(&format!(
-            "{:<21}{:>12} {:>12} {:>8.2}\n",
-            "answers/s",
-            group(self.rate[0].round() as u64),
-            group(self.rate[1].round() as u64),
-            ratio(self.rate[0], self.rate[1])
-        ));
-        s.push_str(&format!("{:<21}{}\n", "answer->next p50", dur(self.p50)));
-        s.push_str(&format!("{:<21}{}\n", "answer->next p99", dur(self.p99)));
-        s.push_str(&format!("{:<21}{}\n", "answer->next p99.9", dur(self.p999)));
-        if let [Some(ma), Some(mb)] = self.memory {
-            s.push_str(&format!(
-                "{:<21}{:>12} {:>12}   (bytes per connected student, round 1)\n",
-                "server memory",
-                group(ma.per_student.max(0.0).round() as u64),
-                group(mb.per_student.max(0.0).round() as u64)
-            ));
-        }
-        s
-    }
-
-    fn to_json(&self, a: std::net::SocketAddr, b: std::net::SocketAddr) -> String {
-        let us = |d: Duration| d.as_micros();
-        let mut j = String::from("{\"compare\":[");
-        for i in 0..2 {
-            if i > 0 {
-                j.push(',');
-            }
-            j.push_str("{\"addr\":");
-            load::json_string(&mut j, &[a, b][i].to_string());
-            j.push_str(&format!(
-                ",\"answers_per_sec\":{:.0},\"p50_us\":{},\"p99_us\":{},\"p999_us\":{}",
-                self.rate[i],
-                us(self.p50[i]),
-                us(self.p99[i]),
-                us(self.p999[i])
-            ));
-            if let Some(m) = self.memory[i] {
-                j.push_str(&format!(",\"bytes_per_student\":{:.0}", m.per_student));
-            }
-            j.push('}');
-        }
-        j.push_str(&format!(",\"rounds\":{}}}", self.rounds));
-        j
-    }
-}
-
-/// The size of the ephemeral port range (Linux), which bounds connections from one address to
-/// one server port.
-fn local_ports() -> Option<usize> {
-    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").ok()?;
-    let mut it = range.split_whitespace().map(|n| n.parse::<usize>().ok());
-    let (lo, hi) = (it.next()??, it.next()??);
-    Some(hi.saturating_sub(lo) + 1)
-}
-
-fn status_line(p: &Progress) -> String {
-    format!(
-        "{:6.1} s  started {}/{}  open {}  named {}  answering {}  completed {}  failed {}  answers {}{}",
-        p.elapsed.as_secs_f64(),
-        group(p.started as u64),
-        group(p.students as u64),
-        group(p.connected as u64),
-        group(p.named as u64),
-        group(p.answering as u64),
-        group(p.completed as u64),
-        group(p.failed as u64),
-        group(p.answers),
-        if p.holding { "  (holding)" } else { "" }
-    )
-}
-
-/// `12,345`.
-fn group(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// A latency for people: microseconds under a millisecond, then ms, then s.
-fn time(d: Duration) -> String {
-    let us = d.as_micros();
-    if us < 1000 {
-        format!("{us} µs")
-    } else if us < 10_000 {
-        format!("{:.2} ms", us as f64 / 1000.0)
-    } else if us < 1_000_000 {
-        format!("{:.1} ms", us as f64 / 1000.0)
+/// A run that could not start: nothing measured, exit 1.
+fn run_failed(addr: SocketAddr, e: &std::io::Error) -> ExitCode {
+    if e.kind() == std::io::ErrorKind::ConnectionRefused {
+        eprintln!("quizd-load: cannot connect to {addr}: connection refused (is quizd running?)");
     } else {
-        format!("{:.2} s", d.as_secs_f64())
+        eprintln!("quizd-load: {e}");
     }
+    ExitCode::FAILURE
 }
 
-fn mb(bytes: u64) -> String {
-    format!("{:.1} MB", bytes as f64 / 1e6)
+/// The progress line on stderr, rewritten in place while a run goes (only on a terminal).
+struct StatusLine {
+    show: bool,
+    /// Length of the line on screen, to blank what a shorter one leaves.
+    shown: usize,
 }
 
-fn reasons(r: &Report) -> String {
-    r.failures
-        .iter()
-        .map(|(reason, n)| format!("{reason} ({})", group(*n as u64)))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
+impl StatusLine {
+    fn new(show: bool) -> StatusLine {
+        StatusLine { show, shown: 0 }
+    }
 
-fn latency_line(label: &str, l: Option<&Latency>, with_p999: bool) -> String {
-    match l {
-        None => format!("{label:<14}no samples\n"),
-        Some(l) => {
-            let p999 = if with_p999 {
-                format!("  p99.9 {}", time(l.p999))
-            } else {
-                String::new()
-            };
-            format!(
-                "{label:<14}p50 {}  p99 {}{p999}  max {}  ({} samples)\n",
-                time(l.p50),
-                time(l.p99),
-                time(l.max),
-                group(l.count as u64)
-            )
+    fn update(&mut self, p: &Progress) {
+        if self.show {
+            let line = p.status_line();
+            let pad = self.shown.saturating_sub(line.len());
+            eprint!("\r{line}{:pad$}", "");
+            let _ = std::io::stderr().flush();
+            self.shown = line.len();
         }
     }
-}
 
-/// The report for a person: a few lines, figures first.
-fn human(r: &Report) -> String {
-    let v = &r.verdicts;
-    let mut s = format!(
-        "{:<14}{} completed, {} failed (of {}; peak {} connected)\n",
-        "students",
-        group(r.completed as u64),
-        group(r.failed as u64),
-        group(r.students as u64),
-        group(r.peak_connections as u64)
-    );
-    for (reason, n) in &r.failures {
-        s.push_str(&format!(
-            "{:<14}{} {reason}\n",
-            "  failed",
-            group(*n as u64)
-        ));
+    /// A run is over: what comes next starts on a line of its own.
+    fn end(&mut self) {
+        if self.show {
+            eprintln!();
+        }
+        self.shown = 0;
     }
-    s.push_str(&format!(
-        "{:<14}{} sent, {} refused; verdicts: {} correct, {} wrong, {} time up, {} recorded\n",
-        "answers",
-        group(r.answers),
-        group(r.answers_refused),
-        group(v.correct),
-        group(v.wrong),
-        group(v.time_up),
-        group(v.recorded)
-    ));
-    s.push_str(&format!(
-        "{:<14}{} answers/s over {}\n",
-        "answer rate",
-        group(r.answers_per_sec.round() as u64),
-        time(r.answering)
-    ));
-    s.push_str(&latency_line(
-        "answer->next",
-        r.answer_latency.as_ref(),
-        true,
-    ));
-    s.push_str(&latency_line(
-        "connect->name",
-        r.connect_latency.as_ref(),
-        false,
-    ));
-    if let Some(m) = &r.server_memory {
-        s.push_str(&format!(
-            "{:<14}RSS {} before, {} with {} connected ({} bytes/student), peak {}\n",
-            "server memory",
-            mb(m.before),
-            mb(m.loaded),
-            group(m.loaded_connections as u64),
-            group(m.per_student.max(0.0).round() as u64),
-            mb(m.peak)
-        ));
-    }
-    s.push_str(&format!("{:<14}{}\n", "wall time", time(r.wall)));
-    s
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn median_is_the_middle_value_whatever_the_order() {
-        assert_eq!(median(vec![3.0, 1.0, 2.0]), Some(2.0));
-        assert_eq!(median(vec![5, 1, 4, 2, 3]), Some(3));
-        assert_eq!(median(Vec::<u32>::new()), None);
-    }
-
-    #[test]
-    fn thousands_are_grouped() {
-        assert_eq!(group(0), "0");
-        assert_eq!(group(999), "999");
-        assert_eq!(group(1000), "1,000");
-        assert_eq!(group(19_000), "19,000");
-        assert_eq!(group(1_234_567), "1,234,567");
-    }
 
     #[test]
     fn think_is_one_value_or_a_range() {
@@ -653,13 +375,5 @@ mod tests {
         assert!(parse_secs("-1").is_err());
         assert!(parse_secs("NaN").is_err());
         assert!(parse_time_bound("0").is_err());
-    }
-
-    #[test]
-    fn latencies_read_in_the_right_unit() {
-        assert_eq!(time(Duration::from_micros(450)), "450 µs");
-        assert_eq!(time(Duration::from_micros(1234)), "1.23 ms");
-        assert_eq!(time(Duration::from_micros(45_678)), "45.7 ms");
-        assert_eq!(time(Duration::from_millis(2500)), "2.50 s");
     }
 }

@@ -2,7 +2,8 @@
 //! and [`Verdicts`], the [`ServerMemory`] figures, the [`Progress`] snapshots a display is
 //! handed during the run, and the report as one line of JSON.
 //!
-//! Plain data and arithmetic: the engine fills these in, the command line prints them.
+//! Plain data and arithmetic: the engine fills these in; `render` turns them into text for a
+//! person, and the command line prints it.
 
 use std::fmt::Write as _;
 use std::time::Duration;

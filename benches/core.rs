@@ -3,11 +3,10 @@
 
 use std::hint::black_box;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use quizd::quiz::{Quiz, Settings};
-use quizd::random::Secrets;
 use quizd::room::{Discard, Door, Room, RoomConfig};
 use quizd::telnet::{Decoder, Event};
 
@@ -47,18 +46,7 @@ fn session(c: &mut Criterion) {
     );
     let peer = SocketAddr::from(([127, 0, 0, 1], 4000));
     let now = Instant::now();
-    let mut room = Room::new(
-        RoomConfig {
-            quiz,
-            admin_token: String::new(),
-            token_timeout: Duration::from_secs(60),
-            banks: Vec::new(),
-            title: None,
-            rng: fastrand::Rng::with_seed(1),
-            secrets: Secrets::Seeded(fastrand::Rng::with_seed(2)),
-        },
-        now,
-    );
+    let mut room = Room::new(RoomConfig::replayable(quiz, 1), now);
     let mut io = Discard::default();
     let mut group = c.benchmark_group("room");
     group.throughput(Throughput::Elements(10));

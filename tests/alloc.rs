@@ -16,7 +16,6 @@ use std::time::{Duration, Instant};
 
 use common::{Client, TestServer, numbered_questions};
 use quizd::quiz::{Quiz, Settings};
-use quizd::random::Secrets;
 use quizd::room::{Discard, Door, Room, RoomConfig};
 
 struct Counting;
@@ -77,16 +76,8 @@ fn counting<T>(f: impl FnOnce() -> T) -> (T, u64) {
 /// A room serving one student, on a virtual clock, with a sink that keeps nothing.
 fn one_student_room(quiz: Quiz) -> (Room, Discard, Instant) {
     let now = Instant::now();
-    let config = RoomConfig {
-        quiz,
-        admin_token: String::new(),
-        token_timeout: Duration::from_secs(60),
-        banks: Vec::new(),
-        title: None,
-        rng: fastrand::Rng::with_seed(1),
-        secrets: Secrets::Seeded(fastrand::Rng::with_seed(2)),
-    };
-    (Room::new(config, now), Discard::default(), now)
+    let room = Room::new(RoomConfig::replayable(quiz, 1), now);
+    (room, Discard::default(), now)
 }
 
 #[test]

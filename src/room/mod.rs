@@ -158,6 +158,23 @@ enum Origin {
     Upload(String),
 }
 
+impl RoomConfig {
+    /// A room for `quiz` whose every random choice, resume codes included, follows from `seed`,
+    /// with no console token and no bank files: for tests, benches and replays, never to serve
+    /// a class (its codes can be predicted).
+    pub fn replayable(quiz: Quiz, seed: u64) -> RoomConfig {
+        RoomConfig {
+            quiz,
+            admin_token: String::new(),
+            token_timeout: crate::limits::TOKEN_TIMEOUT,
+            banks: Vec::new(),
+            title: None,
+            rng: fastrand::Rng::with_seed(seed),
+            secrets: Secrets::Seeded(fastrand::Rng::with_seed(seed.wrapping_add(1))),
+        }
+    }
+}
+
 /// One open connection, as the room sees it.
 #[derive(Debug)]
 struct Member {

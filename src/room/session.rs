@@ -626,13 +626,8 @@ impl Session {
             return self.set_state(State::Done);
         };
         let (question, order) = question(s, index, quiz);
-        let graded = match question.grade(input, order.as_slice()) {
-            Ok(graded) => graded,
-            Err(why) => {
-                line(out, &format!("error: {why}"));
-                out.extend_from_slice(ANSWER_PROMPT.as_bytes());
-                return;
-            }
+        let Some(graded) = grade_or_explain(question, &order, input, out) else {
+            return;
         };
         s.chosen.push(Some(graded.response));
         shared.counters.answers += 1;
@@ -845,13 +840,8 @@ impl Session {
             return self.set_state(State::Done);
         };
         let (question, order) = question(s, index, quiz);
-        let graded = match question.grade(input, order.as_slice()) {
-            Ok(graded) => graded,
-            Err(why) => {
-                line(out, &format!("error: {why}"));
-                out.extend_from_slice(ANSWER_PROMPT.as_bytes());
-                return;
-            }
+        let Some(graded) = grade_or_explain(question, &order, input, out) else {
+            return;
         };
         let took = live.clock().map_or(Duration::ZERO, |(opened, _)| {
             now.saturating_duration_since(opened)
@@ -972,6 +962,24 @@ fn question<'q>(seat: &Seat, index: usize, quiz: &'q Quiz) -> (&'q Question, Opt
     )
 }
 
+/// Grades `input`; an answer of the wrong form gets one `error:` line saying what to type and
+/// the prompt again (no penalty), and `None`.
+fn grade_or_explain<'q>(
+    question: &'q Question,
+    order: &OptionOrder,
+    input: &str,
+    out: &mut Vec<u8>,
+) -> Option<crate::bank::Graded<'q>> {
+    match question.grade(input, order.as_slice()) {
+        Ok(graded) => Some(graded),
+        Err(why) => {
+            line(out, &format!("error: {why}"));
+            out.extend_from_slice(ANSWER_PROMPT.as_bytes());
+            None
+        }
+    }
+}
+
 fn final_line(seat: &Seat, out: &mut Vec<u8>) {
     wire::quiz_over(out, &seat.name, seat.score, seat.order.len() as u32);
 }
@@ -988,30 +996,7 @@ mod tests {
 
     /// Three questions; the right option is always the second one in the bank ("right").
     fn quiz(settings: Settings) -> Quiz {
-        let file: Arc<str> = Arc::from("t.txt");
-        let q = |i: u32| {
-            Question::new(
-                format!("Question text {i}?"),
-                Kind::choice(
-                    vec![
-                        format!("wrong {i}"),
-                        format!("right {i}"),
-                        format!("other {i}"),
-                        format!("last {i}"),
-                    ],
-                    1,
-                ),
-                &file,
-                i,
-            )
-        };
-        Quiz::new(
-            Bank {
-                title: "t".into(),
-                questions: (1..=3).map(q).collect(),
-            },
-            settings,
-        )
+        Quiz::new(super::super::tests::three(), settings)
     }
 
     fn in_order() -> Settings {

@@ -16,7 +16,6 @@ use crate::bank::Response::Choice as C;
 use crate::bank::{Bank, Kind, Problem, Question};
 use crate::limits::CODE_LEN;
 use crate::quiz::{LiveSettings, Quiz, Scoring, Settings};
-use crate::random::Secrets;
 
 const TOKEN: &str = "sesame";
 
@@ -99,8 +98,9 @@ struct Class {
     next_id: ConnId,
 }
 
-/// Three questions; the right option is always the bank's second ("right N").
-fn three() -> Bank {
+/// Three questions; the right option is always the bank's second ("right N"). The session's
+/// tests use it too.
+pub(super) fn three() -> Bank {
     let file: Arc<str> = Arc::from("t.txt");
     Bank {
         title: "t".into(),
@@ -160,13 +160,9 @@ impl Class {
     fn serving(bank: Bank, settings: Settings, seed: u64) -> Class {
         let now = Instant::now();
         let config = RoomConfig {
-            quiz: Quiz::new(bank, settings),
             admin_token: TOKEN.into(),
-            token_timeout: Duration::from_secs(60),
             banks: vec![PathBuf::from("first.txt")],
-            title: None,
-            rng: fastrand::Rng::with_seed(seed),
-            secrets: Secrets::Seeded(fastrand::Rng::with_seed(seed + 1)),
+            ..RoomConfig::replayable(Quiz::new(bank, settings), seed)
         };
         Class {
             room: Room::new(config, now),

@@ -40,6 +40,10 @@ const SIGNALS: Token = Token(usize::MAX - 2);
 const WAKER: Token = Token(usize::MAX - 3);
 const ADMIN_LISTENER: Token = Token(usize::MAX - 4);
 
+/// Every way a process is told to stop saves the rows: Ctrl-C, `kill`, the teacher's terminal
+/// or ssh session closing (SIGHUP), Ctrl-\ (SIGQUIT, which would otherwise dump core).
+const STOP_SIGNALS: [libc::c_int; 4] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT];
+
 /// Why the server could not start.
 #[derive(Debug)]
 pub enum StartError {
@@ -226,8 +230,8 @@ impl Server {
         };
         let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(StartError::Setup)?);
         let signals = if config.handle_signals {
-            let mut signals = signal_hook_mio::v1_0::Signals::new([libc::SIGINT, libc::SIGTERM])
-                .map_err(StartError::Setup)?;
+            let mut signals =
+                signal_hook_mio::v1_0::Signals::new(STOP_SIGNALS).map_err(StartError::Setup)?;
             poll.registry()
                 .register(&mut signals, SIGNALS, Interest::READABLE)
                 .map_err(StartError::Setup)?;

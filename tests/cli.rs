@@ -1031,24 +1031,37 @@ fn the_results_file_is_appended_across_runs_never_truncated() {
     assert!(rows.iter().all(|r| r[STATUS] == "completed"));
 }
 
+/// Every way a process is told to stop (Ctrl-C, `kill`, the teacher's terminal or ssh session
+/// closing, Ctrl-\\) saves the attempts in progress and exits 0.
 #[test]
-fn sigint_stops_the_server_cleanly_like_sigterm() {
-    let class = Class::new("cli-sigint");
-    let results = &class.results;
-    let (mut q, addr) = class.serve();
-    let mut c = Client::connect(addr);
-    c.join("ann");
-    let pid = libc::pid_t::try_from(q.pid()).expect("pid fits pid_t");
-    // SAFETY: kill takes no pointers; the child is not reaped yet, so the pid is still ours.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
-    c.expect_line("Server is shutting down; your answers so far are saved.");
-    assert_eq!(c.read_to_end(), "");
-    // Hanging up lets quizd exit without waiting out its grace period.
-    drop(c);
-    assert_eq!(q.wait_exit(PATIENCE).code(), Some(0), "{:#?}", q.log);
-    let rows = results_rows(results);
-    assert_eq!(rows.len(), 1, "{rows:#?}");
-    assert_eq!(rows[0][STATUS], "shutdown");
+fn sigint_sighup_and_sigquit_stop_the_server_cleanly_like_sigterm() {
+    for (signal, name) in [
+        (libc::SIGINT, "sigint"),
+        (libc::SIGHUP, "sighup"),
+        (libc::SIGQUIT, "sigquit"),
+    ] {
+        let class = Class::new(&format!("cli-{name}"));
+        let results = &class.results;
+        let (mut q, addr) = class.serve();
+        let mut c = Client::connect(addr);
+        c.join("ann");
+        let pid = libc::pid_t::try_from(q.pid()).expect("pid fits pid_t");
+        // SAFETY: kill takes no pointers; the child is not reaped yet, so the pid is still ours.
+        assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
+        c.expect_line("Server is shutting down; your answers so far are saved.");
+        assert_eq!(c.read_to_end(), "");
+        // Hanging up lets quizd exit without waiting out its grace period.
+        drop(c);
+        assert_eq!(
+            q.wait_exit(PATIENCE).code(),
+            Some(0),
+            "{name}: {:#?}",
+            q.log
+        );
+        let rows = results_rows(results);
+        assert_eq!(rows.len(), 1, "{name}: {rows:#?}");
+        assert_eq!(rows[0][STATUS], "shutdown");
+    }
 }
 
 /// The built `quizd-load` with `args`; waits for it (a run that finishes by itself, bounded by

@@ -22,6 +22,7 @@ use mio::{Interest, Registry, Token};
 use slab::Slab;
 
 use crate::bank::{Bank, Problem};
+use crate::limits::{CONSOLE_OUTPUT_CAP, OUTPUT_WATERMARK};
 use crate::quiz::Quiz;
 use crate::results::Results;
 use crate::room::roster::{Attempt, Status};
@@ -49,6 +50,13 @@ pub struct Conn {
     /// Taken out while its bytes are fed to the room (so the room's output can be written to
     /// other connections meanwhile), then put back.
     pub decoder: Decoder,
+    /// Bytes read but not yet decoded: what a read brought beyond this turn's lines (a flood).
+    /// Empty, and unallocated, for a client that sends a line at a time.
+    pub input: Vec<u8>,
+    /// Not read while its output is above the watermark; read again once it drains.
+    pub paused: bool,
+    /// The peer closed its side: read on to the end of the stream.
+    pub peer_closed: bool,
     /// Output the socket has not taken yet; empty (and unallocated) while the client keeps up.
     backlog: Vec<u8>,
     /// Bytes at the front of `backlog` already written.
@@ -69,6 +77,9 @@ impl Conn {
             door,
             phase: Phase::Open,
             decoder: Decoder::new(),
+            input: Vec::new(),
+            paused: false,
+            peer_closed: false,
             backlog: Vec::new(),
             sent: 0,
             closing: None,
@@ -164,8 +175,11 @@ pub(crate) struct Net {
     pub(crate) out: Vec<u8>,
     /// Connections marked for the sweep (their `closing` holds the status their attempt gets).
     pub(crate) to_close: Vec<usize>,
-    /// Student connections over the output cap, for the loop to end.
+    /// Connections over their output cap, for the loop to end.
     pub(crate) over_cap: Vec<usize>,
+    /// Connections with input to handle next turn: lines beyond their share of this one, or
+    /// output that drained after a pause.
+    pub(crate) ready: Vec<usize>,
     /// Connections lingering after their last word, by deadline.
     pub(crate) lingering: BTreeSet<(Instant, usize)>,
     /// A teacher asked for shutdown.
@@ -213,13 +227,18 @@ impl Net {
             self.mark_close(key, Status::Disconnected);
             return;
         }
-        // A teacher's `results` may be large; only students are held to the cap.
-        if conn.pending() > self.output_cap
-            && conn.phase == Phase::Open
-            && conn.door == Door::Student
-            && !self.over_cap.contains(&key)
-        {
+        let cap = match conn.door {
+            Door::Student => self.output_cap,
+            // A teacher's `results` may be large.
+            Door::Teacher => CONSOLE_OUTPUT_CAP.max(self.output_cap),
+        };
+        if conn.pending() > cap && conn.phase == Phase::Open && !self.over_cap.contains(&key) {
             self.over_cap.push(key);
+        }
+        if conn.paused && conn.pending() <= OUTPUT_WATERMARK {
+            // The client took its output: read what it sent meanwhile.
+            conn.paused = false;
+            self.ready.push(key);
         }
         conn.shut_when_flushed();
         let want_write = conn.wants_write();

@@ -24,10 +24,28 @@ pub const LISTEN_BACKLOG: i32 = 4096;
 /// First pause after accept fails for lack of descriptors; doubles up to [`ACCEPT_PAUSE_MAX`].
 pub const ACCEPT_PAUSE_MIN: Duration = Duration::from_millis(50);
 pub const ACCEPT_PAUSE_MAX: Duration = Duration::from_secs(1);
-/// Most bytes read from one connection per wake-up, so one fast sender cannot starve the rest.
+/// Most bytes read from one connection per loop turn, so one fast sender cannot starve the rest.
 pub const READ_BUDGET: usize = 64 * 1024;
-/// Output allowed to wait for a client that does not read; over it, the client is closed.
+/// Most input lines a student's connection hands to the room per loop turn: a student types
+/// one line at a time, so a flood of lines (a paste, a script, an attack) waits its turn with
+/// every other connection instead of holding the thread.
+pub const STUDENT_LINES_PER_TURN: usize = 8;
+/// The same for a console, which may paste a bank (`upload`).
+pub const CONSOLE_LINES_PER_TURN: usize = 64;
+/// A connection whose unsent output is above this is not read from until it drains, so a
+/// client that does not read stops being served (and stops growing its output), not the others.
+pub const OUTPUT_WATERMARK: usize = 16 * 1024;
+/// Output allowed to wait for a student who does not read; over it, the client is closed.
 pub const OUTPUT_CAP: usize = 64 * 1024;
+/// The same for a teacher's console, where one `results` reply may be large.
+pub const CONSOLE_OUTPUT_CAP: usize = 16 * 1024 * 1024;
+/// Kernel socket buffers of a student's connection, `(send, receive)`, in bytes as asked of
+/// `setsockopt` (Linux doubles them for its bookkeeping). A question and its options are a few
+/// hundred bytes and an answer a few; without a size, the kernel grows the buffers of a client
+/// that does not read to megabytes.
+pub const STUDENT_BUFFERS: (usize, usize) = (16 * 1024, 8 * 1024);
+/// The same for a console, which receives `results` and sends uploads.
+pub const CONSOLE_BUFFERS: (usize, usize) = (256 * 1024, 256 * 1024);
 /// How long a finished connection may take to receive its last lines and close.
 pub const LINGER: Duration = Duration::from_secs(5);
 /// Time given at shutdown for the last lines to reach everyone.

@@ -26,8 +26,9 @@ use slab::Slab;
 use crate::config::Config;
 use crate::conn::{Conn, Net, Outbox, Phase};
 use crate::limits::{
-    self, ACCEPT_PAUSE_MAX, ACCEPT_PAUSE_MIN, LISTEN_BACKLOG, MAX_TEACHERS, OUT_KEEP, READ_BUDGET,
-    SHUTDOWN_GRACE,
+    self, ACCEPT_PAUSE_MAX, ACCEPT_PAUSE_MIN, CONSOLE_BUFFERS, CONSOLE_LINES_PER_TURN,
+    LISTEN_BACKLOG, MAX_TEACHERS, OUT_KEEP, OUTPUT_WATERMARK, READ_BUDGET, SHUTDOWN_GRACE,
+    STUDENT_BUFFERS, STUDENT_LINES_PER_TURN,
 };
 use crate::results::Results;
 use crate::room::roster::Status;
@@ -124,24 +125,42 @@ pub(crate) fn is_transient(e: &io::Error) -> bool {
     )
 }
 
-/// One line to a connection that will not be served, then close. The line fits any socket
-/// buffer, so one write does.
+/// One line to a connection that will not be served, then close: one read and one write, so a
+/// refused client that keeps sending costs the loop nothing more. The read takes what a telnet
+/// client sends on connecting (its option offers), so closing sends FIN and the line arrives; a
+/// client that sends more than that gets a reset, which is its own doing. The line fits any
+/// socket buffer, so one write does.
 fn refuse(mut stream: mio::net::TcpStream, line: &str) {
     use std::io::Write;
-    // Drop anything already sent so closing sends FIN, not a reset that eats the line.
     let mut sink = [0u8; 512];
-    while matches!(stream.read(&mut sink), Ok(n) if n > 0) {}
-    let _ = stream.write_all(line.as_bytes());
+    let _ = stream.read(&mut sink);
+    let _ = stream.write(line.as_bytes());
     let _ = stream.shutdown(std::net::Shutdown::Write);
 }
 
-/// Binds with a backlog large enough for a class arriving at once (mio's default is 128).
-pub(crate) fn bind_listener(addr: &str) -> io::Result<TcpListener> {
+/// Binds with a backlog large enough for a class arriving at once (mio's default is 128) and
+/// the socket buffer sizes `(send, receive)` every connection accepted from it inherits, so a
+/// client that stops reading cannot pin megabytes of kernel memory (Linux grows unset buffers up
+/// to `tcp_wmem`/`tcp_rmem`, 4 MiB and 6 MiB by default). Setting them on the listener also
+/// sizes the window the handshake offers.
+pub(crate) fn bind_listener(
+    addr: &str,
+    buffers: Option<(usize, usize)>,
+) -> io::Result<TcpListener> {
     let resolved = addr
         .to_socket_addrs()?
         .next()
         .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "the name has no address"))?;
     let listener = TcpListener::bind(resolved)?;
+    if let Some((send, receive)) = buffers {
+        let socket = socket2::SockRef::from(&listener);
+        if let Err(e) = socket
+            .set_send_buffer_size(send)
+            .and_then(|()| socket.set_recv_buffer_size(receive))
+        {
+            log::warn!("cannot size the socket buffers of {addr}: {e}");
+        }
+    }
     // Calling listen() again on a listening socket only changes its backlog (Linux, BSDs).
     // SAFETY: the descriptor is valid for the listener's lifetime; listen takes no pointers.
     if unsafe { libc::listen(listener.as_raw_fd(), LISTEN_BACKLOG) } != 0 {
@@ -169,8 +188,6 @@ pub struct Server {
     /// When the server ran out of descriptors with connections waiting; cleared once the
     /// backlog is drained, so the warning is logged once per episode, not once per retry.
     starved_since: Option<Instant>,
-    /// Connections that hit the read budget and may have more input waiting.
-    again: Vec<usize>,
     signals: Option<signal_hook_mio::v1_0::Signals>,
     stop: Arc<AtomicBool>,
     waker: Arc<Waker>,
@@ -197,17 +214,20 @@ impl Server {
         let max_clients = config
             .max_clients
             .unwrap_or_else(|| limits::default_max_clients(nofile));
-        let mut listener = bind_listener(&config.listen).map_err(|error| StartError::Listen {
-            addr: config.listen.clone(),
-            error,
-        })?;
+        let mut listener =
+            bind_listener(&config.listen, Some(STUDENT_BUFFERS)).map_err(|error| {
+                StartError::Listen {
+                    addr: config.listen.clone(),
+                    error,
+                }
+            })?;
         let mut admin_listener = match &config.admin_listen {
-            Some(addr) => Some(
-                bind_listener(addr).map_err(|error| StartError::AdminListen {
+            Some(addr) => Some(bind_listener(addr, Some(CONSOLE_BUFFERS)).map_err(|error| {
+                StartError::AdminListen {
                     addr: addr.clone(),
                     error,
-                })?,
-            ),
+                }
+            })?),
             None => None,
         };
         let results = Results::open(&config.results).map_err(|error| StartError::Results {
@@ -279,6 +299,7 @@ impl Server {
                 out: Vec::with_capacity(OUT_KEEP),
                 to_close: Vec::new(),
                 over_cap: Vec::new(),
+                ready: Vec::new(),
                 lingering: BTreeSet::new(),
                 shutdown_asked: false,
                 students: 0,
@@ -294,7 +315,6 @@ impl Server {
             max_clients,
             accept_paused: None,
             starved_since: None,
-            again: Vec::new(),
             signals,
             stop: Arc::new(AtomicBool::new(false)),
             waker,
@@ -370,7 +390,7 @@ impl Server {
 
     /// How long poll may sleep: until the nearest deadline (none: block; overdue: zero).
     fn poll_timeout(&self, now: Instant) -> Option<Duration> {
-        if !self.again.is_empty() {
+        if !self.net.ready.is_empty() {
             return Some(Duration::ZERO);
         }
         [
@@ -589,8 +609,15 @@ impl Server {
     }
 
     /// Reads what a connection sent, feeding it through the telnet decoder into the room, then
-    /// sends the output. `to_eof`: read on to the end of stream (the event said the peer
-    /// closed), not just until a short read.
+    /// sends the output. `to_eof`: the event said the peer closed, so read on to the end of the
+    /// stream (no further event would announce it).
+    ///
+    /// Every connection gets a bounded share of each loop turn: at most a few input lines
+    /// ([`STUDENT_LINES_PER_TURN`], [`CONSOLE_LINES_PER_TURN`]) and [`READ_BUDGET`] bytes. What a
+    /// read brought beyond the lines waits in the connection's `input` for the next turn, and a
+    /// connection with more to do is put on the ready list, served round-robin with every other
+    /// one. A connection whose output backs up past [`OUTPUT_WATERMARK`] is not read at all
+    /// until it drains: a client that does not read stops being served, not the others.
     ///
     /// A read that returns less than asked has emptied the socket (stream sockets under
     /// edge-triggered polling: epoll(7)), so the loop stops there instead of paying one more
@@ -599,61 +626,111 @@ impl Server {
         let Some(conn) = self.net.conns.get_mut(key) else {
             return;
         };
+        conn.peer_closed |= to_eof;
+        let to_eof = conn.peer_closed;
         let mut decoder = std::mem::take(&mut conn.decoder);
-        let mut budget = READ_BUDGET;
-        let ended = loop {
-            let Some(conn) = self.net.conns.get_mut(key) else {
-                break None;
+        let mut input = std::mem::take(&mut conn.input);
+        let mut lines = match conn.door {
+            Door::Student => STUDENT_LINES_PER_TURN,
+            Door::Teacher => CONSOLE_LINES_PER_TURN,
+        };
+        let mut bytes = READ_BUDGET;
+        let mut more = false;
+        let mut ended = None;
+        if !input.is_empty() {
+            let mut io = Outbox {
+                net: &mut self.net,
+                current: Some(key),
+                now,
             };
-            match conn.stream.read(&mut self.scratch) {
-                Ok(0) => break Some(Status::Disconnected),
+            let used = feed(
+                &mut decoder,
+                &input,
+                &mut lines,
+                key,
+                now,
+                &mut self.room,
+                &mut io,
+            );
+            input.drain(..used);
+            more = !input.is_empty();
+        }
+        while !more && ended.is_none() {
+            let Some(conn) = self.net.conns.get_mut(key) else {
+                break;
+            };
+            if lines == 0 || bytes == 0 {
+                // The socket may hold more: next turn.
+                more = true;
+                break;
+            }
+            if conn.pending() + self.net.out.len() > OUTPUT_WATERMARK {
+                // Read again once the client has taken its output (`Net::push`).
+                conn.paused = true;
+                break;
+            }
+            let chunk = self.scratch.len().min(bytes);
+            match conn.stream.read(&mut self.scratch[..chunk]) {
+                Ok(0) => ended = Some(Status::Disconnected),
                 Ok(n) => {
                     conn.bytes_in += n as u64;
+                    bytes -= n;
                     if conn.phase == Phase::Open {
-                        let bytes = &self.scratch[..n];
                         let mut io = Outbox {
                             net: &mut self.net,
                             current: Some(key),
                             now,
                         };
-                        feed(&mut decoder, bytes, key, now, &mut self.room, &mut io);
+                        let read = &self.scratch[..n];
+                        let used = feed(
+                            &mut decoder,
+                            read,
+                            &mut lines,
+                            key,
+                            now,
+                            &mut self.room,
+                            &mut io,
+                        );
+                        if used < n {
+                            input.extend_from_slice(&read[used..]);
+                            more = true;
+                        }
                     }
-                    budget = budget.saturating_sub(n);
-                    if budget == 0 {
-                        self.again.push(key);
-                        break None;
-                    }
-                    if n < self.scratch.len() && !to_eof {
-                        break None;
+                    if n < chunk && !to_eof {
+                        break;
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break None,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
                     log::debug!("{}: read failed: {e}", conn.peer);
-                    break Some(Status::Disconnected);
+                    ended = Some(Status::Disconnected);
                 }
             }
-        };
+        }
         if let Some(conn) = self.net.conns.get_mut(key) {
             conn.decoder = decoder;
+            conn.input = input;
         }
         self.net.push(key, None);
         self.net.out.clear();
         if self.net.out.capacity() > 4 * OUT_KEEP {
             self.net.out = Vec::with_capacity(OUT_KEEP);
         }
-        if let Some(status) = ended {
-            self.net.mark_close(key, status);
+        match ended {
+            Some(status) => self.net.mark_close(key, status),
+            None if more => self.net.ready.push(key),
+            None => {}
         }
         self.after_room(now);
     }
 
-    /// Connections that used up their read budget get another turn.
+    /// Connections with more input to handle (or that may have more waiting) get their next
+    /// share, in turn.
     fn read_again(&mut self, now: Instant) {
-        for key in std::mem::take(&mut self.again) {
+        for key in std::mem::take(&mut self.net.ready) {
             if matches!(self.net.conns.get(key), Some(c) if c.closing.is_none()) {
-                self.read_conn(key, now, true);
+                self.read_conn(key, now, false);
             }
         }
     }
@@ -815,28 +892,43 @@ impl Server {
     }
 }
 
-/// Runs input bytes through the decoder into the room.
+/// Runs input bytes through the decoder into the room, until `lines` lines have gone; returns
+/// how many bytes were used.
 ///
-/// A leave (Ctrl-C) is acted on after the whole chunk: the telnet client sends
+/// A leave (Ctrl-C) is acted on after the rest of the bytes: the telnet client sends
 /// `IAC IP IAC DO TIMING-MARK` and discards all output until the timing mark is answered, so the
-/// answer must go out before the farewell lines or the student never sees them.
+/// answer must go out before the farewell lines or the student never sees them. Lines after a
+/// leave are dropped, and do not count.
 fn feed(
     decoder: &mut Decoder,
     bytes: &[u8],
+    lines: &mut usize,
     key: usize,
     now: Instant,
     room: &mut Room,
     io: &mut Outbox<'_>,
-) {
+) -> usize {
     let mut leave = false;
-    decoder.feed(bytes, |event| match event {
+    let mut budget = *lines;
+    let used = decoder.feed_lines(bytes, &mut budget, |event| match event {
         Telnet::Line(text) if !leave => room.handle_line(key, text, now, io),
         Telnet::TooLong if !leave => room.handle_too_long(key, now, io),
         Telnet::Line(_) | Telnet::TooLong => {}
         Telnet::Leave => leave = true,
         Telnet::Reply(bytes) => io.send(key, bytes),
     });
-    if leave {
+    let used = if leave {
+        // Everything after the leave is dropped, but its telnet replies still go out.
+        decoder.feed(&bytes[used..], |event| {
+            if let Telnet::Reply(reply) = event {
+                io.send(key, reply);
+            }
+        });
         room.handle_leave(key, now, io);
-    }
+        bytes.len()
+    } else {
+        used
+    };
+    *lines = budget;
+    used
 }

@@ -159,6 +159,30 @@ impl Decoder {
         }
     }
 
+    /// Decodes `bytes` until `lines` input lines (a [`Event::Line`] or [`Event::TooLong`] each)
+    /// have been handed out, calling `on_event` for each event in order; returns how many bytes
+    /// were used. The rest is for a later call: the server hands out a few lines per connection
+    /// per loop turn, so a flood of lines from one client cannot hold the thread.
+    pub fn feed_lines(
+        &mut self,
+        bytes: &[u8],
+        lines: &mut usize,
+        mut on_event: impl FnMut(Event<'_>),
+    ) -> usize {
+        for (at, &byte) in bytes.iter().enumerate() {
+            if *lines == 0 {
+                return at;
+            }
+            self.step(byte, &mut |event: Event<'_>| {
+                if matches!(event, Event::Line(_) | Event::TooLong) {
+                    *lines -= 1;
+                }
+                on_event(event);
+            });
+        }
+        bytes.len()
+    }
+
     /// Advances the state machine by one byte.
     fn step(&mut self, byte: u8, on_event: &mut impl FnMut(Event<'_>)) {
         self.state = match self.state {
@@ -966,5 +990,32 @@ mod tests {
             input.push(b'\n');
             assert_eq!(feed_chunks(&[&input]), [line("")], "{input:x?}");
         }
+    }
+
+    #[test]
+    fn feed_lines_stops_after_the_budget_and_the_rest_decodes_the_same() {
+        let input: &[u8] = b"a\r\n\xff\xfd\x06b\rc\nd\r\n";
+        let whole = feed_chunks(&[input]);
+        for budget in 1..=5 {
+            let mut decoder = Decoder::new();
+            let mut got = Vec::new();
+            let mut rest = input;
+            while !rest.is_empty() {
+                let mut lines = budget;
+                let used = decoder.feed_lines(rest, &mut lines, |e| got.push(Ev::from(e)));
+                let handed = got
+                    .iter()
+                    .filter(|e| matches!(e, Ev::Line(_) | Ev::TooLong))
+                    .count();
+                assert!(used == rest.len() || lines == 0, "stops only at the budget");
+                assert!(handed <= budget * 4);
+                rest = &rest[used..];
+            }
+            assert_eq!(got, whole, "budget {budget}");
+        }
+        let mut lines = 1;
+        let mut decoder = Decoder::new();
+        let used = decoder.feed_lines(b"\r\r\r\r", &mut lines, |_| {});
+        assert_eq!((used, lines), (1, 0), "one bare CR is one line");
     }
 }

@@ -9,20 +9,16 @@
 
 mod common;
 
-use std::io::{self, BufRead, BufReader, Read};
+use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::thread::JoinHandle;
+use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Client, TempDir, csv_rows};
-
-/// How long to wait for anything before failing the test (a safety net, not a timer).
-const PATIENCE: Duration = Duration::from_secs(20);
+use common::binary::{Quizd, text};
+use common::{Client, PATIENCE, TempDir, csv_rows};
 
 /// The results header: a stable interface (spreadsheets, scripts).
 const HEADER: &str = "finished_at,name,peer,quiz,score,max,percent,duration_s,answers,status";
@@ -78,10 +74,6 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn text(path: &Path) -> &str {
-    path.to_str().expect("temporary paths are UTF-8")
-}
-
 /// Questions in a GIFT file, counted independently of quizd's parser: blank-line separated
 /// blocks with something in them besides `//` comments and a `$CATEGORY:` line.
 fn gift_questions(path: &Path) -> usize {
@@ -108,7 +100,6 @@ fn aiken_questions(path: &Path) -> usize {
         .count()
 }
 
-/// A running (or finished) quizd; killed on drop unless it has exited.
 /// A throwaway directory with the three-question bank and a results path.
 struct Class {
     /// Removed (with everything in it) when the test ends.
@@ -148,202 +139,6 @@ impl Class {
             (r[NAME].as_str(), r[ANSWERS].as_str(), r[STATUS].as_str()),
             (name, answers, status)
         );
-    }
-}
-
-struct Quizd {
-    child: Child,
-    /// stderr lines as they arrive; disconnected once quizd has exited (closed stderr).
-    stderr: Receiver<String>,
-    /// Every stderr line received so far, for assertions and failure messages.
-    log: Vec<String>,
-    stdout: Option<JoinHandle<String>>,
-    exited: Option<ExitStatus>,
-}
-
-impl Quizd {
-    /// The command a user would type; logging at quizd's default level, whatever the
-    /// environment of the test run says.
-    fn command(args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_quizd"));
-        cmd.args(args);
-        // Tests run in parallel: each console on a port of its own, unless the test says.
-        if !args.contains(&"--admin-listen") {
-            cmd.args(["--admin-listen", "127.0.0.1:0"]);
-        }
-        cmd.env_remove("QUIZD_ADMIN_TOKEN")
-            .env("RUST_LOG", "info")
-            .env("RUST_LOG_STYLE", "never")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        cmd
-    }
-
-    fn start(args: &[&str]) -> Quizd {
-        Quizd::spawn(Quizd::command(args))
-    }
-
-    fn spawn(mut cmd: Command) -> Quizd {
-        let mut child = cmd.spawn().expect("start the quizd binary");
-        let stderr = child.stderr.take().expect("stderr is piped");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stderr);
-            let mut buf = Vec::new();
-            loop {
-                buf.clear();
-                match reader.read_until(b'\n', &mut buf) {
-                    Ok(0) | Err(_) => return,
-                    Ok(_) => {
-                        let line = String::from_utf8_lossy(&buf);
-                        let line = line.trim_end_matches(['\r', '\n']).to_string();
-                        if tx.send(line).is_err() {
-                            return;
-                        }
-                    }
-                }
-            }
-        });
-        let mut out = child.stdout.take().expect("stdout is piped");
-        let stdout = std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = out.read_to_string(&mut s);
-            s
-        });
-        Quizd {
-            child,
-            stderr: rx,
-            log: Vec::new(),
-            stdout: Some(stdout),
-            exited: None,
-        }
-    }
-
-    /// Runs to completion (`--check`, start-up failures): exit status, stdout, stderr lines.
-    fn run(args: &[&str]) -> (ExitStatus, String, Vec<String>) {
-        let mut q = Quizd::start(args);
-        let status = q.wait_exit(PATIENCE);
-        let stdout = q.stdout();
-        (status, stdout, q.log.clone())
-    }
-
-    /// Starts quizd on `bank` as a teacher would, expecting it to refuse: exit status 1 and
-    /// never a "listening on" line. Returns stderr's lines.
-    fn refuses_to_start(results: &Path, bank: &Path) -> Vec<String> {
-        let args = [
-            "--listen",
-            "127.0.0.1:0",
-            "--results",
-            text(results),
-            text(bank),
-        ];
-        let (status, _, log) = Quizd::run(&args);
-        assert_eq!(status.code(), Some(1), "stderr: {log:#?}");
-        assert!(
-            !log.iter().any(|l| l.contains("listening on")),
-            "it must not serve: {log:#?}"
-        );
-        log
-    }
-
-    /// Starts a server on a free port; returns it and the address it really listens on.
-    fn serve(args: &[&str]) -> (Quizd, SocketAddr) {
-        let mut all = vec!["--listen", "127.0.0.1:0"];
-        all.extend_from_slice(args);
-        let mut q = Quizd::start(&all);
-        let addr = q.listening();
-        (q, addr)
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    /// Waits for a stderr line that satisfies `pred`; returns it.
-    fn wait_for(&mut self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            match self
-                .stderr
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            {
-                Ok(line) => {
-                    self.log.push(line.clone());
-                    if pred(&line) {
-                        return line;
-                    }
-                }
-                Err(RecvTimeoutError::Timeout) => panic!(
-                    "no {what} on quizd's stderr within {PATIENCE:?}; got:\n{}",
-                    self.log.join("\n")
-                ),
-                Err(RecvTimeoutError::Disconnected) => panic!(
-                    "quizd exited before {what}; stderr:\n{}",
-                    self.log.join("\n")
-                ),
-            }
-        }
-    }
-
-    /// Waits for `listening on 127.0.0.1:PORT (...)`; returns the address.
-    fn listening(&mut self) -> SocketAddr {
-        let line = self.wait_for("`listening on` line", |l| l.contains("listening on "));
-        let rest = &line[line.find("listening on ").expect("just matched") + 13..];
-        let addr = rest.split(" (").next().unwrap_or(rest);
-        addr.parse()
-            .unwrap_or_else(|e| panic!("bad address {addr:?} in {line:?}: {e}"))
-    }
-
-    /// Sends SIGTERM, as `kill PID` or a service manager does.
-    fn terminate(&self) {
-        let pid = libc::pid_t::try_from(self.pid()).expect("pid fits pid_t");
-        // SAFETY: kill takes no pointers; the child is not reaped yet, so the pid is still ours.
-        let rc = unsafe { libc::kill(pid, libc::SIGTERM) };
-        assert_eq!(rc, 0, "kill: {}", io::Error::last_os_error());
-    }
-
-    /// Waits for quizd to exit (its stderr closes), at most `limit`; returns the status.
-    fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
-        let deadline = Instant::now() + limit;
-        loop {
-            match self
-                .stderr
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            {
-                Ok(line) => self.log.push(line),
-                Err(RecvTimeoutError::Disconnected) => break,
-                Err(RecvTimeoutError::Timeout) => panic!(
-                    "quizd did not exit within {limit:?}; stderr:\n{}",
-                    self.log.join("\n")
-                ),
-            }
-        }
-        let status = self.child.wait().expect("wait for quizd");
-        self.exited = Some(status);
-        status
-    }
-
-    /// Everything quizd printed on stdout (after it exited).
-    fn stdout(&mut self) -> String {
-        self.stdout
-            .take()
-            .map(|t| t.join().expect("stdout reader"))
-            .unwrap_or_default()
-    }
-
-    /// Log lines holding `needle` so far.
-    fn logged(&self, needle: &str) -> usize {
-        self.log.iter().filter(|l| l.contains(needle)).count()
-    }
-}
-
-impl Drop for Quizd {
-    fn drop(&mut self) {
-        if self.exited.is_none() && matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
     }
 }
 

@@ -95,7 +95,8 @@ impl Baseline {
     /// Binds `addr` (with quizd's backlog) and prepares the script for `quiz`.
     pub fn bind(addr: &str, quiz: &Quiz) -> io::Result<Baseline> {
         crate::limits::raise_nofile()?;
-        let mut listener = crate::server::bind_listener(addr)?;
+        let mut listener =
+            crate::server::bind_listener(addr, Some(crate::limits::STUDENT_BUFFERS))?;
         let poll = Poll::new()?;
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;

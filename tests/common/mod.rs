@@ -2,6 +2,8 @@
 //! waits for anchors (never for a fixed time), and throwaway directories.
 #![allow(dead_code)]
 
+pub mod binary;
+
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};

@@ -6,7 +6,7 @@
 use super::report::ServerMemory;
 
 /// The server's memory as the run goes.
-pub(super) struct MemoryWatch {
+pub(crate) struct MemoryWatch {
     pid: u32,
     before: u64,
     loaded: u64,
@@ -52,8 +52,9 @@ impl MemoryWatch {
     }
 }
 
-/// A `kB` field of `/proc/PID/status`, in bytes.
-fn proc_status(pid: u32, field: &str) -> Option<u64> {
+/// A `kB` field of `/proc/PID/status` (`"VmRSS:"`, `"VmHWM:"`), in bytes; `None` where it
+/// cannot be read (not Linux, no such process).
+pub fn proc_status(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with(field))?;
     let kb: u64 = line[field.len()..]

@@ -35,7 +35,7 @@ use render::group;
 
 mod compare;
 mod engine;
-mod memory;
+pub mod memory;
 mod render;
 mod report;
 mod scanner;

@@ -1,0 +1,170 @@
+//! Attacks on the one thread, each with an honest student alongside: what the attacker does must
+//! cost the class nothing, and the server's memory stays bounded. The server runs in-process
+//! where only the wire matters, and as the built binary where its memory is measured
+//! (`/proc/PID/status`). Nothing waits for a fixed time: a stalled server shows as an honest
+//! student's anchor not arriving within the patience limit.
+
+mod common;
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use common::binary::{Quizd, text};
+use common::{Client, TempDir, TestServer, in_order, three_questions};
+use quizd::tools::load::memory::proc_status;
+
+/// A small bank, in file order with `--no-shuffle`: the right letters are b, b, b.
+const BANK: &str = "Q1?\nA) no\nB) yes\nANSWER: B\n\nQ2?\nA) no\nB) yes\nANSWER: B\n\nQ3?\nA) no\nB) yes\nANSWER: B\n";
+
+/// An honest student takes the whole three-question quiz and gets 3 out of 3.
+fn honest_student(addr: SocketAddr, name: &str) {
+    let mut c = Client::connect(addr);
+    c.join(name);
+    for _ in 0..2 {
+        c.send("b");
+        c.expect_line("Correct!");
+        c.expect("answer> ");
+    }
+    c.send("b");
+    c.expect_line(&format!("Quiz over, {name}: you scored 3 out of 3"));
+}
+
+/// Writes `bytes` repeatedly to a non-blocking socket until the kernel takes no more (the
+/// server stopped reading) or `limit` bytes went; returns how many went.
+fn write_until_full(stream: &mut TcpStream, bytes: &[u8], limit: usize) -> usize {
+    stream.set_nonblocking(true).expect("non-blocking");
+    let mut sent = 0;
+    while sent < limit {
+        match stream.write(bytes) {
+            Ok(n) => sent += n,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(_) => break,
+        }
+    }
+    sent
+}
+
+#[test]
+fn a_refused_newcomer_who_keeps_sending_does_not_stall_the_class() {
+    let server = TestServer::start_with(three_questions(), in_order(), |c| {
+        c.max_clients = Some(1);
+    });
+    let mut honest = server.connect();
+    honest.join("alice");
+    // The server is full: the next one is refused, and keeps sending as fast as it can.
+    let streaming = Arc::new(AtomicBool::new(true));
+    let sent = Arc::new(AtomicU64::new(0));
+    let attacker = {
+        let (streaming, sent) = (streaming.clone(), sent.clone());
+        let addr = server.addr;
+        std::thread::spawn(move || {
+            let mut s = TcpStream::connect(addr).expect("connect");
+            let chunk = vec![b'x'; 64 * 1024];
+            while streaming.load(Ordering::SeqCst) {
+                match s.write(&chunk) {
+                    Ok(n) => sent.fetch_add(n as u64, Ordering::SeqCst),
+                    Err(_) => break,
+                };
+            }
+        })
+    };
+    // Wait until the attacker is streaming, then the class carries on regardless.
+    while sent.load(Ordering::SeqCst) < 256 * 1024 && !attacker.is_finished() {
+        std::thread::yield_now();
+    }
+    for _ in 0..2 {
+        honest.send("b");
+        honest.expect_line("Correct!");
+        honest.expect("answer> ");
+    }
+    honest.send("b");
+    honest.expect_line("Quiz over, alice: you scored 3 out of 3");
+    streaming.store(false, Ordering::SeqCst);
+    let _ = attacker.join();
+}
+
+/// quizd (the built binary) on the three-question bank, in file order, console off.
+fn serve_binary(dir: &TempDir, extra: &[&str]) -> (Quizd, SocketAddr) {
+    let bank = dir.write("bank.txt", BANK);
+    let results = dir.path().join("results.csv");
+    let mut args = vec![
+        "--no-shuffle",
+        "-t",
+        "0",
+        "--results",
+        text(&results),
+        text(&bank),
+    ];
+    args.extend_from_slice(extra);
+    Quizd::serve(&args)
+}
+
+fn rss(q: &Quizd, field: &str) -> u64 {
+    proc_status(q.pid(), field).expect("read /proc/PID/status")
+}
+
+#[test]
+fn two_hundred_students_flooding_help_and_never_reading_cost_the_server_under_100_mb() {
+    let dir = TempDir::new("flood-help");
+    let (q, addr) = serve_binary(&dir, &["--admin-listen", "off"]);
+    honest_student(addr, "warmup");
+    let before = rss(&q, "VmRSS:");
+    // Each gives a name, then sends 64 KiB of `/?` (a reply about 100 times its size) and
+    // never reads a byte.
+    let flood = "/?\r".repeat(64 * 1024 / 3);
+    let mut floods = Vec::new();
+    for i in 0..200 {
+        let mut s = TcpStream::connect(addr).expect("connect");
+        s.write_all(format!("flood{i}\r\n").as_bytes())
+            .expect("name");
+        write_until_full(&mut s, flood.as_bytes(), flood.len());
+        floods.push(s);
+    }
+    // The class is served throughout.
+    honest_student(addr, "alice");
+    honest_student(addr, "bob");
+    let grown = rss(&q, "VmHWM:").saturating_sub(before);
+    assert!(
+        grown < 100 * 1024 * 1024,
+        "the server grew by {} MB for 200 clients that do not read",
+        grown / (1024 * 1024)
+    );
+    drop(floods);
+}
+
+#[test]
+fn a_console_that_never_reads_and_sends_enter_before_the_token_costs_under_64_mb() {
+    let dir = TempDir::new("flood-console");
+    let (mut q, addr) = serve_binary(&dir, &["--admin-listen", "127.0.0.1:0"]);
+    let console = console_addr(&mut q);
+    let before = rss(&q, "VmRSS:");
+    // Enter and telnet's Are-You-There, each of which gets an answer, 50 MB of them, never
+    // reading one.
+    let mut s = TcpStream::connect(console).expect("connect");
+    let junk: Vec<u8> = b"\r\n\xff\xf6".repeat(16 * 1024);
+    write_until_full(&mut s, &junk, 50 * 1024 * 1024);
+    honest_student(addr, "alice");
+    let grown = rss(&q, "VmHWM:").saturating_sub(before);
+    assert!(
+        grown < 64 * 1024 * 1024,
+        "the server grew by {} MB for one console that does not read",
+        grown / (1024 * 1024)
+    );
+    // The attacker's connection is still served as far as its output drains.
+    let mut first = [0u8; 64];
+    s.set_nonblocking(false).expect("blocking");
+    let n = s.read(&mut first).unwrap_or(0);
+    assert!(n > 0, "the console greeted it");
+}
+
+/// Waits for `teacher console on ADDR`; returns the address.
+fn console_addr(q: &mut Quizd) -> SocketAddr {
+    let line = q.wait_for("console address", |l| l.contains("teacher console on "));
+    let rest = &line[line.find("teacher console on ").expect("matched") + 19..];
+    rest.split(' ')
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("bad console line {line:?}"))
+}

@@ -131,11 +131,15 @@ pub(crate) fn is_transient(e: &io::Error) -> bool {
 /// client that sends more than that gets a reset, which is its own doing. The line fits any
 /// socket buffer, so one write does.
 fn refuse(mut stream: mio::net::TcpStream, line: &str) {
-    use std::io::Write;
+    say_and_go(&mut stream, line);
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+}
+
+/// The bounded part of [`refuse`]: one read, one write.
+fn say_and_go(stream: &mut (impl Read + io::Write), line: &str) {
     let mut sink = [0u8; 512];
     let _ = stream.read(&mut sink);
     let _ = stream.write(line.as_bytes());
-    let _ = stream.shutdown(std::net::Shutdown::Write);
 }
 
 /// Binds with a backlog large enough for a class arriving at once (mio's default is 128) and
@@ -931,4 +935,49 @@ fn feed(
     };
     *lines = budget;
     used
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A client that never stops sending, and counts how often it was read.
+    struct Streamer {
+        reads: usize,
+        written: Vec<u8>,
+    }
+
+    impl Read for Streamer {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.reads += 1;
+            assert!(
+                self.reads < 100,
+                "a refusal kept reading a client that never stops"
+            );
+            buf.fill(b'x');
+            Ok(buf.len())
+        }
+    }
+
+    impl io::Write for Streamer {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.written.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_refusal_reads_once_and_writes_once_however_much_the_client_sends() {
+        let mut client = Streamer {
+            reads: 0,
+            written: Vec::new(),
+        };
+        say_and_go(&mut client, "error: server full\r\n");
+        assert_eq!(client.reads, 1);
+        assert_eq!(client.written, b"error: server full\r\n");
+    }
 }

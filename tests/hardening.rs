@@ -10,9 +10,10 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
 use common::binary::{Quizd, text};
-use common::{Client, TempDir, TestServer, in_order, three_questions};
+use common::{Client, TempDir};
 use quizd::tools::load::memory::proc_status;
 
 /// A small bank, in file order with `--no-shuffle`: the right letters are b, b, b.
@@ -31,10 +32,12 @@ fn honest_student(addr: SocketAddr, name: &str) {
     c.expect_line(&format!("Quiz over, {name}: you scored 3 out of 3"));
 }
 
-/// Writes `bytes` repeatedly to a non-blocking socket until the kernel takes no more (the
-/// server stopped reading) or `limit` bytes went; returns how many went.
+/// Writes `bytes` repeatedly until `limit` bytes went, or a write has waited a second for
+/// room (the server stopped reading: its buffers and ours are full); returns how many went.
 fn write_until_full(stream: &mut TcpStream, bytes: &[u8], limit: usize) -> usize {
-    stream.set_nonblocking(true).expect("non-blocking");
+    stream
+        .set_write_timeout(Some(Duration::from_secs(1)))
+        .expect("write timeout");
     let mut sent = 0;
     while sent < limit {
         match stream.write(bytes) {
@@ -48,17 +51,17 @@ fn write_until_full(stream: &mut TcpStream, bytes: &[u8], limit: usize) -> usize
 
 #[test]
 fn a_refused_newcomer_who_keeps_sending_does_not_stall_the_class() {
-    let server = TestServer::start_with(three_questions(), in_order(), |c| {
-        c.max_clients = Some(1);
-    });
-    let mut honest = server.connect();
+    let dir = TempDir::new("refused-streamer");
+    let (q, addr) = serve_binary(&dir, &["--admin-listen", "off", "--max-clients", "1"]);
+    let mut honest = Client::connect(addr);
     honest.join("alice");
-    // The server is full: the next one is refused, and keeps sending as fast as it can.
+    // The server is full. While its loop is stopped (SIGSTOP), a newcomer connects and starts
+    // streaming, so that when the loop comes back its refusal meets a socket that never runs dry.
+    signal(&q, libc::SIGSTOP);
     let streaming = Arc::new(AtomicBool::new(true));
     let sent = Arc::new(AtomicU64::new(0));
     let attacker = {
         let (streaming, sent) = (streaming.clone(), sent.clone());
-        let addr = server.addr;
         std::thread::spawn(move || {
             let mut s = TcpStream::connect(addr).expect("connect");
             let chunk = vec![b'x'; 64 * 1024];
@@ -70,10 +73,11 @@ fn a_refused_newcomer_who_keeps_sending_does_not_stall_the_class() {
             }
         })
     };
-    // Wait until the attacker is streaming, then the class carries on regardless.
-    while sent.load(Ordering::SeqCst) < 256 * 1024 && !attacker.is_finished() {
+    while sent.load(Ordering::SeqCst) == 0 && !attacker.is_finished() {
         std::thread::yield_now();
     }
+    signal(&q, libc::SIGCONT);
+    // The class carries on while the refused newcomer streams.
     for _ in 0..2 {
         honest.send("b");
         honest.expect_line("Correct!");
@@ -83,6 +87,12 @@ fn a_refused_newcomer_who_keeps_sending_does_not_stall_the_class() {
     honest.expect_line("Quiz over, alice: you scored 3 out of 3");
     streaming.store(false, Ordering::SeqCst);
     let _ = attacker.join();
+}
+
+fn signal(q: &Quizd, signal: libc::c_int) {
+    let pid = libc::pid_t::try_from(q.pid()).expect("pid fits pid_t");
+    // SAFETY: kill takes no pointers; the child is not reaped yet, so the pid is still ours.
+    assert_eq!(unsafe { libc::kill(pid, signal) }, 0);
 }
 
 /// quizd (the built binary) on the three-question bank, in file order, console off.

@@ -32,7 +32,10 @@ impl Quizd {
     /// The command a user would type; logging at quizd's default level, whatever the
     /// environment of the test run says.
     pub fn command(args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_quizd"));
+        // QUIZD_BIN runs the tests against another build (an older one, to see a test fail).
+        let binary =
+            std::env::var("QUIZD_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_quizd").into());
+        let mut cmd = Command::new(binary);
         cmd.args(args);
         // Tests run in parallel: each console on a port of its own, unless the test says.
         if !args.contains(&"--admin-listen") {

@@ -73,6 +73,17 @@ pub const MAX_MESSAGE_CHARS: usize = 300;
 pub const MAX_CODE_TRIES: u8 = 3;
 /// Resume codes: this many characters from a 31-letter alphabet (31^6, about 887 million).
 pub const CODE_LEN: usize = 6;
+/// Wrong resume codes for one name, from any number of connections, before each further try
+/// must wait ([`CODE_BACKOFF`]): a student who mistypes a few times never notices, a guesser
+/// gets about ten tries in ten minutes.
+pub const FREE_CODE_TRIES: u32 = 5;
+/// The first wait after [`FREE_CODE_TRIES`] wrong codes for a name; each further wrong code
+/// doubles it, up to [`CODE_BACKOFF_MAX`]. The teacher's `code NAME` ends the wait.
+pub const CODE_BACKOFF: Duration = Duration::from_secs(15);
+pub const CODE_BACKOFF_MAX: Duration = Duration::from_secs(5 * 60);
+/// Attempts waiting for a student who dropped; beyond this, the one whose window ends first is
+/// recorded at once, so connect-answer-drop cycles cannot grow memory without bound.
+pub const MAX_PARKED_SEATS: usize = 20_000;
 
 // --- The teacher console -----------------------------------------------------------------
 

@@ -91,7 +91,37 @@ pub fn validate_name(raw: &str) -> Result<String, String> {
     if name.starts_with('/') {
         return Err("names cannot start with '/' (that starts a command)".into());
     }
+    if name.starts_with('#') {
+        return Err(
+            "names cannot start with '#' (the teacher's `who` numbers students that way)".into(),
+        );
+    }
+    if !name.chars().any(char::is_alphanumeric) {
+        // Braille blanks, fillers and lone marks look like nobody on a leaderboard.
+        return Err("a name needs at least one letter or digit".into());
+    }
     Ok(name)
+}
+
+/// What two names are compared by: their confusable skeletons (Unicode TR39) after NFKC, one
+/// as written and one in lower case. Two names clash when either key is the same, so `alice`,
+/// `Alice`, `ALICE`, `аlice` (Cyrillic а), `ａｌｉｃｅ` and `aIice` (capital I) all clash, and
+/// nobody can take a name that looks like another student's; `aiice` does not clash with
+/// `alice`. (One key cannot do both: lower case makes `I` an `i`, the skeleton makes it an `l`.)
+pub fn name_keys(name: &str) -> [String; 2] {
+    use unicode_normalization::UnicodeNormalization;
+    let normal: String = name.nfkc().collect();
+    let lower: String = normal.chars().flat_map(char::to_lowercase).collect();
+    [
+        unicode_security::skeleton(&normal).collect(),
+        unicode_security::skeleton(&lower).collect(),
+    ]
+}
+
+/// Whether two names clash (see [`name_keys`]).
+pub fn names_clash(a: &str, b: &str) -> bool {
+    let (a, b) = (name_keys(a), name_keys(b));
+    a[0] == b[0] || a[1] == b[1]
 }
 
 /// The letter a student sees for option position `shown` (0 is `a`); `?` past `z`.
@@ -296,5 +326,42 @@ mod tests {
             Ok("Ada Lovelace")
         );
         assert_eq!(validate_name("Zoë").as_deref(), Ok("Zoë"));
+    }
+
+    #[test]
+    fn names_that_look_alike_clash_and_different_names_do_not() {
+        for lookalike in [
+            "Alice",
+            "ALICE",
+            "\u{430}lice",
+            "\u{ff41}\u{ff4c}\u{ff49}\u{ff43}\u{ff45}",
+            "aIice",
+            "a\u{200b}lice",
+        ] {
+            assert!(names_clash(lookalike, "alice"), "{lookalike:?}");
+        }
+        for other in ["alicia", "bob", "alice2", "a lice", "aiice"] {
+            assert!(!names_clash(other, "alice"), "{other:?}");
+        }
+        assert!(!names_clash("李", "李四"));
+        assert!(names_clash("Zoë", "zoe\u{308}"));
+    }
+
+    #[test]
+    fn blank_looking_names_and_the_who_number_prefix_are_refused() {
+        for blank in [
+            "\u{2800}",
+            "\u{2800}\u{2800}",
+            "\u{3164}",
+            "...",
+            "-_-",
+            "\u{301}\u{301}",
+        ] {
+            assert!(validate_name(blank).is_err(), "{blank:?}");
+        }
+        assert!(validate_name("#3").is_err());
+        assert_eq!(validate_name("Ann #3").as_deref(), Ok("Ann #3"));
+        assert_eq!(validate_name("李").as_deref(), Ok("李"));
+        assert_eq!(validate_name("7").as_deref(), Ok("7"));
     }
 }

@@ -317,6 +317,9 @@ fn a_client_that_never_reads_is_closed_at_the_output_cap_and_others_carry_on() {
     });
     let mut greedy = server.connect();
     greedy.join("greedy");
+    // One answer, so the attempt is worth a row.
+    greedy.send("b");
+    greedy.expect("answer> ");
     // Each /help produces ~270 bytes; 100,000 of them are ~27 MB the client does not read,
     // far more than the kernel's socket buffers absorb (they grew to ~4 MB here).
     let flood = "/help\r\n".repeat(100_000);

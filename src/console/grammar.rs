@@ -14,13 +14,14 @@ pub const DEFAULT_TOP: usize = 10;
 pub(super) const HELP: &[&str] = &[
     "Commands (any case; the ones marked * need live mode):",
     "  status           the quiz, its mode, how many students are where",
-    "  who              students: name, address, state, score, idle time",
+    "  who              students: #, name, address, state, score, idle time",
     "  start *          start the quiz for everyone waiting",
     "  next *           move everyone on to the next question",
     "  end              end the quiz now (answers so far are saved)",
-    "  kick NAME        disconnect a student (answers so far are saved)",
+    "  kick NAME|#N     disconnect a student (answers so far are saved)",
     "  say TEXT         message to every student",
-    "  tell NAME TEXT   message to one student (\"Ann Lee\" for a name with spaces)",
+    "  tell NAME TEXT   message to one student (\"Ann Lee\" or #N from who)",
+    "  code NAME|#N     a new resume code for a student (ends any wait for one)",
     "  load PATH...     switch to the bank in these files, between quizzes",
     "  reload           read the current bank files again",
     "  upload NAME      send a bank (NAME.txt or NAME.gift): its lines, then \".\"",
@@ -46,14 +47,17 @@ pub enum Request {
     Next,
     /// `end`: end the quiz now.
     End,
-    /// `kick NAME`: disconnect this student. `name` has its whitespace folded, invisible
-    /// characters dropped and at most [`crate::limits::MAX_NAME_CHARS`] characters; finding the student is the
+    /// `kick NAME`: disconnect this student. `name` is `#N` (the number `who` shows), or a
+    /// name with its whitespace folded, invisible characters dropped and at most [`crate::limits::MAX_NAME_CHARS`] characters; finding the student is the
     /// server's business.
     Kick { name: String },
     /// `say TEXT`: to every student. `text` is [`sanitize`]d and not empty.
     Say { text: String },
     /// `tell NAME TEXT`: to one student. `name` as in `Kick`, `text` as in `Say`.
     Tell { name: String, text: String },
+    /// `code NAME`: a new resume code for this student's attempt (the old one stops working, and
+    /// any wait after wrong codes ends). `name` as in `Kick`.
+    Code { name: String },
     /// `load PATH...`: switch to the bank in these files (at least one); a bad bank leaves the
     /// old one in place and the reply lists every `FILE:LINE:` problem.
     Load { paths: Vec<PathBuf> },
@@ -134,7 +138,11 @@ pub(super) fn parse_command(line: &str) -> Command {
         "shutdown" => bare(Request::Shutdown),
         "kick" => match name_arg(rest) {
             Ok(name) => Command::Request(Request::Kick { name }),
-            Err(why) => Command::Error(why.unwrap_or_else(|| "usage: kick NAME".into())),
+            Err(why) => Command::Error(why.unwrap_or_else(|| "usage: kick NAME|#N".into())),
+        },
+        "code" => match name_arg(rest) {
+            Ok(name) => Command::Request(Request::Code { name }),
+            Err(why) => Command::Error(why.unwrap_or_else(|| "usage: code NAME|#N".into())),
         },
         "say" => match sanitize(rest, MAX_MESSAGE_CHARS) {
             text if text.is_empty() => Command::Error("usage: say TEXT".into()),
@@ -161,7 +169,7 @@ fn parse_tell(rest: &str) -> Command {
         Ok(None) => return Command::Error(USAGE.into()),
         Err(why) => return Command::Error(why),
     };
-    let name = match student_name(word) {
+    let name = match student_name(&word) {
         Ok(name) => name,
         Err(why) => return Command::Error(why.unwrap_or_else(|| USAGE.into())),
     };
@@ -200,21 +208,33 @@ fn parse_top(rest: &str) -> Command {
 }
 
 /// The first argument of `rest` and what follows it (trimmed): a run of non-blank characters,
-/// or text in double quotes (no escapes). `Ok(None)`: nothing left.
-fn next_word(rest: &str) -> Result<Option<(&str, &str)>, String> {
+/// or text in double quotes, where `\"` is a quote and `\\` a backslash (so every name `who`
+/// shows can be typed: `kick "\"bob"`). `Ok(None)`: nothing left.
+fn next_word(rest: &str) -> Result<Option<(String, &str)>, String> {
     let rest = rest.trim_start();
     if rest.is_empty() {
         return Ok(None);
     }
     if let Some(quoted) = rest.strip_prefix('"') {
-        return match quoted.split_once('"') {
-            Some((word, after)) => Ok(Some((word, after.trim()))),
-            None => Err("unclosed quote".into()),
-        };
+        let mut word = String::new();
+        let mut chars = quoted.char_indices();
+        while let Some((at, c)) = chars.next() {
+            match c {
+                '"' => return Ok(Some((word, quoted[at + 1..].trim()))),
+                '\\' => match chars.next() {
+                    Some((_, escaped)) => word.push(escaped),
+                    None => break,
+                },
+                c => word.push(c),
+            }
+        }
+        return Err("unclosed quote (write \\\" for a quote inside quotes)".into());
     }
     Ok(Some(
         rest.split_once(char::is_whitespace)
-            .map_or((rest, ""), |(word, after)| (word, after.trim())),
+            .map_or((rest.to_owned(), ""), |(word, after)| {
+                (word.to_owned(), after.trim())
+            }),
     ))
 }
 
@@ -228,13 +248,20 @@ fn name_arg(rest: &str) -> Result<String, Option<String>> {
             Err(why) => return Err(Some(why)),
         }
     } else {
-        rest
+        rest.to_owned()
     };
-    student_name(raw)
+    student_name(&raw)
 }
 
-/// Whitespace folded, invisible characters dropped, and no longer than a name can be.
+/// A student as the teacher names them: `#N`, the number `who` shows, or their name, with
+/// whitespace folded, invisible characters dropped, and no longer than a name can be.
 fn student_name(raw: &str) -> Result<String, Option<String>> {
+    if let Some(number) = raw.strip_prefix('#') {
+        return match number.parse::<usize>() {
+            Ok(n) if n > 0 => Ok(format!("#{n}")),
+            _ => Err(Some(format!("{raw}: a number from who, like #3"))),
+        };
+    }
     // What the teacher typed is only looked up: invisible characters are dropped rather than
     // refused (no student's name holds one), then the students' own rules apply.
     let name = sanitize(raw, usize::MAX);

@@ -645,15 +645,31 @@ mod tests {
             request(&format!("kick {}", "n".repeat(32))),
             kick(&"n".repeat(32))
         );
+        // Every name `who` shows can be named: by its number, or quoted with escapes.
+        assert_eq!(request("kick #12"), kick("#12"));
+        assert_eq!(request("kick \"\\\"bob\""), kick("\"bob"));
+        assert_eq!(request("kick \"a\\\\b\""), kick("a\\b"));
+        assert_eq!(
+            request("tell \"\\\"bob\" hi"),
+            Request::Tell {
+                name: "\"bob".into(),
+                text: "hi".into()
+            }
+        );
+        assert_eq!(request("code #3"), Request::Code { name: "#3".into() });
+        assert_eq!(answer("kick #x"), error("#x: a number from who, like #3"));
     }
 
     #[test]
     fn kick_errors() {
-        assert_eq!(answer("kick"), error("usage: kick NAME"));
-        assert_eq!(answer("kick  \u{200b} "), error("usage: kick NAME"));
-        assert_eq!(answer("kick \"\""), error("usage: kick NAME"));
-        assert_eq!(answer("kick \"Ann Lee"), error("unclosed quote"));
-        assert_eq!(answer("kick \"Ann\" Lee"), error("usage: kick NAME"));
+        assert_eq!(answer("kick"), error("usage: kick NAME|#N"));
+        assert_eq!(answer("kick  \u{200b} "), error("usage: kick NAME|#N"));
+        assert_eq!(answer("kick \"\""), error("usage: kick NAME|#N"));
+        assert_eq!(
+            answer("kick \"Ann Lee"),
+            error("unclosed quote (write \\\" for a quote inside quotes)")
+        );
+        assert_eq!(answer("kick \"Ann\" Lee"), error("usage: kick NAME|#N"));
         assert_eq!(
             answer(&format!("kick {}", "n".repeat(33))),
             error("name too long (max 32 characters)")
@@ -702,7 +718,10 @@ mod tests {
         assert_eq!(answer("tell bob"), error("usage: tell NAME TEXT"));
         assert_eq!(answer("tell bob \u{200b}"), error("usage: tell NAME TEXT"));
         assert_eq!(answer("tell \"\" hi"), error("usage: tell NAME TEXT"));
-        assert_eq!(answer("tell \"Ann Lee hi"), error("unclosed quote"));
+        assert_eq!(
+            answer("tell \"Ann Lee hi"),
+            error("unclosed quote (write \\\" for a quote inside quotes)")
+        );
         assert_eq!(
             answer(&format!("tell {} hi", "n".repeat(40))),
             error("name too long (max 32 characters)")
@@ -731,7 +750,10 @@ mod tests {
             answer("load"),
             error("usage: load PATH... (\"quotes\" around a path with spaces)")
         );
-        assert_eq!(answer("load a.txt \"b c.txt"), error("unclosed quote"));
+        assert_eq!(
+            answer("load a.txt \"b c.txt"),
+            error("unclosed quote (write \\\" for a quote inside quotes)")
+        );
     }
 
     #[test]
@@ -805,7 +827,8 @@ mod tests {
             "start",
             "next",
             "end",
-            "kick NAME",
+            "kick NAME|#N",
+            "code NAME|#N",
             "say TEXT",
             "tell NAME TEXT",
             "load PATH...",

@@ -79,6 +79,8 @@ pub fn render_status(view: &StatusView) -> Vec<String> {
 /// One student in `who`; the server fills it in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WhoRow {
+    /// The attempt's number for `kick #N`, `tell #N` and `code #N`; `None` before it starts.
+    pub number: Option<usize>,
     /// Empty while the student has not given a name yet.
     pub name: String,
     pub peer: SocketAddr,
@@ -99,6 +101,7 @@ pub fn render_who(rows: &[WhoRow]) -> Vec<String> {
         .iter()
         .map(|row| {
             vec![
+                row.number.map_or("-".to_owned(), |n| format!("#{n}")),
                 match sanitize(&row.name, MAX_NAME_CHARS) {
                     name if name.is_empty() => "-".to_owned(),
                     name => name,
@@ -112,8 +115,8 @@ pub fn render_who(rows: &[WhoRow]) -> Vec<String> {
         })
         .collect();
     table(
-        &["name", "address", "state", "score", "idle"],
-        &[false, false, false, true, true],
+        &["#", "name", "address", "state", "score", "idle"],
+        &[true, false, false, false, true, true],
         &cells,
     )
 }
@@ -286,6 +289,7 @@ mod tests {
     fn who_is_aligned_and_sorted_by_name() {
         let rows = [
             WhoRow {
+                number: Some(2),
                 name: "bob".into(),
                 peer: addr("10.0.0.2:5001"),
                 state: "question 3/10".into(),
@@ -293,6 +297,7 @@ mod tests {
                 idle: Duration::from_secs(5),
             },
             WhoRow {
+                number: None,
                 name: String::new(),
                 peer: addr("10.0.0.9:6000"),
                 state: "naming".into(),
@@ -300,6 +305,7 @@ mod tests {
                 idle: Duration::from_secs(12),
             },
             WhoRow {
+                number: Some(14),
                 name: "Alice".into(),
                 peer: addr("127.0.0.1:40000"),
                 state: "done".into(),
@@ -310,18 +316,19 @@ mod tests {
         assert_eq!(
             render_who(&rows),
             [
-                "name   address          state          score   idle",
-                "Alice  127.0.0.1:40000  done           10/10  3m05s",
-                "bob    10.0.0.2:5001    question 3/10    2/3     5s",
-                "-      10.0.0.9:6000    naming             -    12s",
+                "  #  name   address          state          score   idle",
+                "#14  Alice  127.0.0.1:40000  done           10/10  3m05s",
+                " #2  bob    10.0.0.2:5001    question 3/10    2/3     5s",
+                "  -  -      10.0.0.9:6000    naming             -    12s",
             ]
         );
-        assert_eq!(render_who(&[]), ["name  address  state  score  idle"]);
+        assert_eq!(render_who(&[]), ["#  name  address  state  score  idle"]);
     }
 
     #[test]
     fn who_sanitises_names() {
         let rows = [WhoRow {
+            number: Some(1),
             name: "ev\u{202e}il\u{1b}[2J".into(),
             peer: addr("[::1]:7000"),
             state: "lobby".into(),
@@ -330,7 +337,7 @@ mod tests {
         }];
         assert_eq!(
             render_who(&rows)[1],
-            "evil[2J  [::1]:7000  lobby      -    0s"
+            "#1  evil[2J  [::1]:7000  lobby      -    0s"
         );
     }
 

@@ -534,8 +534,8 @@ impl Room {
                 }
                 continue;
             }
-            if !self.shared.asks.is_empty() {
-                self.deliver_asks(io);
+            if !self.shared.asks.is_empty() || !self.shared.alerts.is_empty() {
+                self.deliver_to_consoles(io);
                 continue;
             }
             if let Some(t) = self.shared.live.as_mut().and_then(Live::take_pending) {
@@ -546,10 +546,15 @@ impl Room {
         }
     }
 
-    /// Shows students' `/ask` messages on every console past the token (they are logged).
-    fn deliver_asks(&mut self, io: &mut dyn Io) {
-        let asks = std::mem::take(&mut self.shared.asks);
-        self.shared.counters.asks += asks.len() as u64;
+    /// Shows students' `/ask` messages, and alerts, on every console past the token (they are
+    /// logged).
+    fn deliver_to_consoles(&mut self, io: &mut dyn Io) {
+        let mut lines: Vec<String> = std::mem::take(&mut self.shared.asks)
+            .into_iter()
+            .map(|ask| format!("ask from {ask}"))
+            .collect();
+        self.shared.counters.asks += lines.len() as u64;
+        lines.append(&mut self.shared.alerts);
         for id in 0..self.members.len() {
             let Some(Some(Member {
                 role: Role::Teacher { console, .. },
@@ -558,8 +563,8 @@ impl Room {
             else {
                 continue;
             };
-            for ask in &asks {
-                console.notice(&mut self.out, &format!("ask from {ask}"));
+            for line in &lines {
+                console.notice(&mut self.out, line);
             }
             self.flush(id, io);
         }

@@ -12,6 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::bank::Response;
+use crate::limits::{CODE_BACKOFF, CODE_BACKOFF_MAX, FREE_CODE_TRIES, MAX_PARKED_SEATS};
+use crate::text::name_keys;
 
 /// How an attempt ended; the results `status` column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +97,10 @@ pub struct Seat {
     pub(super) rank: usize,
     /// Whether the student answered the question that closed last.
     pub(super) answered_last: bool,
+    /// Wrong resume codes typed for this seat since its code was issued, from any connection.
+    pub wrong_codes: u32,
+    /// After too many wrong codes, none is tried before this instant.
+    pub code_wait_until: Option<Instant>,
 }
 
 impl Seat {
@@ -127,7 +133,42 @@ impl Seat {
             last_feedback: None,
             rank: 0,
             answered_last: false,
+            wrong_codes: 0,
+            code_wait_until: None,
         }
+    }
+
+    /// Whether the student has answered any question (an attempt without an answer does not
+    /// hold its name when its student drops).
+    pub fn has_answers(&self) -> bool {
+        self.chosen.iter().any(Option::is_some)
+    }
+
+    /// A wrong resume code was typed for this seat at `now`: after [`FREE_CODE_TRIES`], the
+    /// next try must wait, twice as long each time, from [`CODE_BACKOFF`] up to
+    /// [`CODE_BACKOFF_MAX`]. Returns the wait that starts now, if any.
+    pub fn wrong_code(&mut self, now: Instant) -> Option<Duration> {
+        self.wrong_codes += 1;
+        let over = self.wrong_codes.checked_sub(FREE_CODE_TRIES)?;
+        let wait = CODE_BACKOFF
+            .saturating_mul(1 << over.saturating_sub(1).min(16))
+            .min(CODE_BACKOFF_MAX);
+        self.code_wait_until = Some(now + wait);
+        Some(wait)
+    }
+
+    /// How long before the next resume code may be tried for this seat (zero: now).
+    pub fn code_wait(&self, now: Instant) -> Duration {
+        self.code_wait_until
+            .map_or(Duration::ZERO, |at| at.saturating_duration_since(now))
+    }
+
+    /// A new resume code (the teacher's `code NAME`): the old one stops working, and the count
+    /// of wrong codes starts again.
+    pub fn reissue(&mut self, code: String) {
+        self.code = code;
+        self.wrong_codes = 0;
+        self.code_wait_until = None;
     }
 
     /// Questions answered or passed so far, and in all.
@@ -151,11 +192,12 @@ impl Seat {
     }
 }
 
-/// Every attempt in progress, by name, so two people cannot both be "alice" and a student who
-/// drops can come back to theirs.
+/// Every attempt in progress, by name, so two people cannot both be "alice" (nor `alice` and
+/// `аlice`: names are compared by [`name_keys`]) and a student who drops can come back to theirs.
 #[derive(Debug, Default)]
 pub struct Roster {
-    pub(super) by_name: HashMap<String, usize>,
+    /// Seats by each of their two name keys.
+    pub(super) by_name: [HashMap<String, usize>; 2],
     pub(super) seats: slab::Slab<Seat>,
     /// Parked seats, by the end of their resume window.
     pub(super) parked: BTreeSet<(Instant, usize)>,
@@ -181,41 +223,54 @@ impl Roster {
         self.seats.iter().map(|(_, seat)| seat)
     }
 
-    /// The seat of an attempt in progress under `name` (any case).
+    /// Every seat with its key (see [`Roster::number`]).
+    pub fn numbered_seats(&self) -> impl Iterator<Item = (usize, &Seat)> {
+        self.seats.iter()
+    }
+
+    /// The seat of an attempt in progress under `name` or a name that looks like it (see
+    /// [`name_keys`]).
     pub fn find(&self, name: &str) -> Option<usize> {
-        self.by_name.get(&name.to_lowercase()).copied()
+        let keys = name_keys(name);
+        self.by_name[0]
+            .get(&keys[0])
+            .or_else(|| self.by_name[1].get(&keys[1]))
+            .copied()
     }
 
-    /// The connection holding the seat of `name`, or `None` (parked, or no such attempt).
-    pub fn holder(&self, name: &str) -> Option<usize> {
-        self.find(name)
-            .and_then(|key| self.seats.get(key))
-            .and_then(|seat| seat.holder)
+    /// The seat numbered `number` in the teacher's `who` (its key + 1).
+    pub fn numbered(&self, number: usize) -> Option<usize> {
+        let key = number.checked_sub(1)?;
+        self.seats.contains(key).then_some(key)
     }
 
-    /// Ends the parked attempt under `name` with `status`; false if there is none.
+    /// The seat `key` as the teacher's `who` numbers it.
+    pub fn number(key: usize) -> usize {
+        key + 1
+    }
+
+    /// Ends the attempt in seat `key` with `status` if it is parked; false if it is not.
     pub fn finish_parked_seat(
         &mut self,
-        name: &str,
+        key: usize,
         status: Status,
         now: Instant,
         finished: &mut Vec<Attempt>,
         counters: &mut Counters,
     ) -> bool {
-        match self.find(name) {
-            Some(key) if self.seats.get(key).is_some_and(Seat::is_parked) => {
-                self.finish(key, status, now, finished, counters);
-                true
-            }
-            _ => false,
+        if !self.seats.get(key).is_some_and(Seat::is_parked) {
+            return false;
         }
+        self.finish(key, status, now, finished, counters);
+        true
     }
 
     /// Takes a new attempt's seat; its name must be free ([`Roster::find`] says `None`).
     pub fn add(&mut self, seat: Seat) -> usize {
-        let name = seat.name.to_lowercase();
+        let [written, lower] = name_keys(&seat.name);
         let key = self.seats.insert(seat);
-        self.by_name.insert(name, key);
+        self.by_name[0].insert(written, key);
+        self.by_name[1].insert(lower, key);
         key
     }
 
@@ -224,12 +279,64 @@ impl Roster {
         self.seats.get(key)
     }
 
+    pub fn get_mut(&mut self, key: usize) -> Option<&mut Seat> {
+        self.seats.get_mut(key)
+    }
+
+    /// Frees the seat of an attempt that has no answer, without a row: nothing was answered,
+    /// so nothing is lost, and its name is free at once.
+    pub(super) fn discard(&mut self, key: usize, counters: &mut Counters) {
+        if let Some(seat) = self.seats.try_remove(key) {
+            if let Some(until) = seat.expires {
+                self.parked.remove(&(until, key));
+            }
+            self.forget_name(&seat.name, key);
+            counters.discarded += 1;
+            log::debug!(
+                "{} ({}) left before answering; name freed",
+                seat.name,
+                seat.peer
+            );
+        }
+    }
+
+    fn forget_name(&mut self, name: &str, key: usize) {
+        for (map, name_key) in self.by_name.iter_mut().zip(name_keys(name)) {
+            if map.get(&name_key) == Some(&key) {
+                map.remove(&name_key);
+            }
+        }
+    }
+
     /// When the earliest resume window ends.
     pub fn next_expiry(&self) -> Option<Instant> {
         self.parked.first().map(|&(at, _)| at)
     }
 
-    pub(super) fn park(&mut self, key: usize, now: Instant, window: Duration) {
+    /// The student holding seat `key` dropped: the seat waits for them until `now + window`.
+    /// At most [`MAX_PARKED_SEATS`] wait: beyond that, the one whose window ends first is
+    /// recorded now (`disconnected`), so dropped attempts cannot grow memory without bound.
+    pub(super) fn park(
+        &mut self,
+        key: usize,
+        now: Instant,
+        window: Duration,
+        finished: &mut Vec<Attempt>,
+        counters: &mut Counters,
+    ) {
+        while self.parked.len() >= MAX_PARKED_SEATS {
+            let Some((_, oldest)) = self.parked.pop_first() else {
+                break;
+            };
+            counters.parked_early += 1;
+            if counters.parked_early.is_power_of_two() {
+                log::warn!(
+                    "{MAX_PARKED_SEATS} attempts wait for their students: recording the oldest now ({} so far)",
+                    counters.parked_early
+                );
+            }
+            self.finish(oldest, Status::Disconnected, now, finished, counters);
+        }
         if let Some(seat) = self.seats.get_mut(key) {
             let until = now + window;
             seat.holder = None;
@@ -291,7 +398,7 @@ impl Roster {
         if let Some(until) = seat.expires {
             self.parked.remove(&(until, key));
         }
-        self.by_name.remove(&seat.name.to_lowercase());
+        self.forget_name(&seat.name, key);
         let max = seat.order.len() as u32;
         let mut chosen = seat.chosen;
         chosen.resize(seat.order.len(), None);
@@ -335,4 +442,10 @@ pub struct Counters {
     pub asks: u64,
     /// Teacher consoles closed after too many wrong tokens.
     pub wrong_token_closes: u64,
+    /// Attempts dropped before any answer: no row, the name freed.
+    pub discarded: u64,
+    /// Waiting attempts recorded early because [`MAX_PARKED_SEATS`] were waiting.
+    pub parked_early: u64,
+    /// Resume code tries refused unheard because the name had to wait.
+    pub codes_refused: u64,
 }

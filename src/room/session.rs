@@ -37,12 +37,9 @@ enum State {
     /// Waiting for a name; the connection is closed at `deadline`.
     Naming { deadline: Instant },
     /// The name given has an attempt in progress: waiting for its resume code (or an empty
-    /// line to choose another name), until `deadline`.
-    Resuming {
-        seat: usize,
-        tries: u8,
-        deadline: Instant,
-    },
+    /// line to choose another name), until `deadline` (the same as for the name: going back
+    /// and forth between the two prompts does not extend it).
+    Resuming { seat: usize, deadline: Instant },
     /// Question `index` of the attempt in `seat` is on screen. `clock` ends it (the time
     /// limit, if any); `idle` closes the attempt when no clock runs and the student stays
     /// silent.
@@ -67,6 +64,10 @@ pub struct Session {
     name: String,
     /// When this student last sent `/ask` (rate limit).
     last_ask: Option<Instant>,
+    /// Until an attempt starts, the connection is closed then, whatever it types.
+    name_deadline: Instant,
+    /// Wrong resume codes typed on this connection, for any name (never reset).
+    wrong_codes: u8,
 }
 
 use wire::line;
@@ -99,6 +100,8 @@ impl Session {
             state: State::Naming {
                 deadline: now + NAME_TIMEOUT,
             },
+            name_deadline: now + NAME_TIMEOUT,
+            wrong_codes: 0,
             conn,
             peer,
             name: String::new(),
@@ -145,9 +148,7 @@ impl Session {
         }
         match self.state {
             State::Naming { .. } => self.on_name(trimmed, now, shared, out),
-            State::Resuming { seat, tries, .. } => {
-                self.on_code(seat, tries, trimmed, now, shared, out)
-            }
+            State::Resuming { seat, .. } => self.on_code(seat, trimmed, now, shared, out),
             State::Asking { seat, index, .. } if shared.live.is_some() => {
                 self.on_live_answer(seat, index, trimmed, now, shared, out)
             }
@@ -246,23 +247,34 @@ impl Session {
             State::Asking { seat, .. } | State::Waiting { seat } => {
                 if status != Status::Disconnected {
                     self.finish(seat, status, now, shared);
-                } else if let Some(live) = shared.live.as_mut() {
-                    // A live student keeps their place on the leaderboard until the quiz is
-                    // over, however long they are away.
-                    log::debug!("{} ({}) dropped from the live quiz", self.name, self.peer);
-                    shared.roster.park(seat, now, MAX_DURATION);
-                    if matches!(self.state, State::Asking { .. }) {
+                } else {
+                    if let (Some(live), State::Asking { .. }) = (shared.live.as_mut(), self.state) {
+                        // One fewer to wait for on the open question.
                         live.on_presence(false, now);
                     }
-                } else {
-                    log::debug!(
-                        "{} ({}) dropped; seat kept for resuming",
-                        self.name,
-                        self.peer
-                    );
-                    shared
-                        .roster
-                        .park(seat, now, shared.quiz.settings.resume_window);
+                    let window = if shared.live.is_some() {
+                        // A live student keeps their place on the leaderboard until the quiz is
+                        // over, however long they are away.
+                        MAX_DURATION
+                    } else {
+                        shared.quiz.settings.resume_window
+                    };
+                    if !shared.roster.get(seat).is_some_and(Seat::has_answers) {
+                        shared.roster.discard(seat, &mut shared.counters);
+                    } else {
+                        log::debug!(
+                            "{} ({}) dropped; seat kept for resuming",
+                            self.name,
+                            self.peer
+                        );
+                        let Shared {
+                            roster,
+                            finished,
+                            counters,
+                            ..
+                        } = shared;
+                        roster.park(seat, now, window, finished, counters);
+                    }
                 }
             }
             State::Naming { .. } | State::Resuming { .. } | State::Done => {}
@@ -295,29 +307,33 @@ impl Session {
         self.prompt(out);
     }
 
-    /// What the teacher's `who` shows: the state in words, and the score so far (right answers,
-    /// questions done) once the quiz has started.
-    pub fn describe(&self, roster: &Roster) -> (String, Option<(u32, u32)>) {
-        match self.state {
-            State::Naming { .. } => ("naming".into(), None),
-            State::Resuming { .. } => ("typing a resume code".into(), None),
-            State::Asking { seat, index, .. } => {
-                let total = roster.seats.get(seat).map_or(0, |s| s.order.len());
-                let score = roster.seats.get(seat).map_or(0, |s| s.score);
-                (
-                    format!("question {}/{total}", index + 1),
-                    Some((score, index as u32)),
-                )
+    /// What the teacher's `who` shows: the attempt's seat (its number in `who`), the state in
+    /// words, and the score so far (right answers, questions done) once the quiz has started.
+    pub fn describe(&self, roster: &Roster) -> (Option<usize>, String, Option<(u32, u32)>) {
+        let seat = match self.state {
+            State::Asking { seat, .. } | State::Waiting { seat } => {
+                roster.seats.get(seat).map(|s| (seat, s))
             }
-            State::Waiting { seat } => {
-                let (score, done) = roster
-                    .seats
-                    .get(seat)
-                    .map_or((0, 0), |s| (s.score, s.chosen.len() as u32));
-                ("waiting (live)".into(), Some((score, done)))
-            }
-            State::Done => ("leaving".into(), None),
-        }
+            _ => None,
+        };
+        let (state, score) = match (self.state, seat) {
+            (State::Naming { .. }, _) => ("naming".into(), None),
+            (State::Resuming { .. }, _) => ("typing a resume code".into(), None),
+            (State::Asking { index, .. }, Some((_, s))) => (
+                format!("question {}/{}", index + 1, s.order.len()),
+                Some((s.score, index as u32)),
+            ),
+            (State::Waiting { .. }, Some((_, s))) => (
+                "waiting (live)".into(),
+                Some((s.score, s.chosen.len() as u32)),
+            ),
+            (State::Done, _) | (_, None) => ("leaving".into(), None),
+        };
+        let state = match seat {
+            Some((_, s)) if s.wrong_codes > 0 => format!("{state}, {} wrong codes", s.wrong_codes),
+            _ => state,
+        };
+        (seat.map(|(key, _)| Roster::number(key)), state, score)
     }
 
     /// A teacher removed the student (`kick`) or ended the quiz (`end`, with
@@ -382,6 +398,17 @@ impl Session {
                 .seats
                 .get(seat)
                 .map_or(name.as_str(), |s| s.name.as_str());
+            if who.to_lowercase() != name.to_lowercase() {
+                // Not the same name, but one that looks like it: nobody may pass for another.
+                line(
+                    out,
+                    &format!(
+                        "error: {name} looks too much like {who}, who is in the quiz; choose another name"
+                    ),
+                );
+                out.extend_from_slice(NAME_PROMPT.as_bytes());
+                return;
+            }
             line(
                 out,
                 &format!(
@@ -391,8 +418,7 @@ impl Session {
             out.extend_from_slice(CODE_PROMPT.as_bytes());
             self.set_state(State::Resuming {
                 seat,
-                tries: 0,
-                deadline: now + NAME_TIMEOUT,
+                deadline: self.name_deadline,
             });
             return;
         }
@@ -450,42 +476,67 @@ impl Session {
         }
     }
 
-    /// The resume code for `seat`, typed after its name.
+    /// Back to `name> `, with the deadline the connection had from the start.
+    fn back_to_naming(&mut self, out: &mut Vec<u8>) {
+        out.extend_from_slice(NAME_PROMPT.as_bytes());
+        self.set_state(State::Naming {
+            deadline: self.name_deadline,
+        });
+    }
+
+    /// The resume code for `seat`, typed after its name. Wrong codes count twice: on this
+    /// connection ([`MAX_CODE_TRIES`], then it closes) and for the seat, from any connection
+    /// (after [`crate::limits::FREE_CODE_TRIES`], each further try waits, longer each time, and
+    /// the teachers are told): no number of connections or Enters gives a guesser more.
     fn on_code(
         &mut self,
         seat: usize,
-        tries: u8,
         input: &str,
         now: Instant,
         shared: &mut Shared,
         out: &mut Vec<u8>,
     ) {
         if input.is_empty() {
-            out.extend_from_slice(NAME_PROMPT.as_bytes());
-            return self.set_state(State::Naming {
-                deadline: now + NAME_TIMEOUT,
-            });
+            return self.back_to_naming(out);
         }
-        let Some(s) = shared.roster.seats.get(seat) else {
+        let Some(s) = shared.roster.get_mut(seat) else {
             // The attempt ended while the code was being typed: start afresh.
             line(
                 out,
                 "That quiz has just ended; type a name to start a new one.",
             );
-            out.extend_from_slice(NAME_PROMPT.as_bytes());
-            return self.set_state(State::Naming {
-                deadline: now + NAME_TIMEOUT,
-            });
+            return self.back_to_naming(out);
         };
+        let wait = s.code_wait(now);
+        if !wait.is_zero() {
+            shared.counters.codes_refused += 1;
+            line(
+                out,
+                &format!(
+                    "error: too many wrong codes for {}; try again in {} s, or ask your teacher for a new code",
+                    s.name,
+                    secs_left(now + wait, now)
+                ),
+            );
+            return self.back_to_naming(out);
+        }
         if !input.eq_ignore_ascii_case(&s.code) {
             shared.counters.wrong_codes += 1;
-            let tries = tries + 1;
-            log::warn!(
-                "{}: wrong resume code for {} ({tries} of {MAX_CODE_TRIES})",
-                self.peer,
-                s.name
-            );
-            if tries >= MAX_CODE_TRIES {
+            self.wrong_codes = self.wrong_codes.saturating_add(1);
+            log::debug!("{}: wrong resume code for {}", self.peer, s.name);
+            if let Some(wait) = s.wrong_code(now) {
+                let alert = format!(
+                    "resume code for {}: {} wrong tries, the last from {}; the next try waits {} s (`code {}` gives a new code)",
+                    s.name,
+                    s.wrong_codes,
+                    self.peer.ip(),
+                    wait.as_secs(),
+                    s.name
+                );
+                log::warn!("{alert}");
+                shared.alerts.push(alert);
+            }
+            if self.wrong_codes >= MAX_CODE_TRIES {
                 line(out, "error: wrong resume code; closing.");
                 return self.set_state(State::Done);
             }
@@ -494,11 +545,7 @@ impl Session {
                 "error: wrong resume code; try again, or press Enter to choose another name",
             );
             out.extend_from_slice(CODE_PROMPT.as_bytes());
-            return self.set_state(State::Resuming {
-                seat,
-                tries,
-                deadline: now + NAME_TIMEOUT,
-            });
+            return;
         }
         if let Some(old) = s.holder {
             shared.evicted.push(old);
@@ -1394,16 +1441,17 @@ mod tests {
         let mut w = World::new(in_order());
         let (mut s, _) = w.connect();
         let code = code_in(&w.send(&mut s, "alice"));
+        w.send(&mut s, "b");
         w.with_ctx(|shared, now, _| s.on_close(Status::Disconnected, now, shared));
         w.now += Duration::from_secs(31);
         let (mut back, _) = w.connect();
         w.send(&mut back, "alice");
         let resumed = w.send(&mut back, &code);
         assert!(
-            resumed.contains("Time is up. The answer was b) right 1. Score: 0/1"),
+            resumed.contains("Time is up. The answer was b) right 2. Score: 1/2"),
             "{resumed}"
         );
-        assert!(resumed.contains("Question 2 of 3"), "{resumed}");
+        assert!(resumed.contains("Question 3 of 3"), "{resumed}");
     }
 
     #[test]
@@ -1716,10 +1764,14 @@ mod tests {
             let now = w.now;
             w.shared.finish_parked(Status::Disconnected, now);
             assert!(named > 0);
+            assert!(
+                w.counters.discarded > 0,
+                "the soup dropped some before an answer"
+            );
             assert_eq!(
-                w.finished.len() as u64,
+                w.finished.len() as u64 + w.counters.discarded,
                 w.counters.started,
-                "exactly one row per attempt started"
+                "one row per attempt started, unless dropped before any answer"
             );
             assert!(w.roster.is_empty(), "every name is released");
             for a in &w.finished {

@@ -28,6 +28,9 @@ pub struct Shared {
     /// Students' `/ask` messages, sanitised and ready to show (`alice (127.0.0.1:5000): ...`);
     /// the room puts them on every teacher console.
     pub asks: Vec<String>,
+    /// Other lines for every console (a name's resume code under attack, ...), shown as they
+    /// are.
+    pub alerts: Vec<String>,
     /// Randomness that only shapes a quiz (attempt seeds, the live room's questions): seeded,
     /// so a run can be replayed.
     pub rng: fastrand::Rng,
@@ -46,6 +49,7 @@ impl Shared {
             finished: Vec::new(),
             evicted: Vec::new(),
             asks: Vec::new(),
+            alerts: Vec::new(),
             rng,
             secrets,
         };

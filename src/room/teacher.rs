@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::live::Transition;
-use super::roster::Status;
+use super::roster::{Roster, Status};
 use super::{ConnId, Io, Member, Origin, Role, Room};
 use crate::console::render::{
     Mode, StatsView, StatusView, TopRow, WhoRow, render_stats, render_status, render_top,
@@ -77,6 +77,7 @@ impl Room {
                 let n = self.tell_students(None, &format!("[teacher] {text}"), io);
                 Reply::Lines(format!("ok: sent to {n} student(s)"))
             }
+            Request::Code { name } => Reply::Lines(self.reissue_code(&name, io)),
             Request::Tell { name, text } => {
                 if self.tell_students(Some(&name), &format!("[teacher, to you] {text}"), io) > 0 {
                     Reply::Lines(format!("ok: sent to {name}"))
@@ -162,11 +163,53 @@ impl Room {
         }
     }
 
+    /// The seat of the attempt the teacher named: `#N` as `who` numbers it, or a name (any
+    /// case, or one that looks like it).
+    fn seat_named(&self, name: &str) -> Option<usize> {
+        match name.strip_prefix('#').and_then(|n| n.parse().ok()) {
+            Some(number) => self.shared.roster.numbered(number),
+            None => self.shared.roster.find(name),
+        }
+    }
+
+    /// `code NAME`: a new resume code for that attempt, shown to the teacher and, if they are
+    /// connected, to the student.
+    fn reissue_code(&mut self, name: &str, io: &mut dyn Io) -> String {
+        let Some(key) = self.seat_named(name) else {
+            return format!("error: no student named {name} is in the quiz");
+        };
+        let code = self.shared.secrets.code();
+        let Some(seat) = self.shared.roster.get_mut(key) else {
+            return format!("error: no student named {name} is in the quiz");
+        };
+        seat.reissue(code.clone());
+        let (student, holder) = (seat.name.clone(), seat.holder);
+        log::info!("a teacher gave {student} a new resume code");
+        if let Some(id) = holder
+            && let Some(Some(Member {
+                role: Role::Student(session),
+                ..
+            })) = self.members.get(id)
+        {
+            session.notice(
+                &format!("[teacher] Your new resume code is {code}."),
+                &mut self.out,
+            );
+            self.flush(id, io);
+        }
+        format!("ok: new resume code for {student}: {code} (the old one no longer works)")
+    }
+
     /// The connections of every student still in a session (`name`: `None`), or of the one
     /// holding `name`'s attempt.
     fn students_named(&self, name: Option<&str>) -> Vec<ConnId> {
         match name {
-            Some(name) => self.shared.roster.holder(name).into_iter().collect(),
+            Some(name) => self
+                .seat_named(name)
+                .and_then(|key| self.shared.roster.get(key))
+                .and_then(|seat| seat.holder)
+                .into_iter()
+                .collect(),
             None => (0..self.members.len())
                 .filter(|&id| {
                     matches!(
@@ -206,13 +249,19 @@ impl Room {
         let shared = &mut self.shared;
         match name {
             Some(name) => {
-                if shared.roster.finish_parked_seat(
-                    name,
-                    status,
-                    now,
-                    &mut shared.finished,
-                    &mut shared.counters,
-                ) {
+                let seat = match name.strip_prefix('#').and_then(|n| n.parse().ok()) {
+                    Some(number) => shared.roster.numbered(number),
+                    None => shared.roster.find(name),
+                };
+                if let Some(seat) = seat
+                    && shared.roster.finish_parked_seat(
+                        seat,
+                        status,
+                        now,
+                        &mut shared.finished,
+                        &mut shared.counters,
+                    )
+                {
                     stopped += 1;
                 }
             }
@@ -329,8 +378,9 @@ impl Room {
             let Role::Student(session) = &member.role else {
                 continue;
             };
-            let (state, score) = session.describe(&self.shared.roster);
+            let (number, state, score) = session.describe(&self.shared.roster);
             rows.push(WhoRow {
+                number,
                 name: session.name().unwrap_or("").to_string(),
                 peer: member.peer,
                 state,
@@ -339,15 +389,25 @@ impl Room {
             });
         }
         let window = self.shared.quiz.settings.resume_window;
-        for seat in self.shared.roster.seats().filter(|s| s.is_parked()) {
+        for (key, seat) in self
+            .shared
+            .roster
+            .numbered_seats()
+            .filter(|(_, s)| s.is_parked())
+        {
             let (done, total) = seat.progress();
             let left = seat
                 .expires()
                 .map_or(Duration::ZERO, |at| at.saturating_duration_since(now));
+            let mut state = format!("dropped at {}/{total}, may resume", done + 1);
+            if seat.wrong_codes > 0 {
+                state.push_str(&format!(", {} wrong codes", seat.wrong_codes));
+            }
             rows.push(WhoRow {
+                number: Some(Roster::number(key)),
                 name: seat.name.clone(),
                 peer: seat.peer,
-                state: format!("dropped at {}/{total}, may resume", done + 1),
+                state,
                 score: Some((seat.score, done as u32)),
                 idle: window.saturating_sub(left),
             });

@@ -32,6 +32,7 @@ enum Event {
 #[derive(Default)]
 struct Sink {
     unread: HashMap<ConnId, String>,
+    closed: std::collections::HashSet<ConnId>,
     events: Vec<Event>,
     rows: Vec<Attempt>,
     files: HashMap<PathBuf, String>,
@@ -40,16 +41,14 @@ struct Sink {
 
 impl Io for Sink {
     fn send(&mut self, id: ConnId, bytes: &[u8]) {
-        assert!(
-            !self.events.contains(&Event::Closed(id)),
-            "bytes for {id} after its close"
-        );
+        assert!(!self.closed.contains(&id), "bytes for {id} after its close");
         let text = String::from_utf8_lossy(bytes).into_owned();
         self.unread.entry(id).or_default().push_str(&text);
         self.events.push(Event::Sent(id, text));
     }
 
     fn close(&mut self, id: ConnId) {
+        self.closed.insert(id);
         self.events.push(Event::Closed(id));
     }
 
@@ -239,7 +238,7 @@ impl Class {
     }
 
     fn closed(&self, id: ConnId) -> bool {
-        self.io.events.contains(&Event::Closed(id))
+        self.io.closed.contains(&id)
     }
 
     fn row(&self, name: &str) -> &Attempt {
@@ -300,6 +299,7 @@ fn the_same_seeds_replay_the_same_class_byte_for_byte() {
 fn a_closed_connection_gets_nothing_more_and_its_id_can_be_used_again() {
     let mut c = Class::new(in_order());
     let (alice, _) = c.named("alice");
+    c.send(alice, "b");
     c.drop_conn(alice);
     // The same id, a new connection: a fresh greeting, and alice's seat waits for its code.
     c.room
@@ -410,6 +410,7 @@ fn status_who_top_and_stats_describe_the_class() {
     let (alice, _) = c.named("alice");
     c.send(alice, "b");
     let (bob, _) = c.named("bob");
+    c.send(bob, "a");
     c.drop_conn(bob);
     let _lurker = c.student();
     c.secs(4);
@@ -428,18 +429,21 @@ fn status_who_top_and_stats_describe_the_class() {
     let who = c.send(t, "who");
     let line = |name: &str| {
         who.lines()
-            .find(|l| l.starts_with(name))
+            .find(|l| l.split_whitespace().nth(1) == Some(name))
             .unwrap_or_else(|| panic!("{name} in {who}"))
             .split_whitespace()
             .collect::<Vec<_>>()
             .join(" ")
     };
-    assert_eq!(line("alice"), "alice 127.0.0.1:40001 question 2/3 1/1 4s");
+    assert_eq!(
+        line("alice"),
+        "#1 alice 127.0.0.1:40001 question 2/3 1/1 4s"
+    );
     assert_eq!(
         line("bob"),
-        "bob 127.0.0.1:40002 dropped at 1/3, may resume 0/0 4s"
+        "#2 bob 127.0.0.1:40002 dropped at 2/3, may resume 0/1 4s"
     );
-    assert_eq!(line("-"), "- 127.0.0.1:40003 naming - 4s");
+    assert_eq!(line("-"), "- - 127.0.0.1:40003 naming - 4s");
 
     let top = c.send(t, "top 1");
     let folded = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -450,7 +454,7 @@ fn status_who_top_and_stats_describe_the_class() {
         folded(&stats).contains("attempts: 2 started, 0 finished"),
         "{stats}"
     );
-    assert!(folded(&stats).contains("answers: 1"), "{stats}");
+    assert!(folded(&stats).contains("answers: 2"), "{stats}");
     assert_eq!(c.send(t, "results"), "0 row(s)\r\n.\r\nadmin> ");
 }
 
@@ -484,6 +488,7 @@ fn kick_removes_a_connected_student_and_a_parked_seat_and_records_both() {
     let (alice, _) = c.named("alice");
     c.send(alice, "b");
     let (bob, _) = c.named("bob");
+    c.send(bob, "b");
     c.drop_conn(bob);
     assert_eq!(
         c.send(t, "kick alice"),
@@ -517,6 +522,7 @@ fn end_finishes_every_attempt_connected_or_parked() {
     let t = c.teacher();
     let (alice, _) = c.named("alice");
     let (bob, _) = c.named("bob");
+    c.send(bob, "b");
     c.drop_conn(bob);
     assert_eq!(
         c.send(t, "end"),
@@ -837,6 +843,9 @@ fn a_live_student_who_drops_keeps_their_place_until_the_quiz_is_over() {
     let (bob, _) = c.named("bob");
     start(&mut c, t);
     c.send(alice, "b");
+    c.send(bob, "a");
+    c.send(t, "next");
+    c.send(alice, "b");
     c.drop_conn(bob);
     // bob was the last to answer: his leaving closes the question.
     assert!(c.take(alice).contains("You are 1st of 2."));
@@ -869,4 +878,178 @@ fn nothing_is_sent_to_a_path_that_is_not_a_bank() {
         io.read_banks(&[Path::new("nope.txt").to_path_buf()])
             .is_err()
     );
+}
+
+// --- hardening: names, codes, deadlines -----------------------------------------------------
+
+#[test]
+fn an_attempt_with_no_answer_does_not_hold_its_name_when_its_student_drops() {
+    let mut c = Class::new(in_order());
+    for _ in 0..3 {
+        let (id, _) = c.named("alice");
+        c.drop_conn(id);
+    }
+    // No code asked for: the name was never held.
+    let (_, shown) = c.named("alice");
+    assert!(shown.contains("Question 1 of 3"), "{shown}");
+    assert!(c.io.rows.is_empty(), "nothing answered, nothing recorded");
+    assert_eq!(c.room.counters().discarded, 3);
+}
+
+#[test]
+fn a_name_that_looks_like_a_students_in_the_quiz_is_refused_and_the_same_name_asks_for_the_code() {
+    let mut c = Class::new(in_order());
+    c.named("alice");
+    for lookalike in [
+        "\u{430}lice",
+        "\u{ff41}\u{ff4c}\u{ff49}\u{ff43}\u{ff45}",
+        "aIice",
+    ] {
+        let id = c.student();
+        assert_eq!(
+            c.send(id, lookalike),
+            format!(
+                "error: {lookalike} looks too much like alice, who is in the quiz; choose another name\r\nname> "
+            )
+        );
+    }
+    let id = c.student();
+    assert!(c.send(id, "ALICE").ends_with("code> "));
+    let blank = c.student();
+    assert!(
+        c.send(blank, "\u{2800}")
+            .starts_with("error: a name needs at least one letter or digit")
+    );
+}
+
+/// A student named `name` who answered one question, then dropped; returns the code.
+fn parked(c: &mut Class, name: &str) -> String {
+    let (id, hello) = c.named(name);
+    c.send(id, "b");
+    c.drop_conn(id);
+    code_in(&hello)
+}
+
+#[test]
+fn wrong_codes_count_per_name_across_connections_then_each_try_waits_and_the_teacher_can_reissue() {
+    let mut c = Class::new(in_order());
+    let t = c.teacher();
+    let code = parked(&mut c, "alice");
+    let wrong = if code == "zzzzzz" { "yyyyyy" } else { "zzzzzz" };
+    // Four wrong codes from four connections, each going back to the name prompt with Enter.
+    for _ in 0..4 {
+        let id = c.student();
+        c.send(id, "alice");
+        assert!(
+            c.send(id, wrong)
+                .starts_with("error: wrong resume code; try again")
+        );
+        assert_eq!(c.send(id, ""), "name> ");
+    }
+    assert_eq!(c.take(t), "", "no alert yet");
+    // The fifth starts a wait, and the teachers are told once.
+    let id = c.student();
+    c.send(id, "alice");
+    c.send(id, wrong);
+    let alert = c.take(t);
+    assert!(
+        alert.contains(
+            "resume code for alice: 5 wrong tries, the last from 127.0.0.1; the next try waits 15 s"
+        ),
+        "{alert}"
+    );
+    // During the wait, not even the right code is heard.
+    let id = c.student();
+    c.send(id, "alice");
+    let refused = c.send(id, &code);
+    assert!(
+        refused.starts_with("error: too many wrong codes for alice; try again in 15 s, or ask your teacher for a new code\r\nname> "),
+        "{refused}"
+    );
+    assert_eq!(c.room.counters().wrong_codes, 5);
+    let who = c.send(t, "who");
+    assert!(
+        who.contains("dropped at 2/3, may resume, 5 wrong codes"),
+        "{who}"
+    );
+    // The teacher gives a new code; the old one stops working; the wait ends.
+    let reply = c.send(t, "code alice");
+    let new = reply
+        .strip_prefix("ok: new resume code for alice: ")
+        .map(|rest| rest[..CODE_LEN].to_string())
+        .unwrap_or_else(|| panic!("{reply}"));
+    assert!(reply.contains("(the old one no longer works)"), "{reply}");
+    let id = c.student();
+    c.send(id, "alice");
+    if new != code {
+        assert!(c.send(id, &code).starts_with("error: wrong resume code"));
+    }
+    let back = c.send(id, &new);
+    assert!(back.starts_with("Welcome back, alice."), "{back}");
+}
+
+#[test]
+fn at_most_twenty_codes_for_one_name_are_tried_in_ten_minutes_however_many_connections() {
+    let mut c = Class::new(Settings {
+        resume_window: Duration::from_secs(3600),
+        ..in_order()
+    });
+    let code = parked(&mut c, "alice");
+    let mut guesses = 0u64;
+    // A guesser opens a connection after another, as fast as the room answers, for ten
+    // minutes of the room's clock.
+    let end = c.now + Duration::from_secs(600);
+    while c.now < end {
+        let id = c.student();
+        c.send(id, "alice");
+        for _ in 0..3 {
+            guesses += 1;
+            let guess = format!("{:06}", guesses % 1_000_000);
+            assert_ne!(guess, code);
+            c.send(id, &guess);
+        }
+        c.drop_conn(id);
+        c.secs(1);
+    }
+    let tried = c.room.counters().wrong_codes;
+    assert!(tried <= 20, "{tried} codes tried in ten minutes");
+    assert!(guesses > 1_500, "the guesser kept going: {guesses}");
+    // The rightful owner, after the wait, resumes.
+    c.wait(Duration::from_secs(300));
+    let id = c.student();
+    c.send(id, "alice");
+    let back = c.send(id, &code);
+    assert!(back.starts_with("Welcome back, alice."), "{back}");
+}
+
+#[test]
+fn going_back_and_forth_between_name_and_code_does_not_dodge_the_name_deadline() {
+    let mut c = Class::new(in_order());
+    let _code = parked(&mut c, "alice");
+    let id = c.student();
+    for _ in 0..59 {
+        c.send(id, "alice");
+        c.send(id, "");
+        c.send(id, "/help");
+        c.secs(1);
+    }
+    assert!(!c.closed(id));
+    c.secs(1);
+    assert!(
+        c.take(id)
+            .ends_with("error: no name given in 60 s; closing.\r\n")
+    );
+    assert!(c.closed(id));
+}
+
+#[test]
+fn waiting_attempts_are_bounded_and_the_oldest_is_recorded_first() {
+    let mut c = Class::new(in_order());
+    for n in 0..crate::limits::MAX_PARKED_SEATS + 2 {
+        parked(&mut c, &format!("s{n}"));
+    }
+    assert_eq!(c.room.counters().parked_early, 2);
+    let early: Vec<&str> = c.io.rows.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(early, ["s0", "s1"]);
+    assert!(c.io.rows.iter().all(|a| a.status == Status::Disconnected));
 }

@@ -16,6 +16,8 @@ pub struct Config {
     pub results: PathBuf,
     /// Most students connected at once; `None`: what the open-file limit allows.
     pub max_clients: Option<usize>,
+    /// Most student connections from one address at once; `None`: no limit.
+    pub max_per_address: Option<usize>,
     /// Output allowed to wait for a client that does not read before it is closed.
     pub output_cap: usize,
     /// How long a finished connection may take to receive its last lines and close before the
@@ -45,6 +47,7 @@ impl Config {
             quiz,
             results: results.into(),
             max_clients: None,
+            max_per_address: Some(crate::limits::MAX_PER_ADDRESS),
             output_cap: crate::limits::OUTPUT_CAP,
             linger: crate::limits::LINGER,
             handle_signals: false,

@@ -11,9 +11,9 @@
 //! is flushed, our side is shut down, and what the peer still sends is read and dropped until it
 //! closes too or the linger deadline passes, so a final line is never destroyed by a reset.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::io::{self, Write};
-use std::net::{Shutdown, SocketAddr};
+use std::net::{IpAddr, Shutdown, SocketAddr};
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -185,6 +185,8 @@ pub(crate) struct Net {
     /// A teacher asked for shutdown.
     pub(crate) shutdown_asked: bool,
     pub(crate) students: usize,
+    /// Student connections open per address (only addresses with one or more).
+    pub(crate) per_address: HashMap<IpAddr, usize>,
     pub(crate) teachers: usize,
     pub(crate) stats: NetStats,
     pub(crate) output_cap: usize,

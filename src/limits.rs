@@ -18,6 +18,10 @@ use std::time::Duration;
 /// Descriptors kept back from students: the listeners, the poll instance, the signal pipe, the
 /// results file, log output, and room to accept (and refuse) a connection when full.
 pub const FD_RESERVE: u64 = 32;
+/// Student connections one address may hold at once (`--max-per-address`): a lab, one machine
+/// per student, never notices, and a class behind one NAT of up to this many neither; one
+/// machine cannot take the seats of the class.
+pub const MAX_PER_ADDRESS: usize = 50;
 /// Requested listen backlog: a whole year group arriving in the same second waits in the
 /// kernel instead of being refused. Linux caps it at `net.core.somaxconn` (4096 by default).
 pub const LISTEN_BACKLOG: i32 = 4096;
@@ -138,6 +142,10 @@ pub fn table() -> Vec<Row> {
         row(
             "listen backlog",
             format!("{LISTEN_BACKLOG} (capped by `net.core.somaxconn`)"),
+        ),
+        row(
+            "connections from one address",
+            format!("`--max-per-address` ({MAX_PER_ADDRESS}; 0: no limit)"),
         ),
         row("input line", format!("{MAX_LINE} bytes")),
         row(

@@ -61,6 +61,11 @@ struct Cli {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     max_clients: Option<u32>,
 
+    /// Most students connected at once from one address (a class behind one NAT needs more);
+    /// 0 for no limit.
+    #[arg(long, value_name = "N", default_value_t = quizd::limits::MAX_PER_ADDRESS as u32)]
+    max_per_address: u32,
+
     /// Close a student who sends nothing for this many seconds while no question clock runs.
     #[arg(long, value_name = "SECS", default_value_t = 600,
           value_parser = clap::value_parser!(u64).range(1..=604_800))]
@@ -211,6 +216,7 @@ fn main() -> ExitCode {
     }
     let mut config = Config::new(cli.listen, Quiz::new(bank, settings), cli.results);
     config.max_clients = cli.max_clients.map(|n| n as usize);
+    config.max_per_address = (cli.max_per_address > 0).then_some(cli.max_per_address as usize);
     config.handle_signals = true;
     config.banks = cli.banks.clone();
     config.title = cli.title.clone();

@@ -9,7 +9,7 @@
 //! after; ask for WRITABLE only while output waits); then fire every expired deadline whether
 //! events came or not; then close what was marked for closing, in one place (the sweep).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt;
 use std::io::{self, Read};
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -186,6 +186,7 @@ pub struct Server {
     admin_listener: Option<TcpListener>,
     admin_addr: Option<SocketAddr>,
     max_clients: usize,
+    max_per_address: Option<usize>,
     /// Accepting is paused (no descriptors left) until this instant or a close, whichever
     /// first; the duration is the current pause, doubled on each failure.
     accept_paused: Option<(Instant, Duration)>,
@@ -307,6 +308,7 @@ impl Server {
                 lingering: BTreeSet::new(),
                 shutdown_asked: false,
                 students: 0,
+                per_address: HashMap::new(),
                 teachers: 0,
                 stats: NetStats::default(),
                 output_cap: config.output_cap,
@@ -317,6 +319,7 @@ impl Server {
             admin_listener,
             admin_addr,
             max_clients,
+            max_per_address: config.max_per_address.filter(|&n| n > 0),
             accept_paused: None,
             starved_since: None,
             signals,
@@ -484,6 +487,14 @@ impl Server {
                     self.net.stats.accepted += 1;
                     if self.net.students >= self.max_clients {
                         self.refuse_full(stream, peer);
+                    } else if let Some(limit) = self.max_per_address
+                        && self
+                            .net
+                            .per_address
+                            .get(&peer.ip())
+                            .is_some_and(|&n| n >= limit)
+                    {
+                        self.refuse_address(stream, peer, limit);
                     } else {
                         self.add_conn(stream, peer, Door::Student, now);
                     }
@@ -538,6 +549,26 @@ impl Server {
         refuse(stream, &crate::wire::server_full(self.net.students));
     }
 
+    /// One address holds `limit` students already: one clear line saying what to change, then
+    /// close.
+    fn refuse_address(&mut self, stream: mio::net::TcpStream, peer: SocketAddr, limit: usize) {
+        self.net.stats.rejected_address += 1;
+        if self.net.stats.rejected_address.is_power_of_two() {
+            log::warn!(
+                "{} holds {limit} connections (--max-per-address): refused {peer} ({} refused so far)",
+                peer.ip(),
+                self.net.stats.rejected_address
+            );
+        }
+        refuse(
+            stream,
+            &format!(
+                "error: too many connections from {} ({limit}); if your class shares one address, ask your teacher to start quizd with a larger --max-per-address\r\n",
+                peer.ip()
+            ),
+        );
+    }
+
     /// Accepts every waiting teacher console (up to [`MAX_TEACHERS`]).
     fn accept_teachers(&mut self, now: Instant) {
         loop {
@@ -587,7 +618,10 @@ impl Server {
         log::debug!("{peer} connected");
         self.net.conns.insert(Conn::new(stream, peer, door));
         match door {
-            Door::Student => self.net.students += 1,
+            Door::Student => {
+                self.net.students += 1;
+                *self.net.per_address.entry(peer.ip()).or_insert(0) += 1;
+            }
             Door::Teacher => self.net.teachers += 1,
         }
         self.net.stats.peak_connections = self.net.stats.peak_connections.max(self.net.conns.len());
@@ -780,7 +814,16 @@ impl Server {
                     self.net.lingering.remove(&(until, key));
                 }
                 match conn.door {
-                    Door::Student => self.net.students -= 1,
+                    Door::Student => {
+                        self.net.students -= 1;
+                        let ip = conn.peer.ip();
+                        if let Some(n) = self.net.per_address.get_mut(&ip) {
+                            *n -= 1;
+                            if *n == 0 {
+                                self.net.per_address.remove(&ip);
+                            }
+                        }
+                    }
                     Door::Teacher => self.net.teachers -= 1,
                 }
                 // Last chance for queued lines; the peer may be gone, which is fine.
@@ -869,6 +912,10 @@ impl Server {
         self.last_summary = now;
         let limits: Vec<String> = [
             ("refused (full)", self.net.stats.rejected_full),
+            (
+                "refused (too many from one address)",
+                self.net.stats.rejected_address,
+            ),
             ("closed at the output cap", self.net.stats.closed_output_cap),
             ("lines too long", c.lines_too_long),
             ("/ask refused (too fast)", c.asks_refused),

@@ -118,7 +118,8 @@ fn rss(q: &Quizd, field: &str) -> u64 {
 #[test]
 fn two_hundred_students_flooding_help_and_never_reading_cost_the_server_under_100_mb() {
     let dir = TempDir::new("flood-help");
-    let (q, addr) = serve_binary(&dir, &["--admin-listen", "off"]);
+    // All from 127.0.0.1: the per-address limit is not what this measures.
+    let (q, addr) = serve_binary(&dir, &["--admin-listen", "off", "--max-per-address", "0"]);
     honest_student(addr, "warmup");
     let before = rss(&q, "VmRSS:");
     // Each gives a name, then sends 64 KiB of `/?` (a reply about 100 times its size) and
@@ -177,4 +178,63 @@ fn console_addr(q: &mut Quizd) -> SocketAddr {
         .next()
         .and_then(|a| a.parse().ok())
         .unwrap_or_else(|| panic!("bad console line {line:?}"))
+}
+
+/// A connection to `addr` from the local address `source` (any 127.0.0.0/8 address works on
+/// Linux loopback).
+fn connect_from(source: [u8; 4], addr: SocketAddr) -> TcpStream {
+    let socket =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+    socket
+        .bind(&SocketAddr::from((source, 0)).into())
+        .expect("bind the source address");
+    socket.connect(&addr.into()).expect("connect");
+    socket.into()
+}
+
+#[test]
+fn four_hundred_connections_from_one_address_leave_room_for_a_student_from_another() {
+    quizd::limits::raise_nofile().expect("raise the open-file limit");
+    let dir = TempDir::new("per-address");
+    let (mut q, addr) = serve_binary(&dir, &["--admin-listen", "off", "--max-clients", "400"]);
+    let mut held = Vec::new();
+    let mut refused = 0;
+    for _ in 0..400 {
+        let mut s = connect_from([127, 0, 0, 1], addr);
+        let mut first = [0u8; 200];
+        let n = s.read(&mut first).expect("the server says something first");
+        let text = String::from_utf8_lossy(&first[..n]);
+        if text.starts_with("error: too many connections from 127.0.0.1 (50)") {
+            assert!(
+                text.contains("--max-per-address"),
+                "says what to raise: {text}"
+            );
+            refused += 1;
+        } else {
+            assert!(text.starts_with("Welcome"), "{text}");
+            held.push(s);
+        }
+    }
+    assert_eq!((held.len(), refused), (50, 350));
+    // A student on another machine (another address) takes the quiz.
+    let mut other = Client {
+        stream: connect_from([127, 0, 0, 2], addr),
+        buf: Vec::new(),
+        log: Vec::new(),
+    };
+    other
+        .stream
+        .set_read_timeout(Some(common::PATIENCE))
+        .expect("timeout");
+    other.join("alice");
+    for _ in 0..2 {
+        other.send("b");
+        other.expect_line("Correct!");
+        other.expect("answer> ");
+    }
+    other.send("b");
+    other.expect_line("Quiz over, alice: you scored 3 out of 3");
+    q.wait_for("a warning naming the address", |l| {
+        l.contains("127.0.0.1 holds 50 connections (--max-per-address)")
+    });
 }

@@ -165,12 +165,19 @@ pub struct StatsView {
     pub accepted_total: u64,
     /// Connections refused because the server was full.
     pub rejected_full: u64,
+    /// Connections refused because their address had too many open.
+    pub rejected_address: u64,
     /// Connections closed because their output backed up.
     pub closed_output_cap: u64,
     /// Teacher consoles closed after too many wrong tokens.
     pub wrong_token_closes: u64,
     pub attempts_started: u64,
     pub attempts_finished: u64,
+    /// Attempts whose student dropped before answering (no row).
+    pub attempts_discarded: u64,
+    /// Wrong resume codes typed, and tries not heard because the name had to wait.
+    pub wrong_codes: u64,
+    pub codes_refused: u64,
     pub answers: u64,
     pub timeouts: u64,
     /// Input lines refused for being over [`crate::limits::MAX_LINE`].
@@ -204,13 +211,21 @@ pub fn render_stats(view: &StatsView) -> Vec<String> {
         ),
         ("accepted", view.accepted_total.to_string()),
         ("refused (full)", view.rejected_full.to_string()),
+        ("refused (address)", view.rejected_address.to_string()),
         ("closed (output cap)", view.closed_output_cap.to_string()),
         ("closed (wrong token)", view.wrong_token_closes.to_string()),
         (
             "attempts",
             format!(
-                "{} started, {} finished",
-                view.attempts_started, view.attempts_finished
+                "{} started, {} finished, {} dropped before answering",
+                view.attempts_started, view.attempts_finished, view.attempts_discarded
+            ),
+        ),
+        (
+            "resume codes",
+            format!(
+                "{} wrong, {} not heard (name waiting)",
+                view.wrong_codes, view.codes_refused
             ),
         ),
         ("answers", view.answers.to_string()),
@@ -386,10 +401,14 @@ mod tests {
             peak_connections: 30,
             accepted_total: 41,
             rejected_full: 2,
+            rejected_address: 0,
             closed_output_cap: 0,
             wrong_token_closes: 1,
             attempts_started: 40,
             attempts_finished: 16,
+            attempts_discarded: 3,
+            wrong_codes: 7,
+            codes_refused: 4,
             answers: 380,
             timeouts: 12,
             lines_too_long: 3,
@@ -405,9 +424,11 @@ mod tests {
                 "connected:            24 students, 1 teacher (peak 30)",
                 "accepted:             41",
                 "refused (full):       2",
+                "refused (address):    0",
                 "closed (output cap):  0",
                 "closed (wrong token): 1",
-                "attempts:             40 started, 16 finished",
+                "attempts:             40 started, 16 finished, 3 dropped before answering",
+                "resume codes:         7 wrong, 4 not heard (name waiting)",
                 "answers:              380",
                 "timeouts:             12",
                 "lines too long:       3",

@@ -119,6 +119,8 @@ pub struct NetStats {
     pub accepted: u64,
     /// Connections refused because the server was full.
     pub rejected_full: u64,
+    /// Connections refused because their address had `--max-per-address` open.
+    pub rejected_address: u64,
     /// Connections closed because their output backed up.
     pub closed_output_cap: u64,
     /// Times accepting paused for lack of descriptors.

@@ -67,9 +67,12 @@ pub const MAX_LINE: usize = 1024;
 pub const NAME_TIMEOUT: Duration = Duration::from_secs(60);
 /// Longest name, in characters.
 pub const MAX_NAME_CHARS: usize = 32;
-/// Shortest gap between two `/ask` messages from one student, so nobody can flood the
-/// teacher's screen.
+/// Shortest gap between two `/ask` messages under one name, so nobody can flood the teacher's
+/// screen.
 pub const ASK_INTERVAL: Duration = Duration::from_secs(10);
+/// `/ask` messages from one address per [`ASK_INTERVAL`], names or not: reconnecting, or
+/// asking before giving a name, gets no more.
+pub const ASKS_PER_ADDRESS: u32 = 5;
 /// Longest message passed from one person to others (a teacher's `say` / `tell`, a student's
 /// `/ask`), in characters after sanitising; longer text is cut with `…`.
 pub const MAX_MESSAGE_CHARS: usize = 300;
@@ -93,8 +96,18 @@ pub const MAX_PARKED_SEATS: usize = 20_000;
 
 /// Most teacher consoles open at once.
 pub const MAX_TEACHERS: usize = 16;
-/// How long a console may take to give the token.
-pub const TOKEN_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a console may take to give the token: enough to copy it from the log and type
+/// it, short enough that silent connections do not hold console slots (and when all slots are
+/// taken, the oldest connection still without a token makes room for a new one).
+pub const TOKEN_TIMEOUT: Duration = Duration::from_secs(30);
+/// Shortest console token a teacher may choose (`--admin-token`, `QUIZD_ADMIN_TOKEN`).
+pub const MIN_TOKEN_CHARS: usize = 8;
+/// Wrong tokens, from any console, before each further try must wait ([`TOKEN_BACKOFF`],
+/// doubling up to [`TOKEN_BACKOFF_MAX`]); forgotten after [`TOKEN_FAILURE_MEMORY`] without one.
+pub const FREE_TOKEN_TRIES: u32 = 5;
+pub const TOKEN_BACKOFF: Duration = Duration::from_secs(1);
+pub const TOKEN_BACKOFF_MAX: Duration = Duration::from_secs(30);
+pub const TOKEN_FAILURE_MEMORY: Duration = Duration::from_secs(600);
 /// Wrong tokens before the console closes the connection.
 pub const MAX_TOKEN_TRIES: u32 = 3;
 /// Largest uploaded bank, in bytes of the file (one `\n` per line counted).
@@ -155,7 +168,7 @@ pub fn table() -> Vec<Row> {
         row(
             "`/ask` messages",
             format!(
-                "one per {} s per student, at most {MAX_MESSAGE_CHARS} characters",
+                "one per {} s per name, {ASKS_PER_ADDRESS} per address, at most {MAX_MESSAGE_CHARS} characters",
                 ASK_INTERVAL.as_secs()
             ),
         ),
@@ -183,8 +196,10 @@ pub fn table() -> Vec<Row> {
         row(
             "console token",
             format!(
-                "{MAX_TOKEN_TRIES} tries, within {} s",
-                TOKEN_TIMEOUT.as_secs()
+                "{MAX_TOKEN_TRIES} tries per connection, within {} s; after {FREE_TOKEN_TRIES} wrong from anywhere, {}–{} s between tries; at least {MIN_TOKEN_CHARS} characters",
+                TOKEN_TIMEOUT.as_secs(),
+                TOKEN_BACKOFF.as_secs(),
+                TOKEN_BACKOFF_MAX.as_secs()
             ),
         ),
         row(

@@ -232,6 +232,13 @@ fn main() -> ExitCode {
                 );
                 return ExitCode::from(2);
             }
+            Some(token) if token.trim().chars().count() < quizd::limits::MIN_TOKEN_CHARS => {
+                eprintln!(
+                    "quizd: the console token must be at least {} characters (a short one can be guessed); choose a longer one, or leave it out for a random one",
+                    quizd::limits::MIN_TOKEN_CHARS
+                );
+                return ExitCode::from(2);
+            }
             Some(token) => config.admin_token = token.trim().to_string(),
             // Config::new made a random one.
             None => log::info!(

@@ -576,14 +576,27 @@ impl Server {
                 return;
             };
             match listener.accept() {
-                Ok((stream, peer)) if self.net.teachers >= MAX_TEACHERS => {
-                    log::warn!("teacher console from {peer} refused: {MAX_TEACHERS} already open");
-                    refuse(
-                        stream,
-                        &format!("error: too many teacher consoles (max {MAX_TEACHERS})\r\n"),
-                    );
+                Ok((stream, peer)) => {
+                    if self.room.consoles() >= MAX_TEACHERS {
+                        let mut made = false;
+                        self.with_room(None, now, |room, io| {
+                            made = room.make_room_for_console(now, io);
+                        });
+                        if !made {
+                            log::warn!(
+                                "teacher console from {peer} refused: {MAX_TEACHERS} already open"
+                            );
+                            refuse(
+                                stream,
+                                &format!(
+                                    "error: too many teacher consoles (max {MAX_TEACHERS})\r\n"
+                                ),
+                            );
+                            continue;
+                        }
+                    }
+                    self.add_conn(stream, peer, Door::Teacher, now);
                 }
-                Ok((stream, peer)) => self.add_conn(stream, peer, Door::Teacher, now),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if is_transient(&e) => {}
                 Err(e) => {

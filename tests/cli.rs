@@ -1036,6 +1036,27 @@ fn the_teacher_console_takes_the_token_from_the_environment_and_answers_status()
 }
 
 #[test]
+fn a_console_token_shorter_than_eight_characters_is_refused_at_start() {
+    let class = Class::new("cli-short-token");
+    let (status, _, log) = Quizd::run(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--admin-token",
+        "1234567",
+        "--results",
+        text(&class.results),
+        text(&class.bank),
+    ]);
+    assert_eq!(status.code(), Some(2), "{log:#?}");
+    assert!(
+        log.iter()
+            .any(|l| l.contains("the console token must be at least 8 characters")),
+        "{log:#?}"
+    );
+    assert!(!log.iter().any(|l| l.contains("listening on")));
+}
+
+#[test]
 fn without_a_token_a_random_one_is_logged_once_and_works() {
     let class = Class::new("cli-token");
     let mut q = Quizd::start(&[

@@ -238,3 +238,43 @@ fn four_hundred_connections_from_one_address_leave_room_for_a_student_from_anoth
         l.contains("127.0.0.1 holds 50 connections (--max-per-address)")
     });
 }
+
+#[test]
+fn sixteen_silent_console_connections_cannot_lock_the_teacher_out() {
+    let dir = TempDir::new("console-slots");
+    let mut cmd = Quizd::command(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--results",
+        text(&dir.path().join("results.csv")),
+    ]);
+    cmd.env("QUIZD_ADMIN_TOKEN", "sesame-4242");
+    let mut q = Quizd::spawn(cmd);
+    q.listening();
+    let console = console_addr(&mut q);
+    // Every slot taken by a connection that says nothing.
+    let silent: Vec<Client> = (0..quizd::limits::MAX_TEACHERS)
+        .map(|_| {
+            let mut c = Client::connect(console);
+            c.expect("token> ");
+            c
+        })
+        .collect();
+    let mut teacher = Client::connect(console);
+    teacher.expect("token> ");
+    teacher.send("sesame-4242");
+    teacher.expect_line("ok: token accepted");
+    teacher.send("status");
+    teacher.expect(".\r\nadmin> ");
+    let told = silent
+        .into_iter()
+        .filter_map(|mut c| {
+            c.stream.set_nonblocking(true).ok()?;
+            let mut buf = [0u8; 256];
+            let n = c.stream.read(&mut buf).ok()?;
+            Some(String::from_utf8_lossy(&buf[..n]).into_owned())
+        })
+        .filter(|text| text.contains("every console slot is taken"))
+        .count();
+    assert_eq!(told, 1, "the oldest silent one made room");
+}

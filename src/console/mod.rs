@@ -149,6 +149,24 @@ impl Console {
         }
     }
 
+    /// True while the console waits for the token.
+    pub fn awaiting_token(&self) -> bool {
+        matches!(self.state, State::Token { .. })
+    }
+
+    /// Closes the console at once (the room needs its slot); the caller says why.
+    pub fn close_now(&mut self) {
+        self.set_state(State::Closed);
+    }
+
+    /// Wrong tokens typed on this console so far.
+    pub fn wrong_tokens(&self) -> u32 {
+        match self.state {
+            State::Token { wrong } => wrong,
+            _ => 0,
+        }
+    }
+
     /// True once the right token was given (and until the console closes).
     pub fn is_authenticated(&self) -> bool {
         matches!(self.state, State::Ready | State::Uploading(_))

@@ -29,13 +29,14 @@ pub mod shared;
 mod teacher;
 
 use std::collections::BTreeSet;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::bank::{Bank, Problem};
 use crate::console::Console;
 use crate::console::render::TopRow;
+use crate::limits::{FREE_TOKEN_TRIES, TOKEN_BACKOFF, TOKEN_BACKOFF_MAX, TOKEN_FAILURE_MEMORY};
 use crate::quiz::Quiz;
 use crate::random::Secrets;
 use live::{Live, Transition};
@@ -219,6 +220,46 @@ impl Member {
     }
 }
 
+/// Wrong console tokens from every console together: after [`FREE_TOKEN_TRIES`], each further
+/// try waits, so no number of connections guesses faster than one try per wait.
+#[derive(Debug, Default)]
+struct TokenGate {
+    failures: u32,
+    last_failure: Option<Instant>,
+    wait_until: Option<Instant>,
+}
+
+impl TokenGate {
+    /// How long before the next token may be tried (zero: now).
+    fn wait(&self, now: Instant) -> Duration {
+        self.wait_until
+            .map_or(Duration::ZERO, |at| at.saturating_duration_since(now))
+    }
+
+    /// A wrong token at `now`; returns the wait that starts, if any.
+    fn failed(&mut self, now: Instant) -> Option<Duration> {
+        if self
+            .last_failure
+            .is_some_and(|at| now.saturating_duration_since(at) > TOKEN_FAILURE_MEMORY)
+        {
+            self.failures = 0;
+        }
+        self.failures += 1;
+        self.last_failure = Some(now);
+        let over = self.failures.checked_sub(FREE_TOKEN_TRIES)?;
+        let wait = TOKEN_BACKOFF
+            .saturating_mul(1 << over.min(16))
+            .min(TOKEN_BACKOFF_MAX);
+        self.wait_until = Some(now + wait);
+        Some(wait)
+    }
+
+    /// The right token: the count starts again.
+    fn passed(&mut self) {
+        *self = TokenGate::default();
+    }
+}
+
 /// The class: every connection's state machine and what they share.
 #[derive(Debug)]
 pub struct Room {
@@ -242,6 +283,7 @@ pub struct Room {
     origin: Origin,
     title: Option<String>,
     admin_token: String,
+    token_gate: TokenGate,
     token_timeout: Duration,
     started: Instant,
 }
@@ -263,6 +305,7 @@ impl Room {
             },
             title: config.title,
             admin_token: config.admin_token,
+            token_gate: TokenGate::default(),
             token_timeout: config.token_timeout,
             started: now,
         }
@@ -286,6 +329,69 @@ impl Room {
     /// Student connections the room is serving (not yet said their last word).
     pub fn students(&self) -> usize {
         self.students
+    }
+
+    /// Teacher consoles the room is serving.
+    pub fn consoles(&self) -> usize {
+        self.teachers
+    }
+
+    /// All console slots are taken and a new console arrives: the oldest console still without
+    /// the token, from the address that holds the most such consoles, is told and closed (as
+    /// OpenSSH's `MaxStartups` drops unauthenticated connections), so silent connections cannot
+    /// lock the teacher out. False if every console is past the token.
+    pub fn make_room_for_console(&mut self, now: Instant, io: &mut dyn Io) -> bool {
+        let mut waiting: Vec<(IpAddr, Instant, ConnId)> = Vec::new();
+        for (id, member) in self.members.iter().enumerate() {
+            if let Some(Member {
+                peer,
+                role:
+                    Role::Teacher {
+                        console,
+                        token_deadline,
+                    },
+                ..
+            }) = member
+                && console.awaiting_token()
+            {
+                waiting.push((peer.ip(), *token_deadline, id));
+            }
+        }
+        let busiest = waiting
+            .iter()
+            .map(|(ip, ..)| {
+                (
+                    waiting.iter().filter(|(other, ..)| other == ip).count(),
+                    *ip,
+                )
+            })
+            .max();
+        let Some((_, ip)) = busiest else {
+            return false;
+        };
+        let Some(&(_, _, id)) = waiting
+            .iter()
+            .filter(|(other, ..)| *other == ip)
+            .min_by_key(|(_, deadline, _)| *deadline)
+        else {
+            return false;
+        };
+        if let Some(Some(Member {
+            role: Role::Teacher { console, .. },
+            ..
+        })) = self.members.get_mut(id)
+        {
+            self.out.extend_from_slice(b"\r\n");
+            crate::wire::line(
+                &mut self.out,
+                "error: every console slot is taken; closing this one, which gave no token",
+            );
+            console.close_now();
+        }
+        self.shared.counters.consoles_evicted += 1;
+        log::warn!("console slots full: closed the oldest console from {ip} without a token");
+        self.settle(id, now, io);
+        true
     }
 
     /// The earliest instant [`Room::handle_timeout`] has something to do.
@@ -358,6 +464,38 @@ impl Room {
             Role::Student(session) => {
                 session.on_line(line, now, &mut self.shared, &mut self.out);
                 None
+            }
+            Role::Teacher { console, .. }
+                if console.awaiting_token() && !line.trim().is_empty() =>
+            {
+                let wait = self.token_gate.wait(now);
+                if wait.is_zero() {
+                    let wrong = console.wrong_tokens();
+                    let request = console.on_line(line, &self.admin_token, &mut self.out);
+                    if console.is_authenticated() {
+                        self.token_gate.passed();
+                    } else if (console.wrong_tokens() > wrong || request.is_some())
+                        && let Some(wait) = self.token_gate.failed(now)
+                    {
+                        log::warn!(
+                            "{} wrong console tokens lately (the last from {}): the next try waits {} s",
+                            self.token_gate.failures,
+                            peer.ip(),
+                            wait.as_secs()
+                        );
+                    }
+                    request
+                } else {
+                    self.shared.counters.tokens_refused += 1;
+                    console.reply_line(
+                        &mut self.out,
+                        &format!(
+                            "error: too many wrong tokens lately; try again in {} s",
+                            wait.as_secs_f64().ceil()
+                        ),
+                    );
+                    None
+                }
             }
             Role::Teacher { console, .. } => {
                 console.on_line(line, &self.admin_token, &mut self.out)

@@ -448,4 +448,8 @@ pub struct Counters {
     pub parked_early: u64,
     /// Resume code tries refused unheard because the name had to wait.
     pub codes_refused: u64,
+    /// Console tokens refused unheard because of too many wrong ones lately.
+    pub tokens_refused: u64,
+    /// Consoles without a token closed to make room for a new one.
+    pub consoles_evicted: u64,
 }

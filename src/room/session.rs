@@ -62,8 +62,6 @@ pub struct Session {
     peer: SocketAddr,
     /// The student's name once their attempt started (or resumed).
     name: String,
-    /// When this student last sent `/ask` (rate limit).
-    last_ask: Option<Instant>,
     /// Until an attempt starts, the connection is closed then, whatever it types.
     name_deadline: Instant,
     /// Wrong resume codes typed on this connection, for any name (never reset).
@@ -105,7 +103,6 @@ impl Session {
             conn,
             peer,
             name: String::new(),
-            last_ask: None,
         }
     }
 
@@ -828,7 +825,7 @@ impl Session {
                 State::Done => {}
             },
             "/ask" if rest.is_empty() => line(out, "error: usage: /ask TEXT"),
-            "/ask" if self.last_ask.is_some_and(|at| now < at + ASK_INTERVAL) => {
+            "/ask" if !shared.ask_gate.allow(self.peer.ip(), self.name(), now) => {
                 shared.counters.asks_refused += 1;
                 line(
                     out,
@@ -839,7 +836,6 @@ impl Session {
                 );
             }
             "/ask" => {
-                self.last_ask = Some(now);
                 let who = self.name().unwrap_or("(no name yet)");
                 let text = sanitize(rest, MAX_MESSAGE_CHARS);
                 log::info!("question from {who} ({}): {text}", self.peer);

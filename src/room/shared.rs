@@ -4,12 +4,63 @@
 //! The room owns one [`Shared`] beside its members, so a session can be handed `&mut Shared`
 //! while the room holds the session itself.
 
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::time::Instant;
+
+use crate::limits::{ASK_INTERVAL, ASKS_PER_ADDRESS};
 
 use super::live::Live;
 use super::roster::{Attempt, Counters, Roster, Status};
 use crate::quiz::Quiz;
 use crate::random::Secrets;
+
+/// The `/ask` rate limit, kept by name (one ask per [`ASK_INTERVAL`]) and by address (at
+/// most [`ASKS_PER_ADDRESS`] per interval: a class behind one NAT shares them), never by
+/// connection, so reconnecting or taking another name resets nothing.
+#[derive(Debug, Default)]
+pub struct AskGate {
+    by_name: HashMap<String, Instant>,
+    /// Per address: when its current interval began, and the asks in it.
+    by_address: HashMap<IpAddr, (Instant, u32)>,
+}
+
+impl AskGate {
+    /// Whether a student at `peer`, named `name` (if they have one yet), may ask now; if so,
+    /// the ask is counted.
+    pub fn allow(&mut self, peer: IpAddr, name: Option<&str>, now: Instant) -> bool {
+        let recent = |at: &Instant| now.saturating_duration_since(*at) < ASK_INTERVAL;
+        let name = name.map(|n| crate::text::name_keys(n)[1].clone());
+        if name
+            .as_ref()
+            .and_then(|n| self.by_name.get(n))
+            .is_some_and(recent)
+        {
+            return false;
+        }
+        let address = match self.by_address.get(&peer) {
+            Some(&(since, count)) if recent(&since) => (since, count),
+            _ => (now, 0),
+        };
+        if address.1 >= ASKS_PER_ADDRESS {
+            return false;
+        }
+        if self.by_name.len() + self.by_address.len() >= MAX_ASK_KEYS {
+            // Forget asks too old to matter: the maps stay as large as the asks of the last
+            // interval.
+            self.by_name.retain(|_, at| recent(at));
+            self.by_address.retain(|_, (since, _)| recent(since));
+        }
+        if let Some(name) = name {
+            self.by_name.insert(name, now);
+        }
+        self.by_address.insert(peer, (address.0, address.1 + 1));
+        true
+    }
+}
+
+/// Asks remembered before old ones are forgotten (a cleaning threshold, not a limit).
+const MAX_ASK_KEYS: usize = 4096;
 
 /// What sessions share.
 #[derive(Debug)]
@@ -28,6 +79,8 @@ pub struct Shared {
     /// Students' `/ask` messages, sanitised and ready to show (`alice (127.0.0.1:5000): ...`);
     /// the room puts them on every teacher console.
     pub asks: Vec<String>,
+    /// The `/ask` rate limit, by address and by name.
+    pub ask_gate: AskGate,
     /// Other lines for every console (a name's resume code under attack, ...), shown as they
     /// are.
     pub alerts: Vec<String>,
@@ -50,6 +103,7 @@ impl Shared {
             evicted: Vec::new(),
             asks: Vec::new(),
             alerts: Vec::new(),
+            ask_gate: AskGate::default(),
             rng,
             secrets,
         };

@@ -17,7 +17,7 @@ use crate::bank::{Bank, Kind, Problem, Question};
 use crate::limits::CODE_LEN;
 use crate::quiz::{LiveSettings, Quiz, Scoring, Settings};
 
-const TOKEN: &str = "sesame";
+const TOKEN: &str = "sesame-42";
 
 /// What the room asked of the world, in order.
 #[derive(Debug, Clone, PartialEq)]
@@ -378,12 +378,12 @@ fn a_console_that_gives_no_token_in_time_is_told_and_closed_and_one_that_did_sta
     let late = c.connect(Door::Teacher);
     c.take(late);
     let quick = c.teacher();
-    c.secs(59);
+    c.secs(29);
     assert!(!c.closed(late));
     c.secs(1);
     assert_eq!(
         c.take(late),
-        "\r\nerror: no token given in 60 s; closing.\r\n"
+        "\r\nerror: no token given in 30 s; closing.\r\n"
     );
     assert!(c.closed(late));
     c.secs(3600);
@@ -1052,4 +1052,100 @@ fn waiting_attempts_are_bounded_and_the_oldest_is_recorded_first() {
     let early: Vec<&str> = c.io.rows.iter().map(|a| a.name.as_str()).collect();
     assert_eq!(early, ["s0", "s1"]);
     assert!(c.io.rows.iter().all(|a| a.status == Status::Disconnected));
+}
+
+#[test]
+fn wrong_tokens_from_every_console_together_make_each_further_try_wait() {
+    let mut c = Class::new(in_order());
+    let mut wrong = 0;
+    // Five wrong tokens from two consoles (each closes after three).
+    for console in 0..2 {
+        let t = c.connect(Door::Teacher);
+        c.take(t);
+        for _ in 0..(if console == 0 { 3 } else { 2 }) {
+            c.send(t, "guess-1234");
+            wrong += 1;
+        }
+        if wrong == 5 {
+            // The fifth starts a wait: even the right token is not heard now.
+            let refused = c.send(t, TOKEN);
+            assert_eq!(
+                refused,
+                "error: too many wrong tokens lately; try again in 1 s\r\ntoken> "
+            );
+            c.wait(Duration::from_secs(1));
+            assert!(c.send(t, TOKEN).ends_with("admin> "), "after the wait");
+        }
+    }
+    assert_eq!(c.room.counters().tokens_refused, 1);
+    // The right token starts the count again.
+    let t = c.connect(Door::Teacher);
+    c.take(t);
+    assert!(c.send(t, "guess-1234").starts_with("error: wrong token"));
+}
+
+#[test]
+fn when_every_console_slot_is_taken_the_oldest_without_a_token_makes_room() {
+    let mut c = Class::new(in_order());
+    let teacher = c.teacher();
+    // Fifteen silent connections from one address fill the other slots.
+    let silent: Vec<ConnId> = (0..15)
+        .map(|_| {
+            let id = c.connect(Door::Teacher);
+            c.take(id);
+            c.secs(1);
+            id
+        })
+        .collect();
+    assert_eq!(c.room.consoles(), crate::limits::MAX_TEACHERS);
+    let now = c.now;
+    assert!(c.room.make_room_for_console(now, &mut c.io));
+    assert!(c.closed(silent[0]), "the oldest without a token went");
+    assert!(c.take(silent[0]).contains("every console slot is taken"));
+    assert!(!c.closed(teacher));
+    assert_eq!(c.room.consoles(), crate::limits::MAX_TEACHERS - 1);
+    // With every console past the token, there is no room to make.
+    for &id in &silent[1..] {
+        c.send(id, TOKEN);
+    }
+    let extra = c.teacher();
+    assert_eq!(c.room.consoles(), crate::limits::MAX_TEACHERS);
+    let now = c.now;
+    assert!(!c.room.make_room_for_console(now, &mut c.io));
+    assert!(!c.closed(extra));
+}
+
+#[test]
+fn ask_is_limited_by_name_and_by_address_not_by_connection() {
+    let mut c = Class::new(in_order());
+    let t = c.teacher();
+    let (alice, hello) = c.named("alice");
+    assert!(
+        c.send(alice, "/ask one")
+            .starts_with("Sent to the teacher.")
+    );
+    // Reconnecting under the same name gets no fresh ask.
+    c.send(alice, "b");
+    c.drop_conn(alice);
+    let again = c.student();
+    c.send(again, "alice");
+    c.send(again, &code_in(&hello));
+    assert!(
+        c.send(again, "/ask two")
+            .starts_with("error: one question every 10 s")
+    );
+    // Other names from the same address share its five asks per interval.
+    for n in 0..4 {
+        let (id, _) = c.named(&format!("other{n}"));
+        assert!(c.send(id, "/ask hi").starts_with("Sent"), "{n}");
+    }
+    let (sixth, _) = c.named("sixth");
+    assert!(
+        c.send(sixth, "/ask hi")
+            .starts_with("error: one question every 10 s")
+    );
+    assert_eq!(c.take(t).matches("ask from").count(), 5);
+    assert_eq!(c.room.counters().asks_refused, 2);
+    c.secs(10);
+    assert!(c.send(sixth, "/ask hi").starts_with("Sent"));
 }

@@ -296,6 +296,13 @@ impl Room {
     /// the new bank if it is good and nobody is mid-quiz; otherwise the old one stays. Returns
     /// the reply.
     fn switch_bank(&mut self, source: BankSource, io: &mut dyn Io) -> String {
+        // Before any reading or parsing: nothing a busy room cannot use may stall it.
+        let busy = self.shared.roster.len();
+        if busy > 0 {
+            return format!(
+                "error: {busy} student(s) are mid-quiz; switch banks between quizzes (end the quiz first; quizd --check FILE checks a bank meanwhile)"
+            );
+        }
         let loaded = match (&source, &self.origin) {
             (BankSource::Upload { name, text }, _) => crate::bank::from_text(name, text.as_bytes()),
             (BankSource::Files(paths), _) => io.read_banks(paths),
@@ -318,12 +325,6 @@ impl Room {
             }
         };
         let count = bank.questions.len();
-        let busy = self.shared.roster.len();
-        if busy > 0 {
-            return format!(
-                "error: the bank is good ({count} questions), but {busy} student(s) are mid-quiz; switch banks between quizzes (end the quiz first)"
-            );
-        }
         let mut bank = bank;
         if let Some(title) = &self.title {
             bank.title = title.clone();

@@ -644,6 +644,12 @@ fn banks_switch_only_between_quizzes() {
     let (alice, _) = c.named("alice");
     let reply = upload(&mut c, t, "mine.txt", GOOD);
     assert!(reply.contains("1 student(s) are mid-quiz"), "{reply}");
+    // Refused before anything is read or parsed: a missing file is not even looked at.
+    let reply = c.send(t, "load missing.txt");
+    assert!(
+        reply.starts_with("error: 1 student(s) are mid-quiz"),
+        "{reply}"
+    );
     c.send(alice, "/quit");
     assert!(upload(&mut c, t, "mine.txt", GOOD).starts_with("ok: 1 questions"));
 }

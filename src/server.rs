@@ -688,6 +688,9 @@ impl Server {
         let mut bytes = READ_BUDGET;
         let mut more = false;
         let mut ended = None;
+        // A leave (Ctrl-C) is acted on once this read pass is over, so a timing mark that
+        // came with it is answered first, even from a later read.
+        let mut leave = false;
         if !input.is_empty() {
             let mut io = Outbox {
                 net: &mut self.net,
@@ -698,6 +701,7 @@ impl Server {
                 &mut decoder,
                 &input,
                 &mut lines,
+                &mut leave,
                 key,
                 now,
                 &mut self.room,
@@ -737,6 +741,7 @@ impl Server {
                             &mut decoder,
                             read,
                             &mut lines,
+                            &mut leave,
                             key,
                             now,
                             &mut self.room,
@@ -762,6 +767,14 @@ impl Server {
         if let Some(conn) = self.net.conns.get_mut(key) {
             conn.decoder = decoder;
             conn.input = input;
+        }
+        if leave {
+            let mut io = Outbox {
+                net: &mut self.net,
+                current: Some(key),
+                now,
+            };
+            self.room.handle_leave(key, now, &mut io);
         }
         self.net.push(key, None);
         self.net.out.clear();
@@ -959,41 +972,45 @@ impl Server {
 /// Runs input bytes through the decoder into the room, until `lines` lines have gone; returns
 /// how many bytes were used.
 ///
-/// A leave (Ctrl-C) is acted on after the rest of the bytes: the telnet client sends
-/// `IAC IP IAC DO TIMING-MARK` and discards all output until the timing mark is answered, so the
-/// answer must go out before the farewell lines or the student never sees them. Lines after a
-/// leave are dropped, and do not count.
+/// A leave (Ctrl-C) only sets `leave`: the caller acts on it when the read pass is over. The
+/// telnet client sends `IAC IP IAC DO TIMING-MARK` and discards all output until the timing
+/// mark is answered, so the answer must go out before the farewell lines or the student never
+/// sees them. Once `leave` is set, lines are dropped (and do not count); telnet replies still
+/// go out.
+#[allow(clippy::too_many_arguments)]
 fn feed(
     decoder: &mut Decoder,
     bytes: &[u8],
     lines: &mut usize,
+    leave: &mut bool,
     key: usize,
     now: Instant,
     room: &mut Room,
     io: &mut Outbox<'_>,
 ) -> usize {
-    let mut leave = false;
-    let mut budget = *lines;
-    let used = decoder.feed_lines(bytes, &mut budget, |event| match event {
-        Telnet::Line(text) if !leave => room.handle_line(key, text, now, io),
-        Telnet::TooLong if !leave => room.handle_too_long(key, now, io),
-        Telnet::Line(_) | Telnet::TooLong => {}
-        Telnet::Leave => leave = true,
-        Telnet::Reply(bytes) => io.send(key, bytes),
-    });
-    let used = if leave {
-        // Everything after the leave is dropped, but its telnet replies still go out.
-        decoder.feed(&bytes[used..], |event| {
+    if *leave {
+        // Everything after a leave is dropped, but its telnet replies still go out.
+        decoder.feed(bytes, |event| {
             if let Telnet::Reply(reply) = event {
                 io.send(key, reply);
             }
         });
-        room.handle_leave(key, now, io);
-        bytes.len()
-    } else {
-        used
-    };
+        return bytes.len();
+    }
+    let mut budget = *lines;
+    let mut left = false;
+    let used = decoder.feed_lines(bytes, &mut budget, |event| match event {
+        Telnet::Line(text) if !left => room.handle_line(key, text, now, io),
+        Telnet::TooLong if !left => room.handle_too_long(key, now, io),
+        Telnet::Line(_) | Telnet::TooLong => {}
+        Telnet::Leave => left = true,
+        Telnet::Reply(bytes) => io.send(key, bytes),
+    });
     *lines = budget;
+    if left {
+        *leave = true;
+        return used + feed(decoder, &bytes[used..], lines, leave, key, now, room, io);
+    }
     used
 }
 

@@ -413,3 +413,31 @@ fn two_students_cannot_share_a_name_at_once_but_can_after() {
     b.send("alice");
     b.expect_line("Question 1 of 3");
 }
+
+/// Ctrl-C whose `IAC DO TIMING-MARK` lands in the next 16 KiB read: the timing mark must still
+/// be answered (telnet hides everything until it is), and before the farewell. (Found by
+/// review.)
+#[test]
+fn ctrl_c_split_across_reads_still_answers_the_timing_mark_before_the_farewell() {
+    let server = TestServer::start(in_order());
+    let mut c = server.connect();
+    c.join("dave");
+    // 16,382 bytes of a too-long line, then IAC IP | IAC DO TIMING-MARK: the server reads
+    // 16 KiB at a time, so IAC IP ends the first read and IAC DO TM starts the second.
+    let mut payload = vec![b'x'; 16 * 1024 - 2];
+    payload.extend_from_slice(b"\xff\xf4\xff\xfd\x06");
+    c.send_raw(&payload);
+    let rest = c.read_to_end();
+    let bytes = &c.log[..];
+    let tm = common::find(bytes, b"\xff\xfc\x06");
+    let bye = common::find(bytes, b"You left the quiz");
+    assert!(bye.is_some(), "{rest:?}");
+    assert!(
+        tm.is_some(),
+        "IAC DO TIMING-MARK was never answered: {rest:?}"
+    );
+    assert!(
+        tm < bye,
+        "the timing mark is answered after the farewell: {rest:?}"
+    );
+}

@@ -669,7 +669,7 @@ impl Room {
                     ..
                 })) = self.members.get_mut(old)
                 {
-                    session.on_evicted(&mut self.out);
+                    session.on_evicted(now, &mut self.shared, &mut self.out);
                     self.flush(old, io);
                 }
                 continue;

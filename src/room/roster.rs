@@ -86,6 +86,8 @@ pub struct Seat {
     pub(super) holder: Option<usize>,
     /// The resume window of a parked seat ends here.
     pub(super) expires: Option<Instant>,
+    /// When its student dropped (while parked).
+    pub(super) parked_at: Option<Instant>,
     pub peer: SocketAddr,
     /// Live mode: leaderboard points, total time taken to answer (the tie-break), whether the
     /// last answer was right and its feedback (shown when the question closes), and the rank
@@ -126,6 +128,7 @@ impl Seat {
             clock: None,
             holder: Some(holder.0),
             expires: None,
+            parked_at: None,
             peer: holder.1,
             points: 0,
             answer_time: Duration::ZERO,
@@ -189,6 +192,11 @@ impl Seat {
     /// When the resume window of a parked seat ends.
     pub fn expires(&self) -> Option<Instant> {
         self.expires
+    }
+
+    /// When a parked seat's student dropped.
+    pub fn parked_at(&self) -> Option<Instant> {
+        self.parked_at
     }
 }
 
@@ -341,6 +349,7 @@ impl Roster {
             let until = now + window;
             seat.holder = None;
             seat.expires = Some(until);
+            seat.parked_at = Some(now);
             self.parked.insert((until, key));
         }
     }
@@ -350,6 +359,7 @@ impl Roster {
             if let Some(until) = seat.expires.take() {
                 self.parked.remove(&(until, key));
             }
+            seat.parked_at = None;
             seat.holder = Some(holder);
         }
     }

@@ -368,9 +368,13 @@ impl Session {
 
     /// The student resumed this attempt from another connection: this one says so and ends,
     /// leaving the seat to the new holder.
-    pub fn on_evicted(&mut self, out: &mut Vec<u8>) {
+    pub fn on_evicted(&mut self, now: Instant, shared: &mut Shared, out: &mut Vec<u8>) {
         if self.state == State::Done {
             return;
+        }
+        if let (Some(live), State::Asking { .. }) = (shared.live.as_mut(), self.state) {
+            // It was counted as still to answer the open question; the new holder counts now.
+            live.on_presence(false, now);
         }
         out.extend_from_slice(b"\r\n");
         line(
@@ -1465,7 +1469,8 @@ mod tests {
             "the old connection (id 1) is to be closed"
         );
         let mut out = Vec::new();
-        old.on_evicted(&mut out);
+        let now = w.now;
+        old.on_evicted(now, &mut w.shared, &mut out);
         assert!(text(out).contains("resumed from another connection"));
         assert!(old.is_done());
         // Its close records nothing; the new connection finishes the attempt.

@@ -389,7 +389,6 @@ impl Room {
                 idle: now.saturating_duration_since(member.last_line),
             });
         }
-        let window = self.shared.quiz.settings.resume_window;
         for (key, seat) in self
             .shared
             .roster
@@ -397,9 +396,9 @@ impl Room {
             .filter(|(_, s)| s.is_parked())
         {
             let (done, total) = seat.progress();
-            let left = seat
-                .expires()
-                .map_or(Duration::ZERO, |at| at.saturating_duration_since(now));
+            let away = seat
+                .parked_at()
+                .map_or(Duration::ZERO, |at| now.saturating_duration_since(at));
             let mut state = format!("dropped at {}/{total}, may resume", done + 1);
             if seat.wrong_codes > 0 {
                 state.push_str(&format!(", {} wrong codes", seat.wrong_codes));
@@ -410,7 +409,7 @@ impl Room {
                 peer: seat.peer,
                 state,
                 score: Some((seat.score, done as u32)),
-                idle: window.saturating_sub(left),
+                idle: away,
             });
         }
         rows

@@ -1155,3 +1155,53 @@ fn ask_is_limited_by_name_and_by_address_not_by_connection() {
     c.secs(10);
     assert!(c.send(sixth, "/ask hi").starts_with("Sent"));
 }
+
+#[test]
+fn a_resume_that_evicts_a_connected_holder_keeps_the_live_question_countable() {
+    // Found by review: the evicted connection was still counted as one to wait for.
+    let mut c = Class::new(live(None, Scoring::Count));
+    let t = c.teacher();
+    let (alice, hello) = c.named("alice");
+    let code = code_in(&hello);
+    let (bob, _) = c.named("bob");
+    assert_eq!(
+        start(&mut c, t),
+        "ok: question 1/3 open, 2 still to answer\r\nadmin> "
+    );
+    // alice's laptop switches network: her old connection is still open on the server when
+    // she connects again and resumes with her code.
+    let again = c.student();
+    assert!(c.send(again, "alice").ends_with("code> "));
+    let back = c.send(again, &code);
+    assert!(back.contains("Question 1 of 3"), "{back}");
+    assert!(c.closed(alice), "the old connection is evicted");
+    let status = c.send(t, "status");
+    assert!(
+        status.contains("mode:              live: question 1/3 open, 2 still to answer"),
+        "{status}"
+    );
+    c.send(again, "b");
+    let seen = c.send(bob, "b");
+    assert!(
+        seen.contains("Answers: a 0 | b 2"),
+        "the question did not close: {seen:?}"
+    );
+}
+
+#[test]
+fn who_shows_how_long_a_dropped_student_has_been_away() {
+    let mut c = Class::new(live(None, Scoring::Count));
+    let t = c.teacher();
+    let (_alice, _) = c.named("alice");
+    let (bob, _) = c.named("bob");
+    start(&mut c, t);
+    c.send(bob, "b");
+    c.drop_conn(bob);
+    c.secs(90);
+    let who = c.send(t, "who");
+    let row = who
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some("bob"))
+        .unwrap_or("");
+    assert!(row.ends_with("1m30s"), "{who}");
+}

@@ -45,6 +45,22 @@ fn concat(pieces: Vec<Vec<u8>>) -> Vec<u8> {
     pieces.concat()
 }
 
+/// A string made of `fragments` and arbitrary characters.
+fn text_from(
+    fragments: &'static [&'static str],
+    max_pieces: usize,
+) -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        prop_oneof![
+            6 => prop::sample::select(fragments).prop_map(str::to_owned),
+            2 => "[a-zA-Z0-9 .?]{0,8}",
+            1 => any::<char>().prop_map(String::from),
+        ],
+        0..max_pieces,
+    )
+    .prop_map(|pieces| pieces.concat())
+}
+
 // --- The telnet decoder ------------------------------------------------------------------
 
 mod telnet {
@@ -260,6 +276,460 @@ mod telnet {
                 reply_bytes,
                 input.len()
             );
+        }
+    }
+}
+
+// --- The bank parsers --------------------------------------------------------------------
+
+mod banks {
+    use super::*;
+    use quizd::bank::{self, Kind, Problem, Question, normalise};
+    use quizd::limits::MAX_OPTIONS;
+
+    /// The two formats, by the extension `bank::parse` picks them by.
+    const FILES: [&str; 2] = ["x.txt", "x.gift"];
+
+    /// What Aiken and GIFT banks are made of, and the mistakes teachers make with them.
+    #[rustfmt::skip]
+    const FRAGMENTS: &[&str] = &[
+        "::title::", "::", "{", "}", "=", "~", "#", "####", "->", "%50%", "%0%", "%100%",
+        "%-25%", "ANSWER:", "ANSWER: A", "ANSWER: B", "ANSWER: Z", "ANSWER: b", "Answer: C",
+        "ANSWER B", "A)", "B)", "C)", "A.", "B.", "Z)", "\\", "\\{", "\\}", "\\=", "\\~",
+        "\\#", "\\:", "\\n", "\\\\", "\n", "\n", "\n", "\r\n", "\r", "\n\n", "\n\n",
+        "$CATEGORY:", "$CATEGORY: a/b\n\n", "//", "// comment\n", " ", " ", "\t", "T", "F",
+        "TRUE", "false", "#3.14:0.01", "#1..5", "#5..1", "#2:-1", "#", "42", "-1e3", "1e308",
+        "3,14", "..", ":", "*", "=%0%*#", "[html]", "[markdown]", "_____", "\u{FEFF}", "é",
+        "日本", "\u{202E}", "\u{200B}", "\u{1B}[2J", "\u{0}", "\u{FFFD}", "Which call?", "yes",
+        "no", "Paris",
+    ];
+
+    /// Bank-like text: the fragments above, mixed with words and arbitrary characters.
+    fn bank_text() -> impl Strategy<Value = String> {
+        text_from(FRAGMENTS, 80)
+    }
+
+    /// A word of question or answer text.
+    const WORD: &str = "[a-zA-Z?]{1,6}( [a-z]{1,4})?";
+
+    /// An Aiken question, well formed more often than not: text, options lettered in order
+    /// (sometimes two swapped), ANSWER: and a letter (sometimes one that is no option's).
+    fn aiken_question() -> impl Strategy<Value = String> {
+        (
+            prop::collection::vec(WORD, 1..3),
+            prop_oneof![6 => 2..=MAX_OPTIONS, 1 => 0..MAX_OPTIONS + 3],
+            prop::sample::select(&[") ", ". ", ")", ".\t", ")  "][..]),
+            any::<prop::sample::Index>(),
+            prop_oneof![6 => Just(None), 1 => any::<char>().prop_map(Some)],
+            prop_oneof![4 => Just(None), 1 => any::<prop::sample::Index>().prop_map(Some)],
+            prop::collection::vec(WORD, MAX_OPTIONS + 3),
+        )
+            .prop_map(|(text, count, mark, right, odd_answer, swap, words)| {
+                let mut out = text.join("\n") + "\n";
+                let swap = swap.map(|at| at.index(count.max(1)));
+                for (n, word) in words.iter().take(count).enumerate() {
+                    let shown = match swap {
+                        Some(at) if at == n => n + 1,
+                        Some(at) if at + 1 == n => at,
+                        _ => n,
+                    };
+                    let letter = char::from(b'A' + u8::try_from(shown % 26).unwrap_or(0));
+                    out.push_str(&format!("{letter}{mark}{word}\n"));
+                }
+                let answer = odd_answer.unwrap_or_else(|| {
+                    char::from(b'A' + u8::try_from(right.index(count.max(1)) % 26).unwrap_or(0))
+                });
+                out.push_str(&format!("ANSWER: {answer}\n\n"));
+                out
+            })
+    }
+
+    /// A numeric answer: `42`, `-3.5:0.5`, `-2..7`.
+    fn numeric_spec() -> impl Strategy<Value = String> {
+        let number = "-?[0-9]{1,3}(\\.[0-9])?";
+        prop_oneof![
+            number,
+            (number, "[0-9](\\.[0-9])?").prop_map(|(value, margin)| format!("{value}:{margin}")),
+            (-99i32..99, 0i32..50).prop_map(|(low, width)| format!("{low}..{}", low + width)),
+        ]
+    }
+
+    /// The inside of a GIFT answer block of each kind, well formed more often than not.
+    fn gift_block() -> impl Strategy<Value = String> {
+        let feedback = || prop::option::of(WORD).prop_map(|f| f.map(|f| format!("#{f}")));
+        prop_oneof![
+            // Multiple choice: one = and the rest ~.
+            (
+                prop::collection::vec((WORD, feedback()), 2..=MAX_OPTIONS),
+                any::<prop::sample::Index>(),
+            )
+                .prop_map(|(options, right)| {
+                    let right = right.index(options.len());
+                    let items: Vec<String> = options
+                        .iter()
+                        .enumerate()
+                        .map(|(n, (word, fb))| {
+                            let marker = if n == right { '=' } else { '~' };
+                            format!("{marker}{word}{}", fb.as_deref().unwrap_or(""))
+                        })
+                        .collect();
+                    items.join("\n")
+                }),
+            // Short answer: accepted answers, known wrong ones, and any other.
+            (
+                prop::collection::vec(
+                    (
+                        prop::sample::select(&["=", "=", "=%0%", "=%100%"][..]),
+                        WORD,
+                        feedback()
+                    ),
+                    1..4
+                ),
+                prop::option::of(WORD),
+            )
+                .prop_map(|(answers, otherwise)| {
+                    let mut items: Vec<String> = answers
+                        .iter()
+                        .enumerate()
+                        .map(|(n, (marker, word, fb))| {
+                            let marker = if n == 0 { "=" } else { marker };
+                            format!("{marker}{word}{}", fb.as_deref().unwrap_or(""))
+                        })
+                        .collect();
+                    items.extend(otherwise.map(|fb| format!("=%0%*#{fb}")));
+                    items.join(" ")
+                }),
+            // Numeric: a value, a value and a margin, or a range; one, or several after =.
+            (
+                prop::collection::vec((numeric_spec(), feedback()), 1..4),
+                any::<bool>(),
+                prop::option::of(WORD),
+            )
+                .prop_map(|(answers, several, otherwise)| {
+                    let items: Vec<String> = answers
+                        .iter()
+                        .map(|(spec, fb)| format!("={spec}{}", fb.as_deref().unwrap_or("")))
+                        .collect();
+                    let mut out = if several {
+                        format!("#{}", items.join(" "))
+                    } else {
+                        format!("#{}", &items[0][1..])
+                    };
+                    out.extend(otherwise.map(|fb| format!(" ~#{fb}")));
+                    out
+                }),
+            // True/false, with feedback for a wrong and a right answer.
+            (
+                prop::sample::select(&["T", "F", "TRUE", "false"][..]),
+                feedback(),
+                feedback(),
+            )
+                .prop_map(|(word, wrong, right)| {
+                    format!(
+                        "{word}{}{}",
+                        wrong.unwrap_or_default(),
+                        right.unwrap_or_default()
+                    )
+                }),
+        ]
+    }
+
+    /// A GIFT question: a title, text, one answer block (maybe with general feedback), maybe
+    /// text after it for a missing word.
+    fn gift_question() -> impl Strategy<Value = String> {
+        (
+            prop::option::of(WORD),
+            WORD,
+            gift_block(),
+            prop::option::of(WORD),
+            prop::option::of(WORD),
+            prop::sample::select(&["\n", " ", "\r\n", "\r"][..]),
+        )
+            .prop_map(|(title, text, block, general, after, sep)| {
+                let title = title.map(|t| format!("::{t}::")).unwrap_or_default();
+                let general = general.map(|g| format!(" ####{g}")).unwrap_or_default();
+                let after = after.map(|a| format!(" {a}")).unwrap_or_default();
+                format!("{title}{text}{sep}{{{block}{general}}}{after}\n\n")
+            })
+    }
+
+    /// `question`, now and then with a fragment put in somewhere.
+    fn mutated(question: impl Strategy<Value = String>) -> impl Strategy<Value = String> {
+        (
+            question,
+            prop_oneof![
+                3 => Just(None),
+                1 => (any::<prop::sample::Index>(), prop::sample::select(FRAGMENTS)).prop_map(Some),
+            ],
+        )
+            .prop_map(|(mut question, insert)| {
+                if let Some((at, fragment)) = insert {
+                    let boundaries: Vec<usize> = question
+                        .char_indices()
+                        .map(|(i, _)| i)
+                        .chain([question.len()])
+                        .collect();
+                    question.insert_str(boundaries[at.index(boundaries.len())], fragment);
+                }
+                question
+            })
+    }
+
+    /// A question of either format, maybe with a fragment put in.
+    fn shaped_question() -> impl Strategy<Value = String> {
+        mutated(prop_oneof![aiken_question(), gift_question()])
+    }
+
+    /// Whole banks: shaped questions, bank-like text, and both mixed.
+    fn bank_bytes() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            // Banks of one format (most parse), and of both.
+            2 => prop::collection::vec(mutated(aiken_question()), 1..4)
+                .prop_map(|q| q.concat().into_bytes()),
+            2 => prop::collection::vec(mutated(gift_question()), 1..4)
+                .prop_map(|q| q.concat().into_bytes()),
+            1 => prop::collection::vec(shaped_question(), 1..4).prop_map(|q| q.concat().into_bytes()),
+            2 => bank_text().prop_map(String::into_bytes),
+            2 => prop::collection::vec(prop_oneof![shaped_question(), bank_text()], 1..5)
+                .prop_map(|q| q.concat().into_bytes()),
+            // Bytes, valid UTF-8 or not, between fragments.
+            2 => prop::collection::vec(
+                prop_oneof![
+                    prop::sample::select(FRAGMENTS).prop_map(|f| f.as_bytes().to_vec()),
+                    prop::collection::vec(any::<u8>(), 0..8),
+                ],
+                0..60,
+            )
+            .prop_map(concat),
+            1 => prop::collection::vec(any::<u8>(), 0..400),
+            1 => (
+                prop::sample::select(&["\u{FEFF}", "\u{FEFF}\u{FEFF}", "\r\n", ""][..]),
+                shaped_question(),
+                prop::collection::vec(any::<u8>(), 0..3),
+            )
+                .prop_map(|(start, q, end)| [start.as_bytes(), q.as_bytes(), &end].concat()),
+        ]
+    }
+
+    /// How many lines an editor shows for the file: line ends are LF, CR LF or a lone CR, as
+    /// the parsers read them; a UTF-8 BOM is not text. An empty file still has its line 1.
+    fn line_count(bytes: &[u8]) -> u32 {
+        let mut rest = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        let mut lines = 0;
+        while !rest.is_empty() {
+            lines += 1;
+            let Some(end) = rest.iter().position(|&b| b == b'\n' || b == b'\r') else {
+                break;
+            };
+            let ending = if rest[end..].starts_with(b"\r\n") {
+                2
+            } else {
+                1
+            };
+            rest = &rest[end + ending..];
+        }
+        lines.max(1)
+    }
+
+    fn check_problem(problem: &Problem, file: &str, lines: u32) -> Result<(), TestCaseError> {
+        prop_assert_eq!(&problem.file, file, "{}", problem);
+        prop_assert!(
+            problem.line <= lines,
+            "{} (the file has {} lines)",
+            problem,
+            lines
+        );
+        prop_assert!(!problem.message.is_empty());
+        Ok(())
+    }
+
+    /// What a question needs to be asked and graded.
+    fn check_question(question: &Question, file: &str, lines: u32) -> Result<(), TestCaseError> {
+        let at = format!("{}:{}", question.file, question.line);
+        prop_assert_eq!(question.file.as_ref(), file);
+        prop_assert!(
+            (1..=lines).contains(&question.line),
+            "{} of {} lines",
+            at,
+            lines
+        );
+        prop_assert!(!question.text.trim().is_empty(), "{}: no text", at);
+        match &question.kind {
+            Kind::Choice {
+                options,
+                correct,
+                feedback,
+            } => {
+                prop_assert!(
+                    (2..=MAX_OPTIONS).contains(&options.len()),
+                    "{}: {:?}",
+                    at,
+                    options
+                );
+                prop_assert!(*correct < options.len(), "{}: right option {}", at, correct);
+                prop_assert!(
+                    options.iter().all(|option| !option.trim().is_empty()),
+                    "{}: {:?}",
+                    at,
+                    options
+                );
+                prop_assert!(
+                    feedback.is_empty() || feedback.len() == options.len(),
+                    "{}",
+                    at
+                );
+            }
+            Kind::TrueFalse { .. } => {}
+            Kind::Short { answers, .. } => {
+                prop_assert!(
+                    answers.iter().any(|answer| answer.right),
+                    "{}: none right",
+                    at
+                );
+                for answer in answers {
+                    prop_assert!(!answer.text.trim().is_empty(), "{}: empty answer", at);
+                    prop_assert_eq!(&answer.key, &normalise(&answer.text));
+                }
+            }
+            Kind::Numeric { answers, .. } => {
+                prop_assert!(
+                    answers.iter().any(|answer| answer.right),
+                    "{}: none right",
+                    at
+                );
+                for answer in answers {
+                    prop_assert!(answer.min <= answer.max, "{}: {:?}", at, answer);
+                    prop_assert!(!answer.shown.is_empty(), "{}", at);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn check_parse(file: &str, bytes: &[u8]) -> Result<(), TestCaseError> {
+        let lines = line_count(bytes);
+        let parsed = bank::parse(file, bytes);
+        match &parsed {
+            Ok(questions) => {
+                prop_assert!(
+                    !questions.is_empty(),
+                    "a bank parses to at least one question"
+                );
+                for question in questions {
+                    check_question(question, file, lines)?;
+                }
+            }
+            Err(problems) => {
+                prop_assert!(!problems.is_empty(), "a failure names at least one problem");
+                for problem in problems {
+                    check_problem(problem, file, lines)?;
+                }
+            }
+        }
+        prop_assert_eq!(&bank::parse(file, bytes), &parsed, "parsed twice");
+        let from_text = bank::from_text(file, bytes);
+        match (&from_text, &parsed) {
+            (Ok(bank), Ok(questions)) => {
+                prop_assert_eq!(bank.title.as_str(), "x");
+                prop_assert_eq!(&bank.questions, questions);
+            }
+            (Err(a), Err(b)) => prop_assert_eq!(a, b),
+            _ => prop_assert!(false, "from_text and parse disagree"),
+        }
+        Ok(())
+    }
+
+    /// Longest problem message: file text quoted in one is cut to 40 characters.
+    const MAX_MESSAGE_CHARS: usize = 400;
+
+    /// A problem is printed as one `FILE:LINE: message` line to a terminal (`--check` and
+    /// start-up errors on stderr; `load` and `upload` on the console, one `error: ...` line
+    /// each): one short line, with no line break and no control character but tab.
+    fn check_message(problem: &Problem) -> Result<(), TestCaseError> {
+        let message = &problem.message;
+        prop_assert!(
+            !message.chars().any(|c| c.is_control() && c != '\t'),
+            "a line break or control character in {:?}",
+            problem.to_string()
+        );
+        prop_assert!(
+            message.chars().count() <= MAX_MESSAGE_CHARS,
+            "{} characters: {:?}",
+            message.chars().count(),
+            problem.to_string()
+        );
+        Ok(())
+    }
+
+    /// The one problem of a one-question bank.
+    fn only_problem(file: &str, bytes: &[u8]) -> Problem {
+        match bank::parse(file, bytes) {
+            Ok(questions) => panic!("expected a problem, got {questions:#?}"),
+            Err(problems) => problems.last().cloned().expect("a problem"),
+        }
+    }
+
+    // Found by `bank_problems_are_each_one_short_line_of_plain_text`; un-ignore with the fix.
+
+    /// An Aiken `ANSWER:` line is quoted raw: an escape sequence in the bank reaches the
+    /// terminal of `quizd --check` (and of a console that `load`s the file). The line is also
+    /// reported for holding U+001B, but the sequence has already been printed.
+    #[test]
+    #[ignore = "bug: Aiken problem messages quote control characters (ESC) from the bank"]
+    fn aiken_answer_problem_does_not_print_an_escape_sequence() {
+        let problem = only_problem("x.txt", b"Q\nA) a\nB) b\nANSWER: \x1b[2J\n");
+        assert!(!problem.message.contains('\x1b'), "{problem:?}");
+    }
+
+    /// A GIFT answer block spans lines, joined with `\n`, and a number that is not one is
+    /// quoted whole: the problem prints as two lines, the second without `FILE:LINE:` (on the
+    /// console, without `error: `).
+    #[test]
+    #[ignore = "bug: a GIFT problem quoting a number written over two lines holds a line break"]
+    fn gift_number_problem_is_one_line() {
+        let problem = only_problem("x.gift", b"Q {#1\n2}\n");
+        assert!(!problem.to_string().contains('\n'), "{problem:?}");
+    }
+
+    /// `shorten` cuts quoted text at 40 characters "so one long line cannot flood the
+    /// report", but a backwards range or a negative margin is quoted uncut (the range twice):
+    /// a 1 KB answer gives a 2 KB message, a 64 MiB one-line bank a 128 MiB one.
+    #[test]
+    #[ignore = "bug: GIFT range and margin problems quote the answer uncut"]
+    fn gift_range_and_margin_problems_quote_a_long_answer_cut_short() {
+        let zeros = "0".repeat(1000);
+        for bank in [
+            format!("Q {{#{zeros}9..1}}\n"),
+            format!("Q {{#2:-{zeros}1}}\n"),
+        ] {
+            let problem = only_problem("x.gift", bank.as_bytes());
+            let chars = problem.message.chars().count();
+            assert!(chars <= MAX_MESSAGE_CHARS, "{chars} characters: {problem}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config(512))]
+
+        #[test]
+        fn bank_parsers_report_every_problem_within_the_file_and_parse_only_whole_questions(
+            bytes in bank_bytes(),
+        ) {
+            for file in FILES {
+                check_parse(file, &bytes)?;
+            }
+        }
+
+        #[test]
+        #[ignore = "bug: problem messages quote bank text raw (see the three tests above)"]
+        fn bank_problems_are_each_one_short_line_of_plain_text(bytes in bank_bytes()) {
+            for file in FILES {
+                if let Err(problems) = bank::parse(file, &bytes) {
+                    for problem in &problems {
+                        check_message(problem)?;
+                    }
+                }
+            }
         }
     }
 }

@@ -733,3 +733,164 @@ mod banks {
         }
     }
 }
+
+// --- The teacher console's grammar -------------------------------------------------------
+
+mod console {
+    use super::*;
+    use quizd::console::{Console, Request};
+    use quizd::limits::{MAX_MESSAGE_CHARS, MAX_NAME_CHARS, MAX_TOP};
+    use quizd::text::is_invisible;
+
+    const TOKEN: &str = "s3cret-Token";
+    /// More than any one call writes: the `help` block is the longest, about 1.3 KB.
+    const MAX_REPLY_BYTES: usize = 4096;
+
+    /// Command words, quotes, backslashes, dots (an upload's end), control characters and
+    /// escape sequences, invisible characters, and long words.
+    #[rustfmt::skip]
+    const FRAGMENTS: &[&str] = &[
+        "say ", "tell ", "kick ", "load ", "upload ", "top ", "help", "quit", "status", "who",
+        "results", "stats", "start", "next", "end", "reload", "shutdown", "exit", "?", "/say ",
+        "SAY ", "Tell ", "/top ", "x.txt", "b.GIFT", ".gift", "\"", "\"", "\\", "'", " ", " ",
+        "\t", ".", "..", "ann", "Ann Lee", "0", "100", "101", "-1", "99999999999999999999",
+        "\u{1b}[2J", "\u{1b}]0;title\u{7}", "\u{1b}", "\r", "\n", "\r\n", "\u{0}", "\u{7f}",
+        "\u{85}", "\u{9b}", "\u{202e}", "\u{200b}", "\u{feff}", "\u{fffd}", "\u{3164}",
+        "\u{2028}", "\u{3000}", "\u{e0041}", "é", "日本", "😀", TOKEN,
+    ];
+
+    fn line() -> impl Strategy<Value = String> {
+        prop_oneof![
+            6 => text_from(FRAGMENTS, 12),
+            2 => any::<String>(),
+            // An upload, its end, and dot-stuffed lines.
+            1 => prop::sample::select(&["upload x.txt", "upload Y.GIFT", ".", "..", "..x"][..])
+                .prop_map(str::to_owned),
+            1 => ("[a-zA-Z\"\\\\]{1,3}", 500usize..3000, prop::sample::select(FRAGMENTS))
+                .prop_map(|(head, n, tail)| format!("say {}{tail}", head.repeat(n))),
+        ]
+    }
+
+    /// What the room may hand a console.
+    #[derive(Debug, Clone)]
+    enum Input {
+        Line(String),
+        TooLong,
+        Leave,
+        Notice(String),
+    }
+
+    fn input() -> impl Strategy<Value = Input> {
+        prop_oneof![
+            12 => line().prop_map(Input::Line),
+            1 => Just(Input::TooLong),
+            1 => Just(Input::Leave),
+            1 => line().prop_map(Input::Notice),
+        ]
+    }
+
+    /// The console's output is text for a terminal: UTF-8, lines ending CR LF, and no other
+    /// control character (no ESC, so no escape sequence), nor any invisible one.
+    fn check_output(out: &[u8], after: &Input) -> Result<(), TestCaseError> {
+        prop_assert!(
+            out.len() <= MAX_REPLY_BYTES,
+            "{} bytes after {:?}",
+            out.len(),
+            after
+        );
+        let text = std::str::from_utf8(out);
+        prop_assert!(text.is_ok(), "not UTF-8 after {:?}: {:?}", after, out);
+        let text = text.unwrap_or_default();
+        for (n, part) in text.split("\r\n").enumerate() {
+            prop_assert!(
+                !part.chars().any(|c| c.is_control() || is_invisible(c)),
+                "line {} after {:?}: {:?}",
+                n,
+                after,
+                part
+            );
+        }
+        Ok(())
+    }
+
+    /// A request's arguments are what its documentation promises.
+    fn check_request(request: &Request) -> Result<(), TestCaseError> {
+        let name_ok = |name: &str| {
+            quizd::text::validate_name(name).as_deref() == Ok(name)
+                && name.chars().count() <= MAX_NAME_CHARS
+        };
+        let text_ok = |text: &str| {
+            !text.is_empty()
+                && text.chars().count() <= MAX_MESSAGE_CHARS
+                && !text.chars().any(|c| c.is_control() || is_invisible(c))
+        };
+        match request {
+            Request::Kick { name } => prop_assert!(name_ok(name), "{:?}", request),
+            Request::Say { text } => prop_assert!(text_ok(text), "{:?}", request),
+            Request::Tell { name, text } => {
+                prop_assert!(name_ok(name) && text_ok(text), "{:?}", request)
+            }
+            Request::Top { n } => prop_assert!((1..=MAX_TOP).contains(n), "{:?}", request),
+            Request::Load { paths } => prop_assert!(!paths.is_empty()),
+            Request::Upload { name, .. } => {
+                let lower = name.to_lowercase();
+                prop_assert!(
+                    (lower.ends_with(".txt") || lower.ends_with(".gift"))
+                        && !name.starts_with('.')
+                        && !name.chars().any(|c| c.is_whitespace() || is_invisible(c)),
+                    "{:?}",
+                    name
+                );
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(config(256))]
+
+        #[test]
+        fn console_replies_are_clean_terminal_text_and_requests_carry_checked_arguments(
+            log_in in prop::bool::weighted(0.9),
+            inputs in prop::collection::vec(input(), 1..24),
+        ) {
+            let mut out = Vec::new();
+            let mut console = Console::new(&mut out);
+            check_output(&out, &Input::Line(String::new()))?;
+            if log_in {
+                out.clear();
+                prop_assert_eq!(console.on_line(TOKEN, TOKEN, &mut out), None);
+                prop_assert!(console.is_authenticated());
+            }
+            for input in inputs {
+                if console.is_closed() {
+                    // The teacher connects again.
+                    console = Console::new(&mut Vec::new());
+                    console.on_line(TOKEN, TOKEN, &mut Vec::new());
+                }
+                out.clear();
+                let request = match &input {
+                    Input::Line(line) => console.on_line(line, TOKEN, &mut out),
+                    Input::TooLong => {
+                        console.on_too_long(&mut out);
+                        None
+                    }
+                    Input::Leave => console.on_leave(&mut out),
+                    Input::Notice(text) => {
+                        console.notice(&mut out, text);
+                        None
+                    }
+                };
+                if let Some(request) = &request {
+                    check_request(request)?;
+                    // The room answers every request but Close with one reply.
+                    if !matches!(request, Request::Close { .. }) {
+                        console.reply_line(&mut out, "ok: done");
+                    }
+                }
+                check_output(&out, &input)?;
+            }
+        }
+    }
+}

@@ -894,3 +894,73 @@ mod console {
         }
     }
 }
+
+// --- Names and sanitising ----------------------------------------------------------------
+
+mod names {
+    use super::*;
+    use quizd::limits::MAX_NAME_CHARS;
+    use quizd::text::{is_invisible, sanitize, validate_name};
+
+    /// Whitespace of every kind, invisible and control characters, a slash, combining marks,
+    /// wide characters.
+    #[rustfmt::skip]
+    const CHARS: &[char] = &[
+        ' ', ' ', '\t', '\n', '\r', '\u{b}', '\u{c}', '\u{85}', '\u{a0}', '\u{1680}',
+        '\u{2007}', '\u{2028}', '\u{3000}', '\u{200b}', '\u{200d}', '\u{202e}', '\u{2066}',
+        '\u{feff}', '\u{ad}', '\u{34f}', '\u{180e}', '\u{3164}', '\u{ffa0}', '\u{fffd}',
+        '\u{e0041}', '\u{0}', '\u{7}', '\u{1b}', '\u{7f}', '\u{9b}', '/', 'a', 'Z', 'é',
+        '\u{301}', '日', '😀', '…',
+    ];
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            3 => prop::collection::vec(
+                prop_oneof![3 => prop::sample::select(CHARS), 1 => any::<char>()],
+                0..MAX_NAME_CHARS + 12,
+            )
+            .prop_map(|chars| chars.into_iter().collect()),
+            1 => any::<String>(),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(config(1024))]
+
+        #[test]
+        fn an_accepted_name_is_short_trimmed_visible_and_accepted_again_unchanged(
+            raw in text(),
+        ) {
+            let Ok(name) = validate_name(&raw) else { return Ok(()) };
+            let chars = name.chars().count();
+            prop_assert!((1..=MAX_NAME_CHARS).contains(&chars), "{:?}", name);
+            prop_assert_eq!(name.trim(), name.as_str());
+            prop_assert!(!name.chars().any(is_invisible), "{:?}", name);
+            prop_assert!(!name.contains("  "), "{:?}", name);
+            prop_assert!(
+                !name.chars().any(|c| c.is_whitespace() && c != ' '),
+                "{:?}",
+                name
+            );
+            prop_assert!(!name.starts_with('/'));
+            prop_assert_eq!(validate_name(&name), Ok(name.clone()));
+        }
+
+        #[test]
+        fn sanitized_text_is_visible_capped_and_sanitizes_to_itself(
+            raw in text(),
+            max_chars in prop_oneof![4 => 0usize..40, 1 => Just(usize::MAX)],
+        ) {
+            let clean = sanitize(&raw, max_chars);
+            prop_assert!(
+                !clean.chars().any(|c| c.is_control() || is_invisible(c)),
+                "{:?}",
+                clean
+            );
+            prop_assert!(clean.chars().count() <= max_chars, "{:?}", clean);
+            prop_assert_eq!(clean.trim(), clean.as_str());
+            prop_assert!(!clean.contains("  "), "{:?}", clean);
+            prop_assert_eq!(sanitize(&clean, max_chars), clean.clone());
+        }
+    }
+}

@@ -409,4 +409,68 @@ mod tests {
         ]);
         assert_eq!(events, vec![]);
     }
+
+    /// Property: the scanner's events do not depend on how the server's output was split into
+    /// reads.
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// What quizd's output is made of: every anchor and prompt, pieces of them, numbers
+        /// (too long ones too), option prefixes, line ends and other bytes.
+        #[rustfmt::skip]
+        const FRAGMENTS: &[&str] = &[
+            wire::NAME_PROMPT, wire::ANSWER_PROMPT, wire::CODE_PROMPT, wire::QUESTION,
+            wire::CORRECT, wire::WRONG, wire::TIME_UP, wire::RECORDED, wire::QUIZ_OVER,
+            wire::ERROR, wire::SERVER_FULL, "Question 1 of 3 (30 s)", "\r\nQuestion 12 of 30\r\n",
+            " of ", "Quiz over, ada: you scored 2 out of 3 (67%).", ", ada: you scored ",
+            "scored ", " out of ", "1", "12", "0", "999999999", "4294967295", "12345678901",
+            "  a) ", "  z) ", "  A) ", "   b) ", "  ", "answer", "name", "> ", ">", "\r\n",
+            "\r\n", "\n", "\r", " ", "x", "é", "\u{0}", "\u{1b}[2J",
+        ];
+
+        fn output() -> impl Strategy<Value = Vec<u8>> {
+            prop::collection::vec(
+                prop_oneof![
+                    6 => prop::sample::select(FRAGMENTS).prop_map(|f| f.as_bytes().to_vec()),
+                    1 => prop::collection::vec(any::<u8>(), 1..4),
+                ],
+                0..80,
+            )
+            .prop_map(|pieces| pieces.concat())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig {
+                // PROPTEST_CASES=N for a longer hunt, as in `tests/properties.rs`.
+                cases: std::env::var("PROPTEST_CASES")
+                    .ok()
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(512),
+                failure_persistence: None,
+                ..ProptestConfig::default()
+            })]
+
+            #[test]
+            fn scanner_events_do_not_depend_on_how_output_is_split_into_reads(
+                output in output(),
+                points in prop::collection::vec(any::<prop::sample::Index>(), 0..8),
+            ) {
+                let (whole, left) = scan_pieces(&[&output]);
+                let mut cuts: Vec<usize> =
+                    points.iter().map(|p| p.index(output.len() + 1)).collect();
+                cuts.sort_unstable();
+                let mut pieces: Vec<&[u8]> = Vec::new();
+                let mut from = 0;
+                for cut in cuts {
+                    pieces.push(&output[from..cut]);
+                    from = cut;
+                }
+                pieces.push(&output[from..]);
+                prop_assert_eq!(scan_pieces(&pieces), (whole.clone(), left), "split: {:?}", pieces);
+                let bytes: Vec<&[u8]> = output.chunks(1).collect();
+                prop_assert_eq!(scan_pieces(&bytes), (whole, left), "byte by byte");
+            }
+        }
+    }
 }

@@ -65,6 +65,7 @@ fn text_from(
 
 mod telnet {
     use super::*;
+    use quizd::limits::{CONSOLE_LINES_PER_TURN, STUDENT_LINES_PER_TURN};
     use quizd::telnet::{Decoder, Event, MAX_LINE};
 
     const IAC: u8 = 255;
@@ -125,9 +126,8 @@ mod telnet {
             3 => any::<u8>().prop_map(|b| vec![b]),
             3 => any::<char>().prop_map(|c| c.to_string().into_bytes()),
             // A character cut short: invalid UTF-8.
-            2 => any::<char>()
-                .prop_filter("multi-byte", |c| c.len_utf8() > 1)
-                .prop_map(|c| c.to_string().into_bytes()[..c.len_utf8() - 1].to_vec()),
+            2 => proptest::char::range('\u{80}', char::MAX)
+                .prop_map(|c| c.to_string().as_bytes()[..c.len_utf8() - 1].to_vec()),
             3 => (
                 prop::sample::select(&[WILL, WONT, DO, DONT][..]),
                 prop_oneof![prop::sample::select(OPTIONS), any::<u8>()],
@@ -213,7 +213,12 @@ mod telnet {
         fn decoder_events_do_not_depend_on_how_the_input_is_split_or_budgeted(
             input in input(),
             points in prop::collection::vec(any::<prop::sample::Index>(), 0..8),
-            budget in 1usize..6,
+            // A few lines at a time, and the server's per-turn budgets.
+            budget in prop_oneof![
+                1usize..6,
+                Just(STUDENT_LINES_PER_TURN),
+                Just(CONSOLE_LINES_PER_TURN)
+            ],
         ) {
             let whole = decode_whole(&input);
             let pieces = split_at_points(&input, &points);
@@ -265,7 +270,8 @@ mod telnet {
                     AYT_REPLY => {}
                     [IAC, WONT, TIMING_MARK] => {}
                     [IAC, verb @ (WONT | DONT), option] => {
-                        prop_assert!(refused.insert((*verb, *option)), "refused twice: {:?}", reply);
+                        let fresh = refused.insert((*verb, *option));
+                        prop_assert!(fresh, "refused twice: {:?}", reply);
                     }
                     other => prop_assert!(false, "not a refusal: {:?}", other),
                 }
@@ -488,7 +494,8 @@ mod banks {
                 .prop_map(|q| q.concat().into_bytes()),
             2 => prop::collection::vec(mutated(gift_question()), 1..4)
                 .prop_map(|q| q.concat().into_bytes()),
-            1 => prop::collection::vec(shaped_question(), 1..4).prop_map(|q| q.concat().into_bytes()),
+            1 => prop::collection::vec(shaped_question(), 1..4)
+                .prop_map(|q| q.concat().into_bytes()),
             2 => bank_text().prop_map(String::into_bytes),
             2 => prop::collection::vec(prop_oneof![shaped_question(), bank_text()], 1..5)
                 .prop_map(|q| q.concat().into_bytes()),

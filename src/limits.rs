@@ -54,6 +54,10 @@ pub const CONSOLE_BUFFERS: (usize, usize) = (256 * 1024, 256 * 1024);
 pub const LINGER: Duration = Duration::from_secs(5);
 /// Time given at shutdown for the last lines to reach everyone.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
+/// How often rows that could not be written to the results file (disk full, the file's
+/// directory gone) are tried again while nothing else happens: often enough that rows reach
+/// the disk soon after room is made, rarely enough that a failing disk costs nothing.
+pub const RESULTS_RETRY: Duration = Duration::from_secs(5);
 /// The loop's shared output buffer is shrunk back to this after a burst (one client's flood of
 /// lines can make it large for a moment).
 pub const OUT_KEEP: usize = 64 * 1024;

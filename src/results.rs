@@ -1,18 +1,26 @@
 //! The results file: one CSV row per attempt, appended and written the moment it ends.
 //!
 //! The file is opened for appending (never truncated) and gets a header when it is empty.
-//! Each row normally goes out in one `write`. A row that cannot be written (disk full, file
-//! removed under us) stays queued and is tried again with the next row, from the byte where the
-//! failed write stopped, so a half-written row is completed rather than written twice; at
-//! shutdown anything still queued is printed to stderr, so no answer is lost.
+//! Each row normally goes out in one `write`, after checking that the path still names the file
+//! held open: if it was deleted, or renamed away and maybe replaced (log rotation), the path is
+//! opened again (created, with the header, if need be) and a warning logged, so no row goes
+//! into a file nobody can find. A row that cannot be written (disk full, the path cannot be
+//! opened) stays queued, in order, and is tried again with the next row and by [`Results::retry`]
+//! (the server calls it every [`RESULTS_RETRY`] while [`Results::has_pending`]). A row cut short
+//! is completed from the byte where the failed write stopped, so it is never written twice; if
+//! the file changed meanwhile, the new file gets the whole row. [`Results::close`] makes a last
+//! try, prints what still waits to stderr so no answer is lost, and says what reached the file.
 
 use std::collections::VecDeque;
-use std::fs::{File, OpenOptions};
+use std::fmt;
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use crate::bank::Response;
+use crate::limits::RESULTS_RETRY;
 use crate::quiz::Quiz;
 use crate::room::roster::Attempt;
 use crate::text::percent;
@@ -24,40 +32,61 @@ pub const HEADER: &str = "finished_at,name,peer,quiz,score,max,percent,duration_
 #[derive(Debug)]
 pub struct Results {
     path: PathBuf,
-    file: File,
+    /// The file rows go to; `None` once the path stopped naming it and opening the path again
+    /// failed (then rows wait until it can be opened).
+    file: Option<File>,
     /// Rows not yet on disk, oldest first.
     pending: VecDeque<String>,
     /// Bytes of the front pending row already written (a write that failed part-way).
     front_sent: usize,
+    /// Rows that reached the file the path named when they were written.
     written: u64,
+    /// The last attempt to write failed (logged once, until rows go out again).
+    failing: bool,
+}
+
+/// What [`Results::close`] got done over the whole run, for the server's last log line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Closed {
+    pub path: PathBuf,
+    /// Rows that reached the file at `path` (the file the path named when each was written).
+    pub written: u64,
+    /// Rows that could not be written; they were printed to stderr instead.
+    pub unwritten: usize,
+}
+
+impl fmt::Display for Closed {
+    /// `12 row(s) written to results.csv`, and when some were not:
+    /// `; 3 row(s) could not be written (printed to stderr)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} row(s) written to {}",
+            self.written,
+            self.path.display()
+        )?;
+        if self.unwritten > 0 {
+            write!(
+                f,
+                "; {} row(s) could not be written (printed to stderr)",
+                self.unwritten
+            )?;
+        }
+        Ok(())
+    }
 }
 
 impl Results {
     /// Opens (or creates) the file for appending; writes the header if the file is empty.
     pub fn open(path: &Path) -> io::Result<Results> {
-        let mut file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .read(true)
-            .open(path)?;
-        if file.metadata()?.len() == 0 {
-            file.write_all(format!("{HEADER}\r\n").as_bytes())?;
-        } else {
-            let mut first = String::new();
-            BufReader::new(File::open(path)?).read_line(&mut first)?;
-            if first.trim_end() != HEADER {
-                log::warn!(
-                    "{} does not start with quizd's header; appending rows anyway",
-                    path.display()
-                );
-            }
-        }
+        let file = open_for_rows(path)?;
         Ok(Results {
             path: path.to_path_buf(),
-            file,
+            file: Some(file),
             pending: VecDeque::new(),
             front_sent: 0,
             written: 0,
+            failing: false,
         })
     }
 
@@ -65,9 +94,27 @@ impl Results {
         &self.path
     }
 
-    /// Rows written since start.
+    /// Rows written since start (each to the file the path named at the time).
     pub fn written(&self) -> u64 {
         self.written
+    }
+
+    /// True while rows wait because writing them failed: the server should call
+    /// [`Results::retry`] every [`RESULTS_RETRY`] until it is false.
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// How many rows wait to be written.
+    pub fn unwritten(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Writes the rows that wait, if any. Costs nothing (no system call) when none wait.
+    pub fn retry(&mut self) {
+        if self.has_pending() {
+            self.write_pending();
+        }
     }
 
     /// Queues the row for `attempt` and writes every queued row it can.
@@ -77,21 +124,82 @@ impl Results {
     }
 
     fn write_pending(&mut self) {
-        let done = write_rows(&mut self.file, &mut self.pending, &mut self.front_sent);
-        self.written += done.rows;
-        if let Err(e) = done.result {
-            log::error!(
-                "cannot write to {}: {e}; {} row(s) kept in memory, retrying with the next row",
+        let mut rows = 0;
+        let result = match (self.follow_path(), self.file.as_mut()) {
+            (Ok(()), Some(file)) => {
+                let done = write_rows(file, &mut self.pending, &mut self.front_sent);
+                rows = done.rows;
+                done.result
+            }
+            (Ok(()), None) => Err(io::Error::other("no results file open")),
+            (Err(e), _) => Err(e),
+        };
+        self.written += rows;
+        match result {
+            Ok(()) if self.failing => {
+                self.failing = false;
+                log::info!(
+                    "{} is writable again: {rows} waiting row(s) written",
+                    self.path.display()
+                );
+            }
+            Ok(()) => {}
+            Err(e) if !self.failing => {
+                self.failing = true;
+                log::error!(
+                    "cannot write to {}: {}; {} row(s) kept in memory and tried again every {} s (printed to stderr at exit if still unwritten)",
+                    self.path.display(),
+                    crate::text::describe_io_error(&e),
+                    self.pending.len(),
+                    RESULTS_RETRY.as_secs()
+                );
+            }
+            Err(e) => log::debug!(
+                "still cannot write to {}: {e}; {} row(s) waiting",
                 self.path.display(),
                 self.pending.len()
-            );
+            ),
         }
     }
 
-    /// Last try at shutdown; rows that still cannot be written go to stderr.
-    pub fn close(mut self) {
+    /// Makes sure the file held is the one the path names: if it is not (deleted: created anew
+    /// with the header; renamed away or replaced: whatever is at the path now), the path is
+    /// opened again, with a warning. Rows already written stay in the old file.
+    fn follow_path(&mut self) -> io::Result<()> {
+        let at_path = fs::metadata(&self.path);
+        let still_ours = match (&self.file, &at_path) {
+            (Some(file), Ok(named)) => file
+                .metadata()
+                .is_ok_and(|held| (held.dev(), held.ino()) == (named.dev(), named.ino())),
+            _ => false,
+        };
+        if still_ours {
+            return Ok(());
+        }
+        if self.file.take().is_some() {
+            let what = match &at_path {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => "deleted",
+                Err(_) => "deleted or made unreachable",
+                Ok(_) => "replaced (renamed or rotated)",
+            };
+            let path = self.path.display();
+            log::warn!(
+                "results file {path} was {what}; rows already written stay in the old file, new rows go to a new {path}"
+            );
+        }
+        // A row cut short went to the old file: the new one gets it whole.
+        self.front_sent = 0;
+        self.file = Some(open_for_rows(&self.path)?);
+        Ok(())
+    }
+
+    /// Last try at shutdown; rows that still cannot be written go to stderr. Returns what
+    /// reached the file, for the server's last log line.
+    pub fn close(mut self) -> Closed {
         self.write_pending();
-        if let Err(e) = self.file.sync_data() {
+        if let Some(file) = &self.file
+            && let Err(e) = file.sync_data()
+        {
             log::warn!("cannot sync {}: {e}", self.path.display());
         }
         if !self.pending.is_empty() {
@@ -105,7 +213,39 @@ impl Results {
                 eprint!("{row}");
             }
         }
+        Closed {
+            path: self.path,
+            written: self.written,
+            unwritten: self.pending.len(),
+        }
     }
+}
+
+/// Opens (or creates) a results file for appending: the header goes into an empty file (and
+/// is taken out again if it could not be written whole, so the next try starts clean); a file
+/// that does not start with it is appended to with a warning.
+fn open_for_rows(path: &Path) -> io::Result<File> {
+    let mut file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .read(true)
+        .open(path)?;
+    if file.metadata()?.len() == 0 {
+        if let Err(e) = file.write_all(format!("{HEADER}\r\n").as_bytes()) {
+            let _ = file.set_len(0);
+            return Err(e);
+        }
+    } else {
+        let mut first = String::new();
+        BufReader::new(&file).read_line(&mut first)?;
+        if first.trim_end() != HEADER {
+            log::warn!(
+                "{} does not start with quizd's header; appending rows anyway",
+                path.display()
+            );
+        }
+    }
+    Ok(file)
 }
 
 /// What [`write_rows`] got done.
@@ -355,7 +495,7 @@ mod tests {
         let _ = std::fs::remove_file(&path);
         let mut r = Results::open(&path).expect("open results");
         // The disk "fails": the handle now refuses writes.
-        let writable = std::mem::replace(&mut r.file, File::open(&path).expect("read-only handle"));
+        let writable = r.file.replace(File::open(&path).expect("read-only handle"));
         r.record(&attempt("alice"), &quiz(), SystemTime::UNIX_EPOCH);
         assert_eq!((r.written(), r.pending.len()), (0, 1));
         // It recovers: the next row brings the kept one with it, in order.
@@ -437,5 +577,172 @@ mod tests {
         assert_eq!(lines[0], HEADER);
         assert!(lines[1].contains(",alice,") && lines[2].contains(",bob,"));
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A directory of its own under the system temp dir, removed on drop.
+    struct TempDir(PathBuf);
+
+    impl TempDir {
+        fn new(test: &str) -> TempDir {
+            let path =
+                std::env::temp_dir().join(format!("quizd-results-{}-{test}", std::process::id()));
+            let _ = fs::remove_dir_all(&path);
+            fs::create_dir_all(&path).expect("temp dir");
+            TempDir(path)
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// The names in a results file's rows, after checking it starts with the header.
+    fn names_in(path: &Path) -> Vec<String> {
+        let text = fs::read_to_string(path).expect("read results");
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some(HEADER), "{}: {text:?}", path.display());
+        lines
+            .map(|l| l.split(',').nth(1).unwrap_or("").to_string())
+            .collect()
+    }
+
+    #[test]
+    fn a_deleted_file_is_created_again_with_the_header_and_the_next_row() {
+        let dir = TempDir::new("deleted");
+        let path = dir.0.join("r.csv");
+        let mut r = Results::open(&path).expect("open results");
+        r.record(&attempt("alice"), &quiz(), SystemTime::UNIX_EPOCH);
+        fs::remove_file(&path).expect("delete results");
+        r.record(&attempt("bob"), &quiz(), SystemTime::UNIX_EPOCH);
+        assert_eq!(names_in(&path), ["bob"]);
+        // alice reached the file while it was at the path; bob the new one.
+        assert_eq!(r.written(), 2);
+        let closed = r.close();
+        assert_eq!((closed.written, closed.unwritten), (2, 0));
+    }
+
+    #[test]
+    fn a_file_renamed_away_keeps_its_rows_and_the_next_row_goes_to_a_new_file() {
+        let dir = TempDir::new("rotated");
+        let path = dir.0.join("r.csv");
+        let rotated = dir.0.join("r.csv.1");
+        let mut r = Results::open(&path).expect("open results");
+        r.record(&attempt("alice"), &quiz(), SystemTime::UNIX_EPOCH);
+        fs::rename(&path, &rotated).expect("rotate results");
+        r.record(&attempt("bob"), &quiz(), SystemTime::UNIX_EPOCH);
+        r.record(&attempt("carol"), &quiz(), SystemTime::UNIX_EPOCH);
+        assert_eq!(names_in(&rotated), ["alice"]);
+        assert_eq!(names_in(&path), ["bob", "carol"]);
+        assert_eq!(r.close().written, 3);
+    }
+
+    #[test]
+    fn a_file_replaced_by_another_is_appended_to_without_a_second_header() {
+        let dir = TempDir::new("replaced");
+        let path = dir.0.join("r.csv");
+        let mut r = Results::open(&path).expect("open results");
+        r.record(&attempt("alice"), &quiz(), SystemTime::UNIX_EPOCH);
+        // A rotation tool moves the file away and puts a fresh one (with a header) in its place.
+        fs::rename(&path, dir.0.join("old.csv")).expect("rotate results");
+        fs::write(&path, format!("{HEADER}\r\n")).expect("new results file");
+        r.record(&attempt("bob"), &quiz(), SystemTime::UNIX_EPOCH);
+        assert_eq!(names_in(&path), ["bob"]);
+        assert_eq!(names_in(&dir.0.join("old.csv")), ["alice"]);
+    }
+
+    #[test]
+    fn rows_wait_uncounted_while_the_path_cannot_be_opened_and_retry_writes_them() {
+        let dir = TempDir::new("no-dir");
+        let sub = dir.0.join("sub");
+        fs::create_dir(&sub).expect("sub dir");
+        let path = sub.join("r.csv");
+        let mut r = Results::open(&path).expect("open results");
+        // The whole directory goes: the row must not go into the unlinked file.
+        fs::remove_dir_all(&sub).expect("remove sub dir");
+        r.record(&attempt("alice"), &quiz(), SystemTime::UNIX_EPOCH);
+        assert!(r.has_pending());
+        assert_eq!((r.written(), r.unwritten()), (0, 1));
+        r.retry();
+        assert_eq!((r.written(), r.unwritten()), (0, 1));
+        // Once the directory is back, a retry alone (no new row) writes the row.
+        fs::create_dir(&sub).expect("sub dir again");
+        r.retry();
+        assert!(!r.has_pending());
+        assert_eq!(r.written(), 1);
+        assert_eq!(names_in(&path), ["alice"]);
+    }
+
+    #[test]
+    fn retry_writes_rows_held_back_by_a_failed_write_without_waiting_for_another_row() {
+        let dir = TempDir::new("retry");
+        let path = dir.0.join("r.csv");
+        let mut r = Results::open(&path).expect("open results");
+        // The disk "fails": the handle now refuses writes.
+        let writable = r.file.replace(File::open(&path).expect("read-only handle"));
+        r.record(&attempt("alice"), &quiz(), SystemTime::UNIX_EPOCH);
+        r.record(&attempt("bob"), &quiz(), SystemTime::UNIX_EPOCH);
+        assert!(r.has_pending());
+        r.retry();
+        assert_eq!((r.written(), r.unwritten()), (0, 2));
+        // Room is made: the timer's retry writes both, in order.
+        r.file = writable;
+        r.retry();
+        assert!(!r.has_pending());
+        assert_eq!(r.written(), 2);
+        assert_eq!(names_in(&path), ["alice", "bob"]);
+    }
+
+    #[test]
+    fn retry_with_nothing_waiting_does_not_touch_the_file() {
+        let dir = TempDir::new("idle-retry");
+        let path = dir.0.join("r.csv");
+        let mut r = Results::open(&path).expect("open results");
+        assert!(!r.has_pending());
+        fs::remove_file(&path).expect("delete results");
+        r.retry();
+        assert!(
+            !path.exists(),
+            "an idle retry must not even look at the path"
+        );
+    }
+
+    #[test]
+    fn a_row_cut_short_before_the_file_was_replaced_goes_whole_to_the_new_file() {
+        let dir = TempDir::new("cut-short");
+        let path = dir.0.join("r.csv");
+        let mut r = Results::open(&path).expect("open results");
+        // As if a full disk had taken the first 7 bytes of alice's row into the old file.
+        r.pending
+            .push_back(row(&attempt("alice"), &quiz(), SystemTime::UNIX_EPOCH));
+        r.front_sent = 7;
+        fs::remove_file(&path).expect("delete results");
+        r.retry();
+        assert_eq!(names_in(&path), ["alice"]);
+        let text = fs::read_to_string(&path).expect("read results");
+        assert!(
+            text.ends_with(",completed\r\n") && text.lines().count() == 2,
+            "{text:?}"
+        );
+    }
+
+    #[test]
+    fn close_says_what_was_written_and_what_was_not() {
+        let dir = TempDir::new("close");
+        let path = dir.0.join("r.csv");
+        let mut r = Results::open(&path).expect("open results");
+        r.record(&attempt("alice"), &quiz(), SystemTime::UNIX_EPOCH);
+        r.file = Some(File::open(&path).expect("read-only handle"));
+        r.record(&attempt("bob"), &quiz(), SystemTime::UNIX_EPOCH);
+        let closed = r.close();
+        assert_eq!((closed.written, closed.unwritten), (1, 1));
+        assert_eq!(
+            closed.to_string(),
+            format!(
+                "1 row(s) written to {}; 1 row(s) could not be written (printed to stderr)",
+                path.display()
+            )
+        );
     }
 }

@@ -127,6 +127,11 @@ pub const MAX_TOP: usize = 100;
 
 /// Largest bank file read, in bytes (a 100,000-question bank is ~15 MB).
 pub const MAX_BANK_BYTES: u64 = 64 * 1024 * 1024;
+/// Most problems listed for one load of banks (start-up, `--check`, `load`, `upload`); the
+/// rest are counted in one last `... and N more problems`. A hundred is more than anyone fixes
+/// in one pass, and a file that is not a bank at all (thousands of problems) then costs neither
+/// memory nor a console flooded with replies.
+pub const MAX_PROBLEMS: usize = 100;
 /// Most options a question can have (letters a to z).
 pub const MAX_OPTIONS: usize = 26;
 /// Longest typed answer recorded in the results, in characters; the rest is cut off. Enough
@@ -217,6 +222,7 @@ pub fn table() -> Vec<Row> {
             "bank file",
             format!("{} MiB", MAX_BANK_BYTES / (1024 * 1024)),
         ),
+        row("problems listed for a bank", format!("{MAX_PROBLEMS}")),
         row("options per question", format!("{MAX_OPTIONS} (a to z)")),
         row(
             "typed answer recorded",

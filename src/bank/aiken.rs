@@ -51,14 +51,14 @@
 use std::mem;
 use std::sync::Arc;
 
-use super::{Kind, Problem, Question, source_lines};
+use super::{Kind, Problems, Question, source_lines};
 
 /// Option letters, in order; a question has at most one option per letter.
 const LETTERS: &[u8; 26] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
 /// Parses an Aiken bank. `file` names it in questions and problems; `text` is the decoded file
 /// (a leading BOM is ignored). Returns every question, or every problem found.
-pub fn parse(file: &Arc<str>, text: &str) -> Result<Vec<Question>, Vec<Problem>> {
+pub fn parse(file: &Arc<str>, text: &str) -> Result<Vec<Question>, Problems> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut parser = Parser::new(file);
     for line in source_lines(text) {
@@ -219,7 +219,8 @@ struct Parser<'f> {
     /// The last non-blank line, where a question cut off by the end of the file is reported.
     last_line: u32,
     questions: Vec<Question>,
-    problems: Vec<Problem>,
+    /// Capped: past [`crate::limits::MAX_PROBLEMS`] problems are only counted.
+    problems: Problems,
 }
 
 impl<'f> Parser<'f> {
@@ -232,13 +233,12 @@ impl<'f> Parser<'f> {
             after_blank: true,
             last_line: 0,
             questions: Vec::new(),
-            problems: Vec::new(),
+            problems: Problems::default(),
         }
     }
 
     fn report(&mut self, line: u32, message: impl Into<String>) {
-        self.problems
-            .push(Problem::new(self.file.as_ref(), line, message));
+        self.problems.report(self.file, line, message);
     }
 
     /// Takes one trimmed line.
@@ -369,14 +369,14 @@ impl<'f> Parser<'f> {
         }
     }
 
-    fn finish(mut self) -> Result<Vec<Question>, Vec<Problem>> {
+    fn finish(mut self) -> Result<Vec<Question>, Problems> {
         if let State::Reading(_) = self.state {
             self.report(
                 self.last_line,
                 "question has no ANSWER: line before the end of the file",
             );
         }
-        if self.problems.is_empty() {
+        if self.problems.total() == 0 {
             Ok(self.questions)
         } else {
             Err(self.problems)
@@ -388,8 +388,8 @@ impl<'f> Parser<'f> {
 mod tests {
     use super::*;
 
-    fn parse_str(text: &str) -> Result<Vec<Question>, Vec<Problem>> {
-        parse(&Arc::from("sockets.txt"), text)
+    fn parse_str(text: &str) -> Result<Vec<Question>, Vec<crate::bank::Problem>> {
+        parse(&Arc::from("sockets.txt"), text).map_err(Problems::into_vec)
     }
 
     fn questions(text: &str) -> Vec<Question> {

@@ -61,7 +61,7 @@
 
 use std::sync::Arc;
 
-use super::{Kind, NumericAnswer, Problem, Question, ShortAnswer, normalise, source_lines};
+use super::{Kind, NumericAnswer, Problems, Question, ShortAnswer, normalise, source_lines};
 
 /// Most options in a multiple-choice question (letters a to z).
 use crate::limits::MAX_OPTIONS;
@@ -74,13 +74,13 @@ const FORMAT_MARKERS: [&str; 4] = ["[html]", "[moodle]", "[plain]", "[markdown]"
 
 /// Parses a GIFT bank. `file` names it in questions and problems; `text` is the decoded file
 /// (a leading BOM is ignored). Returns every question, or every problem found.
-pub fn parse(file: &Arc<str>, text: &str) -> Result<Vec<Question>, Vec<Problem>> {
+pub fn parse(file: &Arc<str>, text: &str) -> Result<Vec<Question>, Problems> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut parser = Parser {
         file,
         after_unclosed: false,
         questions: Vec::new(),
-        problems: Vec::new(),
+        problems: Problems::default(),
     };
     let mut block: Vec<(u32, &str)> = Vec::new();
     for line in source_lines(text) {
@@ -107,7 +107,8 @@ struct Parser<'f> {
     /// the rest of it, already reported.
     after_unclosed: bool,
     questions: Vec<Question>,
-    problems: Vec<Problem>,
+    /// Capped: past [`crate::limits::MAX_PROBLEMS`] problems are only counted.
+    problems: Problems,
 }
 
 impl Parser<'_> {
@@ -148,8 +149,7 @@ impl Parser<'_> {
     }
 
     fn report(&mut self, line: u32, message: impl Into<String>) {
-        self.problems
-            .push(Problem::new(self.file.as_ref(), line, message));
+        self.problems.report(self.file, line, message);
     }
 
     fn question(
@@ -249,11 +249,11 @@ impl Parser<'_> {
         })
     }
 
-    fn finish(mut self) -> Result<Vec<Question>, Vec<Problem>> {
-        if self.problems.is_empty() {
+    fn finish(mut self) -> Result<Vec<Question>, Problems> {
+        if self.problems.total() == 0 {
             Ok(self.questions)
         } else {
-            self.problems.sort_by_key(|problem| problem.line);
+            self.problems.sort_by_line();
             Err(self.problems)
         }
     }
@@ -844,8 +844,8 @@ fn shorten(text: &str) -> String {
 mod tests {
     use super::*;
 
-    fn parse_str(text: &str) -> Result<Vec<Question>, Vec<Problem>> {
-        parse(&Arc::from("net.gift"), text)
+    fn parse_str(text: &str) -> Result<Vec<Question>, Vec<crate::bank::Problem>> {
+        parse(&Arc::from("net.gift"), text).map_err(Problems::into_vec)
     }
 
     fn questions(text: &str) -> Vec<Question> {

@@ -3,8 +3,10 @@
 //! A bank file's format is chosen by its extension. This module does everything that is the
 //! same for every format (reading files and directories, the size limit, the UTF-8 BOM,
 //! invalid UTF-8, line splitting, "no questions found"), so a format parser only turns text into
-//! questions. Every problem in every file is collected and reported as `FILE:LINE: message`, so
-//! a teacher can fix a bank in one pass instead of one error per run.
+//! questions. Problems in every file are collected and reported as `FILE:LINE: message`, so a
+//! teacher can fix a bank in one pass instead of one error per run; past [`MAX_PROBLEMS`] they
+//! are only counted (`... and N more problems`), so a file that is not a bank at all costs
+//! neither memory nor a screenful per line.
 //!
 //! - [`aiken`]: Moodle's Aiken format (`.txt`): multiple choice with one right option.
 //! - [`gift`]: Moodle's GIFT format (`.gift`): multiple choice, true/false, short answer and
@@ -22,8 +24,11 @@ use std::borrow::Cow;
 use std::fmt;
 use std::fs::{self, File};
 use std::io::{self, Read};
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+use crate::limits::MAX_PROBLEMS;
 
 /// One question as the quiz asks it.
 #[derive(Debug, Clone, PartialEq)]
@@ -181,6 +186,111 @@ impl fmt::Display for Problem {
 
 impl std::error::Error for Problem {}
 
+/// The problems found so far: the first [`MAX_PROBLEMS`] kept, the rest only counted. Reads as
+/// the slice of those kept; [`Problems::into_vec`] adds the `... and N more problems` line.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Problems {
+    kept: Vec<Problem>,
+    /// Problems found past the cap (or dropped when two lists were merged).
+    more: usize,
+}
+
+impl Problems {
+    /// Records a problem; past the cap it is only counted (and its text never built).
+    pub(crate) fn report(&mut self, file: &str, line: u32, message: impl Into<String>) {
+        if self.kept.len() < MAX_PROBLEMS {
+            self.kept.push(Problem::new(file, line, message));
+        } else {
+            self.more += 1;
+        }
+    }
+
+    /// Every problem found, kept or counted.
+    pub fn total(&self) -> usize {
+        self.kept.len() + self.more
+    }
+
+    /// Sorts the kept problems by line (stable: same-line problems stay in the order found).
+    pub(crate) fn sort_by_line(&mut self) {
+        self.kept.sort_by_key(|problem| problem.line);
+    }
+
+    /// Adds `other`'s problems after these (the next file of a load).
+    fn append(&mut self, other: Problems) {
+        self.kept.extend(other.kept);
+        self.more += other.more;
+        self.trim();
+    }
+
+    /// Merges two lists of one file, both in line order, into one in line order.
+    fn merge_by_line(&mut self, other: Problems) {
+        self.kept.extend(other.kept);
+        self.more += other.more;
+        self.sort_by_line();
+        self.trim();
+    }
+
+    fn trim(&mut self) {
+        if self.kept.len() > MAX_PROBLEMS {
+            self.more += self.kept.len() - MAX_PROBLEMS;
+            self.kept.truncate(MAX_PROBLEMS);
+        }
+    }
+
+    /// The problems as callers see them: those kept, then, if any were only counted, one
+    /// last `... and N more problems`.
+    pub fn into_vec(self) -> Vec<Problem> {
+        let mut all = self.kept;
+        if self.more > 0 {
+            all.push(Problem::new("", 0, more_problems_message(self.more)));
+        }
+        all
+    }
+}
+
+impl From<Problem> for Problems {
+    fn from(problem: Problem) -> Problems {
+        Problems {
+            kept: vec![problem],
+            more: 0,
+        }
+    }
+}
+
+impl Deref for Problems {
+    type Target = [Problem];
+
+    fn deref(&self) -> &[Problem] {
+        &self.kept
+    }
+}
+
+/// The last line of a capped list of problems.
+fn more_problems_message(more: usize) -> String {
+    let s = if more == 1 { "" } else { "s" };
+    format!("... and {more} more problem{s}")
+}
+
+/// How many problems a list returned by [`load`], [`parse`] or [`from_text`]
+/// stands for: its length, or, when it ends with `... and N more problems`, the problems
+/// listed plus N. For a count such as `quizd: N problem(s) found`.
+pub fn total_problems(problems: &[Problem]) -> usize {
+    let more = problems.last().and_then(|last| {
+        if !last.file.is_empty() || last.line != 0 {
+            return None;
+        }
+        let rest = last.message.strip_prefix("... and ")?;
+        let (count, tail) = rest.split_once(' ')?;
+        tail.starts_with("more problem")
+            .then(|| count.parse::<usize>().ok())
+            .flatten()
+    });
+    match more {
+        Some(more) => problems.len() - 1 + more,
+        None => problems.len(),
+    }
+}
+
 /// A set of questions ready to serve.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bank {
@@ -194,21 +304,23 @@ pub use crate::limits::MAX_BANK_BYTES;
 /// (`.txt` = Aiken, `.gift` = GIFT; anything else is a Problem saying which extensions are
 /// supported).
 /// Takes raw bytes: strips a UTF-8 BOM; invalid UTF-8 is a Problem at the line where it occurs.
+/// At most [`MAX_PROBLEMS`] problems are listed, then `... and N more problems`.
 pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Question>, Vec<Problem>> {
     let format = Format::of(Path::new(file)).ok_or_else(|| vec![unsupported(file)])?;
-    parse_as(format, file, bytes)
+    parse_as(format, file, bytes).map_err(Problems::into_vec)
 }
 
 /// Loads every path: a file is one bank, a directory means every bank file in it (by supported
 /// extension, sorted by name, not recursive; hidden files skipped). Collects the problems of
 /// ALL files before returning. Errors: unreadable file/dir (`FILE: cannot read: <reason>`),
-/// too large, a directory with no bank files, a file with no questions. Title: for one path,
-/// its file stem (or directory name); for several, the titles joined with " + ".
+/// too large, a directory with no bank files, a file with no questions; at most
+/// [`MAX_PROBLEMS`] are listed, then `... and N more problems`. Title: for one path, its file
+/// stem (or directory name); for several, the titles joined with " + ".
 pub fn load(paths: &[PathBuf]) -> Result<Bank, Vec<Problem>> {
     if paths.is_empty() {
         return Err(vec![Problem::new("", 0, "no bank file or directory given")]);
     }
-    let questions = gather(paths.iter().map(|path| load_path(path)))?;
+    let questions = gather(paths.iter().map(|path| load_path(path))).map_err(Problems::into_vec)?;
     let titles: Vec<String> = paths.iter().map(|path| title_of(path)).collect();
     Ok(Bank {
         title: titles.join(" + "),
@@ -224,7 +336,8 @@ pub fn bundled() -> Result<Bank, Vec<Problem>> {
 }
 
 /// A bank from text that is not a file on disk (the bundled bank, a teacher's upload): parsed
-/// as [`parse`] does, titled with `file`'s name without its extension.
+/// as [`parse`] does (at most [`MAX_PROBLEMS`] problems listed), titled with `file`'s name
+/// without its extension.
 pub fn from_text(file: &str, bytes: &[u8]) -> Result<Bank, Vec<Problem>> {
     let title = Path::new(file).file_stem().map_or_else(
         || file.to_owned(),
@@ -263,7 +376,7 @@ impl Format {
         }
     }
 
-    fn parse(self, file: &Arc<str>, text: &str) -> Result<Vec<Question>, Vec<Problem>> {
+    fn parse(self, file: &Arc<str>, text: &str) -> Result<Vec<Question>, Problems> {
         match self {
             Format::Aiken => aiken::parse(file, text),
             Format::Gift => gift::parse(file, text),
@@ -291,19 +404,18 @@ impl Format {
 
 /// Decodes and parses one bank file whose format is already known, adding the checks every
 /// format shares: invalid UTF-8 and a file with no questions at all.
-fn parse_as(format: Format, file: &str, bytes: &[u8]) -> Result<Vec<Question>, Vec<Problem>> {
+fn parse_as(format: Format, file: &str, bytes: &[u8]) -> Result<Vec<Question>, Problems> {
     let (text, mut problems) = decode(file, bytes);
     let name: Arc<str> = Arc::from(file);
     match format.parse(&name, &text) {
-        Ok(_) if !problems.is_empty() => Err(problems),
+        Ok(_) if problems.total() > 0 => Err(problems),
         Ok(questions) if questions.is_empty() => {
-            Err(vec![Problem::new(file, 1, "no questions found")])
+            Err(Problem::new(file, 1, "no questions found").into())
         }
         Ok(questions) => Ok(questions),
         Err(more) => {
             // Both lists are in line order; a stable sort interleaves them by line.
-            problems.extend(more);
-            problems.sort_by_key(|problem| problem.line);
+            problems.merge_by_line(more);
             Err(problems)
         }
     }
@@ -311,7 +423,7 @@ fn parse_as(format: Format, file: &str, bytes: &[u8]) -> Result<Vec<Question>, V
 
 /// Strips a UTF-8 BOM and decodes the rest. Invalid UTF-8 is replaced (so the rest of the file
 /// is still checked in the same run) and reported once for each line where it occurs.
-fn decode<'b>(file: &str, bytes: &'b [u8]) -> (Cow<'b, str>, Vec<Problem>) {
+fn decode<'b>(file: &str, bytes: &'b [u8]) -> (Cow<'b, str>, Problems) {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     if let Ok(text) = std::str::from_utf8(bytes) {
         let problems = invisible_problems(file, text, &[]);
@@ -327,18 +439,15 @@ fn decode<'b>(file: &str, bytes: &'b [u8]) -> (Cow<'b, str>, Vec<Problem>) {
         }
     }
     let bad_lines = lines_holding(&text, &bad_offsets);
-    let mut problems: Vec<Problem> = bad_lines
-        .iter()
-        .map(|&line| {
-            Problem::new(
-                file,
-                line,
-                "not valid UTF-8: save the file with UTF-8 encoding",
-            )
-        })
-        .collect();
-    problems.extend(invisible_problems(file, &text, &bad_lines));
-    problems.sort_by_key(|problem| problem.line);
+    let mut problems = Problems::default();
+    for &line in &bad_lines {
+        problems.report(
+            file,
+            line,
+            "not valid UTF-8: save the file with UTF-8 encoding",
+        );
+    }
+    problems.merge_by_line(invisible_problems(file, &text, &bad_lines));
     (Cow::Owned(text), problems)
 }
 
@@ -346,32 +455,46 @@ fn decode<'b>(file: &str, bytes: &'b [u8]) -> (Cow<'b, str>, Vec<Problem>) {
 /// prints nothing or acts on a terminal: ESC starting an escape sequence, a bidi override, a
 /// zero-width space... Question text goes to every student's screen, so a bank may not hold
 /// them. U+FFFD is what undecodable bytes became (an upload, decoded on arrival).
-fn invisible_problems(file: &str, text: &str, skip: &[u32]) -> Vec<Problem> {
+fn invisible_problems(file: &str, text: &str, skip: &[u32]) -> Problems {
+    let mut problems = Problems::default();
     // Plain printable ASCII (most banks, most lines) cannot hold one: only lines with a control
     // byte or a non-ASCII byte are decoded and looked at, which keeps this off start-up time.
     let suspect = |b: u8| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b >= 0x7f;
     if !text.bytes().any(suspect) {
-        return Vec::new();
+        return problems;
     }
-    source_lines(text)
-        .filter(|line| line.text.bytes().any(suspect) && !skip.contains(&line.number))
-        .filter_map(|line| {
-            let c = line
-                .text
-                .chars()
-                .find(|&c| crate::text::is_invisible(c) && !c.is_whitespace())?;
-            let message = if c == char::REPLACEMENT_CHARACTER {
-                "holds U+FFFD, the mark of bytes that were not valid text: save the bank as UTF-8"
-                    .to_string()
-            } else {
+    // `skip` is ascending, as are the lines.
+    let mut skip = skip.iter().copied().peekable();
+    for line in source_lines(text) {
+        while skip.next_if(|&number| number < line.number).is_some() {}
+        if !line.text.bytes().any(suspect) || skip.next_if_eq(&line.number).is_some() {
+            continue;
+        }
+        let Some(c) = line
+            .text
+            .chars()
+            .find(|&c| crate::text::is_invisible(c) && !c.is_whitespace())
+        else {
+            continue;
+        };
+        if c == char::REPLACEMENT_CHARACTER {
+            problems.report(
+                file,
+                line.number,
+                "holds U+FFFD, the mark of bytes that were not valid text: save the bank as UTF-8",
+            );
+        } else {
+            problems.report(
+                file,
+                line.number,
                 format!(
                     "holds the invisible or control character U+{:04X}: remove it (it could garble or hide text on students' screens)",
                     u32::from(c)
-                )
-            };
-            Some(Problem::new(file, line.number, message))
-        })
-        .collect()
+                ),
+            );
+        }
+    }
+    problems
 }
 
 /// The numbers of the lines holding the given byte offsets (ascending), each line once.
@@ -447,17 +570,17 @@ impl<'a> Iterator for SourceLines<'a> {
 
 /// Merges the results of several files: all their questions in order, or all their problems.
 fn gather(
-    results: impl IntoIterator<Item = Result<Vec<Question>, Vec<Problem>>>,
-) -> Result<Vec<Question>, Vec<Problem>> {
+    results: impl IntoIterator<Item = Result<Vec<Question>, Problems>>,
+) -> Result<Vec<Question>, Problems> {
     let mut questions = Vec::new();
-    let mut problems = Vec::new();
+    let mut problems = Problems::default();
     for result in results {
         match result {
             Ok(mut more) => questions.append(&mut more),
-            Err(mut more) => problems.append(&mut more),
+            Err(more) => problems.append(more),
         }
     }
-    if problems.is_empty() {
+    if problems.total() == 0 {
         Ok(questions)
     } else {
         Err(problems)
@@ -465,9 +588,9 @@ fn gather(
 }
 
 /// Loads one command-line path, a bank file or a directory of them.
-fn load_path(path: &Path) -> Result<Vec<Question>, Vec<Problem>> {
+fn load_path(path: &Path) -> Result<Vec<Question>, Problems> {
     let name = path.display().to_string();
-    let metadata = fs::metadata(path).map_err(|error| vec![cannot_read(&name, &error)])?;
+    let metadata = fs::metadata(path).map_err(|error| cannot_read(&name, &error))?;
     if metadata.is_dir() {
         load_dir(path, &name)
     } else {
@@ -476,14 +599,14 @@ fn load_path(path: &Path) -> Result<Vec<Question>, Vec<Problem>> {
 }
 
 /// Loads every bank file directly inside `dir`, in name order.
-fn load_dir(dir: &Path, name: &str) -> Result<Vec<Question>, Vec<Problem>> {
-    let files = bank_files(dir).map_err(|error| vec![cannot_read(name, &error)])?;
+fn load_dir(dir: &Path, name: &str) -> Result<Vec<Question>, Problems> {
+    let files = bank_files(dir).map_err(|error| cannot_read(name, &error))?;
     if files.is_empty() {
         let message = format!(
             "no bank files in this directory (quizd reads {})",
             Format::supported()
         );
-        return Err(vec![Problem::new(name, 0, message)]);
+        return Err(Problem::new(name, 0, message).into());
     }
     gather(
         files
@@ -512,9 +635,9 @@ fn bank_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
 
 /// Loads one bank file; its extension is checked before reading so that a wrong file (a PDF,
 /// a video) is refused without reading it.
-fn load_file(path: &Path, name: &str) -> Result<Vec<Question>, Vec<Problem>> {
-    let format = Format::of(path).ok_or_else(|| vec![unsupported(name)])?;
-    let bytes = read_bank(path, name).map_err(|problem| vec![problem])?;
+fn load_file(path: &Path, name: &str) -> Result<Vec<Question>, Problems> {
+    let format = Format::of(path).ok_or_else(|| unsupported(name))?;
+    let bytes = read_bank(path, name)?;
     parse_as(format, name, &bytes)
 }
 
@@ -580,6 +703,7 @@ fn unsupported(name: &str) -> Problem {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs::File;
 
     /// A directory under the system temp dir, unique to this process and test, removed on drop.
     struct TempDir(PathBuf);
@@ -880,6 +1004,64 @@ mod tests {
     fn load_with_no_paths_is_a_problem() {
         let problems = load(&[]).unwrap_err();
         assert_eq!(messages(&problems), ["no bank file or directory given"]);
+    }
+
+    /// `n` GIFT questions, each a problem (a multiple-choice question with one option).
+    fn broken_gift(n: usize) -> String {
+        (0..n).map(|i| format!("Q{i}? {{~a}}\n\n")).collect()
+    }
+
+    #[test]
+    fn a_bank_with_thousands_of_problems_lists_the_first_ones_and_counts_the_rest() {
+        let text = broken_gift(10_000);
+        let problems = from_text("up.gift", text.as_bytes()).unwrap_err();
+        assert_eq!(problems.len(), MAX_PROBLEMS + 1);
+        assert_eq!(
+            problems[0].to_string(),
+            "up.gift:1: a multiple-choice question needs at least 2 options"
+        );
+        assert_eq!(
+            problems[MAX_PROBLEMS].to_string(),
+            format!("... and {} more problems", 10_000 - MAX_PROBLEMS)
+        );
+        assert_eq!(total_problems(&problems), 10_000);
+        // The same from a file, and from a directory of two such files (one cap for the load).
+        let dir = TempDir::new("many-problems");
+        let file = dir.write("a.gift", &text);
+        let problems = load(std::slice::from_ref(&file)).unwrap_err();
+        assert_eq!(problems.len(), MAX_PROBLEMS + 1);
+        assert_eq!(total_problems(&problems), 10_000);
+        dir.write("b.gift", &broken_gift(60));
+        let problems = load(std::slice::from_ref(&dir.0)).unwrap_err();
+        assert_eq!(problems.len(), MAX_PROBLEMS + 1);
+        assert_eq!(total_problems(&problems), 10_060);
+    }
+
+    #[test]
+    fn a_file_that_is_no_text_at_all_lists_at_most_the_cap() {
+        // Every line invalid UTF-8 and every line holding a control character.
+        let bytes: Vec<u8> = b"\xff\x01?\n".repeat(5_000);
+        let problems = parse("bin.txt", &bytes).unwrap_err();
+        assert_eq!(problems.len(), MAX_PROBLEMS + 1, "{:?}", &problems[..3]);
+        assert_eq!(problems[0].line, 1);
+        assert!(total_problems(&problems) >= 5_000);
+    }
+
+    #[test]
+    fn total_problems_is_the_length_of_an_uncapped_list() {
+        let few = vec![Problem::new("a.txt", 1, "bad"), Problem::new("", 0, "bad")];
+        assert_eq!(total_problems(&few), 2);
+        assert_eq!(total_problems(&[]), 0);
+        let mut capped = Problems::default();
+        for line in 0..=MAX_PROBLEMS as u32 {
+            capped.report("a.txt", line + 1, "bad");
+        }
+        let listed = capped.into_vec();
+        assert_eq!(
+            listed.last().map(ToString::to_string).as_deref(),
+            Some("... and 1 more problem")
+        );
+        assert_eq!(total_problems(&listed), MAX_PROBLEMS + 1);
     }
 
     /// The bundled bank is a full classroom quiz, not a sample.

@@ -127,6 +127,11 @@ pub const MAX_TOP: usize = 100;
 
 /// Largest bank file read, in bytes (a 100,000-question bank is ~15 MB).
 pub const MAX_BANK_BYTES: u64 = 64 * 1024 * 1024;
+/// Largest bank, all its files together, read while students are being served (the console's
+/// `load` and `reload`): the loop parses it on its one thread, and a bank switch should stall
+/// students by at most about 100 ms. The same as the upload cap, so a teacher meets one limit;
+/// a larger bank is served by restarting quizd with it ([`MAX_BANK_BYTES`] at start-up).
+pub const MAX_SWITCH_BANK_BYTES: u64 = MAX_UPLOAD_BYTES as u64;
 /// Most problems listed for one load of banks (start-up, `--check`, `load`, `upload`); the
 /// rest are counted in one last `... and N more problems`. A hundred is more than anyone fixes
 /// in one pass, and a file that is not a bank at all (thousands of problems) then costs neither
@@ -221,6 +226,13 @@ pub fn table() -> Vec<Row> {
         row(
             "bank file",
             format!("{} MiB", MAX_BANK_BYTES / (1024 * 1024)),
+        ),
+        row(
+            "bank switched while serving (`load`, `reload`)",
+            format!(
+                "{} MiB, all its files together",
+                MAX_SWITCH_BANK_BYTES / (1024 * 1024)
+            ),
         ),
         row("problems listed for a bank", format!("{MAX_PROBLEMS}")),
         row("options per question", format!("{MAX_OPTIONS} (a to z)")),

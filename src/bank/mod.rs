@@ -1,12 +1,17 @@
 //! Question banks: the question model, and loading banks from files.
 //!
 //! A bank file's format is chosen by its extension. This module does everything that is the
-//! same for every format (reading files and directories, the size limit, the UTF-8 BOM,
+//! same for every format (reading files and directories, the size limits, the UTF-8 BOM,
 //! invalid UTF-8, line splitting, "no questions found"), so a format parser only turns text into
 //! questions. Problems in every file are collected and reported as `FILE:LINE: message`, so a
 //! teacher can fix a bank in one pass instead of one error per run; past [`MAX_PROBLEMS`] they
 //! are only counted (`... and N more problems`), so a file that is not a bank at all costs
 //! neither memory nor a screenful per line.
+//!
+//! Reading never blocks the server's thread: only regular files are read (a FIFO, a device or
+//! a socket named like a bank is refused, or skipped in a directory, without waiting on it),
+//! and the caller caps how much one load may read ([`BankLimits`]): generous at start-up, small
+//! for a bank switched while students are being served.
 //!
 //! - [`aiken`]: Moodle's Aiken format (`.txt`): multiple choice with one right option.
 //! - [`gift`]: Moodle's GIFT format (`.gift`): multiple choice, true/false, short answer and
@@ -22,13 +27,15 @@ pub use grade::{Graded, MAX_RESPONSE_CHARS, Response, RightAnswer};
 
 use std::borrow::Cow;
 use std::fmt;
-use std::fs::{self, File};
+use std::fs::{self, OpenOptions};
 use std::io::{self, Read};
 use std::ops::Deref;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::limits::MAX_PROBLEMS;
+use crate::limits::{MAX_PROBLEMS, MAX_SWITCH_BANK_BYTES};
+use crate::text::human_bytes;
 
 /// One question as the quiz asks it.
 #[derive(Debug, Clone, PartialEq)]
@@ -271,7 +278,7 @@ fn more_problems_message(more: usize) -> String {
     format!("... and {more} more problem{s}")
 }
 
-/// How many problems a list returned by [`load`], [`parse`] or [`from_text`]
+/// How many problems a list returned by [`load`], [`load_with`], [`parse`] or [`from_text`]
 /// stands for: its length, or, when it ends with `... and N more problems`, the problems
 /// listed plus N. For a count such as `quizd: N problem(s) found`.
 pub fn total_problems(problems: &[Problem]) -> usize {
@@ -300,6 +307,73 @@ pub struct Bank {
 
 pub use crate::limits::MAX_BANK_BYTES;
 
+/// How much one load may read, chosen by the caller: what start-up can afford is not what a
+/// server with students waiting on its one thread can.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BankLimits {
+    /// Largest bank file, in bytes; a larger one is a `FILE: too large: ...` problem.
+    pub max_file_bytes: u64,
+    /// Most bytes all the files of one load may hold together when the bank is switched while
+    /// students are being served; a file that takes the load past it is refused with
+    /// `too large to switch to while serving ...: restart quizd with it`. `None`: no such cap.
+    pub max_switch_bytes: Option<u64>,
+}
+
+impl BankLimits {
+    /// Start-up and `quizd --check`: each file up to [`MAX_BANK_BYTES`], no total cap (a
+    /// 100,000-question bank is ~18 MB and starts in well under 0.5 s).
+    pub const AT_START: BankLimits = BankLimits {
+        max_file_bytes: MAX_BANK_BYTES,
+        max_switch_bytes: None,
+    };
+    /// A bank switched while serving (the console's `load` and `reload`): all its files
+    /// together up to [`MAX_SWITCH_BANK_BYTES`], so the switch stalls students only briefly.
+    pub const WHILE_SERVING: BankLimits = BankLimits {
+        max_file_bytes: MAX_BANK_BYTES,
+        max_switch_bytes: Some(MAX_SWITCH_BANK_BYTES),
+    };
+}
+
+/// What one load has read so far, against its [`BankLimits`].
+struct Budget {
+    limits: BankLimits,
+    read: u64,
+}
+
+impl Budget {
+    fn new(limits: BankLimits) -> Budget {
+        Budget { limits, read: 0 }
+    }
+
+    /// Checks a file of `size` bytes against the limits before it is read; returns how many
+    /// bytes of it may be read (a file that grows while read is caught there).
+    fn admit(&self, name: &str, size: u64) -> Result<u64, Problem> {
+        let max_file = self.limits.max_file_bytes;
+        if size > max_file {
+            return Err(too_large(name, size, max_file));
+        }
+        match self.limits.max_switch_bytes {
+            Some(total) if self.read.saturating_add(size) > total => {
+                Err(too_large_to_switch(name, self.read, size, total))
+            }
+            Some(total) => Ok(max_file.min(total - self.read)),
+            None => Ok(max_file),
+        }
+    }
+
+    /// Checks what was actually read (the file may have grown) and counts it.
+    fn took(&mut self, name: &str, read: u64, allowed: u64) -> Result<(), Problem> {
+        if read > allowed {
+            return Err(self
+                .admit(name, read)
+                .err()
+                .unwrap_or_else(|| too_large(name, read, allowed)));
+        }
+        self.read += read;
+        Ok(())
+    }
+}
+
 /// Parses one bank's text; `file` names it in messages and picks the format by extension
 /// (`.txt` = Aiken, `.gift` = GIFT; anything else is a Problem saying which extensions are
 /// supported).
@@ -313,14 +387,24 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Question>, Vec<Problem>> {
 /// Loads every path: a file is one bank, a directory means every bank file in it (by supported
 /// extension, sorted by name, not recursive; hidden files skipped). Collects the problems of
 /// ALL files before returning. Errors: unreadable file/dir (`FILE: cannot read: <reason>`),
-/// too large, a directory with no bank files, a file with no questions; at most
-/// [`MAX_PROBLEMS`] are listed, then `... and N more problems`. Title: for one path, its file
-/// stem (or directory name); for several, the titles joined with " + ".
+/// not a regular file (a FIFO, a device: refused without waiting on it), too large, a directory
+/// with no bank files, a file with no questions; at most [`MAX_PROBLEMS`] are listed, then
+/// `... and N more problems`. Title: for one path, its file stem (or directory name); for
+/// several, the titles joined with " + ". Start-up's limits ([`BankLimits::AT_START`]).
 pub fn load(paths: &[PathBuf]) -> Result<Bank, Vec<Problem>> {
+    load_with(paths, BankLimits::AT_START)
+}
+
+/// [`load`] with the caller's limits: [`BankLimits::WHILE_SERVING`] for a bank switched while
+/// students are served (the console's `load` and `reload`), which refuses banks over
+/// [`MAX_SWITCH_BANK_BYTES`] in all before reading the file that takes the load past it.
+pub fn load_with(paths: &[PathBuf], limits: BankLimits) -> Result<Bank, Vec<Problem>> {
     if paths.is_empty() {
         return Err(vec![Problem::new("", 0, "no bank file or directory given")]);
     }
-    let questions = gather(paths.iter().map(|path| load_path(path))).map_err(Problems::into_vec)?;
+    let mut budget = Budget::new(limits);
+    let questions = gather(paths.iter().map(|path| load_path(path, &mut budget)))
+        .map_err(Problems::into_vec)?;
     let titles: Vec<String> = paths.iter().map(|path| title_of(path)).collect();
     Ok(Bank {
         title: titles.join(" + "),
@@ -587,19 +671,22 @@ fn gather(
     }
 }
 
-/// Loads one command-line path, a bank file or a directory of them.
-fn load_path(path: &Path) -> Result<Vec<Question>, Problems> {
+/// Loads one command-line path, a bank file or a directory of them. Anything else (a FIFO, a
+/// device, a socket) is refused from its `stat`, without opening it.
+fn load_path(path: &Path, budget: &mut Budget) -> Result<Vec<Question>, Problems> {
     let name = path.display().to_string();
     let metadata = fs::metadata(path).map_err(|error| cannot_read(&name, &error))?;
     if metadata.is_dir() {
-        load_dir(path, &name)
+        load_dir(path, &name, budget)
+    } else if metadata.is_file() {
+        load_file(path, &name, budget)
     } else {
-        load_file(path, &name)
+        Err(not_regular(&name, metadata.file_type()).into())
     }
 }
 
 /// Loads every bank file directly inside `dir`, in name order.
-fn load_dir(dir: &Path, name: &str) -> Result<Vec<Question>, Problems> {
+fn load_dir(dir: &Path, name: &str, budget: &mut Budget) -> Result<Vec<Question>, Problems> {
     let files = bank_files(dir).map_err(|error| cannot_read(name, &error))?;
     if files.is_empty() {
         let message = format!(
@@ -611,13 +698,15 @@ fn load_dir(dir: &Path, name: &str) -> Result<Vec<Question>, Problems> {
     gather(
         files
             .iter()
-            .map(|file| load_file(file, &file.display().to_string())),
+            .map(|file| load_file(file, &file.display().to_string(), budget)),
     )
 }
 
-/// The bank files directly inside `dir`, sorted by name. Hidden files (editor locks, `.git`)
-/// and other extensions are skipped; a broken link with a bank extension is kept so that
-/// reading it reports the problem instead of silently dropping a bank.
+/// The bank files directly inside `dir`, sorted by name. Hidden files (editor locks, `.git`),
+/// other extensions, and anything that is not a regular file (a subdirectory, a FIFO, a device,
+/// a socket: reading one could wait forever) are skipped; links are followed (`stat`, which
+/// never waits on what it finds). A broken link with a bank extension is kept so that reading
+/// it reports the problem instead of silently dropping a bank.
 fn bank_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for entry in fs::read_dir(dir)? {
@@ -625,8 +714,17 @@ fn bank_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
         let hidden = path
             .file_name()
             .is_some_and(|name| name.to_string_lossy().starts_with('.'));
-        if !hidden && Format::of(&path).is_some() && !path.is_dir() {
-            files.push(path);
+        if hidden || Format::of(&path).is_none() {
+            continue;
+        }
+        match fs::metadata(&path) {
+            Ok(metadata) if metadata.is_file() => files.push(path),
+            Ok(metadata) => log::debug!(
+                "skipping {}: {}",
+                path.display(),
+                not_regular_message(metadata.file_type())
+            ),
+            Err(_) => files.push(path),
         }
     }
     files.sort();
@@ -635,31 +733,33 @@ fn bank_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
 
 /// Loads one bank file; its extension is checked before reading so that a wrong file (a PDF,
 /// a video) is refused without reading it.
-fn load_file(path: &Path, name: &str) -> Result<Vec<Question>, Problems> {
+fn load_file(path: &Path, name: &str, budget: &mut Budget) -> Result<Vec<Question>, Problems> {
     let format = Format::of(path).ok_or_else(|| unsupported(name))?;
-    let bytes = read_bank(path, name)?;
+    let bytes = read_bank(path, name, budget)?;
     parse_as(format, name, &bytes)
 }
 
-/// Reads a whole bank file, refusing one over [`MAX_BANK_BYTES`] (also if it grows while read).
-fn read_bank(path: &Path, name: &str) -> Result<Vec<u8>, Problem> {
-    let mut file = File::open(path).map_err(|error| cannot_read(name, &error))?;
-    let size = file
-        .metadata()
-        .map_err(|error| cannot_read(name, &error))?
-        .len();
-    if size > MAX_BANK_BYTES {
-        return Err(too_large(name, size));
+/// Reads a whole bank file within the budget. The file is opened without blocking
+/// (`O_NONBLOCK`: opening a FIFO would otherwise wait for a writer, holding the server's one
+/// thread) and read only if it is a regular file; its size is checked against the limits
+/// before reading, and again after (it may grow while read).
+fn read_bank(path: &Path, name: &str, budget: &mut Budget) -> Result<Vec<u8>, Problem> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(|error| cannot_read(name, &error))?;
+    let metadata = file.metadata().map_err(|error| cannot_read(name, &error))?;
+    if !metadata.is_file() {
+        return Err(not_regular(name, metadata.file_type()));
     }
-    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-    file.by_ref()
-        .take(MAX_BANK_BYTES + 1)
+    let allowed = budget.admit(name, metadata.len())?;
+    let mut bytes = Vec::with_capacity(usize::try_from(metadata.len()).unwrap_or(0));
+    file.take(allowed.saturating_add(1))
         .read_to_end(&mut bytes)
         .map_err(|error| cannot_read(name, &error))?;
     let read = u64::try_from(bytes.len()).unwrap_or(u64::MAX);
-    if read > MAX_BANK_BYTES {
-        return Err(too_large(name, read));
-    }
+    budget.took(name, read, allowed)?;
     Ok(bytes)
 }
 
@@ -687,12 +787,55 @@ fn cannot_read(name: &str, error: &io::Error) -> Problem {
     )
 }
 
-fn too_large(name: &str, size: u64) -> Problem {
+fn too_large(name: &str, size: u64, limit: u64) -> Problem {
     let message = format!(
-        "too large: {size} bytes, the limit is {MAX_BANK_BYTES} bytes ({} MiB)",
-        MAX_BANK_BYTES / (1024 * 1024)
+        "too large: {size} bytes, the limit is {limit} bytes ({})",
+        human_bytes(limit)
     );
     Problem::new(name, 0, message)
+}
+
+/// A file that takes a load made while serving past its cap; `before` is what the load's
+/// earlier files hold.
+fn too_large_to_switch(name: &str, before: u64, size: u64, limit: u64) -> Problem {
+    let total = before.saturating_add(size);
+    let with = if before > 0 {
+        " with the banks before it"
+    } else {
+        ""
+    };
+    let message = format!(
+        "too large to switch to while serving ({}{with}; the limit is {}): restart quizd with it",
+        human_bytes(total),
+        human_bytes(limit)
+    );
+    Problem::new(name, 0, message)
+}
+
+fn not_regular(name: &str, file_type: fs::FileType) -> Problem {
+    let message = format!(
+        "{}: quizd reads banks from regular files only",
+        not_regular_message(file_type)
+    );
+    Problem::new(name, 0, message)
+}
+
+/// `not a regular file (a FIFO)`, for a file type that is neither a file nor a directory.
+fn not_regular_message(file_type: fs::FileType) -> String {
+    let what = if file_type.is_fifo() {
+        "a FIFO"
+    } else if file_type.is_char_device() {
+        "a character device"
+    } else if file_type.is_block_device() {
+        "a block device"
+    } else if file_type.is_socket() {
+        "a socket"
+    } else if file_type.is_dir() {
+        "a directory"
+    } else {
+        "not a file"
+    };
+    format!("not a regular file ({what})")
 }
 
 fn unsupported(name: &str) -> Problem {
@@ -1004,6 +1147,134 @@ mod tests {
     fn load_with_no_paths_is_a_problem() {
         let problems = load(&[]).unwrap_err();
         assert_eq!(messages(&problems), ["no bank file or directory given"]);
+    }
+
+    /// Runs `load_with` on its own thread and fails the test if it has not returned within
+    /// a few seconds (a load that blocks, on a FIFO say, would otherwise hang the test run).
+    fn load_within_seconds(paths: Vec<PathBuf>, limits: BankLimits) -> Result<Bank, Vec<Problem>> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(load_with(&paths, limits));
+        });
+        rx.recv_timeout(std::time::Duration::from_secs(5))
+            .expect("the load blocked: it did not return within 5 s")
+    }
+
+    fn mkfifo(path: &Path) {
+        use std::os::unix::ffi::OsStrExt;
+        let c_path = std::ffi::CString::new(path.as_os_str().as_bytes()).expect("no NUL in path");
+        // SAFETY: mkfifo only reads the NUL-terminated path we pass.
+        let rc = unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) };
+        assert_eq!(rc, 0, "mkfifo: {}", io::Error::last_os_error());
+    }
+
+    #[test]
+    fn a_fifo_named_like_a_bank_is_refused_at_once_not_waited_on() {
+        let dir = TempDir::new("fifo");
+        let fifo = dir.0.join("x.txt");
+        mkfifo(&fifo);
+        let problems = load_within_seconds(vec![fifo.clone()], BankLimits::AT_START)
+            .expect_err("a FIFO is not a bank");
+        assert_eq!(
+            messages(&problems),
+            [format!(
+                "{}: not a regular file (a FIFO): quizd reads banks from regular files only",
+                fifo.display()
+            )]
+        );
+        // In a directory it is skipped; the real bank beside it loads.
+        dir.write("a.txt", GOOD);
+        let bank = load_within_seconds(vec![dir.0.clone()], BankLimits::WHILE_SERVING)
+            .expect("the regular bank loads");
+        assert_eq!(texts(&bank.questions), ["Q1?"]);
+    }
+
+    #[test]
+    fn a_device_behind_a_bank_name_is_refused_without_reading_it() {
+        let dir = TempDir::new("device");
+        let zero = dir.0.join("z.txt");
+        std::os::unix::fs::symlink("/dev/zero", &zero).expect("symlink to /dev/zero");
+        let problems = load_within_seconds(vec![zero.clone()], BankLimits::AT_START)
+            .expect_err("a device is not a bank");
+        assert_eq!(
+            messages(&problems),
+            [format!(
+                "{}: not a regular file (a character device): quizd reads banks from regular files only",
+                zero.display()
+            )]
+        );
+        dir.write("a.txt", GOOD);
+        let bank = load_within_seconds(vec![dir.0.clone()], BankLimits::AT_START)
+            .expect("the device is skipped in a directory");
+        assert_eq!(texts(&bank.questions), ["Q1?"]);
+    }
+
+    #[test]
+    fn a_link_to_a_regular_bank_file_is_followed() {
+        let dir = TempDir::new("link");
+        let real = dir.write("real.bank", GOOD);
+        let sub = dir.0.join("sub");
+        fs::create_dir(&sub).expect("sub dir");
+        std::os::unix::fs::symlink(&real, sub.join("l.txt")).expect("symlink");
+        let bank = load(std::slice::from_ref(&sub)).expect("the link is read");
+        assert_eq!(texts(&bank.questions), ["Q1?"]);
+    }
+
+    /// A sparse file of `len` NUL bytes: reading it would report U+0000, so a bare size
+    /// problem shows it was refused before being read.
+    fn sparse(dir: &TempDir, name: &str, len: u64) -> PathBuf {
+        let path = dir.0.join(name);
+        File::create(&path)
+            .and_then(|file| file.set_len(len))
+            .expect("create sparse file");
+        path
+    }
+
+    #[test]
+    fn a_bank_switched_while_serving_is_capped_before_it_is_read() {
+        let dir = TempDir::new("switch-cap");
+        let big = sparse(&dir, "big.txt", 5 * 1024 * 1024);
+        let problems =
+            load_with(std::slice::from_ref(&big), BankLimits::WHILE_SERVING).unwrap_err();
+        assert_eq!(
+            messages(&problems),
+            [format!(
+                "{}: too large to switch to while serving (5 MiB; the limit is 4 MiB): restart quizd with it",
+                big.display()
+            )]
+        );
+        // At start-up the same file is read (and is no bank).
+        let problems = load(std::slice::from_ref(&big)).unwrap_err();
+        assert!(problems[0].message.contains("U+0000"), "{problems:?}");
+        // A bank under the cap switches.
+        let good = dir.write("good.txt", GOOD);
+        let bank = load_with(&[good], BankLimits::WHILE_SERVING).expect("small bank");
+        assert_eq!(texts(&bank.questions), ["Q1?"]);
+    }
+
+    #[test]
+    fn the_switch_cap_counts_all_the_files_of_one_load() {
+        let dir = TempDir::new("switch-total");
+        let first = sparse(&dir, "a.txt", 3 * 1024 * 1024);
+        let second = sparse(&dir, "b.txt", 3 * 1024 * 1024);
+        let problems = load_with(&[first, second.clone()], BankLimits::WHILE_SERVING).unwrap_err();
+        let last = problems.last().expect("problems").to_string();
+        assert_eq!(
+            last,
+            format!(
+                "{}: too large to switch to while serving (6 MiB with the banks before it; the limit is 4 MiB): restart quizd with it",
+                second.display()
+            )
+        );
+        // The same files in a directory: the cap is for the load, not for each file.
+        let problems =
+            load_with(std::slice::from_ref(&dir.0), BankLimits::WHILE_SERVING).unwrap_err();
+        assert!(
+            problems.iter().any(|p| p
+                .message
+                .starts_with("too large to switch to while serving")),
+            "{problems:?}"
+        );
     }
 
     /// `n` GIFT questions, each a problem (a multiple-choice question with one option).

@@ -302,7 +302,8 @@ impl Io for Outbox<'_> {
     }
 
     fn read_banks(&mut self, paths: &[PathBuf]) -> Result<Bank, Vec<Problem>> {
-        crate::bank::load(paths)
+        // While students are served: only what parses in the time a class can wait.
+        crate::bank::load_with(paths, crate::bank::BankLimits::WHILE_SERVING)
     }
 
     fn results(&mut self) -> Result<String, String> {

@@ -139,7 +139,7 @@ fn check(paths: &[PathBuf]) -> ExitCode {
         match loaded {
             Ok(bank) => println!("{name}: ok, {} questions", bank.questions.len()),
             Err(problems) => {
-                bad += problems.len();
+                bad += bank::total_problems(&problems);
                 print_problems(&problems);
             }
         }
@@ -167,7 +167,7 @@ fn main() -> ExitCode {
             print_problems(&problems);
             eprintln!(
                 "quizd: {} problem(s) in the question banks; fix them and start again",
-                problems.len()
+                bank::total_problems(&problems)
             );
             return ExitCode::FAILURE;
         }

@@ -27,8 +27,8 @@ use crate::config::Config;
 use crate::conn::{Conn, Net, Outbox, Phase};
 use crate::limits::{
     self, ACCEPT_PAUSE_MAX, ACCEPT_PAUSE_MIN, CONSOLE_BUFFERS, CONSOLE_LINES_PER_TURN,
-    LISTEN_BACKLOG, MAX_TEACHERS, OUT_KEEP, OUTPUT_WATERMARK, READ_BUDGET, SHUTDOWN_GRACE,
-    STUDENT_BUFFERS, STUDENT_LINES_PER_TURN,
+    LISTEN_BACKLOG, MAX_TEACHERS, OUT_KEEP, OUTPUT_WATERMARK, READ_BUDGET, RESULTS_RETRY,
+    SHUTDOWN_GRACE, STUDENT_BUFFERS, STUDENT_LINES_PER_TURN,
 };
 use crate::results::Results;
 use crate::room::roster::Status;
@@ -200,6 +200,8 @@ pub struct Server {
     stopping: Option<Instant>,
     next_summary: Instant,
     summary_every: Duration,
+    /// While rows wait (the disk was full), when to try writing them again.
+    results_retry_at: Option<Instant>,
     last_summary: (u64, u64, u64),
     /// Where reads land; shared by every connection.
     scratch: Box<[u8]>,
@@ -327,6 +329,7 @@ impl Server {
             waker,
             stopping: None,
             next_summary: now + config.summary_every,
+            results_retry_at: None,
             summary_every: config.summary_every,
             last_summary: (0, 0, 0),
             scratch: vec![0u8; 16 * 1024].into_boxed_slice(),
@@ -371,7 +374,8 @@ impl Server {
                     ADMIN_LISTENER => self.accept_teachers(now),
                     SIGNALS => {
                         if self.on_signals(now) == Some(Stopped::Forced) {
-                            self.net.results.close();
+                            let closed = self.net.results.close();
+                            log::warn!("stopped at once: {closed}");
                             return Ok(Stopped::Forced);
                         }
                     }
@@ -404,6 +408,7 @@ impl Server {
             self.room.next_deadline(),
             self.net.lingering.first().map(|&(at, _)| at),
             self.accept_paused.map(|(at, _)| at),
+            self.results_retry_at,
             self.stopping,
             Some(self.next_summary),
         ]
@@ -815,9 +820,24 @@ impl Server {
             self.accept_paused = self.accept_paused.map(|(_, p)| (now, p));
             self.accept_all(now);
         }
+        self.retry_results(now);
         if self.next_summary <= now {
             self.summary();
             self.next_summary = now + self.summary_every;
+        }
+    }
+
+    /// Rows held back (a full disk) are written again every [`RESULTS_RETRY`] until they go,
+    /// whether or not another row comes.
+    fn retry_results(&mut self, now: Instant) {
+        if !self.net.results.has_pending() {
+            self.results_retry_at = None;
+            return;
+        }
+        let due = *self.results_retry_at.get_or_insert(now + RESULTS_RETRY);
+        if now >= due {
+            self.net.results.retry();
+            self.results_retry_at = self.net.results.has_pending().then(|| now + RESULTS_RETRY);
         }
     }
 
@@ -917,14 +937,9 @@ impl Server {
         self.sweep(now);
         // Anything that parked since (nothing should): recorded now.
         self.with_room(None, now, |room, io| room.handle_shutdown(now, io));
-        log::info!(
-            "stopped: {} attempt(s) finished, {} answers, {} row(s) written to {}",
-            self.room.counters().finished,
-            self.room.counters().answers,
-            self.net.results.written(),
-            self.net.results.path().display()
-        );
-        self.net.results.close();
+        let (finished, answers) = (self.room.counters().finished, self.room.counters().answers);
+        let closed = self.net.results.close();
+        log::info!("stopped: {finished} attempt(s) finished, {answers} answers, {closed}");
     }
 
     /// One info line, when something happened since the last one.

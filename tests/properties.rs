@@ -676,13 +676,12 @@ mod banks {
         }
     }
 
-    // Found by `bank_problems_are_each_one_short_line_of_plain_text`; un-ignore with the fix.
+    // Found by `bank_problems_are_each_one_short_line_of_plain_text`, and fixed.
 
     /// An Aiken `ANSWER:` line is quoted raw: an escape sequence in the bank reaches the
     /// terminal of `quizd --check` (and of a console that `load`s the file). The line is also
     /// reported for holding U+001B, but the sequence has already been printed.
     #[test]
-    #[ignore = "bug: Aiken problem messages quote control characters (ESC) from the bank"]
     fn aiken_answer_problem_does_not_print_an_escape_sequence() {
         let problem = only_problem("x.txt", b"Q\nA) a\nB) b\nANSWER: \x1b[2J\n");
         assert!(!problem.message.contains('\x1b'), "{problem:?}");
@@ -692,7 +691,6 @@ mod banks {
     /// quoted whole: the problem prints as two lines, the second without `FILE:LINE:` (on the
     /// console, without `error: `).
     #[test]
-    #[ignore = "bug: a GIFT problem quoting a number written over two lines holds a line break"]
     fn gift_number_problem_is_one_line() {
         let problem = only_problem("x.gift", b"Q {#1\n2}\n");
         assert!(!problem.to_string().contains('\n'), "{problem:?}");
@@ -702,7 +700,6 @@ mod banks {
     /// report", but a backwards range or a negative margin is quoted uncut (the range twice):
     /// a 1 KB answer gives a 2 KB message, a 64 MiB one-line bank a 128 MiB one.
     #[test]
-    #[ignore = "bug: GIFT range and margin problems quote the answer uncut"]
     fn gift_range_and_margin_problems_quote_a_long_answer_cut_short() {
         let zeros = "0".repeat(1000);
         for bank in [
@@ -728,7 +725,6 @@ mod banks {
         }
 
         #[test]
-        #[ignore = "bug: problem messages quote bank text raw (see the three tests above)"]
         fn bank_problems_are_each_one_short_line_of_plain_text(bytes in bank_bytes()) {
             for file in FILES {
                 if let Err(problems) = bank::parse(file, &bytes) {

@@ -162,13 +162,11 @@ fn answer_index(answer: &str, count: usize) -> Result<usize, String> {
     }
 }
 
-/// File text quoted in a message, cut short so one long line cannot flood the report.
+/// Bank text quoted in a problem message: what the file holds can reach a terminal (`--check`,
+/// start-up errors, the console), so control characters and escape sequences are dropped, line
+/// breaks become spaces, and it is cut at 40 characters.
 fn shorten(text: &str) -> String {
-    const MAX_CHARS: usize = 40;
-    match text.char_indices().nth(MAX_CHARS) {
-        Some((cut, _)) => format!("{}...", &text[..cut]),
-        None => text.to_owned(),
-    }
+    crate::bank::quote(text)
 }
 
 /// A question whose lines are being read.

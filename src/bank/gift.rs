@@ -541,7 +541,8 @@ impl Answers<'_> {
                     found.push((
                         line,
                         format!(
-                            "{spec} overlaps an answer above marked the other way (right or wrong), and numbers in both are graded by the first: make the ranges apart"
+                            "{} overlaps an answer above marked the other way (right or wrong), and numbers in both are graded by the first: make the ranges apart",
+                            shorten(spec)
                         ),
                     ));
                 }
@@ -651,7 +652,10 @@ fn number_spec(spec: &str) -> Result<(f64, f64, String), String> {
         let (min, max) = (bank_number(low)?, bank_number(high)?);
         if min > max {
             return Err(format!(
-                "the range {spec} runs backwards: write the smaller number first ({high}..{low})"
+                "the range {} runs backwards: write the smaller number first ({}..{})",
+                shorten(spec),
+                shorten(high),
+                shorten(low)
             ));
         }
         Ok((min, max, format!("any number from {low} to {high}")))
@@ -660,9 +664,11 @@ fn number_spec(spec: &str) -> Result<(f64, f64, String), String> {
         let (center, tolerance) = (bank_number(value)?, bank_number(margin)?);
         if tolerance < 0.0 {
             return Err(format!(
-                "the margin in {spec} is negative: write how far off an answer may be, like \
-                 {value}:{}",
-                margin.trim_start_matches('-')
+                "the margin in {} is negative: write how far off an answer may be, like \
+                 {}:{}",
+                shorten(spec),
+                shorten(value),
+                shorten(margin.trim_start_matches('-'))
             ));
         }
         let shown = if tolerance == 0.0 {
@@ -831,13 +837,11 @@ fn clean_feedback(raw: &str) -> Option<String> {
     Some(clean_text(raw)).filter(|text| !text.is_empty())
 }
 
-/// File text quoted in a message, cut short so one long line cannot flood the report.
+/// Bank text quoted in a problem message: what the file holds can reach a terminal (`--check`,
+/// start-up errors, the console), so control characters and escape sequences are dropped, line
+/// breaks become spaces, and it is cut at 40 characters.
 fn shorten(text: &str) -> String {
-    const MAX_CHARS: usize = 40;
-    match text.char_indices().nth(MAX_CHARS) {
-        Some((cut, _)) => format!("{}...", &text[..cut]),
-        None => text.to_owned(),
-    }
+    crate::bank::quote(text)
 }
 
 #[cfg(test)]

@@ -162,6 +162,18 @@ pub fn normalise(text: &str) -> String {
     out
 }
 
+/// Bank text quoted in a problem message, made safe to print: control characters and escape
+/// sequences dropped, whitespace (line breaks too) folded to one space, cut at 40 characters
+/// with `...`. Problems reach terminals: `quizd --check`, start-up errors, the console.
+pub(crate) fn quote(text: &str) -> String {
+    const MAX_CHARS: usize = 40;
+    let clean = crate::text::sanitize(text, usize::MAX);
+    match clean.char_indices().nth(MAX_CHARS) {
+        Some((cut, _)) => format!("{}...", &clean[..cut]),
+        None => clean,
+    }
+}
+
 /// One problem found in a bank, shown as `FILE:LINE: message` (or `FILE: message` when line is 0).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {

@@ -774,21 +774,52 @@ fn plain_offsets(text: &str) -> impl Iterator<Item = usize> + '_ {
     })
 }
 
-/// The first unescaped occurrence of the ASCII `pattern` in `text`.
+/// Whether the escapable character at `at` is escaped: a backslash escapes it when the run of
+/// backslashes right before it is odd (each pair being one escaped backslash). This is what
+/// [`plain_offsets`] decides, found from the match backwards instead of from the start, so
+/// searching can use the standard library's fast substring search.
+fn is_escaped(text: &str, at: usize) -> bool {
+    text.as_bytes()[..at]
+        .iter()
+        .rev()
+        .take_while(|&&b| b == b'\\')
+        .count()
+        % 2
+        == 1
+}
+
+/// The first unescaped occurrence of the ASCII `pattern` (starting with an escapable
+/// character) in `text`.
 fn find_plain(text: &str, pattern: &str) -> Option<usize> {
-    plain_offsets(text).find(|&at| text.as_bytes()[at..].starts_with(pattern.as_bytes()))
+    // Occurrences may overlap (`\:::`): search again from the next byte, not past the match.
+    let mut from = 0;
+    while let Some(found) = text.get(from..)?.find(pattern) {
+        let at = from + found;
+        if !is_escaped(text, at) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 /// The last unescaped occurrence of the ASCII `pattern` in `text`.
 fn rfind_plain(text: &str, pattern: &str) -> Option<usize> {
-    plain_offsets(text)
-        .filter(|&at| text.as_bytes()[at..].starts_with(pattern.as_bytes()))
-        .last()
+    let mut to = text.len();
+    while let Some(at) = text.get(..to)?.rfind(pattern) {
+        if !is_escaped(text, at) {
+            return Some(at);
+        }
+        to = at + pattern.len() - 1;
+    }
+    None
 }
 
 /// Where the first unescaped brace of `text` is.
 fn first_brace_at(text: &str) -> Option<usize> {
-    plain_offsets(text).find(|&at| matches!(text.as_bytes()[at], b'{' | b'}'))
+    text.match_indices(['{', '}'])
+        .map(|(at, _)| at)
+        .find(|&at| !is_escaped(text, at))
 }
 
 /// The first unescaped brace of `text`: `{` or `}`.
@@ -1641,5 +1672,32 @@ Bad number? {#x}
         let qs = questions(&text);
         assert_eq!(qs.len(), 10_000);
         assert_eq!(qs[9_999].line, 9_999 * 7 + 1);
+    }
+
+    #[test]
+    fn the_backward_escape_check_agrees_with_the_forward_scan() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let alphabet = [b'\\', b'{', b'}', b'~', b'=', b'#', b':', b'a', b'x', b'n'];
+        for _ in 0..20_000 {
+            let text: String = (0..12)
+                .map(|_| {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    char::from(alphabet[(seed % alphabet.len() as u64) as usize])
+                })
+                .collect();
+            for pattern in ["{", "}", "~", "=", "#", "::", "####"] {
+                let forward = plain_offsets(&text)
+                    .find(|&at| text.as_bytes()[at..].starts_with(pattern.as_bytes()));
+                assert_eq!(find_plain(&text, pattern), forward, "{text:?} {pattern:?}");
+                let last = plain_offsets(&text)
+                    .filter(|&at| text.as_bytes()[at..].starts_with(pattern.as_bytes()))
+                    .last();
+                assert_eq!(rfind_plain(&text, pattern), last, "{text:?} {pattern:?}");
+            }
+            let brace = plain_offsets(&text).find(|&at| matches!(text.as_bytes()[at], b'{' | b'}'));
+            assert_eq!(first_brace_at(&text), brace, "{text:?}");
+        }
     }
 }

@@ -1251,7 +1251,7 @@ mod tests {
         assert_eq!(
             messages(&problems),
             [format!(
-                "{}: too large to switch to while serving (5 MiB; the limit is 4 MiB): restart quizd with it",
+                "{}: too large to switch to while serving (5 MiB; the limit is 1 MiB): restart quizd with it",
                 big.display()
             )]
         );
@@ -1267,14 +1267,14 @@ mod tests {
     #[test]
     fn the_switch_cap_counts_all_the_files_of_one_load() {
         let dir = TempDir::new("switch-total");
-        let first = sparse(&dir, "a.txt", 3 * 1024 * 1024);
-        let second = sparse(&dir, "b.txt", 3 * 1024 * 1024);
+        let first = sparse(&dir, "a.txt", 768 * 1024);
+        let second = sparse(&dir, "b.txt", 768 * 1024);
         let problems = load_with(&[first, second.clone()], BankLimits::WHILE_SERVING).unwrap_err();
         let last = problems.last().expect("problems").to_string();
         assert_eq!(
             last,
             format!(
-                "{}: too large to switch to while serving (6 MiB with the banks before it; the limit is 4 MiB): restart quizd with it",
+                "{}: too large to switch to while serving (1.5 MiB with the banks before it; the limit is 1 MiB): restart quizd with it",
                 second.display()
             )
         );

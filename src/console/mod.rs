@@ -1073,8 +1073,8 @@ mod tests {
     #[test]
     fn upload_of_exactly_the_cap_is_accepted() {
         let mut console = uploading("big.txt");
-        // 4096 lines of 1023 bytes and a newline: 4 MiB.
-        fill(&mut console, 4096, 1023, None);
+        // Lines of 1023 bytes and a newline, to the cap exactly.
+        fill(&mut console, MAX_UPLOAD_BYTES / 1024, 1023, None);
         let (request, shown) = send(&mut console, ".");
         assert_eq!(shown, "");
         let Some(Request::Upload { text, .. }) = request else {
@@ -1086,7 +1086,7 @@ mod tests {
     #[test]
     fn upload_over_the_cap_is_consumed_to_the_dot_and_refused() {
         let mut console = uploading("big.txt");
-        fill(&mut console, 4096, 1023, Some(0));
+        fill(&mut console, MAX_UPLOAD_BYTES / 1024, 1023, Some(0));
         // Everything after the cap is skipped, kept nowhere.
         let State::Uploading(upload) = &console.state else {
             panic!("not uploading");
@@ -1097,7 +1097,7 @@ mod tests {
         assert_eq!(send(&mut console, "shutdown"), (None, String::new()));
         assert_eq!(
             send(&mut console, "."),
-            (None, error("upload too large (max 4 MiB)"))
+            (None, error("upload too large (max 1 MiB)"))
         );
         assert_eq!(
             send(&mut console, "stats"),

@@ -278,3 +278,33 @@ fn sixteen_silent_console_connections_cannot_lock_the_teacher_out() {
         .count();
     assert_eq!(told, 1, "the oldest silent one made room");
 }
+
+#[test]
+fn a_results_file_deleted_while_serving_is_recreated_and_the_last_line_tells_the_truth() {
+    let dir = TempDir::new("results-deleted");
+    let results = dir.path().join("results.csv");
+    let bank = dir.write("bank.txt", BANK);
+    let (mut q, addr) = Quizd::serve(&[
+        "--no-shuffle",
+        "--admin-listen",
+        "off",
+        "--results",
+        text(&results),
+        text(&bank),
+    ]);
+    honest_student(addr, "alice");
+    std::fs::remove_file(&results).expect("delete the results file");
+    honest_student(addr, "bob");
+    q.wait_for("a warning about the results file", |l| {
+        l.contains("results file") && l.contains("was deleted")
+    });
+    let rows = std::fs::read_to_string(&results).expect("the file is back");
+    assert!(rows.starts_with(quizd::results::HEADER), "{rows}");
+    assert!(
+        rows.contains(",bob,") && !rows.contains(",alice,"),
+        "{rows}"
+    );
+    signal(&q, libc::SIGTERM);
+    let last = q.wait_for("the last line", |l| l.contains("stopped: "));
+    assert!(last.contains("2 row(s) written to"), "{last}");
+}

@@ -190,12 +190,32 @@ pub fn table() -> Vec<Row> {
             ),
         ),
         row(
-            "input read per client per wake-up",
-            format!("{} KiB", READ_BUDGET / 1024),
+            "input handled per connection per loop turn",
+            format!(
+                "{STUDENT_LINES_PER_TURN} lines ({CONSOLE_LINES_PER_TURN} for a console), {} KiB",
+                READ_BUDGET / 1024
+            ),
+        ),
+        row(
+            "output waiting before input is read again",
+            format!("{} KiB", OUTPUT_WATERMARK / 1024),
+        ),
+        row(
+            "output waiting for a console that does not read",
+            format!("{} MiB", CONSOLE_OUTPUT_CAP / (1024 * 1024)),
+        ),
+        row(
+            "kernel socket buffers",
+            format!(
+                "{} KiB send, {} KiB receive per student ({} KiB each for a console)",
+                STUDENT_BUFFERS.0 / 1024,
+                STUDENT_BUFFERS.1 / 1024,
+                CONSOLE_BUFFERS.0 / 1024
+            ),
         ),
         row(
             "name",
-            format!("1–{MAX_NAME_CHARS} visible characters, unique among connected students"),
+            format!("1–{MAX_NAME_CHARS} visible characters with a letter or digit, unlike every name in the quiz"),
         ),
         row(
             "time to give a name",
@@ -203,13 +223,25 @@ pub fn table() -> Vec<Row> {
         ),
         row(
             "resume code",
-            format!("{CODE_LEN} characters, {MAX_CODE_TRIES} tries per connection"),
+            format!(
+                "{CODE_LEN} characters, {MAX_CODE_TRIES} tries per connection; after {FREE_CODE_TRIES} wrong for a name, {} s to {} min between tries",
+                CODE_BACKOFF.as_secs(),
+                CODE_BACKOFF_MAX.as_secs() / 60
+            ),
+        ),
+        row(
+            "attempts waiting for a student who dropped",
+            format!("{MAX_PARKED_SEATS}"),
         ),
         row(
             "finished connection that does not close",
             format!("{} s", LINGER.as_secs()),
         ),
         row("teacher consoles", format!("{MAX_TEACHERS} at once")),
+        row(
+            "rows that cannot be written (disk full)",
+            format!("kept, retried every {} s", RESULTS_RETRY.as_secs()),
+        ),
         row(
             "console token",
             format!(

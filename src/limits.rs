@@ -215,7 +215,9 @@ pub fn table() -> Vec<Row> {
         ),
         row(
             "name",
-            format!("1–{MAX_NAME_CHARS} visible characters with a letter or digit, unlike every name in the quiz"),
+            format!(
+                "1–{MAX_NAME_CHARS} visible characters with a letter or digit, unlike every name in the quiz"
+            ),
         ),
         row(
             "time to give a name",

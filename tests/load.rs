@@ -364,3 +364,26 @@ fn think_time_batches_and_a_ramp_still_complete_every_student() {
     assert!(report.answering >= Duration::from_millis(15), "{report:#?}");
     assert_eq!(server.stop_and_rows().len(), 12);
 }
+
+#[test]
+fn a_name_held_by_an_attempt_in_progress_fails_at_once_not_at_the_name_timeout() {
+    let server = TestServer::start(in_order());
+    // An earlier run's student answered once and dropped: its name waits to be resumed.
+    let mut earlier = server.connect();
+    earlier.join("load-000000");
+    earlier.send("b");
+    earlier.expect("answer> ");
+    drop(earlier);
+    // Held or waiting, the name asks for its code; the run must not wait out the server's
+    // 60 s name timeout (it would fail by its own time bound instead).
+    let mut plan = Plan::new(server.addr, 1);
+    plan.time_bound = Duration::from_secs(30);
+    let report = run(&plan);
+    assert_eq!(
+        report.failures,
+        vec![(
+            "name in use by an attempt in progress (use another --name-prefix)".to_string(),
+            1
+        )]
+    );
+}

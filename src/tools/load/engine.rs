@@ -697,6 +697,12 @@ impl Ctx<'_> {
                 _ => self.fail(conn, "protocol: name prompt after the name".into()),
             },
             Event::Prompt(Prompt::Answer) => self.on_answer_prompt(stream, conn, key, now),
+            // The name is held by an attempt in progress (an earlier run that did not finish):
+            // fail now rather than wait for the server's name timeout.
+            Event::Prompt(Prompt::Code) => self.fail(
+                conn,
+                "name in use by an attempt in progress (use another --name-prefix)".into(),
+            ),
             Event::QuizOver { .. } => {
                 if conn.state == State::Answered {
                     self.answer_us.push(now.saturating_sub(conn.mark));

@@ -10,6 +10,7 @@ use crate::wire;
 
 const NAME_PROMPT: &[u8] = wire::NAME_PROMPT.as_bytes();
 const ANSWER_PROMPT: &[u8] = wire::ANSWER_PROMPT.as_bytes();
+const CODE_PROMPT: &[u8] = wire::CODE_PROMPT.as_bytes();
 
 /// Verdict lines: each anchor and its kind.
 const VERDICTS: [(&str, Verdict); 4] = [
@@ -46,6 +47,8 @@ const STARTS_AN_ANCHOR: [bool; 256] = {
 pub(crate) enum Prompt {
     Name,
     Answer,
+    /// `code> `: the name given has an attempt in progress (an earlier run's, say).
+    Code,
 }
 
 /// A verdict line's kind.
@@ -147,6 +150,11 @@ fn scan(data: &[u8], on: &mut impl FnMut(Event<'_>)) -> usize {
         if rest.starts_with(NAME_PROMPT) {
             on(Event::Prompt(Prompt::Name));
             at += NAME_PROMPT.len();
+            continue;
+        }
+        if rest.starts_with(CODE_PROMPT) {
+            on(Event::Prompt(Prompt::Code));
+            at += CODE_PROMPT.len();
             continue;
         }
         let Some(end) = rest.iter().position(|&b| b == b'\n') else {

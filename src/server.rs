@@ -368,6 +368,7 @@ impl Server {
                 return Err(e);
             }
             let now = Instant::now();
+            self.net.results.new_turn();
             for event in events.iter() {
                 match event.token() {
                     LISTENER => self.accept_all(now),

@@ -13,7 +13,16 @@ use std::time::{Duration, Instant};
 
 use crate::bank::Response;
 use crate::limits::{CODE_BACKOFF, CODE_BACKOFF_MAX, FREE_CODE_TRIES, MAX_PARKED_SEATS};
-use crate::text::name_keys;
+use crate::text::{name_keys, names_clash};
+
+/// A stable hash of each of a name's two keys (FNV-1a).
+fn key_hashes(name: &str) -> [u64; 2] {
+    name_keys(name).map(|key| {
+        key.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
+    })
+}
 
 /// How an attempt ended; the results `status` column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +112,8 @@ pub struct Seat {
     pub wrong_codes: u32,
     /// After too many wrong codes, none is tried before this instant.
     pub code_wait_until: Option<Instant>,
+    /// Hashes of its name's two keys, set by [`Roster::add`].
+    name_hashes: [u64; 2],
 }
 
 impl Seat {
@@ -138,6 +149,7 @@ impl Seat {
             answered_last: false,
             wrong_codes: 0,
             code_wait_until: None,
+            name_hashes: [0; 2],
         }
     }
 
@@ -205,7 +217,9 @@ impl Seat {
 #[derive(Debug, Default)]
 pub struct Roster {
     /// Seats by each of their two name keys.
-    pub(super) by_name: [HashMap<String, usize>; 2],
+    /// Seats by a hash of each of their two name keys (so a seat holds no copy of its keys,
+    /// and freeing a name costs no Unicode work); a hit is confirmed with [`names_clash`].
+    pub(super) by_name: [HashMap<u64, usize>; 2],
     pub(super) seats: slab::Slab<Seat>,
     /// Parked seats, by the end of their resume window.
     pub(super) parked: BTreeSet<(Instant, usize)>,
@@ -239,11 +253,16 @@ impl Roster {
     /// The seat of an attempt in progress under `name` or a name that looks like it (see
     /// [`name_keys`]).
     pub fn find(&self, name: &str) -> Option<usize> {
-        let keys = name_keys(name);
-        self.by_name[0]
-            .get(&keys[0])
-            .or_else(|| self.by_name[1].get(&keys[1]))
-            .copied()
+        let hashes = key_hashes(name);
+        hashes
+            .iter()
+            .zip(&self.by_name)
+            .filter_map(|(hash, map)| map.get(hash).copied())
+            .find(|&key| {
+                self.seats
+                    .get(key)
+                    .is_some_and(|seat| names_clash(&seat.name, name))
+            })
     }
 
     /// The seat numbered `number` in the teacher's `who` (its key + 1).
@@ -274,11 +293,13 @@ impl Roster {
     }
 
     /// Takes a new attempt's seat; its name must be free ([`Roster::find`] says `None`).
-    pub fn add(&mut self, seat: Seat) -> usize {
-        let [written, lower] = name_keys(&seat.name);
+    pub fn add(&mut self, mut seat: Seat) -> usize {
+        let hashes = key_hashes(&seat.name);
+        seat.name_hashes = hashes;
         let key = self.seats.insert(seat);
-        self.by_name[0].insert(written, key);
-        self.by_name[1].insert(lower, key);
+        for (map, hash) in self.by_name.iter_mut().zip(hashes) {
+            map.insert(hash, key);
+        }
         key
     }
 
@@ -298,7 +319,7 @@ impl Roster {
             if let Some(until) = seat.expires {
                 self.parked.remove(&(until, key));
             }
-            self.forget_name(&seat.name, key);
+            self.forget_name(seat.name_hashes, key);
             counters.discarded += 1;
             log::debug!(
                 "{} ({}) left before answering; name freed",
@@ -308,10 +329,10 @@ impl Roster {
         }
     }
 
-    fn forget_name(&mut self, name: &str, key: usize) {
-        for (map, name_key) in self.by_name.iter_mut().zip(name_keys(name)) {
-            if map.get(&name_key) == Some(&key) {
-                map.remove(&name_key);
+    fn forget_name(&mut self, hashes: [u64; 2], key: usize) {
+        for (map, hash) in self.by_name.iter_mut().zip(hashes) {
+            if map.get(&hash) == Some(&key) {
+                map.remove(&hash);
             }
         }
     }
@@ -408,7 +429,7 @@ impl Roster {
         if let Some(until) = seat.expires {
             self.parked.remove(&(until, key));
         }
-        self.forget_name(&seat.name, key);
+        self.forget_name(seat.name_hashes, key);
         let max = seat.order.len() as u32;
         let mut chosen = seat.chosen;
         chosen.resize(seat.order.len(), None);

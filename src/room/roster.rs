@@ -15,13 +15,19 @@ use crate::bank::Response;
 use crate::limits::{CODE_BACKOFF, CODE_BACKOFF_MAX, FREE_CODE_TRIES, MAX_PARKED_SEATS};
 use crate::text::{name_keys, names_clash};
 
-/// A stable hash of each of a name's two keys (FNV-1a).
-fn key_hashes(name: &str) -> [u64; 2] {
-    name_keys(name).map(|key| {
-        key.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-        })
-    })
+/// A name's two keys ([`name_keys`]), hashed (FNV-1a): what the roster indexes names by.
+/// Working them out is the costly part of a new attempt, so it is done once per name given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NameKeys([u64; 2]);
+
+impl NameKeys {
+    pub fn of(name: &str) -> NameKeys {
+        NameKeys(name_keys(name).map(|key| {
+            key.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+            })
+        }))
+    }
 }
 
 /// How an attempt ended; the results `status` column.
@@ -253,8 +259,12 @@ impl Roster {
     /// The seat of an attempt in progress under `name` or a name that looks like it (see
     /// [`name_keys`]).
     pub fn find(&self, name: &str) -> Option<usize> {
-        let hashes = key_hashes(name);
-        hashes
+        self.find_keyed(name, NameKeys::of(name))
+    }
+
+    /// [`Roster::find`] with the name's keys already worked out.
+    pub fn find_keyed(&self, name: &str, keys: NameKeys) -> Option<usize> {
+        keys.0
             .iter()
             .zip(&self.by_name)
             .filter_map(|(hash, map)| map.get(hash).copied())
@@ -293,8 +303,14 @@ impl Roster {
     }
 
     /// Takes a new attempt's seat; its name must be free ([`Roster::find`] says `None`).
-    pub fn add(&mut self, mut seat: Seat) -> usize {
-        let hashes = key_hashes(&seat.name);
+    pub fn add(&mut self, seat: Seat) -> usize {
+        let keys = NameKeys::of(&seat.name);
+        self.add_keyed(seat, keys)
+    }
+
+    /// [`Roster::add`] with the name's keys already worked out.
+    pub fn add_keyed(&mut self, mut seat: Seat, keys: NameKeys) -> usize {
+        let hashes = keys.0;
         seat.name_hashes = hashes;
         let key = self.seats.insert(seat);
         for (map, hash) in self.by_name.iter_mut().zip(hashes) {

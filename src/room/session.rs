@@ -20,7 +20,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use super::live::{self, Live, Transition};
-use super::roster::{Roster, Seat, Status};
+use super::roster::{NameKeys, Roster, Seat, Status};
 use super::shared::Shared;
 use crate::bank::{Kind, Question, Response};
 use crate::limits::{ASK_INTERVAL, MAX_CODE_TRIES, MAX_DURATION, MAX_MESSAGE_CHARS, NAME_TIMEOUT};
@@ -393,7 +393,8 @@ impl Session {
                 return;
             }
         };
-        if let Some(seat) = shared.roster.find(&name) {
+        let keys = NameKeys::of(&name);
+        if let Some(seat) = shared.roster.find_keyed(&name, keys) {
             let who = shared
                 .roster
                 .seats
@@ -442,14 +443,10 @@ impl Session {
         };
         let code = shared.secrets.code();
         wire::hello(out, &name, &quiz.how_to_answer, quiz.settings.reveal, &code);
-        let seat = shared.roster.add(Seat::new(
-            name.clone(),
-            code,
-            seed,
-            order,
-            (self.conn, self.peer),
-            now,
-        ));
+        let seat = shared.roster.add_keyed(
+            Seat::new(name.clone(), code, seed, order, (self.conn, self.peer), now),
+            keys,
+        );
         shared.counters.started += 1;
         log::debug!("{} is {}", self.peer, name);
         self.name = name;

@@ -22,7 +22,7 @@ use mio::{Interest, Registry, Token};
 use slab::Slab;
 
 use crate::bank::{Bank, Problem};
-use crate::limits::{CONSOLE_OUTPUT_CAP, OUTPUT_WATERMARK};
+use crate::limits::{CONSOLE_OUTPUT_CAP, MAX_RESULTS_SHOWN, OUTPUT_WATERMARK};
 use crate::quiz::Quiz;
 use crate::results::Results;
 use crate::room::roster::{Attempt, Status};
@@ -308,7 +308,7 @@ impl Io for Outbox<'_> {
 
     fn results(&mut self) -> Result<String, String> {
         let path = self.net.results.path();
-        std::fs::read_to_string(path)
+        tail_of_results(path, MAX_RESULTS_SHOWN)
             .map_err(|e| format!("cannot read {}: {}", path.display(), describe_io_error(&e)))
     }
 
@@ -326,6 +326,35 @@ impl Io for Outbox<'_> {
     }
 }
 
+/// The results file for the console's `results`: whole when it is at most `max` bytes,
+/// otherwise its header and the last rows that fit, after a line saying how much is left out
+/// (a file appended to over many runs must not stall the loop, nor fill the console's output).
+fn tail_of_results(path: &std::path::Path, max: u64) -> io::Result<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    if len <= max {
+        let mut text = String::new();
+        file.read_to_string(&mut text)?;
+        return Ok(text);
+    }
+    file.seek(SeekFrom::Start(len - max))?;
+    let mut tail = Vec::new();
+    file.take(max).read_to_end(&mut tail)?;
+    // Start at the first whole row.
+    let start = tail
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(tail.len(), |at| at + 1);
+    let rows = String::from_utf8_lossy(&tail[start..]);
+    Ok(format!(
+        "{}\r\n# ... {} earlier bytes not shown; the whole file is {}\r\n{rows}",
+        crate::results::HEADER,
+        len - max + start as u64,
+        path.display()
+    ))
+}
+
 /// Writes `bytes` until done or the socket is full (a short write is normal); returns how many
 /// bytes went, and the error that stopped it, if any.
 pub(crate) fn write_some(stream: &mut TcpStream, bytes: &[u8]) -> (usize, io::Result<()>) {
@@ -340,4 +369,28 @@ pub(crate) fn write_some(stream: &mut TcpStream, bytes: &[u8]) -> (usize, io::Re
         }
     }
     (done, Ok(()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_large_results_file_shows_its_header_and_last_rows_only() {
+        let path = std::env::temp_dir().join(format!("quizd-tail-{}.csv", std::process::id()));
+        let mut text = format!("{}\r\n", crate::results::HEADER);
+        for i in 0..1000 {
+            text.push_str(&format!("row {i:04}\r\n"));
+        }
+        std::fs::write(&path, &text).expect("write");
+        assert_eq!(tail_of_results(&path, 1 << 20).expect("read"), text);
+        let shown = tail_of_results(&path, 100).expect("read");
+        let _ = std::fs::remove_file(&path);
+        let lines: Vec<&str> = shown.lines().collect();
+        assert_eq!(lines[0], crate::results::HEADER);
+        assert!(lines[1].starts_with("# ... ") && lines[1].contains("earlier bytes not shown"));
+        assert_eq!(lines.last(), Some(&"row 0999"));
+        assert!(lines[2].starts_with("row "), "whole rows only: {lines:?}");
+        assert!(shown.len() < 300);
+    }
 }

@@ -123,6 +123,9 @@ pub const MAX_UPLOAD_BYTES: usize = 1024 * 1024;
 pub const MAX_UPLOAD_NAME_CHARS: usize = 64;
 /// Longest line shown unasked on a console (a name, an address and a message), in characters.
 pub const MAX_NOTICE_CHARS: usize = 400;
+/// Most of the results file the console's `results` shows: the last rows that fit (the file is
+/// read on the loop's thread, and may hold many runs).
+pub const MAX_RESULTS_SHOWN: u64 = 1024 * 1024;
 /// Most rows `top N` may ask for.
 pub const MAX_TOP: usize = 100;
 
@@ -240,6 +243,13 @@ pub fn table() -> Vec<Row> {
             format!("{} s", LINGER.as_secs()),
         ),
         row("teacher consoles", format!("{MAX_TEACHERS} at once")),
+        row(
+            "the console's `results`",
+            format!(
+                "the last {} MiB of the file",
+                MAX_RESULTS_SHOWN / (1024 * 1024)
+            ),
+        ),
         row(
             "rows that cannot be written (disk full)",
             format!("kept, retried every {} s", RESULTS_RETRY.as_secs()),

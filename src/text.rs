@@ -85,6 +85,12 @@ pub fn validate_name(raw: &str) -> Result<String, String> {
     if name.chars().any(is_invisible) {
         return Err("names may only hold visible characters".into());
     }
+    if let Some(c) = name.chars().find(|&c| !name_char(c)) {
+        return Err(format!(
+            "names may hold letters, digits, spaces and punctuation, not U+{:04X}",
+            u32::from(c)
+        ));
+    }
     if name.chars().count() > MAX_NAME_CHARS {
         return Err(format!("name too long (max {MAX_NAME_CHARS} characters)"));
     }
@@ -101,6 +107,16 @@ pub fn validate_name(raw: &str) -> Result<String, String> {
         return Err("a name needs at least one letter or digit".into());
     }
     Ok(name)
+}
+
+/// Whether `c` may be in a name: printable ASCII, or a letter, digit or mark that Unicode's
+/// identifier profile allows (TR39 `Identifier_Status=Allowed`: recommended scripts, no format
+/// characters, no symbols that draw nothing). An allow-list, because the characters that look
+/// like nothing (braille blanks, format characters, musical and Egyptian spacing marks) are too
+/// many to list one by one, and one of them after `alice` would look like `alice` in `who`.
+fn name_char(c: char) -> bool {
+    use unicode_security::GeneralSecurityProfile;
+    c == ' ' || c.is_ascii_graphic() || (!c.is_ascii() && c.identifier_allowed())
 }
 
 /// What two names are compared by: their confusable skeletons (Unicode TR39) after NFKC, one
@@ -345,6 +361,32 @@ mod tests {
         }
         assert!(!names_clash("李", "李四"));
         assert!(names_clash("Zoë", "zoe\u{308}"));
+    }
+
+    #[test]
+    fn names_with_a_character_that_draws_nothing_are_refused() {
+        // Found by review: each of these after `alice` looked like `alice` in `who`.
+        for invisible in [
+            "\u{2800}",
+            "\u{13430}",
+            "\u{1d159}",
+            "\u{16fe4}",
+            "\u{3164}",
+        ] {
+            let name = format!("alice{invisible}");
+            assert!(validate_name(&name).is_err(), "{name:?}");
+        }
+        for fine in [
+            "Zoë",
+            "José María",
+            "李四",
+            "Ann-Marie O'Neil",
+            "Алёна",
+            "Σωκράτης",
+            "n\u{303}a",
+        ] {
+            assert!(validate_name(fine).is_ok(), "{fine:?}");
+        }
     }
 
     #[test]

@@ -120,6 +120,8 @@ pub struct Seat {
     pub code_wait_until: Option<Instant>,
     /// Hashes of its name's two keys, set by [`Roster::add`].
     name_hashes: [u64; 2],
+    /// The attempt's number, as `who` shows it (`#N`); never reused.
+    pub number: u64,
 }
 
 impl Seat {
@@ -156,6 +158,7 @@ impl Seat {
             wrong_codes: 0,
             code_wait_until: None,
             name_hashes: [0; 2],
+            number: 0,
         }
     }
 
@@ -229,6 +232,9 @@ pub struct Roster {
     pub(super) seats: slab::Slab<Seat>,
     /// Parked seats, by the end of their resume window.
     pub(super) parked: BTreeSet<(Instant, usize)>,
+    /// Attempts started so far: the next one's number (never reused, unlike seat keys, so
+    /// `kick #N` cannot reach another student whose attempt took the same slot).
+    attempts: u64,
 }
 
 impl Roster {
@@ -251,11 +257,6 @@ impl Roster {
         self.seats.iter().map(|(_, seat)| seat)
     }
 
-    /// Every seat with its key (see [`Roster::number`]).
-    pub fn numbered_seats(&self) -> impl Iterator<Item = (usize, &Seat)> {
-        self.seats.iter()
-    }
-
     /// The seat of an attempt in progress under `name` or a name that looks like it (see
     /// [`name_keys`]).
     pub fn find(&self, name: &str) -> Option<usize> {
@@ -275,15 +276,13 @@ impl Roster {
             })
     }
 
-    /// The seat numbered `number` in the teacher's `who` (its key + 1).
+    /// The seat of the attempt numbered `number` (its number in the teacher's `who`). A teacher
+    /// command, so a walk over the seats is cheap enough.
     pub fn numbered(&self, number: usize) -> Option<usize> {
-        let key = number.checked_sub(1)?;
-        self.seats.contains(key).then_some(key)
-    }
-
-    /// The seat `key` as the teacher's `who` numbers it.
-    pub fn number(key: usize) -> usize {
-        key + 1
+        self.seats
+            .iter()
+            .find(|(_, seat)| seat.number == number as u64)
+            .map(|(key, _)| key)
     }
 
     /// Ends the attempt in seat `key` with `status` if it is parked; false if it is not.
@@ -312,6 +311,8 @@ impl Roster {
     pub fn add_keyed(&mut self, mut seat: Seat, keys: NameKeys) -> usize {
         let hashes = keys.0;
         seat.name_hashes = hashes;
+        self.attempts += 1;
+        seat.number = self.attempts;
         let key = self.seats.insert(seat);
         for (map, hash) in self.by_name.iter_mut().zip(hashes) {
             map.insert(hash, key);

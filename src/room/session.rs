@@ -330,7 +330,7 @@ impl Session {
             Some((_, s)) if s.wrong_codes > 0 => format!("{state}, {} wrong codes", s.wrong_codes),
             _ => state,
         };
-        (seat.map(|(key, _)| Roster::number(key)), state, score)
+        (seat.map(|(_, s)| s.number as usize), state, score)
     }
 
     /// A teacher removed the student (`kick`) or ended the quiz (`end`, with

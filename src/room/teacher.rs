@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::live::Transition;
-use super::roster::{Roster, Status};
+use super::roster::Status;
 use super::{ConnId, Io, Member, Origin, Role, Room};
 use crate::console::render::{
     Mode, StatsView, StatusView, TopRow, WhoRow, render_stats, render_status, render_top,
@@ -389,12 +389,7 @@ impl Room {
                 idle: now.saturating_duration_since(member.last_line),
             });
         }
-        for (key, seat) in self
-            .shared
-            .roster
-            .numbered_seats()
-            .filter(|(_, s)| s.is_parked())
-        {
+        for seat in self.shared.roster.seats().filter(|s| s.is_parked()) {
             let (done, total) = seat.progress();
             let away = seat
                 .parked_at()
@@ -404,7 +399,7 @@ impl Room {
                 state.push_str(&format!(", {} wrong codes", seat.wrong_codes));
             }
             rows.push(WhoRow {
-                number: Some(Roster::number(key)),
+                number: Some(seat.number as usize),
                 name: seat.name.clone(),
                 peer: seat.peer,
                 state,

@@ -92,6 +92,9 @@ pub const FREE_CODE_TRIES: u32 = 5;
 /// doubles it, up to [`CODE_BACKOFF_MAX`]. The teacher's `code NAME` ends the wait.
 pub const CODE_BACKOFF: Duration = Duration::from_secs(15);
 pub const CODE_BACKOFF_MAX: Duration = Duration::from_secs(5 * 60);
+/// Addresses whose wrong codes are counted apart for one name; beyond them, the others share
+/// one count (a guesser with many addresses slows itself down, not the rightful student).
+pub const CODE_ADDRESSES: usize = 16;
 /// Attempts waiting for a student who dropped; beyond this, the one whose window ends first is
 /// recorded at once, so connect-answer-drop cycles cannot grow memory without bound.
 pub const MAX_PARKED_SEATS: usize = 20_000;
@@ -112,6 +115,8 @@ pub const FREE_TOKEN_TRIES: u32 = 5;
 pub const TOKEN_BACKOFF: Duration = Duration::from_secs(1);
 pub const TOKEN_BACKOFF_MAX: Duration = Duration::from_secs(30);
 pub const TOKEN_FAILURE_MEMORY: Duration = Duration::from_secs(600);
+/// Addresses whose wrong tokens are counted apart; beyond them, the others share one count.
+pub const TOKEN_ADDRESSES: usize = 4096;
 /// Wrong tokens before the console closes the connection.
 pub const MAX_TOKEN_TRIES: u32 = 3;
 /// Largest uploaded bank, in bytes of the file (one `\n` per line counted). It is parsed on the
@@ -257,7 +262,7 @@ pub fn table() -> Vec<Row> {
         row(
             "console token",
             format!(
-                "{MAX_TOKEN_TRIES} tries per connection, within {} s; after {FREE_TOKEN_TRIES} wrong from anywhere, {}–{} s between tries; at least {MIN_TOKEN_CHARS} characters",
+                "{MAX_TOKEN_TRIES} tries per connection, within {} s; after {FREE_TOKEN_TRIES} wrong from one address, {}–{} s between its tries; at least {MIN_TOKEN_CHARS} characters",
                 TOKEN_TIMEOUT.as_secs(),
                 TOKEN_BACKOFF.as_secs(),
                 TOKEN_BACKOFF_MAX.as_secs()

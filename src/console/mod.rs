@@ -159,6 +159,25 @@ impl Console {
         self.set_state(State::Closed);
     }
 
+    /// A token typed while its address must wait: not heard, but counted as a try; the third
+    /// closes the console. `why` is the error line to show.
+    pub fn unheard_try(&mut self, out: &mut Vec<u8>, why: &str) -> Option<Request> {
+        let State::Token { wrong } = self.state else {
+            return None;
+        };
+        let wrong = wrong + 1;
+        if wrong >= MAX_TOKEN_TRIES {
+            self.set_state(State::Closed);
+            put(out, &format!("{why}; closing"));
+            return Some(Request::Close {
+                reason: CloseReason::WrongToken,
+            });
+        }
+        self.set_state(State::Token { wrong });
+        self.reply_line(out, why);
+        None
+    }
+
     /// Wrong tokens typed on this console so far.
     pub fn wrong_tokens(&self) -> u32 {
         match self.state {

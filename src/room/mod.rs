@@ -28,7 +28,7 @@ pub mod session;
 pub mod shared;
 mod teacher;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -36,7 +36,9 @@ use std::time::{Duration, Instant};
 use crate::bank::{Bank, Problem};
 use crate::console::Console;
 use crate::console::render::TopRow;
-use crate::limits::{FREE_TOKEN_TRIES, TOKEN_BACKOFF, TOKEN_BACKOFF_MAX, TOKEN_FAILURE_MEMORY};
+use crate::limits::{
+    FREE_TOKEN_TRIES, TOKEN_ADDRESSES, TOKEN_BACKOFF, TOKEN_BACKOFF_MAX, TOKEN_FAILURE_MEMORY,
+};
 use crate::quiz::Quiz;
 use crate::random::Secrets;
 use live::{Live, Transition};
@@ -220,8 +222,53 @@ impl Member {
     }
 }
 
-/// Wrong console tokens from every console together: after [`FREE_TOKEN_TRIES`], each further
-/// try waits, so no number of connections guesses faster than one try per wait.
+/// Wrong console tokens per address, from every console at that address together: after
+/// [`FREE_TOKEN_TRIES`], each further try from there waits, so no number of connections guesses
+/// faster than one try per wait, and a guesser elsewhere never makes the teacher wait. Only
+/// addresses that typed a wrong token are kept, [`TOKEN_ADDRESSES`] at most; beyond them, the
+/// rest (and any address not kept) share one more gate.
+#[derive(Debug, Default)]
+struct TokenGates {
+    by_address: HashMap<IpAddr, TokenGate>,
+    rest: TokenGate,
+}
+
+impl TokenGates {
+    /// How long before `from` may try a token (zero: now).
+    fn wait(&self, from: IpAddr, now: Instant) -> Duration {
+        match self.by_address.get(&from) {
+            Some(gate) => gate.wait(now),
+            None if self.by_address.len() >= TOKEN_ADDRESSES => self.rest.wait(now),
+            None => Duration::ZERO,
+        }
+    }
+
+    /// A wrong token from `from`; returns the wait that starts there, and the count, if any.
+    fn failed(&mut self, from: IpAddr, now: Instant) -> (Option<Duration>, u32) {
+        if self.by_address.len() >= TOKEN_ADDRESSES && !self.by_address.contains_key(&from) {
+            // Forget addresses whose wrong tokens are old news before giving up on room.
+            self.by_address.retain(|_, gate| {
+                gate.last_failure
+                    .is_some_and(|at| now.saturating_duration_since(at) <= TOKEN_FAILURE_MEMORY)
+            });
+        }
+        let gate = if self.by_address.len() < TOKEN_ADDRESSES || self.by_address.contains_key(&from)
+        {
+            self.by_address.entry(from).or_default()
+        } else {
+            &mut self.rest
+        };
+        let wait = gate.failed(now);
+        (wait, gate.failures)
+    }
+
+    /// The right token from `from`: that address starts afresh.
+    fn passed(&mut self, from: IpAddr) {
+        self.by_address.remove(&from);
+    }
+}
+
+/// Wrong console tokens from one address (or from the rest).
 #[derive(Debug, Default)]
 struct TokenGate {
     failures: u32,
@@ -253,11 +300,6 @@ impl TokenGate {
         self.wait_until = Some(now + wait);
         Some(wait)
     }
-
-    /// The right token: the count starts again.
-    fn passed(&mut self) {
-        *self = TokenGate::default();
-    }
 }
 
 /// The class: every connection's state machine and what they share.
@@ -283,7 +325,7 @@ pub struct Room {
     origin: Origin,
     title: Option<String>,
     admin_token: String,
-    token_gate: TokenGate,
+    token_gates: TokenGates,
     token_timeout: Duration,
     started: Instant,
 }
@@ -305,7 +347,7 @@ impl Room {
             },
             title: config.title,
             admin_token: config.admin_token,
-            token_gate: TokenGate::default(),
+            token_gates: TokenGates::default(),
             token_timeout: config.token_timeout,
             started: now,
         }
@@ -468,33 +510,34 @@ impl Room {
             Role::Teacher { console, .. }
                 if console.awaiting_token() && !line.trim().is_empty() =>
             {
-                let wait = self.token_gate.wait(now);
+                let wait = self.token_gates.wait(peer.ip(), now);
                 if wait.is_zero() {
                     let wrong = console.wrong_tokens();
                     let request = console.on_line(line, &self.admin_token, &mut self.out);
                     if console.is_authenticated() {
-                        self.token_gate.passed();
-                    } else if (console.wrong_tokens() > wrong || request.is_some())
-                        && let Some(wait) = self.token_gate.failed(now)
-                    {
-                        log::warn!(
-                            "{} wrong console tokens lately (the last from {}): the next try waits {} s",
-                            self.token_gate.failures,
-                            peer.ip(),
-                            wait.as_secs()
-                        );
+                        self.token_gates.passed(peer.ip());
+                    } else if console.wrong_tokens() > wrong || request.is_some() {
+                        let (wait, failures) = self.token_gates.failed(peer.ip(), now);
+                        if let Some(wait) = wait {
+                            log::warn!(
+                                "{failures} wrong console tokens lately from {}: its next try waits {} s",
+                                peer.ip(),
+                                wait.as_secs()
+                            );
+                        }
                     }
                     request
                 } else {
+                    // Not heard, but it counts against the connection: polling for the end of
+                    // a wait costs the guesser connections.
                     self.shared.counters.tokens_refused += 1;
-                    console.reply_line(
+                    console.unheard_try(
                         &mut self.out,
                         &format!(
                             "error: too many wrong tokens lately; try again in {} s",
                             wait.as_secs_f64().ceil()
                         ),
-                    );
-                    None
+                    )
                 }
             }
             Role::Teacher { console, .. } => {

@@ -7,12 +7,14 @@
 //! people cannot both be "alice".
 
 use std::collections::{BTreeSet, HashMap};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::bank::Response;
-use crate::limits::{CODE_BACKOFF, CODE_BACKOFF_MAX, FREE_CODE_TRIES, MAX_PARKED_SEATS};
+use crate::limits::{
+    CODE_ADDRESSES, CODE_BACKOFF, CODE_BACKOFF_MAX, FREE_CODE_TRIES, MAX_PARKED_SEATS,
+};
 use crate::text::{name_keys, names_clash};
 
 /// A name's two keys ([`name_keys`]), hashed (FNV-1a): what the roster indexes names by.
@@ -116,8 +118,11 @@ pub struct Seat {
     pub(super) answered_last: bool,
     /// Wrong resume codes typed for this seat since its code was issued, from any connection.
     pub wrong_codes: u32,
-    /// After too many wrong codes, none is tried before this instant.
-    pub code_wait_until: Option<Instant>,
+    /// Wrong codes and the wait they started, per address that typed them (at most
+    /// [`CODE_ADDRESSES`]; further addresses share one more entry). Per address, so a guesser
+    /// cannot make the rightful student, elsewhere, wait too. Empty, unallocated, normally.
+    code_waits: Vec<CodeWait>,
+
     /// Hashes of its name's two keys, set by [`Roster::add`].
     name_hashes: [u64; 2],
     /// The attempt's number, as `who` shows it (`#N`); never reused.
@@ -156,7 +161,7 @@ impl Seat {
             rank: 0,
             answered_last: false,
             wrong_codes: 0,
-            code_wait_until: None,
+            code_waits: Vec::new(),
             name_hashes: [0; 2],
             number: 0,
         }
@@ -168,22 +173,55 @@ impl Seat {
         self.chosen.iter().any(Option::is_some)
     }
 
-    /// A wrong resume code was typed for this seat at `now`: after [`FREE_CODE_TRIES`], the
-    /// next try must wait, twice as long each time, from [`CODE_BACKOFF`] up to
-    /// [`CODE_BACKOFF_MAX`]. Returns the wait that starts now, if any.
-    pub fn wrong_code(&mut self, now: Instant) -> Option<Duration> {
+    /// The wrong-code record of `from` for this seat (or of every address beyond the first
+    /// [`CODE_ADDRESSES`]).
+    fn code_wait_of(&mut self, from: IpAddr) -> &mut CodeWait {
+        let at = match self.code_waits.iter().position(|w| w.from == from) {
+            Some(at) => at,
+            None if self.code_waits.len() < CODE_ADDRESSES => {
+                self.code_waits.push(CodeWait::new(from));
+                self.code_waits.len() - 1
+            }
+            None => {
+                let shared = IpAddr::from([0, 0, 0, 0]);
+                match self.code_waits.iter().position(|w| w.from == shared) {
+                    Some(at) => at,
+                    None => {
+                        self.code_waits.push(CodeWait::new(shared));
+                        self.code_waits.len() - 1
+                    }
+                }
+            }
+        };
+        &mut self.code_waits[at]
+    }
+
+    /// A wrong resume code was typed for this seat at `now` from `from`: after
+    /// [`FREE_CODE_TRIES`] from that address, its next try must wait, twice as long each time,
+    /// from [`CODE_BACKOFF`] up to [`CODE_BACKOFF_MAX`]. Returns the wait that starts now, if
+    /// any.
+    pub fn wrong_code(&mut self, now: Instant, from: IpAddr) -> Option<Duration> {
         self.wrong_codes += 1;
-        let over = self.wrong_codes.checked_sub(FREE_CODE_TRIES)?;
+        let record = self.code_wait_of(from);
+        record.wrong += 1;
+        let over = record.wrong.checked_sub(FREE_CODE_TRIES)?;
         let wait = CODE_BACKOFF
             .saturating_mul(1 << over.saturating_sub(1).min(16))
             .min(CODE_BACKOFF_MAX);
-        self.code_wait_until = Some(now + wait);
+        record.until = Some(now + wait);
         Some(wait)
     }
 
-    /// How long before the next resume code may be tried for this seat (zero: now).
-    pub fn code_wait(&self, now: Instant) -> Duration {
-        self.code_wait_until
+    /// How long before `from` may try a resume code for this seat again (zero: now).
+    pub fn code_wait(&self, now: Instant, from: IpAddr) -> Duration {
+        let shared = IpAddr::from([0, 0, 0, 0]);
+        let record = self.code_waits.iter().find(|w| w.from == from).or_else(|| {
+            (self.code_waits.len() >= CODE_ADDRESSES)
+                .then(|| self.code_waits.iter().find(|w| w.from == shared))
+                .flatten()
+        });
+        record
+            .and_then(|w| w.until)
             .map_or(Duration::ZERO, |at| at.saturating_duration_since(now))
     }
 
@@ -192,7 +230,7 @@ impl Seat {
     pub fn reissue(&mut self, code: String) {
         self.code = code;
         self.wrong_codes = 0;
-        self.code_wait_until = None;
+        self.code_waits = Vec::new();
     }
 
     /// Questions answered or passed so far, and in all.
@@ -218,6 +256,25 @@ impl Seat {
     /// When a parked seat's student dropped.
     pub fn parked_at(&self) -> Option<Instant> {
         self.parked_at
+    }
+}
+
+/// Wrong resume codes for one seat from one address.
+#[derive(Debug, Clone, Copy)]
+struct CodeWait {
+    from: IpAddr,
+    wrong: u32,
+    /// No try from `from` before this instant.
+    until: Option<Instant>,
+}
+
+impl CodeWait {
+    fn new(from: IpAddr) -> CodeWait {
+        CodeWait {
+            from,
+            wrong: 0,
+            until: None,
+        }
     }
 }
 

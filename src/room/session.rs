@@ -505,9 +505,16 @@ impl Session {
             );
             return self.back_to_naming(out);
         };
-        let wait = s.code_wait(now);
+        let wait = s.code_wait(now, self.peer.ip());
         if !wait.is_zero() {
             shared.counters.codes_refused += 1;
+            // A try refused unheard still counts against the connection: polling for the end
+            // of a wait costs the guesser connections.
+            self.wrong_codes = self.wrong_codes.saturating_add(1);
+            if self.wrong_codes >= MAX_CODE_TRIES {
+                line(out, "error: too many tries for a resume code; closing.");
+                return self.set_state(State::Done);
+            }
             line(
                 out,
                 &format!(
@@ -522,9 +529,9 @@ impl Session {
             shared.counters.wrong_codes += 1;
             self.wrong_codes = self.wrong_codes.saturating_add(1);
             log::debug!("{}: wrong resume code for {}", self.peer, s.name);
-            if let Some(wait) = s.wrong_code(now) {
+            if let Some(wait) = s.wrong_code(now, self.peer.ip()) {
                 let alert = format!(
-                    "resume code for {}: {} wrong tries, the last from {}; the next try waits {} s (`code {}` gives a new code)",
+                    "resume code for {}: {} wrong tries, the last from {}; that address waits {} s before its next (`code {}` gives a new code)",
                     s.name,
                     s.wrong_codes,
                     self.peer.ip(),

@@ -177,10 +177,15 @@ impl Class {
     }
 
     fn connect(&mut self, door: Door) -> ConnId {
+        self.connect_from(door, [127, 0, 0, 1])
+    }
+
+    fn connect_from(&mut self, door: Door, ip: [u8; 4]) -> ConnId {
         let id = self.next_id;
         self.next_id += 1;
+        let peer = SocketAddr::from((ip, 40_000 + id as u16));
         self.room
-            .handle_connect(id, door, peer(id), self.now, &mut self.io);
+            .handle_connect(id, door, peer, self.now, &mut self.io);
         id
     }
 
@@ -962,7 +967,7 @@ fn wrong_codes_count_per_name_across_connections_then_each_try_waits_and_the_tea
     let alert = c.take(t);
     assert!(
         alert.contains(
-            "resume code for alice: 5 wrong tries, the last from 127.0.0.1; the next try waits 15 s"
+            "resume code for alice: 5 wrong tries, the last from 127.0.0.1; that address waits 15 s"
         ),
         "{alert}"
     );
@@ -1063,7 +1068,7 @@ fn waiting_attempts_are_bounded_and_the_oldest_is_recorded_first() {
 }
 
 #[test]
-fn wrong_tokens_from_every_console_together_make_each_further_try_wait() {
+fn wrong_tokens_from_every_console_at_an_address_together_make_each_further_try_wait() {
     let mut c = Class::new(in_order());
     let mut wrong = 0;
     // Five wrong tokens from two consoles (each closes after three).
@@ -1075,14 +1080,17 @@ fn wrong_tokens_from_every_console_together_make_each_further_try_wait() {
             wrong += 1;
         }
         if wrong == 5 {
-            // The fifth starts a wait: even the right token is not heard now.
-            let refused = c.send(t, TOKEN);
+            // The fifth starts a wait: even the right token is not heard now, on a fresh
+            // console too.
+            let fresh = c.connect(Door::Teacher);
+            c.take(fresh);
+            let refused = c.send(fresh, TOKEN);
             assert_eq!(
                 refused,
                 "error: too many wrong tokens lately; try again in 1 s\r\ntoken> "
             );
             c.wait(Duration::from_secs(1));
-            assert!(c.send(t, TOKEN).ends_with("admin> "), "after the wait");
+            assert!(c.send(fresh, TOKEN).ends_with("admin> "), "after the wait");
         }
     }
     assert_eq!(c.room.counters().tokens_refused, 1);
@@ -1225,4 +1233,88 @@ fn attempt_numbers_are_never_reused_so_kick_by_number_cannot_reach_someone_else(
         "error: no student named #2 is in the quiz\r\nadmin> "
     );
     assert!(!c.closed(third) && !c.closed(first));
+}
+
+#[test]
+fn a_guesser_waiting_out_its_backoff_cannot_keep_the_student_from_resuming_elsewhere() {
+    // Found by review: with one wait per name, a guesser polling for its end and spending its
+    // free tries at once kept the rightful student locked out, even after `code NAME`.
+    let mut c = Class::new(in_order());
+    let t = c.teacher();
+    let code = parked(&mut c, "alice");
+    let guess = |c: &mut Class| {
+        let id = c.connect_from(Door::Student, [127, 0, 0, 66]);
+        c.take(id);
+        c.send(id, "alice");
+        let shown = c.send(id, if code == "zzzzzz" { "yyyyyy" } else { "zzzzzz" });
+        c.drop_conn(id);
+        shown
+    };
+    for _ in 0..5 {
+        guess(&mut c);
+    }
+    assert!(
+        guess(&mut c).starts_with("error: too many wrong codes"),
+        "the guesser waits"
+    );
+    // alice, at her own machine, is not kept waiting.
+    let id = c.connect_from(Door::Student, [127, 0, 0, 9]);
+    c.take(id);
+    c.send(id, "alice");
+    assert!(c.send(id, &code).starts_with("Welcome back, alice."));
+    assert!(
+        c.take(t).contains("127.0.0.66"),
+        "the teacher is told where the guesses came from"
+    );
+}
+
+#[test]
+fn tries_refused_during_a_wait_still_count_against_the_connection() {
+    let mut c = Class::new(in_order());
+    let code = parked(&mut c, "alice");
+    let wrong = if code == "zzzzzz" { "yyyyyy" } else { "zzzzzz" };
+    for _ in 0..5 {
+        let id = c.student();
+        c.send(id, "alice");
+        c.send(id, wrong);
+        c.drop_conn(id);
+    }
+    // One connection polls for the end of the wait: its third refused try closes it.
+    let id = c.student();
+    for _ in 0..2 {
+        c.send(id, "alice");
+        assert!(c.send(id, wrong).starts_with("error: too many wrong codes"));
+    }
+    c.send(id, "alice");
+    assert_eq!(
+        c.send(id, wrong),
+        "error: too many tries for a resume code; closing.\r\n"
+    );
+    assert!(c.closed(id));
+}
+
+#[test]
+fn a_token_guesser_waiting_out_its_backoff_does_not_keep_the_teacher_out() {
+    // Found by review: one wait for every console let a guesser lock the teacher out.
+    let mut c = Class::new(in_order());
+    let guess = |c: &mut Class| {
+        let id = c.connect_from(Door::Teacher, [127, 0, 0, 77]);
+        c.take(id);
+        c.send(id, "guess-1234")
+    };
+    for _ in 0..5 {
+        guess(&mut c);
+    }
+    assert!(guess(&mut c).starts_with("error: too many wrong tokens lately"));
+    // The teacher, at the server, gets in at once.
+    let t = c.connect_from(Door::Teacher, [127, 0, 0, 1]);
+    c.take(t);
+    assert!(c.send(t, TOKEN).ends_with("admin> "));
+    // A guesser polling one connection is closed after three tries, heard or not.
+    let id = c.connect_from(Door::Teacher, [127, 0, 0, 77]);
+    c.take(id);
+    c.send(id, "guess-1");
+    c.send(id, "guess-2");
+    assert!(c.send(id, "guess-3").ends_with("; closing\r\n"));
+    assert!(c.closed(id));
 }

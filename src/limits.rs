@@ -234,7 +234,7 @@ pub fn table() -> Vec<Row> {
         row(
             "resume code",
             format!(
-                "{CODE_LEN} characters, {MAX_CODE_TRIES} tries per connection; after {FREE_CODE_TRIES} wrong for a name, {} s to {} min between tries",
+                "{CODE_LEN} characters, {MAX_CODE_TRIES} tries per connection; after {FREE_CODE_TRIES} wrong for a name from one address, {} s to {} min between its tries",
                 CODE_BACKOFF.as_secs(),
                 CODE_BACKOFF_MAX.as_secs() / 60
             ),

@@ -77,6 +77,9 @@ pub const ASK_INTERVAL: Duration = Duration::from_secs(10);
 /// `/ask` messages from one address per [`ASK_INTERVAL`], names or not: reconnecting, or
 /// asking before giving a name, gets no more.
 pub const ASKS_PER_ADDRESS: u32 = 5;
+/// `/ask` messages from everyone together per [`ASK_INTERVAL`]: a teacher reads a few lines a
+/// second at most, and many addresses must not flood the console either.
+pub const ASKS_PER_INTERVAL: u32 = 30;
 /// Longest message passed from one person to others (a teacher's `say` / `tell`, a student's
 /// `/ask`), in characters after sanitising; longer text is cut with `…`.
 pub const MAX_MESSAGE_CHARS: usize = 300;
@@ -193,7 +196,7 @@ pub fn table() -> Vec<Row> {
         row(
             "`/ask` messages",
             format!(
-                "one per {} s per name, {ASKS_PER_ADDRESS} per address, at most {MAX_MESSAGE_CHARS} characters",
+                "after a name; one per {} s per name, {ASKS_PER_ADDRESS} per address, {ASKS_PER_INTERVAL} in all; at most {MAX_MESSAGE_CHARS} characters",
                 ASK_INTERVAL.as_secs()
             ),
         ),

@@ -311,6 +311,9 @@ pub struct Room {
     members: Vec<Option<Member>>,
     students: usize,
     teachers: usize,
+    /// The consoles' ids (at most [`crate::limits::MAX_TEACHERS`] or so), so that telling
+    /// every console something does not walk every student.
+    consoles: Vec<ConnId>,
     /// Every armed member deadline, earliest first. Re-armed lazily: a deadline that moved
     /// later (every answer moves the clock later) leaves its earlier entry in place; when that
     /// fires, the member finds nothing due and arms its real deadline. So answering costs no
@@ -337,6 +340,7 @@ impl Room {
             members: Vec::new(),
             students: 0,
             teachers: 0,
+            consoles: Vec::new(),
             timers: BTreeSet::new(),
             out: Vec::with_capacity(crate::limits::OUT_KEEP),
             board: Vec::new(),
@@ -384,8 +388,8 @@ impl Room {
     /// lock the teacher out. False if every console is past the token.
     pub fn make_room_for_console(&mut self, now: Instant, io: &mut dyn Io) -> bool {
         let mut waiting: Vec<(IpAddr, Instant, ConnId)> = Vec::new();
-        for (id, member) in self.members.iter().enumerate() {
-            if let Some(Member {
+        for &id in &self.consoles {
+            if let Some(Some(Member {
                 peer,
                 role:
                     Role::Teacher {
@@ -393,7 +397,7 @@ impl Room {
                         token_deadline,
                     },
                 ..
-            }) = member
+            })) = self.members.get(id)
                 && console.awaiting_token()
             {
                 waiting.push((peer.ip(), *token_deadline, id));
@@ -471,6 +475,7 @@ impl Room {
             }
             Door::Teacher => {
                 self.teachers += 1;
+                self.consoles.push(id);
                 log::info!("teacher console opened from {peer}");
                 Role::Teacher {
                     console: Box::new(Console::new(&mut self.out)),
@@ -681,7 +686,7 @@ impl Room {
         if member.is_done() {
             if let Some(member) = self.members.get_mut(id).and_then(Option::take) {
                 self.unarm(id, &member);
-                self.count_out(&member);
+                self.count_out(id, &member);
             }
             io.close(id);
             return;
@@ -738,7 +743,7 @@ impl Room {
             .collect();
         self.shared.counters.asks += lines.len() as u64;
         lines.append(&mut self.shared.alerts);
-        for id in 0..self.members.len() {
+        for id in self.consoles.clone() {
             let Some(Some(Member {
                 role: Role::Teacher { console, .. },
                 ..
@@ -809,7 +814,7 @@ impl Room {
     /// their seat), its timer goes.
     fn forget(&mut self, id: ConnId, member: Member, status: Status, now: Instant) {
         self.unarm(id, &member);
-        self.count_out(&member);
+        self.count_out(id, &member);
         match member.role {
             Role::Student(mut session) => session.on_close(status, now, &mut self.shared),
             Role::Teacher { .. } => log::info!("teacher console from {} closed", member.peer),
@@ -822,10 +827,13 @@ impl Room {
         }
     }
 
-    fn count_out(&mut self, member: &Member) {
+    fn count_out(&mut self, id: ConnId, member: &Member) {
         match member.role {
             Role::Student(_) => self.students = self.students.saturating_sub(1),
-            Role::Teacher { .. } => self.teachers = self.teachers.saturating_sub(1),
+            Role::Teacher { .. } => {
+                self.teachers = self.teachers.saturating_sub(1);
+                self.consoles.retain(|&console| console != id);
+            }
         }
     }
 }

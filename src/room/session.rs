@@ -833,6 +833,13 @@ impl Session {
                 State::Done => {}
             },
             "/ask" if rest.is_empty() => line(out, "error: usage: /ask TEXT"),
+            "/ask" if self.name().is_none() => {
+                shared.counters.asks_refused += 1;
+                line(
+                    out,
+                    "error: give your name first; then /ask TEXT reaches the teacher",
+                )
+            }
             "/ask" if !shared.ask_gate.allow(self.peer.ip(), self.name(), now) => {
                 shared.counters.asks_refused += 1;
                 line(

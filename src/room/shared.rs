@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::Instant;
 
-use crate::limits::{ASK_INTERVAL, ASKS_PER_ADDRESS};
+use crate::limits::{ASK_INTERVAL, ASKS_PER_ADDRESS, ASKS_PER_INTERVAL};
 
 use super::live::Live;
 use super::roster::{Attempt, Counters, Roster, Status};
@@ -20,6 +20,8 @@ use crate::random::Secrets;
 /// connection, so reconnecting or taking another name resets nothing.
 #[derive(Debug, Default)]
 pub struct AskGate {
+    /// When the current interval began for everyone, and the asks in it.
+    all: Option<(Instant, u32)>,
     by_name: HashMap<String, Instant>,
     /// Per address: when its current interval began, and the asks in it.
     by_address: HashMap<IpAddr, (Instant, u32)>,
@@ -45,6 +47,14 @@ impl AskGate {
         if address.1 >= ASKS_PER_ADDRESS {
             return false;
         }
+        let all = match self.all {
+            Some((since, count)) if recent(&since) => (since, count),
+            _ => (now, 0),
+        };
+        if all.1 >= ASKS_PER_INTERVAL {
+            return false;
+        }
+        self.all = Some((all.0, all.1 + 1));
         if self.by_name.len() + self.by_address.len() >= MAX_ASK_KEYS {
             // Forget asks too old to matter: the maps stay as large as the asks of the last
             // interval.

@@ -1318,3 +1318,27 @@ fn a_token_guesser_waiting_out_its_backoff_does_not_keep_the_teacher_out() {
     assert!(c.send(id, "guess-3").ends_with("; closing\r\n"));
     assert!(c.closed(id));
 }
+
+#[test]
+fn ask_needs_a_name_and_everyone_together_gets_thirty_per_interval() {
+    // Found by review: thousands of addresses, five asks each before a name, flooded the
+    // console.
+    let mut c = Class::new(in_order());
+    let t = c.teacher();
+    let anonymous = c.student();
+    assert!(
+        c.send(anonymous, "/ask hello")
+            .starts_with("error: give your name first")
+    );
+    let mut sent = 0;
+    for n in 0..40u8 {
+        let id = c.connect_from(Door::Student, [127, 0, 1, n]);
+        c.take(id);
+        c.send(id, &format!("s{n}"));
+        if c.send(id, "/ask hi").starts_with("Sent") {
+            sent += 1;
+        }
+    }
+    assert_eq!(sent, 30);
+    assert_eq!(c.take(t).matches("ask from").count(), 30);
+}

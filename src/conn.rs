@@ -22,7 +22,7 @@ use mio::{Interest, Registry, Token};
 use slab::Slab;
 
 use crate::bank::{Bank, Problem};
-use crate::limits::{CONSOLE_OUTPUT_CAP, MAX_RESULTS_SHOWN, OUTPUT_WATERMARK};
+use crate::limits::{CONSOLE_OUTPUT_CAP, MAX_RESULTS_SHOWN, OUTPUT_WATERMARK, TOTAL_OUTPUT_BUDGET};
 use crate::quiz::Quiz;
 use crate::results::Results;
 use crate::room::roster::{Attempt, Status};
@@ -90,10 +90,13 @@ impl Conn {
     }
 
     /// Drops the output not yet sent and queues `line` instead (a client over the output cap
-    /// gets one last explanation rather than more of what it did not read).
-    pub fn replace_pending(&mut self, line: &str) {
+    /// gets one last explanation rather than more of what it did not read). Returns how much
+    /// smaller the backlog is.
+    pub fn replace_pending(&mut self, line: &str) -> usize {
+        let before = self.pending();
         self.backlog.truncate(self.sent);
         self.backlog.extend_from_slice(line.as_bytes());
+        before.saturating_sub(self.pending())
     }
 
     /// Output not yet taken by the socket.
@@ -177,6 +180,8 @@ pub(crate) struct Net {
     pub(crate) to_close: Vec<usize>,
     /// Connections over their output cap, for the loop to end.
     pub(crate) over_cap: Vec<usize>,
+    /// Output waiting in every connection's backlog together.
+    pub(crate) backlog_total: usize,
     /// Connections with input to handle next turn: lines beyond their share of this one, or
     /// output that drained after a pause.
     pub(crate) ready: Vec<usize>,
@@ -218,12 +223,15 @@ impl Net {
         let Some(conn) = conns.get_mut(key) else {
             return;
         };
+        let before = conn.pending();
         if conn.closing.is_some() {
             // The sweep makes the last attempt to send it.
             conn.keep(fresh);
+            self.backlog_total = self.backlog_total + conn.pending() - before;
             return;
         }
         let sent = conn.send(fresh);
+        self.backlog_total = self.backlog_total + conn.pending() - before;
         if let Err(e) = sent {
             log::debug!("{}: write failed: {e}", conn.peer);
             self.mark_close(key, Status::Disconnected);
@@ -234,7 +242,12 @@ impl Net {
             // A teacher's `results` may be large.
             Door::Teacher => CONSOLE_OUTPUT_CAP.max(self.output_cap),
         };
-        if conn.pending() > cap && conn.phase == Phase::Open && !self.over_cap.contains(&key) {
+        // Past the cap, or past the watermark while the output all connections hold together
+        // is over its budget: many clients each just under their cap must not add up to
+        // gigabytes.
+        let over = conn.pending() > cap
+            || (conn.pending() > OUTPUT_WATERMARK && self.backlog_total > TOTAL_OUTPUT_BUDGET);
+        if over && conn.phase == Phase::Open && !self.over_cap.contains(&key) {
             self.over_cap.push(key);
         }
         if conn.paused && conn.pending() <= OUTPUT_WATERMARK {

@@ -43,11 +43,15 @@ pub const OUTPUT_WATERMARK: usize = 16 * 1024;
 pub const OUTPUT_CAP: usize = 64 * 1024;
 /// The same for a teacher's console, where one `results` reply may be large.
 pub const CONSOLE_OUTPUT_CAP: usize = 16 * 1024 * 1024;
+/// Output waiting for all connections together; beyond it, any connection past
+/// [`OUTPUT_WATERMARK`] is closed as if over its cap. 20,000 clients each just under their cap
+/// would otherwise hold 1.3 GB; students who keep up hold next to nothing.
+pub const TOTAL_OUTPUT_BUDGET: usize = 64 * 1024 * 1024;
 /// Kernel socket buffers of a student's connection, `(send, receive)`, in bytes as asked of
 /// `setsockopt` (Linux doubles them for its bookkeeping). A question and its options are a few
 /// hundred bytes and an answer a few; without a size, the kernel grows the buffers of a client
 /// that does not read to megabytes.
-pub const STUDENT_BUFFERS: (usize, usize) = (16 * 1024, 8 * 1024);
+pub const STUDENT_BUFFERS: (usize, usize) = (8 * 1024, 4 * 1024);
 /// The same for a console, which receives `results` and sends uploads.
 pub const CONSOLE_BUFFERS: (usize, usize) = (256 * 1024, 256 * 1024);
 /// How long a finished connection may take to receive its last lines and close.
@@ -203,7 +207,7 @@ pub fn table() -> Vec<Row> {
         row(
             "input handled per connection per loop turn",
             format!(
-                "{STUDENT_LINES_PER_TURN} lines ({CONSOLE_LINES_PER_TURN} for a console), {} KiB",
+                "{STUDENT_LINES_PER_TURN} lines or telnet replies ({CONSOLE_LINES_PER_TURN} for a console), {} KiB",
                 READ_BUDGET / 1024
             ),
         ),
@@ -214,6 +218,10 @@ pub fn table() -> Vec<Row> {
         row(
             "output waiting for a console that does not read",
             format!("{} MiB", CONSOLE_OUTPUT_CAP / (1024 * 1024)),
+        ),
+        row(
+            "output waiting for all connections together",
+            format!("{} MiB", TOTAL_OUTPUT_BUDGET / (1024 * 1024)),
         ),
         row(
             "kernel socket buffers",

@@ -306,6 +306,7 @@ impl Server {
                 out: Vec::with_capacity(OUT_KEEP),
                 to_close: Vec::new(),
                 over_cap: Vec::new(),
+                backlog_total: 0,
                 ready: Vec::new(),
                 lingering: BTreeSet::new(),
                 shutdown_asked: false,
@@ -471,7 +472,7 @@ impl Server {
         self.room
             .handle_close(key, Status::Disconnected, now, &mut io);
         if let Some(conn) = self.net.conns.get_mut(key) {
-            conn.replace_pending(&format!(
+            self.net.backlog_total -= conn.replace_pending(&format!(
                 "\r\nerror: too much unread output (over {cap} bytes); closing. Your answers so far are saved.\r\n"
             ));
         }
@@ -875,6 +876,7 @@ impl Server {
                 }
                 // Last chance for queued lines; the peer may be gone, which is fine.
                 let _ = conn.flush();
+                self.net.backlog_total = self.net.backlog_total.saturating_sub(conn.pending());
                 let _ = self.poll.registry().deregister(&mut conn.stream);
                 self.net.stats.bytes_in += conn.bytes_in;
                 self.net.stats.bytes_out += conn.bytes_out;

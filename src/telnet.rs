@@ -159,10 +159,12 @@ impl Decoder {
         }
     }
 
-    /// Decodes `bytes` until `lines` input lines (a [`Event::Line`] or [`Event::TooLong`] each)
-    /// have been handed out, calling `on_event` for each event in order; returns how many bytes
-    /// were used. The rest is for a later call: the server hands out a few lines per connection
-    /// per loop turn, so a flood of lines from one client cannot hold the thread.
+    /// Decodes `bytes` until `lines` events that call for an answer (an [`Event::Line`],
+    /// [`Event::TooLong`] or [`Event::Reply`] each) have been handed out, calling `on_event` for
+    /// each event in order; returns how many bytes were used. The rest is for a later call: the
+    /// server hands out a few lines per connection per loop turn, so a flood of lines (or of
+    /// telnet commands that get a reply, such as Are-You-There) cannot hold the thread nor grow
+    /// output faster than a client reads it.
     pub fn feed_lines(
         &mut self,
         bytes: &[u8],
@@ -174,7 +176,7 @@ impl Decoder {
                 return at;
             }
             self.step(byte, &mut |event: Event<'_>| {
-                if matches!(event, Event::Line(_) | Event::TooLong) {
+                if matches!(event, Event::Line(_) | Event::TooLong | Event::Reply(_)) {
                     *lines -= 1;
                 }
                 on_event(event);

@@ -186,10 +186,14 @@ mod telnet {
                 let used = decoder.feed_lines(rest, &mut lines, |e| events.push(Ev::from(e)));
                 let handed = events[before..]
                     .iter()
-                    .filter(|e| matches!(e, Ev::Line(_) | Ev::TooLong))
+                    .filter(|e| matches!(e, Ev::Line(_) | Ev::TooLong | Ev::Reply(_)))
                     .count();
                 prop_assert!(used <= rest.len());
-                prop_assert_eq!(handed, budget - lines, "the budget counts every line");
+                prop_assert_eq!(
+                    handed,
+                    budget - lines,
+                    "the budget counts every line and reply"
+                );
                 prop_assert!(
                     used == rest.len() || lines == 0,
                     "stopped early: used {} of {} with {} lines left",

@@ -227,11 +227,11 @@ impl Net {
         if conn.closing.is_some() {
             // The sweep makes the last attempt to send it.
             conn.keep(fresh);
-            self.backlog_total = self.backlog_total + conn.pending() - before;
+            self.backlog_total = (self.backlog_total + conn.pending()).saturating_sub(before);
             return;
         }
         let sent = conn.send(fresh);
-        self.backlog_total = self.backlog_total + conn.pending() - before;
+        self.backlog_total = (self.backlog_total + conn.pending()).saturating_sub(before);
         if let Err(e) = sent {
             log::debug!("{}: write failed: {e}", conn.peer);
             self.mark_close(key, Status::Disconnected);

@@ -11,6 +11,7 @@
 //! students fit.
 
 use std::io;
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 // --- Connections -------------------------------------------------------------------------
@@ -22,6 +23,22 @@ pub const FD_RESERVE: u64 = 32;
 /// per student, never notices, and a class behind one NAT of up to this many neither; one
 /// machine cannot take the seats of the class.
 pub const MAX_PER_ADDRESS: usize = 50;
+
+/// The address every per-address limit counts by: an IPv4 address as it is (also when it
+/// arrives IPv4-mapped on an IPv6 socket), an IPv6 address by its /64, the block one home or
+/// lab network gets, so one machine cannot pass for thousands by picking addresses from it.
+pub fn address_of(peer: SocketAddr) -> IpAddr {
+    match peer.ip() {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+    }
+}
 /// Requested listen backlog: a whole year group arriving in the same second waits in the
 /// kernel instead of being refused. Linux caps it at `net.core.somaxconn` (4096 by default).
 pub const LISTEN_BACKLOG: i32 = 4096;
@@ -102,8 +119,9 @@ pub const CODE_BACKOFF_MAX: Duration = Duration::from_secs(5 * 60);
 /// Addresses whose wrong codes are counted apart for one name; beyond them, the others share
 /// one count (a guesser with many addresses slows itself down, not the rightful student).
 pub const CODE_ADDRESSES: usize = 16;
-/// Attempts waiting for a student who dropped; beyond this, the one whose window ends first is
-/// recorded at once, so connect-answer-drop cycles cannot grow memory without bound.
+/// Attempts waiting for a student who dropped; beyond this, the address holding the most gives
+/// up the one whose window ends first (recorded at once), so connect-answer-drop cycles cannot
+/// grow memory without bound, nor push out the class's seats.
 pub const MAX_PARKED_SEATS: usize = 20_000;
 
 // --- The teacher console -----------------------------------------------------------------
@@ -352,6 +370,24 @@ pub fn is_resource_exhaustion(e: &io::Error) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn per_address_limits_count_ipv4_as_is_and_ipv6_by_its_64() {
+        let at = |s: &str| super::address_of(s.parse().unwrap()).to_string();
+        assert_eq!(at("127.0.0.2:5000"), "127.0.0.2");
+        assert_eq!(at("[::ffff:10.0.0.7]:5000"), "10.0.0.7");
+        assert_eq!(
+            at("[2001:db8:1:2:aaaa:bbbb:cccc:dddd]:5000"),
+            "2001:db8:1:2::"
+        );
+        assert_eq!(
+            at("[2001:db8:1:2::1]:1"),
+            at("[2001:db8:1:2:ffff::9]:2"),
+            "one /64 is one address"
+        );
+        assert_ne!(at("[2001:db8:1:3::1]:1"), at("[2001:db8:1:2::1]:1"));
+        assert_eq!(at("[::1]:1"), "::");
+    }
+
     use super::*;
 
     #[test]

@@ -28,7 +28,7 @@ use crate::conn::{Conn, Net, Outbox, Phase};
 use crate::limits::{
     self, ACCEPT_PAUSE_MAX, ACCEPT_PAUSE_MIN, CONSOLE_BUFFERS, CONSOLE_LINES_PER_TURN,
     LISTEN_BACKLOG, MAX_TEACHERS, OUT_KEEP, OUTPUT_WATERMARK, READ_BUDGET, RESULTS_RETRY,
-    SHUTDOWN_GRACE, STUDENT_BUFFERS, STUDENT_LINES_PER_TURN,
+    SHUTDOWN_GRACE, STUDENT_BUFFERS, STUDENT_LINES_PER_TURN, address_of,
 };
 use crate::results::Results;
 use crate::room::roster::Status;
@@ -498,7 +498,7 @@ impl Server {
                         && self
                             .net
                             .per_address
-                            .get(&peer.ip())
+                            .get(&address_of(peer))
                             .is_some_and(|&n| n >= limit)
                     {
                         self.refuse_address(stream, peer, limit);
@@ -563,7 +563,7 @@ impl Server {
         if self.net.stats.rejected_address.is_power_of_two() {
             log::warn!(
                 "{} holds {limit} connections (--max-per-address): refused {peer} ({} refused so far)",
-                peer.ip(),
+                address_of(peer),
                 self.net.stats.rejected_address
             );
         }
@@ -571,7 +571,7 @@ impl Server {
             stream,
             &format!(
                 "error: too many connections from {} ({limit}); if your class shares one address, ask your teacher to start quizd with a larger --max-per-address\r\n",
-                peer.ip()
+                address_of(peer)
             ),
         );
     }
@@ -640,7 +640,7 @@ impl Server {
         match door {
             Door::Student => {
                 self.net.students += 1;
-                *self.net.per_address.entry(peer.ip()).or_insert(0) += 1;
+                *self.net.per_address.entry(address_of(peer)).or_insert(0) += 1;
             }
             Door::Teacher => self.net.teachers += 1,
         }
@@ -864,7 +864,7 @@ impl Server {
                 match conn.door {
                     Door::Student => {
                         self.net.students -= 1;
-                        let ip = conn.peer.ip();
+                        let ip = address_of(conn.peer);
                         if let Some(n) = self.net.per_address.get_mut(&ip) {
                             *n -= 1;
                             if *n == 0 {

@@ -38,6 +38,7 @@ use crate::console::Console;
 use crate::console::render::TopRow;
 use crate::limits::{
     FREE_TOKEN_TRIES, TOKEN_ADDRESSES, TOKEN_BACKOFF, TOKEN_BACKOFF_MAX, TOKEN_FAILURE_MEMORY,
+    address_of,
 };
 use crate::quiz::Quiz;
 use crate::random::Secrets;
@@ -400,7 +401,7 @@ impl Room {
             })) = self.members.get(id)
                 && console.awaiting_token()
             {
-                waiting.push((peer.ip(), *token_deadline, id));
+                waiting.push((address_of(*peer), *token_deadline, id));
             }
         }
         let busiest = waiting
@@ -515,14 +516,14 @@ impl Room {
             Role::Teacher { console, .. }
                 if console.awaiting_token() && !line.trim().is_empty() =>
             {
-                let wait = self.token_gates.wait(peer.ip(), now);
+                let wait = self.token_gates.wait(address_of(peer), now);
                 if wait.is_zero() {
                     let wrong = console.wrong_tokens();
                     let request = console.on_line(line, &self.admin_token, &mut self.out);
                     if console.is_authenticated() {
-                        self.token_gates.passed(peer.ip());
+                        self.token_gates.passed(address_of(peer));
                     } else if console.wrong_tokens() > wrong || request.is_some() {
-                        let (wait, failures) = self.token_gates.failed(peer.ip(), now);
+                        let (wait, failures) = self.token_gates.failed(address_of(peer), now);
                         if let Some(wait) = wait {
                             log::warn!(
                                 "{failures} wrong console tokens lately from {}: its next try waits {} s",

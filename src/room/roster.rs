@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::bank::Response;
 use crate::limits::{
-    CODE_ADDRESSES, CODE_BACKOFF, CODE_BACKOFF_MAX, FREE_CODE_TRIES, MAX_PARKED_SEATS,
+    CODE_ADDRESSES, CODE_BACKOFF, CODE_BACKOFF_MAX, FREE_CODE_TRIES, MAX_PARKED_SEATS, address_of,
 };
 use crate::text::{name_keys, names_clash};
 
@@ -278,6 +278,69 @@ impl CodeWait {
     }
 }
 
+/// Parked seats, by when their resume window ends and by the address their student dropped
+/// from, with addresses ordered by how many seats they hold: expiry takes the earliest, and the
+/// parked cap takes from the busiest address.
+#[derive(Debug, Default)]
+pub(super) struct Parked {
+    by_expiry: BTreeSet<(Instant, usize, IpAddr)>,
+    by_address: HashMap<IpAddr, BTreeSet<(Instant, usize)>>,
+    /// `(seats, address)` for every address holding a parked seat.
+    load: BTreeSet<(usize, IpAddr)>,
+}
+
+impl Parked {
+    pub(super) fn len(&self) -> usize {
+        self.by_expiry.len()
+    }
+
+    /// The seat whose window ends first, and when.
+    pub(super) fn first(&self) -> Option<(Instant, usize)> {
+        self.by_expiry.first().map(|&(until, key, _)| (until, key))
+    }
+
+    /// Takes out the seat whose window ends first.
+    fn pop_first(&mut self) -> Option<(Instant, usize)> {
+        let &(until, key, from) = self.by_expiry.first()?;
+        self.remove(until, key, from);
+        Some((until, key))
+    }
+
+    fn insert(&mut self, until: Instant, key: usize, from: IpAddr) {
+        if !self.by_expiry.insert((until, key, from)) {
+            return;
+        }
+        let seats = self.by_address.entry(from).or_default();
+        self.load.remove(&(seats.len(), from));
+        seats.insert((until, key));
+        self.load.insert((seats.len(), from));
+    }
+
+    fn remove(&mut self, until: Instant, key: usize, from: IpAddr) {
+        if !self.by_expiry.remove(&(until, key, from)) {
+            return;
+        }
+        let Some(seats) = self.by_address.get_mut(&from) else {
+            return;
+        };
+        self.load.remove(&(seats.len(), from));
+        seats.remove(&(until, key));
+        if seats.is_empty() {
+            self.by_address.remove(&from);
+        } else {
+            self.load.insert((seats.len(), from));
+        }
+    }
+
+    /// The seat to give up when too many wait: the one whose window ends first among those of
+    /// the address holding the most.
+    fn busiest_first(&self) -> Option<(Instant, usize, IpAddr)> {
+        let &(_, from) = self.load.last()?;
+        let &(until, key) = self.by_address.get(&from)?.first()?;
+        Some((until, key, from))
+    }
+}
+
 /// Every attempt in progress, by name, so two people cannot both be "alice" (nor `alice` and
 /// `аlice`: names are compared by [`name_keys`]) and a student who drops can come back to theirs.
 #[derive(Debug, Default)]
@@ -287,8 +350,8 @@ pub struct Roster {
     /// and freeing a name costs no Unicode work); a hit is confirmed with [`names_clash`].
     pub(super) by_name: [HashMap<u64, usize>; 2],
     pub(super) seats: slab::Slab<Seat>,
-    /// Parked seats, by the end of their resume window.
-    pub(super) parked: BTreeSet<(Instant, usize)>,
+    /// Parked seats, by the end of their resume window and by address.
+    pub(super) parked: Parked,
     /// Attempts started so far: the next one's number (never reused, unlike seat keys, so
     /// `kick #N` cannot reach another student whose attempt took the same slot).
     attempts: u64,
@@ -391,7 +454,7 @@ impl Roster {
     pub(super) fn discard(&mut self, key: usize, counters: &mut Counters) {
         if let Some(seat) = self.seats.try_remove(key) {
             if let Some(until) = seat.expires {
-                self.parked.remove(&(until, key));
+                self.parked.remove(until, key, address_of(seat.peer));
             }
             self.forget_name(seat.name_hashes, key);
             counters.discarded += 1;
@@ -413,12 +476,14 @@ impl Roster {
 
     /// When the earliest resume window ends.
     pub fn next_expiry(&self) -> Option<Instant> {
-        self.parked.first().map(|&(at, _)| at)
+        self.parked.first().map(|(at, _)| at)
     }
 
     /// The student holding seat `key` dropped: the seat waits for them until `now + window`.
-    /// At most [`MAX_PARKED_SEATS`] wait: beyond that, the one whose window ends first is
-    /// recorded now (`disconnected`), so dropped attempts cannot grow memory without bound.
+    /// At most [`MAX_PARKED_SEATS`] wait: beyond that, the address holding the most waiting
+    /// seats gives up the one whose window ends first, recorded now (`disconnected`). So
+    /// dropped attempts cannot grow memory without bound, and one machine dropping attempt
+    /// after attempt uses up its own seats, not the class's.
     pub(super) fn park(
         &mut self,
         key: usize,
@@ -428,13 +493,14 @@ impl Roster {
         counters: &mut Counters,
     ) {
         while self.parked.len() >= MAX_PARKED_SEATS {
-            let Some((_, oldest)) = self.parked.pop_first() else {
+            let Some((until, oldest, from)) = self.parked.busiest_first() else {
                 break;
             };
+            self.parked.remove(until, oldest, from);
             counters.parked_early += 1;
             if counters.parked_early.is_power_of_two() {
                 log::warn!(
-                    "{MAX_PARKED_SEATS} attempts wait for their students: recording the oldest now ({} so far)",
+                    "{MAX_PARKED_SEATS} attempts wait for their students: recording the oldest from {from}, which holds the most, now ({} so far)",
                     counters.parked_early
                 );
             }
@@ -445,14 +511,14 @@ impl Roster {
             seat.holder = None;
             seat.expires = Some(until);
             seat.parked_at = Some(now);
-            self.parked.insert((until, key));
+            self.parked.insert(until, key, address_of(seat.peer));
         }
     }
 
     pub(super) fn unpark(&mut self, key: usize, holder: usize) {
         if let Some(seat) = self.seats.get_mut(key) {
             if let Some(until) = seat.expires.take() {
-                self.parked.remove(&(until, key));
+                self.parked.remove(until, key, address_of(seat.peer));
             }
             seat.parked_at = None;
             seat.holder = Some(holder);
@@ -461,7 +527,7 @@ impl Roster {
 
     /// Records every parked attempt whose resume window has ended (status `disconnected`).
     pub fn expire(&mut self, now: Instant, finished: &mut Vec<Attempt>, counters: &mut Counters) {
-        while let Some(&(at, key)) = self.parked.first() {
+        while let Some((at, key)) = self.parked.first() {
             if at > now {
                 break;
             }
@@ -501,7 +567,7 @@ impl Roster {
             return;
         };
         if let Some(until) = seat.expires {
-            self.parked.remove(&(until, key));
+            self.parked.remove(until, key, address_of(seat.peer));
         }
         self.forget_name(seat.name_hashes, key);
         let max = seat.order.len() as u32;

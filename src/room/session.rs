@@ -23,7 +23,9 @@ use super::live::{self, Live, Transition};
 use super::roster::{NameKeys, Roster, Seat, Status};
 use super::shared::Shared;
 use crate::bank::{Kind, Question, Response};
-use crate::limits::{ASK_INTERVAL, MAX_CODE_TRIES, MAX_DURATION, MAX_MESSAGE_CHARS, NAME_TIMEOUT};
+use crate::limits::{
+    ASK_INTERVAL, MAX_CODE_TRIES, MAX_DURATION, MAX_MESSAGE_CHARS, NAME_TIMEOUT, address_of,
+};
 use crate::quiz::{OptionOrder, Quiz};
 use crate::text::{sanitize, validate_name};
 use crate::wire::{self, ANSWER_PROMPT, CODE_PROMPT, NAME_PROMPT};
@@ -505,7 +507,7 @@ impl Session {
             );
             return self.back_to_naming(out);
         };
-        let wait = s.code_wait(now, self.peer.ip());
+        let wait = s.code_wait(now, address_of(self.peer));
         if !wait.is_zero() {
             shared.counters.codes_refused += 1;
             // A try refused unheard still counts against the connection: polling for the end
@@ -529,7 +531,7 @@ impl Session {
             shared.counters.wrong_codes += 1;
             self.wrong_codes = self.wrong_codes.saturating_add(1);
             log::debug!("{}: wrong resume code for {}", self.peer, s.name);
-            if let Some(wait) = s.wrong_code(now, self.peer.ip()) {
+            if let Some(wait) = s.wrong_code(now, address_of(self.peer)) {
                 let alert = format!(
                     "resume code for {}: {} wrong tries, the last from {}; that address waits {} s before its next (`code {}` gives a new code)",
                     s.name,
@@ -840,7 +842,11 @@ impl Session {
                     "error: give your name first; then /ask TEXT reaches the teacher",
                 )
             }
-            "/ask" if !shared.ask_gate.allow(self.peer.ip(), self.name(), now) => {
+            "/ask"
+                if !shared
+                    .ask_gate
+                    .allow(address_of(self.peer), self.name(), now) =>
+            {
                 shared.counters.asks_refused += 1;
                 line(
                     out,

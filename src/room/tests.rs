@@ -1068,6 +1068,39 @@ fn waiting_attempts_are_bounded_and_the_oldest_is_recorded_first() {
 }
 
 #[test]
+fn when_too_many_attempts_wait_the_address_holding_the_most_gives_up_its_own() {
+    let mut c = Class::new(in_order());
+    // A class of 30, each on their own machine, drops (the Wi-Fi went down).
+    let mut codes = Vec::new();
+    for n in 0..30u8 {
+        let id = c.connect_from(Door::Student, [127, 0, 1, n]);
+        let hello = c.send(id, &format!("pupil{n}"));
+        c.send(id, "b");
+        c.drop_conn(id);
+        codes.push(code_in(&hello));
+    }
+    // One machine answers one question and drops, over and over.
+    for n in 0..crate::limits::MAX_PARKED_SEATS {
+        let id = c.connect_from(Door::Student, [127, 0, 0, 9]);
+        c.send(id, &format!("bot{n}"));
+        c.send(id, "b");
+        c.drop_conn(id);
+    }
+    assert_eq!(c.room.counters().parked_early, 30);
+    assert!(
+        c.io.rows.iter().all(|a| a.name.starts_with("bot")),
+        "only the flooding address's attempts were recorded early"
+    );
+    assert_eq!(c.io.rows[0].name, "bot0", "its oldest first");
+    // Every pupil can still come back.
+    for (n, code) in codes.iter().enumerate() {
+        let id = c.connect_from(Door::Student, [127, 0, 1, n as u8]);
+        c.send(id, &format!("pupil{n}"));
+        assert!(c.send(id, code).contains("Welcome back"), "pupil{n}");
+    }
+}
+
+#[test]
 fn wrong_tokens_from_every_console_at_an_address_together_make_each_further_try_wait() {
     let mut c = Class::new(in_order());
     let mut wrong = 0;

@@ -310,6 +310,11 @@ impl Io for Outbox<'_> {
         }
     }
 
+    fn cut(&mut self, id: ConnId) {
+        // The sweep makes one last try at the output, then drops the socket.
+        self.net.mark_close(id, Status::Disconnected);
+    }
+
     fn record(&mut self, attempt: &Attempt, quiz: &Quiz) {
         self.net.results.record(attempt, quiz, SystemTime::now());
     }

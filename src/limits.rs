@@ -42,6 +42,10 @@ pub fn address_of(peer: SocketAddr) -> IpAddr {
 /// Requested listen backlog: a whole year group arriving in the same second waits in the
 /// kernel instead of being refused. Linux caps it at `net.core.somaxconn` (4096 by default).
 pub const LISTEN_BACKLOG: i32 = 4096;
+/// Most connections accepted (or refused) per door per loop turn: a flood of connects waits
+/// in the backlog for the next turn, in turn with everyone's input, and cannot hold the loop
+/// in `accept`.
+pub const ACCEPT_BUDGET: usize = 256;
 /// First pause after accept fails for lack of descriptors; doubles up to [`ACCEPT_PAUSE_MAX`].
 pub const ACCEPT_PAUSE_MIN: Duration = Duration::from_millis(50);
 pub const ACCEPT_PAUSE_MAX: Duration = Duration::from_secs(1);
@@ -128,6 +132,10 @@ pub const MAX_PARKED_SEATS: usize = 20_000;
 
 /// Most teacher consoles open at once.
 pub const MAX_TEACHERS: usize = 16;
+/// Most console sockets at once, those still closing included: a console that never gave the
+/// token is closed at once, but one that did is given time to take its last lines, and a
+/// stream of either must not use up the descriptors the students need.
+pub const MAX_CONSOLE_SOCKETS: usize = 2 * MAX_TEACHERS;
 /// How long a console may take to give the token: enough to copy it from the log and type
 /// it, short enough that silent connections do not hold console slots (and when all slots are
 /// taken, the oldest connection still without a token makes room for a new one).
@@ -207,6 +215,10 @@ pub fn table() -> Vec<Row> {
             format!("{LISTEN_BACKLOG} (capped by `net.core.somaxconn`)"),
         ),
         row(
+            "connections accepted per loop turn",
+            format!("{ACCEPT_BUDGET} per door"),
+        ),
+        row(
             "connections from one address",
             format!("`--max-per-address` ({MAX_PER_ADDRESS}; 0: no limit)"),
         ),
@@ -277,6 +289,10 @@ pub fn table() -> Vec<Row> {
             format!("{} s", LINGER.as_secs()),
         ),
         row("teacher consoles", format!("{MAX_TEACHERS} at once")),
+        row(
+            "console sockets, closing ones included",
+            format!("{MAX_CONSOLE_SOCKETS}"),
+        ),
         row(
             "the console's `results`",
             format!(

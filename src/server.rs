@@ -26,9 +26,10 @@ use slab::Slab;
 use crate::config::Config;
 use crate::conn::{Conn, Net, Outbox, Phase};
 use crate::limits::{
-    self, ACCEPT_PAUSE_MAX, ACCEPT_PAUSE_MIN, CONSOLE_BUFFERS, CONSOLE_LINES_PER_TURN,
-    LISTEN_BACKLOG, MAX_TEACHERS, OUT_KEEP, OUTPUT_WATERMARK, READ_BUDGET, RESULTS_RETRY,
-    SHUTDOWN_GRACE, STUDENT_BUFFERS, STUDENT_LINES_PER_TURN, address_of,
+    self, ACCEPT_BUDGET, ACCEPT_PAUSE_MAX, ACCEPT_PAUSE_MIN, CONSOLE_BUFFERS,
+    CONSOLE_LINES_PER_TURN, LISTEN_BACKLOG, MAX_CONSOLE_SOCKETS, MAX_TEACHERS, OUT_KEEP,
+    OUTPUT_WATERMARK, READ_BUDGET, RESULTS_RETRY, SHUTDOWN_GRACE, STUDENT_BUFFERS,
+    STUDENT_LINES_PER_TURN, address_of,
 };
 use crate::results::Results;
 use crate::room::roster::Status;
@@ -190,6 +191,9 @@ pub struct Server {
     /// Accepting is paused (no descriptors left) until this instant or a close, whichever
     /// first; the duration is the current pause, doubled on each failure.
     accept_paused: Option<(Instant, Duration)>,
+    /// A door accepted its [`ACCEPT_BUDGET`] last turn and may have more waiting: accept again
+    /// next turn (mio's readiness is edge-triggered, so no new event would say so).
+    accept_more: [bool; 2],
     /// When the server ran out of descriptors with connections waiting; cleared once the
     /// backlog is drained, so the warning is logged once per episode, not once per retry.
     starved_since: Option<Instant>,
@@ -324,6 +328,7 @@ impl Server {
             max_clients,
             max_per_address: config.max_per_address.filter(|&n| n > 0),
             accept_paused: None,
+            accept_more: [false; 2],
             starved_since: None,
             signals,
             stop: Arc::new(AtomicBool::new(false)),
@@ -370,6 +375,12 @@ impl Server {
             }
             let now = Instant::now();
             self.net.results.new_turn();
+            if std::mem::take(&mut self.accept_more[0]) {
+                self.accept_all(now);
+            }
+            if std::mem::take(&mut self.accept_more[1]) {
+                self.accept_teachers(now);
+            }
             for event in events.iter() {
                 match event.token() {
                     LISTENER => self.accept_all(now),
@@ -403,7 +414,7 @@ impl Server {
 
     /// How long poll may sleep: until the nearest deadline (none: block; overdue: zero).
     fn poll_timeout(&self, now: Instant) -> Option<Duration> {
-        if !self.net.ready.is_empty() {
+        if !self.net.ready.is_empty() || self.accept_more.contains(&true) {
             return Some(Duration::ZERO);
         }
         [
@@ -485,7 +496,7 @@ impl Server {
         if self.accept_paused.is_some_and(|(until, _)| now < until) {
             return;
         }
-        loop {
+        for _ in 0..ACCEPT_BUDGET {
             let Some(listener) = self.listener.as_ref() else {
                 return;
             };
@@ -541,6 +552,7 @@ impl Server {
                 }
             }
         }
+        self.accept_more[0] = true;
     }
 
     /// Full: one clear line, then close. The line fits any socket buffer, so one write does.
@@ -578,21 +590,39 @@ impl Server {
 
     /// Accepts every waiting teacher console (up to [`MAX_TEACHERS`]).
     fn accept_teachers(&mut self, now: Instant) {
-        loop {
+        for _ in 0..ACCEPT_BUDGET {
             let Some(listener) = self.admin_listener.as_ref() else {
                 return;
             };
             match listener.accept() {
                 Ok((stream, peer)) => {
+                    if self.net.teachers >= MAX_CONSOLE_SOCKETS {
+                        self.net.stats.rejected_consoles += 1;
+                        if self.net.stats.rejected_consoles.is_power_of_two() {
+                            log::warn!(
+                                "teacher console from {peer} refused: {MAX_CONSOLE_SOCKETS} console sockets open or closing ({} refused so far)",
+                                self.net.stats.rejected_consoles
+                            );
+                        }
+                        refuse(
+                            stream,
+                            "error: too many teacher consoles open or closing; try again in a few seconds\r\n",
+                        );
+                        continue;
+                    }
                     if self.room.consoles() >= MAX_TEACHERS {
                         let mut made = false;
                         self.with_room(None, now, |room, io| {
                             made = room.make_room_for_console(now, io);
                         });
                         if !made {
-                            log::warn!(
-                                "teacher console from {peer} refused: {MAX_TEACHERS} already open"
-                            );
+                            self.net.stats.rejected_consoles += 1;
+                            if self.net.stats.rejected_consoles.is_power_of_two() {
+                                log::warn!(
+                                    "teacher console from {peer} refused: {MAX_TEACHERS} already open ({} refused so far)",
+                                    self.net.stats.rejected_consoles
+                                );
+                            }
                             refuse(
                                 stream,
                                 &format!(
@@ -601,6 +631,9 @@ impl Server {
                             );
                             continue;
                         }
+                        // Close it now, not at the end of the turn: a client that connects
+                        // again as soon as it is greeted keeps this loop accepting.
+                        self.sweep(now);
                     }
                     self.add_conn(stream, peer, Door::Teacher, now);
                 }
@@ -613,6 +646,7 @@ impl Server {
                 }
             }
         }
+        self.accept_more[1] = true;
     }
 
     /// Registers a new connection under the slab key it is about to get, and lets the room
@@ -961,6 +995,7 @@ impl Server {
                 self.net.stats.rejected_address,
             ),
             ("closed at the output cap", self.net.stats.closed_output_cap),
+            ("consoles refused", self.net.stats.rejected_consoles),
             ("lines too long", c.lines_too_long),
             ("/ask refused (too fast)", c.asks_refused),
             ("descriptor shortages", self.net.stats.accept_pauses),

@@ -280,6 +280,50 @@ fn sixteen_silent_console_connections_cannot_lock_the_teacher_out() {
 }
 
 #[test]
+fn a_stream_of_silent_consoles_does_not_hold_descriptors_and_the_teacher_still_gets_in() {
+    let dir = TempDir::new("console-stream");
+    let mut cmd = Quizd::command(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--results",
+        text(&dir.path().join("results.csv")),
+    ]);
+    cmd.env("QUIZD_ADMIN_TOKEN", "sesame-4242");
+    let mut q = Quizd::spawn(cmd);
+    q.listening();
+    let console = console_addr(&mut q);
+    let descriptors = |q: &Quizd| {
+        std::fs::read_dir(format!("/proc/{}/fd", q.pid()))
+            .expect("list /proc/PID/fd")
+            .count()
+    };
+    let before = descriptors(&q);
+    // 400 connections that wait at `token> ` and keep their sockets open: each past the
+    // sixteenth makes the oldest one without a token close.
+    let mut held = Vec::new();
+    for _ in 0..400 {
+        let mut c = Client::connect(console);
+        c.expect("token> ");
+        held.push(c);
+    }
+    let grown = descriptors(&q) - before;
+    assert!(
+        grown <= quizd::limits::MAX_CONSOLE_SOCKETS,
+        "400 silent consoles hold {grown} descriptors"
+    );
+    let mut teacher = Client::connect(console);
+    teacher.expect("token> ");
+    teacher.send("sesame-4242");
+    teacher.expect_line("ok: token accepted");
+    teacher.send("stats");
+    let line = teacher.expect_line("consoles:");
+    assert!(
+        line.ends_with(" 385 without a token closed to make room"),
+        "{line}"
+    );
+}
+
+#[test]
 fn a_results_file_deleted_while_serving_is_recreated_and_the_last_line_tells_the_truth() {
     let dir = TempDir::new("results-deleted");
     let results = dir.path().join("results.csv");

@@ -137,6 +137,8 @@ impl Upload {
 #[derive(Debug)]
 pub struct Console {
     state: State,
+    /// Whether the token was ever given (a closed console may have been a teacher's).
+    trusted: bool,
 }
 
 impl Console {
@@ -146,6 +148,7 @@ impl Console {
         out.extend_from_slice(TOKEN_PROMPT.as_bytes());
         Console {
             state: State::Token { wrong: 0 },
+            trusted: false,
         }
     }
 
@@ -187,6 +190,11 @@ impl Console {
     }
 
     /// True once the right token was given (and until the console closes).
+    /// Whether the token was given at some point (true after a teacher's `quit` too).
+    pub fn gave_token(&self) -> bool {
+        self.trusted
+    }
+
     pub fn is_authenticated(&self) -> bool {
         matches!(self.state, State::Ready | State::Uploading(_))
     }
@@ -206,6 +214,7 @@ impl Console {
     /// Returns the state left behind.
     fn set_state(&mut self, to: State) -> State {
         log::trace!("console {:?} -> {:?}", self.state, to);
+        self.trusted |= matches!(to, State::Ready);
         std::mem::replace(&mut self.state, to)
     }
 

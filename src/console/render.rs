@@ -171,10 +171,15 @@ pub struct StatsView {
     pub closed_output_cap: u64,
     /// Teacher consoles closed after too many wrong tokens.
     pub wrong_token_closes: u64,
+    /// Consoles refused (every slot taken), and consoles without a token closed to make room.
+    pub consoles_refused: u64,
+    pub consoles_evicted: u64,
     pub attempts_started: u64,
     pub attempts_finished: u64,
     /// Attempts whose student dropped before answering (no row).
     pub attempts_discarded: u64,
+    /// Attempts recorded before their resume window ended, because too many were waiting.
+    pub attempts_parked_early: u64,
     /// Wrong resume codes typed, and tries not heard because the name had to wait.
     pub wrong_codes: u64,
     pub codes_refused: u64,
@@ -215,10 +220,20 @@ pub fn render_stats(view: &StatsView) -> Vec<String> {
         ("closed (output cap)", view.closed_output_cap.to_string()),
         ("closed (wrong token)", view.wrong_token_closes.to_string()),
         (
+            "consoles",
+            format!(
+                "{} refused (full), {} without a token closed to make room",
+                view.consoles_refused, view.consoles_evicted
+            ),
+        ),
+        (
             "attempts",
             format!(
-                "{} started, {} finished, {} dropped before answering",
-                view.attempts_started, view.attempts_finished, view.attempts_discarded
+                "{} started, {} finished, {} dropped before answering, {} recorded early (too many waiting)",
+                view.attempts_started,
+                view.attempts_finished,
+                view.attempts_discarded,
+                view.attempts_parked_early
             ),
         ),
         (
@@ -404,9 +419,12 @@ mod tests {
             rejected_address: 0,
             closed_output_cap: 0,
             wrong_token_closes: 1,
+            consoles_refused: 2,
+            consoles_evicted: 5,
             attempts_started: 40,
             attempts_finished: 16,
             attempts_discarded: 3,
+            attempts_parked_early: 0,
             wrong_codes: 7,
             codes_refused: 4,
             answers: 380,
@@ -427,7 +445,8 @@ mod tests {
                 "refused (address):    0",
                 "closed (output cap):  0",
                 "closed (wrong token): 1",
-                "attempts:             40 started, 16 finished, 3 dropped before answering",
+                "consoles:             2 refused (full), 5 without a token closed to make room",
+                "attempts:             40 started, 16 finished, 3 dropped before answering, 0 recorded early (too many waiting)",
                 "resume codes:         7 wrong, 4 not heard (name waiting)",
                 "answers:              380",
                 "timeouts:             12",

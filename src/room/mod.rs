@@ -67,6 +67,12 @@ pub trait Io {
     fn send(&mut self, id: ConnId, bytes: &[u8]);
     /// Connection `id` has had its last word: close it once its output is out.
     fn close(&mut self, id: ConnId);
+    /// Connection `id` is owed no more than one try at sending its last line: close it now,
+    /// without waiting for the peer to take it (a console that never gave the token, so a
+    /// stream of them cannot hold descriptors).
+    fn cut(&mut self, id: ConnId) {
+        self.close(id);
+    }
     /// An attempt ended: record it (the results file) before anything else happens.
     fn record(&mut self, attempt: &Attempt, quiz: &Quiz);
     /// Reads and parses the bank files or directories `paths` (`load`, `reload`).
@@ -127,6 +133,9 @@ pub struct NetStats {
     pub rejected_address: u64,
     /// Connections closed because their output backed up.
     pub closed_output_cap: u64,
+    /// Consoles refused because every slot was taken by one past its token, or too many
+    /// console sockets were still closing.
+    pub rejected_consoles: u64,
     /// Times accepting paused for lack of descriptors.
     pub accept_pauses: u64,
     /// Most connections open at once.
@@ -436,7 +445,12 @@ impl Room {
             console.close_now();
         }
         self.shared.counters.consoles_evicted += 1;
-        log::warn!("console slots full: closed the oldest console from {ip} without a token");
+        if self.shared.counters.consoles_evicted.is_power_of_two() {
+            log::warn!(
+                "console slots full: closed the oldest console from {ip} without a token ({} so far)",
+                self.shared.counters.consoles_evicted
+            );
+        }
         self.settle(id, now, io);
         true
     }
@@ -685,11 +699,17 @@ impl Room {
             return;
         };
         if member.is_done() {
+            let stranger =
+                matches!(&member.role, Role::Teacher { console, .. } if !console.gave_token());
             if let Some(member) = self.members.get_mut(id).and_then(Option::take) {
                 self.unarm(id, &member);
                 self.count_out(id, &member);
             }
-            io.close(id);
+            if stranger {
+                io.cut(id);
+            } else {
+                io.close(id);
+            }
             return;
         }
         let deadline = member.deadline();

@@ -85,10 +85,10 @@ impl Room {
                     Reply::Lines(format!("error: no student named {name} is connected"))
                 }
             }
-            Request::Load { paths } => Reply::Lines(self.switch_bank(BankSource::Files(paths), io)),
-            Request::Reload => Reply::Lines(self.switch_bank(BankSource::Again, io)),
+            Request::Load { paths } => Reply::Lines(self.switch_bank(BankSource::Files(paths), now, io)),
+            Request::Reload => Reply::Lines(self.switch_bank(BankSource::Again, now, io)),
             Request::Upload { name, text } => {
-                Reply::Lines(self.switch_bank(BankSource::Upload { name, text }, io))
+                Reply::Lines(self.switch_bank(BankSource::Upload { name, text }, now, io))
             }
             Request::Results => match io.results() {
                 Ok(csv) => Reply::Block(vec![csv]),
@@ -293,11 +293,13 @@ impl Room {
     }
 
     /// `load` (new paths), `reload` (the same paths again) or `upload` (a bank's text): serves
-    /// the new bank if it is good and nobody is mid-quiz; otherwise the old one stays. Returns
-    /// the reply.
-    fn switch_bank(&mut self, source: BankSource, io: &mut dyn Io) -> String {
+    /// the new bank if it is good and no connected student is mid-quiz; otherwise the old one
+    /// stays. Attempts waiting for a student who dropped are recorded (`ended`): they could not
+    /// go on in another bank, and they must not let anyone who drops attempt after attempt
+    /// block the switch. Returns the reply.
+    fn switch_bank(&mut self, source: BankSource, now: Instant, io: &mut dyn Io) -> String {
         // Before any reading or parsing: nothing a busy room cannot use may stall it.
-        let busy = self.shared.roster.len();
+        let busy = self.shared.roster.len() - self.shared.roster.parked();
         if busy > 0 {
             return format!(
                 "error: {busy} student(s) are mid-quiz; switch banks between quizzes (end the quiz first; quizd --check FILE checks a bank meanwhile)"
@@ -330,6 +332,9 @@ impl Room {
             bank.title = title.clone();
         }
         let title = bank.title.clone();
+        let waiting = self.shared.roster.parked();
+        self.shared.finish_parked(Status::Ended, now);
+        self.record_finished(io);
         let settings = self.shared.quiz.settings.clone();
         self.shared.quiz = Quiz::new(bank, settings);
         self.shared.new_game();
@@ -339,7 +344,14 @@ impl Room {
             BankSource::Again => {}
         }
         log::info!("now serving '{title}': {count} questions");
-        format!("ok: {count} questions; now serving {title}")
+        if waiting > 0 {
+            log::info!("{waiting} attempt(s) of students who dropped recorded as ended");
+            format!(
+                "ok: {count} questions; now serving {title} ({waiting} attempt(s) of students who dropped recorded as ended)"
+            )
+        } else {
+            format!("ok: {count} questions; now serving {title}")
+        }
     }
 
     fn status_view(&self) -> StatusView {

@@ -659,6 +659,25 @@ fn banks_switch_only_between_quizzes() {
     assert!(upload(&mut c, t, "mine.txt", GOOD).starts_with("ok: 1 questions"));
 }
 
+#[test]
+fn a_bank_switch_records_attempts_waiting_for_students_who_dropped_and_is_not_blocked_by_them() {
+    let mut c = Class::new(in_order());
+    let t = c.teacher();
+    parked(&mut c, "alice");
+    let reply = upload(&mut c, t, "mine.txt", GOOD);
+    assert!(
+        reply.starts_with("ok: 1 questions; now serving")
+            && reply.contains("(1 attempt(s) of students who dropped recorded as ended)"),
+        "{reply}"
+    );
+    let row = c.io.rows.last().expect("alice's row");
+    assert_eq!((row.name.as_str(), row.status), ("alice", Status::Ended));
+    assert_eq!(row.responses.len(), 3, "recorded against the bank she took");
+    // Her name is free: no seat waits for a resume code.
+    let (_, shown) = c.named("alice");
+    assert!(!shown.contains("code> "), "{shown}");
+}
+
 // --- the live game --------------------------------------------------------------------------
 
 /// Starts a live quiz from console `t`; returns the reply.

@@ -349,8 +349,19 @@ impl Io for Outbox<'_> {
 /// (a file appended to over many runs must not stall the loop, nor fill the console's output).
 fn tail_of_results(path: &std::path::Path, max: u64) -> io::Result<String> {
     use std::io::{Read, Seek, SeekFrom};
-    let mut file = std::fs::File::open(path)?;
-    let len = file.metadata()?.len();
+    use std::os::unix::fs::OpenOptionsExt;
+    // Without blocking, and a regular file only: a FIFO at the path must not hold the loop.
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)?;
+    let metadata = file.metadata()?;
+    if !metadata.is_file() {
+        return Err(io::Error::other(crate::bank::not_regular_message(
+            metadata.file_type(),
+        )));
+    }
+    let len = metadata.len();
     if len <= max {
         let mut text = String::new();
         file.read_to_string(&mut text)?;
@@ -410,5 +421,18 @@ mod tests {
         assert_eq!(lines.last(), Some(&"row 0999"));
         assert!(lines[2].starts_with("row "), "whole rows only: {lines:?}");
         assert!(shown.len() < 300);
+    }
+
+    #[test]
+    fn a_fifo_at_the_results_path_is_an_error_not_a_wait_for_a_writer() {
+        use std::os::unix::ffi::OsStrExt;
+        let path = std::env::temp_dir().join(format!("quizd-fifo-{}.csv", std::process::id()));
+        let c = std::ffi::CString::new(path.as_os_str().as_bytes()).expect("no NUL in path");
+        // SAFETY: `c` is a valid NUL-terminated path for the duration of the call.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+        let shown = tail_of_results(&path, 1 << 20);
+        let _ = std::fs::remove_file(&path);
+        let e = shown.expect_err("a FIFO is not read");
+        assert!(e.to_string().contains("not a regular file (a FIFO)"), "{e}");
     }
 }

@@ -15,7 +15,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
@@ -236,14 +236,29 @@ impl Results {
 
 /// Opens (or creates) a results file for appending: the header goes into an empty file (and
 /// is taken out again if it could not be written whole, so the next try starts clean); a file
-/// that does not start with it is appended to with a warning.
+/// that does not start with it is appended to with a warning. Only a regular file (or
+/// `/dev/null`) will do, opened without blocking: a FIFO or a terminal put at the path could
+/// otherwise hold the server's one thread in `open` or `write`.
 fn open_for_rows(path: &Path) -> io::Result<File> {
     let mut file = OpenOptions::new()
         .create(true)
         .append(true)
         .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)?;
-    if file.metadata()?.len() == 0 {
+    let metadata = file.metadata()?;
+    let kind = metadata.file_type();
+    if kind.is_char_device() && metadata.rdev() == libc::makedev(1, 3) {
+        // /dev/null: the teacher keeps no results.
+        return Ok(file);
+    }
+    if !kind.is_file() {
+        return Err(io::Error::other(format!(
+            "{}; results go only to a regular file",
+            crate::bank::not_regular_message(kind)
+        )));
+    }
+    if metadata.len() == 0 {
         if let Err(e) = file.write_all(format!("{HEADER}\r\n").as_bytes()) {
             let _ = file.set_len(0);
             return Err(e);
@@ -688,6 +703,43 @@ mod tests {
         assert!(!r.has_pending());
         assert_eq!(r.written(), 1);
         assert_eq!(names_in(&path), ["alice"]);
+    }
+
+    fn mkfifo(path: &Path) {
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(path.as_os_str().as_bytes()).expect("no NUL in path");
+        // SAFETY: `c` is a valid NUL-terminated path for the duration of the call.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+    }
+
+    #[test]
+    fn a_fifo_at_the_path_is_refused_at_once_and_rows_wait_for_a_regular_file() {
+        let dir = TempDir::new("fifo");
+        let path = dir.0.join("r.csv");
+        mkfifo(&path);
+        let Err(e) = Results::open(&path) else {
+            panic!("a FIFO is refused");
+        };
+        assert!(e.to_string().contains("not a regular file (a FIFO)"), "{e}");
+        // Replaced by a FIFO while serving: no open or write waits for a reader.
+        fs::remove_file(&path).expect("remove fifo");
+        let mut r = Results::open(&path).expect("open results");
+        fs::remove_file(&path).expect("remove file");
+        mkfifo(&path);
+        r.new_turn();
+        r.record(&attempt("alice"), &quiz(), SystemTime::UNIX_EPOCH);
+        assert_eq!((r.written(), r.unwritten()), (0, 1));
+        fs::remove_file(&path).expect("remove fifo");
+        r.retry();
+        assert_eq!(r.written(), 1);
+        assert_eq!(names_in(&path), ["alice"]);
+    }
+
+    #[test]
+    fn dev_null_is_accepted_as_a_results_file() {
+        let mut r = Results::open(Path::new("/dev/null")).expect("/dev/null will do");
+        r.record(&attempt("alice"), &quiz(), SystemTime::UNIX_EPOCH);
+        assert!(!r.has_pending());
     }
 
     #[test]

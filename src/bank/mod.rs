@@ -833,7 +833,7 @@ fn not_regular(name: &str, file_type: fs::FileType) -> Problem {
 }
 
 /// `not a regular file (a FIFO)`, for a file type that is neither a file nor a directory.
-fn not_regular_message(file_type: fs::FileType) -> String {
+pub(crate) fn not_regular_message(file_type: fs::FileType) -> String {
     let what = if file_type.is_fifo() {
         "a FIFO"
     } else if file_type.is_char_device() {

@@ -588,6 +588,24 @@ impl Server {
         );
     }
 
+    /// A console that cannot be served: one line and close, counted, logged now and then.
+    fn refuse_console(
+        &mut self,
+        stream: mio::net::TcpStream,
+        peer: SocketAddr,
+        why: &str,
+        line: &str,
+    ) {
+        self.net.stats.rejected_consoles += 1;
+        if self.net.stats.rejected_consoles.is_power_of_two() {
+            log::warn!(
+                "teacher console from {peer} refused: {why} ({} refused so far)",
+                self.net.stats.rejected_consoles
+            );
+        }
+        refuse(stream, &format!("{line}\r\n"));
+    }
+
     /// Accepts every waiting teacher console (up to [`MAX_TEACHERS`]).
     fn accept_teachers(&mut self, now: Instant) {
         for _ in 0..ACCEPT_BUDGET {
@@ -597,16 +615,11 @@ impl Server {
             match listener.accept() {
                 Ok((stream, peer)) => {
                     if self.net.teachers >= MAX_CONSOLE_SOCKETS {
-                        self.net.stats.rejected_consoles += 1;
-                        if self.net.stats.rejected_consoles.is_power_of_two() {
-                            log::warn!(
-                                "teacher console from {peer} refused: {MAX_CONSOLE_SOCKETS} console sockets open or closing ({} refused so far)",
-                                self.net.stats.rejected_consoles
-                            );
-                        }
-                        refuse(
+                        self.refuse_console(
                             stream,
-                            "error: too many teacher consoles open or closing; try again in a few seconds\r\n",
+                            peer,
+                            &format!("{MAX_CONSOLE_SOCKETS} console sockets open or closing"),
+                            "error: too many teacher consoles open or closing; try again in a few seconds",
                         );
                         continue;
                     }
@@ -616,18 +629,11 @@ impl Server {
                             made = room.make_room_for_console(now, io);
                         });
                         if !made {
-                            self.net.stats.rejected_consoles += 1;
-                            if self.net.stats.rejected_consoles.is_power_of_two() {
-                                log::warn!(
-                                    "teacher console from {peer} refused: {MAX_TEACHERS} already open ({} refused so far)",
-                                    self.net.stats.rejected_consoles
-                                );
-                            }
-                            refuse(
+                            self.refuse_console(
                                 stream,
-                                &format!(
-                                    "error: too many teacher consoles (max {MAX_TEACHERS})\r\n"
-                                ),
+                                peer,
+                                &format!("{MAX_TEACHERS} already open"),
+                                &format!("error: too many teacher consoles (max {MAX_TEACHERS})"),
                             );
                             continue;
                         }

@@ -170,6 +170,22 @@ fn a_console_that_never_reads_and_sends_enter_before_the_token_costs_under_64_mb
     assert!(n > 0, "the console greeted it");
 }
 
+/// quizd (the built binary) on the bundled bank with its console on (token `sesame-4242`);
+/// returns it and the console's address.
+fn serve_with_console(dir: &TempDir) -> (Quizd, SocketAddr) {
+    let mut cmd = Quizd::command(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--results",
+        text(&dir.path().join("results.csv")),
+    ]);
+    cmd.env("QUIZD_ADMIN_TOKEN", "sesame-4242");
+    let mut q = Quizd::spawn(cmd);
+    q.listening();
+    let console = console_addr(&mut q);
+    (q, console)
+}
+
 /// Waits for `teacher console on ADDR`; returns the address.
 fn console_addr(q: &mut Quizd) -> SocketAddr {
     let line = q.wait_for("console address", |l| l.contains("teacher console on "));
@@ -242,16 +258,7 @@ fn four_hundred_connections_from_one_address_leave_room_for_a_student_from_anoth
 #[test]
 fn sixteen_silent_console_connections_cannot_lock_the_teacher_out() {
     let dir = TempDir::new("console-slots");
-    let mut cmd = Quizd::command(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--results",
-        text(&dir.path().join("results.csv")),
-    ]);
-    cmd.env("QUIZD_ADMIN_TOKEN", "sesame-4242");
-    let mut q = Quizd::spawn(cmd);
-    q.listening();
-    let console = console_addr(&mut q);
+    let (_q, console) = serve_with_console(&dir);
     // Every slot taken by a connection that says nothing.
     let silent: Vec<Client> = (0..quizd::limits::MAX_TEACHERS)
         .map(|_| {
@@ -282,16 +289,7 @@ fn sixteen_silent_console_connections_cannot_lock_the_teacher_out() {
 #[test]
 fn a_stream_of_silent_consoles_does_not_hold_descriptors_and_the_teacher_still_gets_in() {
     let dir = TempDir::new("console-stream");
-    let mut cmd = Quizd::command(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--results",
-        text(&dir.path().join("results.csv")),
-    ]);
-    cmd.env("QUIZD_ADMIN_TOKEN", "sesame-4242");
-    let mut q = Quizd::spawn(cmd);
-    q.listening();
-    let console = console_addr(&mut q);
+    let (q, console) = serve_with_console(&dir);
     let descriptors = |q: &Quizd| {
         std::fs::read_dir(format!("/proc/{}/fd", q.pid()))
             .expect("list /proc/PID/fd")

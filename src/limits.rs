@@ -123,6 +123,10 @@ pub const CODE_BACKOFF_MAX: Duration = Duration::from_secs(5 * 60);
 /// Addresses whose wrong codes are counted apart for one name; beyond them, the others share
 /// one count (a guesser with many addresses slows itself down, not the rightful student).
 pub const CODE_ADDRESSES: usize = 16;
+/// Names whose attempts at a quiz are counted (for `--attempts`): beyond this many, attempts
+/// under new names are not counted, so throw-away names cannot grow memory without bound (an
+/// entry is some 40 bytes).
+pub const MAX_NAMES_COUNTED: usize = 1_000_000;
 /// Attempts waiting for a student who dropped; beyond this, the address holding the most gives
 /// up the one whose window ends first (recorded at once), so connect-answer-drop cycles cannot
 /// grow memory without bound, nor push out the class's seats.
@@ -279,6 +283,10 @@ pub fn table() -> Vec<Row> {
                 CODE_BACKOFF.as_secs(),
                 CODE_BACKOFF_MAX.as_secs() / 60
             ),
+        ),
+        row(
+            "names whose attempts are counted (`--attempts`)",
+            format!("{MAX_NAMES_COUNTED}"),
         ),
         row(
             "attempts waiting for a student who dropped",

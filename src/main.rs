@@ -77,6 +77,11 @@ struct Cli {
           value_parser = clap::value_parser!(u64).range(0..=604_800))]
     resume_window: u64,
 
+    /// Attempts each student (by name) may take at the quiz; 0 for no limit. The teacher's
+    /// `retake NAME` allows one more.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    attempts: u32,
+
     /// `self-paced` (each student goes at their own pace) or `live` (the teacher opens each
     /// question for everyone at once from the console).
     #[arg(long, value_name = "MODE", default_value = "self-paced",
@@ -191,6 +196,7 @@ fn main() -> ExitCode {
         reveal: !cli.no_reveal,
         idle_timeout: Duration::from_secs(cli.idle_timeout),
         resume_window: Duration::from_secs(cli.resume_window),
+        attempts: (cli.attempts > 0).then_some(cli.attempts),
         live: (cli.mode == "live").then(|| LiveSettings {
             auto_next: cli.auto_next.map(Duration::from_secs),
             scoring: if cli.scoring == "speed" {

@@ -47,6 +47,10 @@ pub struct Settings {
     pub resume_window: Duration,
     /// Teacher-paced: everyone gets the same questions at the same time (`None`: self-paced).
     pub live: Option<LiveSettings>,
+    /// Attempts each name may take at this quiz (`None`: no limit), counted by name as names
+    /// are compared (`Alice` and `аlice` count as `alice`); a teacher's `retake NAME` grants
+    /// one more. One by default, as a graded quiz wants.
+    pub attempts: Option<u32>,
 }
 
 impl Default for Settings {
@@ -60,6 +64,7 @@ impl Default for Settings {
             idle_timeout: Duration::from_secs(600),
             resume_window: Duration::from_secs(600),
             live: None,
+            attempts: Some(1),
         }
     }
 }
@@ -201,11 +206,19 @@ impl Quiz {
         self.settings.count.map_or(all, |n| n.min(all))
     }
 
-    /// The seed of one attempt: fixed by `--seed` and the name (so a run can be replayed),
-    /// otherwise drawn from `rng`, the room's generator.
-    pub fn attempt_seed(&self, name: &str, rng: &mut fastrand::Rng) -> u64 {
+    /// The seed of a name's `attempt`th attempt (from 1): fixed by `--seed`, the name and the
+    /// attempt (so a run can be replayed, and a retake is not the same quiz again), otherwise
+    /// drawn from `rng`, the room's generator.
+    pub fn attempt_seed(&self, name: &str, attempt: u32, rng: &mut fastrand::Rng) -> u64 {
         match self.settings.seed {
-            Some(seed) => mix(seed ^ fnv1a(name.to_lowercase().as_bytes())),
+            Some(seed) => {
+                let first = mix(seed ^ fnv1a(name.to_lowercase().as_bytes()));
+                if attempt <= 1 {
+                    first
+                } else {
+                    mix(first ^ u64::from(attempt))
+                }
+            }
             None => rng.u64(..),
         }
     }
@@ -398,10 +411,11 @@ mod tests {
         // Whatever the room's generator says, the seed decides.
         let mut rng = fastrand::Rng::with_seed(1);
         let mut other = fastrand::Rng::with_seed(2);
-        let a = q.attempt_seed("Alice", &mut rng);
-        assert_eq!(a, q.attempt_seed("alice", &mut other));
-        assert_ne!(a, q.attempt_seed("bob", &mut rng));
-        assert_eq!(q.draw(a), q.draw(q.attempt_seed("ALICE", &mut other)));
+        let a = q.attempt_seed("Alice", 1, &mut rng);
+        assert_eq!(a, q.attempt_seed("alice", 1, &mut other));
+        assert_ne!(a, q.attempt_seed("bob", 1, &mut rng));
+        assert_ne!(a, q.attempt_seed("alice", 2, &mut rng), "a retake is another draw");
+        assert_eq!(q.draw(a), q.draw(q.attempt_seed("ALICE", 1, &mut other)));
     }
 
     #[test]

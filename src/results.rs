@@ -26,7 +26,8 @@ use crate::room::roster::Attempt;
 use crate::text::percent;
 
 /// The header line; its column names are a stable interface (spreadsheets, scripts).
-pub const HEADER: &str = "finished_at,name,peer,quiz,score,max,percent,duration_s,answers,status";
+pub const HEADER: &str =
+    "finished_at,name,peer,quiz,score,max,percent,duration_s,answers,status,attempt,points";
 
 /// Where finished attempts go.
 #[derive(Debug)]
@@ -333,6 +334,13 @@ pub fn row(attempt: &Attempt, quiz: &Quiz, finished_at: SystemTime) -> String {
         format!("{:.1}", attempt.duration.as_secs_f64()),
         csv_text(&answers),
         attempt.status.as_str().to_string(),
+        attempt.attempt.to_string(),
+        // Leaderboard points exist in live mode only.
+        if quiz.settings.live.is_some() {
+            attempt.points.to_string()
+        } else {
+            String::new()
+        },
     ];
     let mut line = fields.join(",");
     line.push_str("\r\n");
@@ -450,6 +458,8 @@ mod tests {
     fn attempt(name: &str) -> Attempt {
         Attempt {
             name: name.into(),
+            attempt: 1,
+            points: 0,
             peer: "127.0.0.1:5000".parse().expect("literal address"),
             score: 2,
             max: 3,
@@ -477,9 +487,9 @@ mod tests {
         let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000);
         assert_eq!(
             row(&attempt("alice"), &quiz(), t),
-            "2026-11-18T11:06:40Z,alice,127.0.0.1:5000,sockets,2,3,67,61.2,1:a 2:- 4:b,completed\r\n"
+            "2026-11-18T11:06:40Z,alice,127.0.0.1:5000,sockets,2,3,67,61.2,1:a 2:- 4:b,completed,1,\r\n"
         );
-        assert_eq!(HEADER.split(',').count(), 10);
+        assert_eq!(HEADER.split(',').count(), 12);
     }
 
     #[test]
@@ -790,7 +800,7 @@ mod tests {
         assert_eq!(names_in(&path), ["alice"]);
         let text = fs::read_to_string(&path).expect("read results");
         assert!(
-            text.ends_with(",completed\r\n") && text.lines().count() == 2,
+            text.ends_with(",completed,1,\r\n") && text.lines().count() == 2,
             "{text:?}"
         );
     }

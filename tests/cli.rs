@@ -21,7 +21,8 @@ use common::binary::{Quizd, text};
 use common::{Client, PATIENCE, TempDir, csv_rows};
 
 /// The results header: a stable interface (spreadsheets, scripts).
-const HEADER: &str = "finished_at,name,peer,quiz,score,max,percent,duration_s,answers,status";
+const HEADER: &str =
+    "finished_at,name,peer,quiz,score,max,percent,duration_s,answers,status,attempt,points";
 /// Columns of a results row.
 const NAME: usize = 1;
 const SCORE: usize = 4;

@@ -109,7 +109,7 @@ fn status_who_top_and_stats_describe_the_class() {
     // A header, then alice first with 1 right of 3 so far.
     assert_eq!(top.len(), 2, "{top:?}");
     let row: Vec<&str> = top[1].split_whitespace().collect();
-    assert_eq!(&row[..3], ["1", "alice", "1/3"], "{top:?}");
+    assert_eq!(&row[..4], ["1", "alice", "1", "1/3"], "{top:?}");
 
     t.send("stats");
     let stats = block(&mut t).join("\n");

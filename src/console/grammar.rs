@@ -22,6 +22,7 @@ pub(super) const HELP: &[&str] = &[
     "  say TEXT         message to every student",
     "  tell NAME TEXT   message to one student (\"Ann Lee\" or #N from who)",
     "  code NAME|#N     a new resume code for a student (ends any wait for one)",
+    "  retake NAME      let a student who took the quiz take it once more",
     "  load PATH...     switch to the bank in these files, between quizzes",
     "  reload           read the current bank files again",
     "  upload NAME      send a bank (NAME.txt or NAME.gift): its lines, then \".\"",
@@ -58,6 +59,9 @@ pub enum Request {
     /// `code NAME`: a new resume code for this student's attempt (the old one stops working, and
     /// any wait after wrong codes ends). `name` as in `Kick`.
     Code { name: String },
+    /// `retake NAME`: a name that has taken the quiz may take one more attempt. `name` as in
+    /// `Kick`, but not `#N` (a finished attempt has no number in `who`).
+    Retake { name: String },
     /// `load PATH...`: switch to the bank in these files (at least one); a bad bank leaves the
     /// old one in place and the reply lists every `FILE:LINE:` problem.
     Load { paths: Vec<PathBuf> },
@@ -143,6 +147,14 @@ pub(super) fn parse_command(line: &str) -> Command {
         "code" => match name_arg(rest) {
             Ok(name) => Command::Request(Request::Code { name }),
             Err(why) => Command::Error(why.unwrap_or_else(|| "usage: code NAME|#N".into())),
+        },
+        "retake" => match name_arg(rest) {
+            Ok(name) if name.starts_with('#') => Command::Error(
+                "usage: retake NAME (the name the student types; a finished attempt has no #N)"
+                    .into(),
+            ),
+            Ok(name) => Command::Request(Request::Retake { name }),
+            Err(why) => Command::Error(why.unwrap_or_else(|| "usage: retake NAME".into())),
         },
         "say" => match sanitize(rest, MAX_MESSAGE_CHARS) {
             text if text.is_empty() => Command::Error("usage: say TEXT".into()),

@@ -83,6 +83,8 @@ pub struct WhoRow {
     pub number: Option<usize>,
     /// Empty while the student has not given a name yet.
     pub name: String,
+    /// Which of the name's attempts this is (from 1); `None` before it starts.
+    pub attempt: Option<u32>,
     pub peer: SocketAddr,
     /// Where the student is, e.g. `naming`, `question 3/10`, `lobby`, `done`.
     pub state: String,
@@ -106,6 +108,7 @@ pub fn render_who(rows: &[WhoRow]) -> Vec<String> {
                     name if name.is_empty() => "-".to_owned(),
                     name => name,
                 },
+                row.attempt.map_or("-".to_owned(), |n| n.to_string()),
                 row.peer.to_string(),
                 row.state.clone(),
                 row.score
@@ -115,8 +118,8 @@ pub fn render_who(rows: &[WhoRow]) -> Vec<String> {
         })
         .collect();
     table(
-        &["#", "name", "address", "state", "score", "idle"],
-        &[true, false, false, false, true, true],
+        &["#", "name", "try", "address", "state", "score", "idle"],
+        &[true, false, true, false, false, true, true],
         &cells,
     )
 }
@@ -126,6 +129,8 @@ pub fn render_who(rows: &[WhoRow]) -> Vec<String> {
 pub struct TopRow {
     pub rank: usize,
     pub name: String,
+    /// Which of the name's attempts it was (from 1).
+    pub attempt: u32,
     pub score: u32,
     /// Questions in the attempt.
     pub max: u32,
@@ -141,6 +146,7 @@ pub fn render_top(rows: &[TopRow]) -> Vec<String> {
             vec![
                 row.rank.to_string(),
                 sanitize(&row.name, MAX_NAME_CHARS),
+                row.attempt.to_string(),
                 format!("{}/{}", row.score, row.max),
                 format!("{}%", percent(row.score, row.max)),
                 human_duration(row.time),
@@ -148,8 +154,8 @@ pub fn render_top(rows: &[TopRow]) -> Vec<String> {
         })
         .collect();
     table(
-        &["#", "name", "score", "%", "time"],
-        &[true, false, true, true, true],
+        &["#", "name", "try", "score", "%", "time"],
+        &[true, false, true, true, true, true],
         &cells,
     )
 }
@@ -180,6 +186,8 @@ pub struct StatsView {
     pub attempts_discarded: u64,
     /// Attempts recorded before their resume window ended, because too many were waiting.
     pub attempts_parked_early: u64,
+    /// New attempts refused because the name had taken those allowed.
+    pub attempts_refused: u64,
     /// Wrong resume codes typed, and tries not heard because the name had to wait.
     pub wrong_codes: u64,
     pub codes_refused: u64,
@@ -229,11 +237,12 @@ pub fn render_stats(view: &StatsView) -> Vec<String> {
         (
             "attempts",
             format!(
-                "{} started, {} finished, {} dropped before answering, {} recorded early (too many waiting)",
+                "{} started, {} finished, {} dropped before answering, {} recorded early (too many waiting), {} refused (taken already)",
                 view.attempts_started,
                 view.attempts_finished,
                 view.attempts_discarded,
-                view.attempts_parked_early
+                view.attempts_parked_early,
+                view.attempts_refused
             ),
         ),
         (
@@ -321,6 +330,7 @@ mod tests {
             WhoRow {
                 number: Some(2),
                 name: "bob".into(),
+                attempt: Some(1),
                 peer: addr("10.0.0.2:5001"),
                 state: "question 3/10".into(),
                 score: Some((2, 3)),
@@ -329,6 +339,7 @@ mod tests {
             WhoRow {
                 number: None,
                 name: String::new(),
+                attempt: None,
                 peer: addr("10.0.0.9:6000"),
                 state: "naming".into(),
                 score: None,
@@ -337,6 +348,7 @@ mod tests {
             WhoRow {
                 number: Some(14),
                 name: "Alice".into(),
+                attempt: Some(2),
                 peer: addr("127.0.0.1:40000"),
                 state: "done".into(),
                 score: Some((10, 10)),
@@ -346,13 +358,16 @@ mod tests {
         assert_eq!(
             render_who(&rows),
             [
-                "  #  name   address          state          score   idle",
-                "#14  Alice  127.0.0.1:40000  done           10/10  3m05s",
-                " #2  bob    10.0.0.2:5001    question 3/10    2/3     5s",
-                "  -  -      10.0.0.9:6000    naming             -    12s",
+                "  #  name   try  address          state          score   idle",
+                "#14  Alice    2  127.0.0.1:40000  done           10/10  3m05s",
+                " #2  bob      1  10.0.0.2:5001    question 3/10    2/3     5s",
+                "  -  -        -  10.0.0.9:6000    naming             -    12s",
             ]
         );
-        assert_eq!(render_who(&[]), ["#  name  address  state  score  idle"]);
+        assert_eq!(
+            render_who(&[]),
+            ["#  name  try  address  state  score  idle"]
+        );
     }
 
     #[test]
@@ -360,6 +375,7 @@ mod tests {
         let rows = [WhoRow {
             number: Some(1),
             name: "ev\u{202e}il\u{1b}[2J".into(),
+            attempt: Some(1),
             peer: addr("[::1]:7000"),
             state: "lobby".into(),
             score: None,
@@ -367,7 +383,7 @@ mod tests {
         }];
         assert_eq!(
             render_who(&rows)[1],
-            "#1  evil[2J  [::1]:7000  lobby      -    0s"
+            "#1  evil[2J    1  [::1]:7000  lobby      -    0s"
         );
     }
 
@@ -377,6 +393,7 @@ mod tests {
             TopRow {
                 rank: 1,
                 name: "alice".into(),
+                attempt: 1,
                 score: 10,
                 max: 10,
                 time: Duration::from_secs(252),
@@ -384,6 +401,7 @@ mod tests {
             TopRow {
                 rank: 2,
                 name: "Bartholomew".into(),
+                attempt: 1,
                 score: 7,
                 max: 10,
                 time: Duration::from_secs(59),
@@ -391,6 +409,7 @@ mod tests {
             TopRow {
                 rank: 2,
                 name: "cy".into(),
+                attempt: 1,
                 score: 7,
                 max: 10,
                 time: Duration::from_secs(3725),
@@ -399,13 +418,13 @@ mod tests {
         assert_eq!(
             render_top(&rows),
             [
-                "#  name         score     %   time",
-                "1  alice        10/10  100%  4m12s",
-                "2  Bartholomew   7/10   70%    59s",
-                "2  cy            7/10   70%  1h02m",
+                "#  name         try  score     %   time",
+                "1  alice          1  10/10  100%  4m12s",
+                "2  Bartholomew    1   7/10   70%    59s",
+                "2  cy             1   7/10   70%  1h02m",
             ]
         );
-        assert_eq!(render_top(&[]), ["#  name  score  %  time"]);
+        assert_eq!(render_top(&[]), ["#  name  try  score  %  time"]);
     }
 
     #[test]
@@ -425,6 +444,7 @@ mod tests {
             attempts_finished: 16,
             attempts_discarded: 3,
             attempts_parked_early: 0,
+            attempts_refused: 6,
             wrong_codes: 7,
             codes_refused: 4,
             answers: 380,
@@ -446,7 +466,7 @@ mod tests {
                 "closed (output cap):  0",
                 "closed (wrong token): 1",
                 "consoles:             2 refused (full), 5 without a token closed to make room",
-                "attempts:             40 started, 16 finished, 3 dropped before answering, 0 recorded early (too many waiting)",
+                "attempts:             40 started, 16 finished, 3 dropped before answering, 0 recorded early (too many waiting), 6 refused (taken already)",
                 "resume codes:         7 wrong, 4 not heard (name waiting)",
                 "answers:              380",
                 "timeouts:             12",

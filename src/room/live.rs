@@ -125,7 +125,7 @@ impl Live {
     /// everyone; `None` when the quiz is self-paced.
     pub fn for_quiz(quiz: &Quiz, rng: &mut fastrand::Rng) -> Option<Live> {
         let settings = quiz.settings.live.clone()?;
-        let order = quiz.draw(quiz.attempt_seed("the room", rng));
+        let order = quiz.draw(quiz.attempt_seed("the room", 1, rng));
         Some(Live::new(order, quiz.settings.time_limit, settings))
     }
 

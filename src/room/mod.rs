@@ -824,10 +824,17 @@ impl Room {
             self.board.push(TopRow {
                 rank: 0,
                 name: attempt.name,
+                attempt: attempt.attempt,
                 score: attempt.score,
                 max: attempt.max,
                 time: attempt.duration,
             });
+        }
+        if self.board.len() > 2 * crate::limits::MAX_TOP {
+            // `top` shows at most MAX_TOP: the rest need not be kept.
+            self.board
+                .sort_by(|a, b| b.score.cmp(&a.score).then(a.time.cmp(&b.time)));
+            self.board.truncate(crate::limits::MAX_TOP);
         }
     }
 

@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use crate::bank::Response;
 use crate::limits::{
-    CODE_ADDRESSES, CODE_BACKOFF, CODE_BACKOFF_MAX, FREE_CODE_TRIES, MAX_PARKED_SEATS, address_of,
+    CODE_ADDRESSES, CODE_BACKOFF, CODE_BACKOFF_MAX, FREE_CODE_TRIES, MAX_NAMES_COUNTED,
+    MAX_PARKED_SEATS, address_of,
 };
 use crate::text::{name_keys, names_clash};
 
@@ -70,6 +71,10 @@ impl Status {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Attempt {
     pub name: String,
+    /// Which of the name's attempts at this quiz it was (from 1).
+    pub attempt: u32,
+    /// Live mode's leaderboard points (0 when self-paced).
+    pub points: u32,
     pub peer: SocketAddr,
     pub score: u32,
     /// Questions in the attempt (asked or not).
@@ -127,6 +132,8 @@ pub struct Seat {
     name_hashes: [u64; 2],
     /// The attempt's number, as `who` shows it (`#N`); never reused.
     pub number: u64,
+    /// Which of its name's attempts at this quiz this is (from 1).
+    pub attempt: u32,
 }
 
 impl Seat {
@@ -164,6 +171,7 @@ impl Seat {
             code_waits: Vec::new(),
             name_hashes: [0; 2],
             number: 0,
+            attempt: 1,
         }
     }
 
@@ -278,6 +286,20 @@ impl CodeWait {
     }
 }
 
+/// What a name has had of a quiz: attempts recorded, and extra ones teachers allowed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Taken {
+    pub attempts: u32,
+    pub granted: u32,
+}
+
+impl Taken {
+    /// Whether another attempt is allowed when `allowed` are (`None`: no limit).
+    pub fn may_start(self, allowed: Option<u32>) -> bool {
+        allowed.is_none_or(|allowed| self.attempts < allowed.saturating_add(self.granted))
+    }
+}
+
 /// Parked seats, by when their resume window ends and by the address their student dropped
 /// from, with addresses ordered by how many seats they hold: expiry takes the earliest, and the
 /// parked cap takes from the busiest address.
@@ -355,6 +377,10 @@ pub struct Roster {
     /// Attempts started so far: the next one's number (never reused, unlike seat keys, so
     /// `kick #N` cannot reach another student whose attempt took the same slot).
     attempts: u64,
+    /// Attempts recorded per name at this quiz, and extra attempts teachers allowed it (`retake`),
+    /// under each of its two key hashes (so a retake under a look-alike name counts too), for
+    /// at most [`MAX_NAMES_COUNTED`] names.
+    taken: [HashMap<u64, Taken>; 2],
 }
 
 impl Roster {
@@ -474,6 +500,58 @@ impl Roster {
         }
     }
 
+    /// Attempts recorded at this quiz under `keys`' name or one that looks like it, and the
+    /// extra attempts teachers allowed it.
+    pub fn taken(&self, keys: NameKeys) -> Taken {
+        keys.0
+            .iter()
+            .zip(&self.taken)
+            .filter_map(|(hash, map)| map.get(hash).copied())
+            .fold(Taken::default(), |a, b| Taken {
+                attempts: a.attempts.max(b.attempts),
+                granted: a.granted.max(b.granted),
+            })
+    }
+
+    fn count_taken(&mut self, hashes: [u64; 2], counters: &mut Counters) {
+        if self.taken[0].len() >= MAX_NAMES_COUNTED && !self.taken[0].contains_key(&hashes[0]) {
+            counters.names_uncounted += 1;
+            if counters.names_uncounted.is_power_of_two() {
+                log::warn!(
+                    "{MAX_NAMES_COUNTED} names have taken this quiz: attempts under new names are not counted ({} so far)",
+                    counters.names_uncounted
+                );
+            }
+            return;
+        }
+        for (map, hash) in self.taken.iter_mut().zip(hashes) {
+            let taken = map.entry(hash).or_default();
+            taken.attempts = taken.attempts.saturating_add(1);
+        }
+    }
+
+    /// A teacher's `retake`: the name `keys`, which has taken the quiz, may take one more
+    /// attempt. Returns what it has taken and been allowed now; `None` if it has taken none.
+    pub fn grant_retake(&mut self, keys: NameKeys) -> Option<Taken> {
+        let before = self.taken(keys);
+        if before.attempts == 0 {
+            return None;
+        }
+        let after = Taken {
+            granted: before.granted.saturating_add(1),
+            ..before
+        };
+        for (map, hash) in self.taken.iter_mut().zip(keys.0) {
+            map.insert(hash, after);
+        }
+        Some(after)
+    }
+
+    /// A new quiz (another bank, or a new live round): nobody has taken it yet.
+    pub fn forget_taken(&mut self) {
+        self.taken = Default::default();
+    }
+
     /// When the earliest resume window ends.
     pub fn next_expiry(&self) -> Option<Instant> {
         self.parked.first().map(|(at, _)| at)
@@ -581,8 +659,11 @@ impl Roster {
             max,
             status.as_str()
         );
+        self.count_taken(seat.name_hashes, counters);
         finished.push(Attempt {
             responses: seat.order.iter().copied().zip(chosen).collect(),
+            attempt: seat.attempt,
+            points: seat.points,
             name: seat.name,
             peer: seat.peer,
             score: seat.score,
@@ -623,4 +704,8 @@ pub struct Counters {
     pub tokens_refused: u64,
     /// Consoles without a token closed to make room for a new one.
     pub consoles_evicted: u64,
+    /// Names refused a new attempt because they had used those allowed.
+    pub retakes_refused: u64,
+    /// Attempts under names not counted because [`MAX_NAMES_COUNTED`] names were.
+    pub names_uncounted: u64,
 }

@@ -55,6 +55,18 @@ enum State {
     Done,
 }
 
+/// A session as the teacher's `who` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Described {
+    /// The attempt's number in `who`, and which of its name's attempts it is (from 1).
+    pub number: Option<usize>,
+    pub attempt: Option<u32>,
+    /// Where the student is, in words.
+    pub state: String,
+    /// Right answers and questions done, once the quiz has started.
+    pub score: Option<(u32, u32)>,
+}
+
 /// One student's connection to the quiz.
 #[derive(Debug)]
 pub struct Session {
@@ -306,9 +318,10 @@ impl Session {
         self.prompt(out);
     }
 
-    /// What the teacher's `who` shows: the attempt's seat (its number in `who`), the state in
-    /// words, and the score so far (right answers, questions done) once the quiz has started.
-    pub fn describe(&self, roster: &Roster) -> (Option<usize>, String, Option<(u32, u32)>) {
+    /// What the teacher's `who` shows: the attempt's number in `who` and which of its name's
+    /// attempts it is, the state in words, and the score so far (right answers, questions
+    /// done) once the quiz has started.
+    pub fn describe(&self, roster: &Roster) -> Described {
         let seat = match self.state {
             State::Asking { seat, .. } | State::Waiting { seat } => {
                 roster.seats.get(seat).map(|s| (seat, s))
@@ -332,7 +345,12 @@ impl Session {
             Some((_, s)) if s.wrong_codes > 0 => format!("{state}, {} wrong codes", s.wrong_codes),
             _ => state,
         };
-        (seat.map(|(_, s)| s.number as usize), state, score)
+        Described {
+            number: seat.map(|(_, s)| s.number as usize),
+            attempt: seat.map(|(_, s)| s.attempt),
+            state,
+            score,
+        }
     }
 
     /// A teacher removed the student (`kick`) or ended the quiz (`end`, with
@@ -438,19 +456,44 @@ impl Session {
             return self.set_state(State::Done);
         }
         let quiz = &shared.quiz;
-        let seed = quiz.attempt_seed(&name, &mut shared.rng);
+        let taken = shared.roster.taken(keys);
+        if !taken.may_start(quiz.settings.attempts) {
+            shared.counters.retakes_refused += 1;
+            log::info!(
+                "{name} ({}) refused: {} attempt(s) taken already",
+                self.peer,
+                taken.attempts
+            );
+            let allowed = match quiz.settings.attempts.unwrap_or(0) + taken.granted {
+                1 => "1 attempt is".to_string(),
+                n => format!("{n} attempts are"),
+            };
+            line(
+                out,
+                &format!(
+                    "error: {name} has taken this quiz already ({allowed} allowed); if you need another, ask your teacher"
+                ),
+            );
+            out.extend_from_slice(NAME_PROMPT.as_bytes());
+            return;
+        }
+        let attempt = taken.attempts + 1;
+        let seed = quiz.attempt_seed(&name, attempt, &mut shared.rng);
         let order = match shared.live.as_ref() {
             Some(live) => live.order.clone(),
             None => quiz.draw(seed).into(),
         };
         let code = shared.secrets.code();
         wire::hello(out, &name, &quiz.how_to_answer, quiz.settings.reveal, &code);
-        let seat = shared.roster.add_keyed(
-            Seat::new(name.clone(), code, seed, order, (self.conn, self.peer), now),
-            keys,
-        );
+        let mut new = Seat::new(name.clone(), code, seed, order, (self.conn, self.peer), now);
+        new.attempt = attempt;
+        let seat = shared.roster.add_keyed(new, keys);
         shared.counters.started += 1;
-        log::debug!("{} is {}", self.peer, name);
+        if attempt > 1 {
+            log::info!("{name} ({}) starts attempt {attempt}", self.peer);
+        } else {
+            log::debug!("{} is {}", self.peer, name);
+        }
         self.name = name;
         match shared.live.as_ref().map(Live::phase) {
             None => self.ask(seat, 0, now, shared, out),
@@ -1393,8 +1436,14 @@ mod tests {
         assert_eq!(w.finished.len(), 1);
         assert_eq!(w.finished[0].status, Status::Disconnected);
         assert_eq!(w.finished[0].responses[0], (0, Some(C(0))));
-        assert!(w.roster.is_empty(), "the name is free again");
-        assert!(w.named("alice").name().is_some());
+        assert!(w.roster.is_empty(), "no seat waits any more");
+        // The name is not in the quiz, but it has taken its one attempt.
+        let (mut s, _) = w.connect();
+        let shown = w.send(&mut s, "alice");
+        assert!(
+            shown.starts_with("error: alice has taken this quiz already"),
+            "{shown}"
+        );
     }
 
     /// The resume code shown to a student who just gave their name.
@@ -1731,10 +1780,14 @@ mod tests {
         ];
         let mut rng = fastrand::Rng::with_seed(2026);
         for settings in [
-            Settings::default(),
+            Settings {
+                attempts: None,
+                ..Settings::default()
+            },
             Settings {
                 time_limit: None,
                 reveal: false,
+                attempts: None,
                 ..in_order()
             },
         ] {

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::live::Transition;
-use super::roster::Status;
+use super::roster::{NameKeys, Status};
 use super::{ConnId, Io, Member, Origin, Role, Room};
 use crate::console::render::{
     Mode, StatsView, StatusView, TopRow, WhoRow, render_stats, render_status, render_top,
@@ -78,6 +78,7 @@ impl Room {
                 Reply::Lines(format!("ok: sent to {n} student(s)"))
             }
             Request::Code { name } => Reply::Lines(self.reissue_code(&name, io)),
+            Request::Retake { name } => Reply::Lines(self.allow_retake(&name)),
             Request::Tell { name, text } => {
                 if self.tell_students(Some(&name), &format!("[teacher, to you] {text}"), io) > 0 {
                     Reply::Lines(format!("ok: sent to {name}"))
@@ -170,6 +171,25 @@ impl Room {
             Some(number) => self.shared.roster.numbered(number),
             None => self.shared.roster.find(name),
         }
+    }
+
+    /// `retake NAME`: one more attempt for a name that has taken the quiz.
+    fn allow_retake(&mut self, name: &str) -> String {
+        let Some(allowed) = self.shared.quiz.settings.attempts else {
+            return format!("ok: attempts are not limited (--attempts 0); {name} may start again");
+        };
+        let keys = NameKeys::of(name);
+        let Some(taken) = self.shared.roster.grant_retake(keys) else {
+            return format!(
+                "error: {name} has not taken this quiz yet ({allowed} attempt(s) allowed); they may start"
+            );
+        };
+        log::info!("a teacher allowed {name} another attempt");
+        let left = (allowed + taken.granted).saturating_sub(taken.attempts);
+        format!(
+            "ok: {name} may start {left} more attempt(s) ({} taken so far)",
+            taken.attempts
+        )
     }
 
     /// `code NAME`: a new resume code for that attempt, shown to the teacher and, if they are
@@ -391,13 +411,14 @@ impl Room {
             let Role::Student(session) = &member.role else {
                 continue;
             };
-            let (number, state, score) = session.describe(&self.shared.roster);
+            let described = session.describe(&self.shared.roster);
             rows.push(WhoRow {
-                number,
+                number: described.number,
+                attempt: described.attempt,
                 name: session.name().unwrap_or("").to_string(),
                 peer: member.peer,
-                state,
-                score,
+                state: described.state,
+                score: described.score,
                 idle: now.saturating_duration_since(member.last_line),
             });
         }
@@ -412,6 +433,7 @@ impl Room {
             }
             rows.push(WhoRow {
                 number: Some(seat.number as usize),
+                attempt: Some(seat.attempt),
                 name: seat.name.clone(),
                 peer: seat.peer,
                 state,
@@ -429,6 +451,7 @@ impl Room {
         rows.extend(self.shared.roster.seats().map(|seat| TopRow {
             rank: 0,
             name: seat.name.clone(),
+            attempt: seat.attempt,
             score: seat.score,
             max: seat.progress().1 as u32,
             time: now.saturating_duration_since(seat.started()),
@@ -456,6 +479,7 @@ impl Room {
             consoles_refused: net.rejected_consoles,
             consoles_evicted: c.consoles_evicted,
             attempts_parked_early: c.parked_early,
+            attempts_refused: c.retakes_refused,
             attempts_started: c.started,
             attempts_finished: c.finished,
             attempts_discarded: c.discarded,

@@ -330,9 +330,12 @@ fn a_dropped_attempt_waits_for_the_resume_window_then_is_recorded() {
     let row = c.row("alice");
     assert_eq!(row.status, Status::Disconnected);
     assert_eq!(row.responses, vec![(0, Some(C(1))), (1, None), (2, None)]);
-    // The name is free again.
+    // No code is asked for any more; the name has taken its one attempt.
     let (_, shown) = c.named("alice");
-    assert!(shown.contains("Question 1 of 3"), "{shown}");
+    assert!(
+        shown.starts_with("error: alice has taken this quiz already"),
+        "{shown}"
+    );
 }
 
 #[test]
@@ -442,17 +445,17 @@ fn status_who_top_and_stats_describe_the_class() {
     };
     assert_eq!(
         line("alice"),
-        "#1 alice 127.0.0.1:40001 question 2/3 1/1 4s"
+        "#1 alice 1 127.0.0.1:40001 question 2/3 1/1 4s"
     );
     assert_eq!(
         line("bob"),
-        "#2 bob 127.0.0.1:40002 dropped at 2/3, may resume 0/1 4s"
+        "#2 bob 1 127.0.0.1:40002 dropped at 2/3, may resume 0/1 4s"
     );
-    assert_eq!(line("-"), "- - 127.0.0.1:40003 naming - 4s");
+    assert_eq!(line("-"), "- - - 127.0.0.1:40003 naming - 4s");
 
     let top = c.send(t, "top 1");
     let folded = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
-    assert!(folded(&top).contains("1 alice 1/3 33% 4s"), "{top}");
+    assert!(folded(&top).contains("1 alice 1 1/3 33% 4s"), "{top}");
     let stats = c.send(t, "stats");
     assert!(folded(&stats).contains("accepted: 7"), "{stats}");
     assert!(
@@ -516,9 +519,9 @@ fn kick_removes_a_connected_student_and_a_parked_seat_and_records_both() {
         c.send(t, "kick bob")
             .starts_with("error: no student named bob")
     );
-    // His name is free: nobody is asked for bob's code any more.
+    // Nobody is asked for bob's code any more.
     let (_, shown) = c.named("bob");
-    assert!(shown.contains("Question 1 of 3"), "{shown}");
+    assert!(!shown.contains("code> "), "{shown}");
 }
 
 #[test]
@@ -1393,4 +1396,78 @@ fn ask_needs_a_name_and_everyone_together_gets_thirty_per_interval() {
     }
     assert_eq!(sent, 30);
     assert_eq!(c.take(t).matches("ask from").count(), 30);
+}
+
+// --- attempts ------------------------------------------------------------------------------
+
+/// `name` takes the three-question quiz to the end; returns what they saw last.
+fn take_quiz(c: &mut Class, name: &str) -> String {
+    let (id, _) = c.named(name);
+    c.send(id, "b");
+    c.send(id, "b");
+    c.send(id, "b")
+}
+
+#[test]
+fn a_name_that_took_the_quiz_is_refused_another_attempt_until_the_teacher_allows_one() {
+    let mut c = Class::new(in_order());
+    let t = c.teacher();
+    assert!(take_quiz(&mut c, "alice").contains("Quiz over, alice"));
+    // Again, and under names that look like it: refused, back at the name prompt.
+    for again in ["alice", "Alice", "\u{430}lice", "aIice"] {
+        let (_, shown) = c.named(again);
+        assert_eq!(
+            shown,
+            format!(
+                "error: {again} has taken this quiz already (1 attempt is allowed); if you need another, ask your teacher\r\nname> "
+            )
+        );
+    }
+    assert_eq!(c.room.counters().retakes_refused, 4);
+    assert_eq!(
+        c.send(t, "retake bob"),
+        "error: bob has not taken this quiz yet (1 attempt(s) allowed); they may start\r\nadmin> "
+    );
+    assert!(c.send(t, "retake #1").starts_with("error: usage: retake NAME"));
+    assert_eq!(
+        c.send(t, "retake ALICE"),
+        "ok: ALICE may start 1 more attempt(s) (1 taken so far)\r\nadmin> "
+    );
+    // The second attempt is numbered as such in `who`, `top` and the results.
+    let (second, _) = c.named("alice");
+    let who = c.send(t, "who");
+    assert!(who.contains("#2  alice    2  127.0.0.1"), "{who}");
+    c.send(second, "b");
+    c.send(second, "a");
+    c.send(second, "b");
+    let top = c.send(t, "top");
+    assert!(
+        top.contains("1  alice    1    3/3") && top.contains("2  alice    2    2/3"),
+        "{top}"
+    );
+    let attempts: Vec<u32> = c.io.rows.iter().map(|a| a.attempt).collect();
+    assert_eq!(attempts, [1, 2]);
+    // And that was the last one allowed.
+    let (_, shown) = c.named("alice");
+    assert!(shown.starts_with("error: alice has taken this quiz already (2 attempts are allowed)"), "{shown}");
+}
+
+#[test]
+fn without_a_limit_attempts_are_numbered_and_a_new_bank_starts_the_count_again() {
+    let mut c = Class::new(Settings {
+        attempts: None,
+        ..in_order()
+    });
+    let t = c.teacher();
+    take_quiz(&mut c, "alice");
+    take_quiz(&mut c, "alice");
+    assert_eq!(c.io.rows.iter().map(|a| a.attempt).collect::<Vec<_>>(), [1, 2]);
+    assert!(c.send(t, "retake alice").starts_with("ok: attempts are not limited"));
+
+    let mut c = Class::new(in_order());
+    let t = c.teacher();
+    take_quiz(&mut c, "alice");
+    assert!(upload(&mut c, t, "mine.txt", GOOD).starts_with("ok: 1 questions"));
+    let (_, shown) = c.named("alice");
+    assert!(shown.contains("Question 1 of 1"), "a new quiz: {shown}");
 }

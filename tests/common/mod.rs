@@ -340,7 +340,8 @@ impl Client {
     }
 
     /// Waits until the server has let go of `name` (its holder's close was processed), by
-    /// asking for it until it is given; then leaves.
+    /// asking for it until it is given, or refused as having taken the quiz (its attempt was
+    /// recorded); then leaves.
     pub fn wait_until_name_is_free(addr: SocketAddr, name: &str) {
         let mut c = Client::connect(addr);
         c.expect("name> ");
@@ -350,6 +351,10 @@ impl Client {
             if reply.starts_with("Hello") {
                 c.send("/quit");
                 c.read_to_end();
+                return;
+            }
+            if reply.contains("has taken this quiz already") {
+                // Its attempt was recorded: the server let go of it.
                 return;
             }
             if reply.contains("has a quiz in progress") {

@@ -77,6 +77,12 @@ fn alternate(
                 plan.server_pid = None;
             }
             plan.seed = plan.seed.wrapping_add(1);
+            // Names of their own each round: a server that allows one attempt per name
+            // (quizd's default) would refuse the same names again.
+            if round > 0 {
+                let base = if which == 0 { &a.name_prefix } else { &b.name_prefix };
+                plan.name_prefix = format!("{base}{}", round + 1);
+            }
             let report =
                 run(plan, &mut |p| on_event(CompareEvent::Progress(p))).map_err(|error| {
                     RunError {

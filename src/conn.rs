@@ -90,13 +90,10 @@ impl Conn {
     }
 
     /// Drops the output not yet sent and queues `line` instead (a client over the output cap
-    /// gets one last explanation rather than more of what it did not read). Returns how much
-    /// smaller the backlog is.
-    pub fn replace_pending(&mut self, line: &str) -> usize {
-        let before = self.pending();
+    /// gets one last explanation rather than more of what it did not read).
+    pub fn replace_pending(&mut self, line: &str) {
         self.backlog.truncate(self.sent);
         self.backlog.extend_from_slice(line.as_bytes());
-        before.saturating_sub(self.pending())
     }
 
     /// Output not yet taken by the socket.

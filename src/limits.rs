@@ -127,9 +127,10 @@ pub const CODE_ADDRESSES: usize = 16;
 /// under new names are not counted, so throw-away names cannot grow memory without bound (an
 /// entry is some 40 bytes).
 pub const MAX_NAMES_COUNTED: usize = 1_000_000;
-/// Attempts waiting for a student who dropped; beyond this, the address holding the most gives
-/// up the one whose window ends first (recorded at once), so connect-answer-drop cycles cannot
-/// grow memory without bound, nor push out the class's seats.
+/// Attempts waiting for a student who dropped, in all; beyond this, one that drops is recorded
+/// at once (the seats waiting were there first). With the per-address quota
+/// (`--max-per-address`), connect-answer-drop cycles cannot grow memory without bound, nor push
+/// out the class's seats.
 pub const MAX_PARKED_SEATS: usize = 20_000;
 
 // --- The teacher console -----------------------------------------------------------------
@@ -290,7 +291,7 @@ pub fn table() -> Vec<Row> {
         ),
         row(
             "attempts waiting for a student who dropped",
-            format!("{MAX_PARKED_SEATS}"),
+            format!("`--max-per-address` per address, {MAX_PARKED_SEATS} in all"),
         ),
         row(
             "finished connection that does not close",

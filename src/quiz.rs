@@ -414,7 +414,11 @@ mod tests {
         let a = q.attempt_seed("Alice", 1, &mut rng);
         assert_eq!(a, q.attempt_seed("alice", 1, &mut other));
         assert_ne!(a, q.attempt_seed("bob", 1, &mut rng));
-        assert_ne!(a, q.attempt_seed("alice", 2, &mut rng), "a retake is another draw");
+        assert_ne!(
+            a,
+            q.attempt_seed("alice", 2, &mut rng),
+            "a retake is another draw"
+        );
         assert_eq!(q.draw(a), q.draw(q.attempt_seed("ALICE", 1, &mut other)));
     }
 

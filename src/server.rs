@@ -27,9 +27,9 @@ use crate::config::Config;
 use crate::conn::{Conn, Net, Outbox, Phase};
 use crate::limits::{
     self, ACCEPT_BUDGET, ACCEPT_PAUSE_MAX, ACCEPT_PAUSE_MIN, CONSOLE_BUFFERS,
-    CONSOLE_LINES_PER_TURN, LISTEN_BACKLOG, MAX_CONSOLE_SOCKETS, MAX_TEACHERS, OUT_KEEP,
-    OUTPUT_WATERMARK, READ_BUDGET, RESULTS_RETRY, SHUTDOWN_GRACE, STUDENT_BUFFERS,
-    STUDENT_LINES_PER_TURN, address_of,
+    CONSOLE_LINES_PER_TURN, CONSOLE_OUTPUT_CAP, LISTEN_BACKLOG, MAX_CONSOLE_SOCKETS, MAX_TEACHERS,
+    OUT_KEEP, OUTPUT_WATERMARK, READ_BUDGET, RESULTS_RETRY, SHUTDOWN_GRACE, STUDENT_BUFFERS,
+    STUDENT_LINES_PER_TURN, TOTAL_OUTPUT_BUDGET, address_of,
 };
 use crate::results::Results;
 use crate::room::roster::Status;
@@ -297,6 +297,7 @@ impl Server {
                 title: config.title,
                 rng,
                 secrets: crate::random::Secrets::Os,
+                parked_per_address: config.max_per_address,
             },
             now,
         );
@@ -403,6 +404,16 @@ impl Server {
             self.read_again(now);
             self.fire_timers(Instant::now());
             self.sweep(Instant::now());
+            // The global output budget is only as good as this sum (debug builds check it).
+            debug_assert_eq!(
+                self.net.backlog_total,
+                self.net
+                    .conns
+                    .iter()
+                    .map(|(_, c)| c.pending())
+                    .sum::<usize>(),
+                "backlog_total drifted"
+            );
             if let Some(until) = self.stopping
                 && (self.net.conns.is_empty() || Instant::now() >= until)
             {
@@ -462,19 +473,38 @@ impl Server {
     /// dropped for one last line, which goes out if the client ever reads again (otherwise the
     /// linger deadline closes it).
     fn close_over_cap(&mut self, key: usize, now: Instant) {
-        let cap = self.net.output_cap;
         let Some(conn) = self.net.conns.get(key) else {
             return;
         };
         if conn.phase != Phase::Open || conn.closing.is_some() {
             return;
         }
+        let cap = match conn.door {
+            Door::Student => self.net.output_cap,
+            Door::Teacher => CONSOLE_OUTPUT_CAP.max(self.net.output_cap),
+        };
+        let waiting = conn.pending();
+        let why = if waiting > cap {
+            format!("over {cap} bytes")
+        } else {
+            format!(
+                "over {OUTPUT_WATERMARK} bytes while all clients together hold over {} MiB",
+                TOTAL_OUTPUT_BUDGET >> 20
+            )
+        };
         self.net.stats.closed_output_cap += 1;
-        log::warn!(
-            "{} does not read its output ({} bytes waiting, cap {cap}): closing",
-            conn.peer,
-            conn.pending()
-        );
+        let count = self.net.stats.closed_output_cap;
+        if count.is_power_of_two() {
+            log::warn!(
+                "{} does not read its output ({waiting} bytes waiting, {why}): closing ({count} so far)",
+                conn.peer
+            );
+        } else {
+            log::debug!(
+                "{} does not read its output ({waiting} bytes waiting, {why}): closing",
+                conn.peer
+            );
+        }
         let mut io = Outbox {
             net: &mut self.net,
             current: None,
@@ -483,9 +513,13 @@ impl Server {
         self.room
             .handle_close(key, Status::Disconnected, now, &mut io);
         if let Some(conn) = self.net.conns.get_mut(key) {
-            self.net.backlog_total -= conn.replace_pending(&format!(
-                "\r\nerror: too much unread output (over {cap} bytes); closing. Your answers so far are saved.\r\n"
+            let before = conn.pending();
+            conn.replace_pending(&format!(
+                "\r\nerror: too much unread output ({why}); closing. Your answers so far are saved.\r\n"
             ));
+            // The backlog shrank (or, had it drained below the last line, grew a little).
+            self.net.backlog_total =
+                (self.net.backlog_total + conn.pending()).saturating_sub(before);
         }
         self.net.linger(key, now + self.net.linger);
         self.net.push(key, Some(&[]));
@@ -914,9 +948,10 @@ impl Server {
                     }
                     Door::Teacher => self.net.teachers -= 1,
                 }
-                // Last chance for queued lines; the peer may be gone, which is fine.
-                let _ = conn.flush();
+                // Last chance for queued lines; the peer may be gone, which is fine. Whatever
+                // was waiting leaves the total, sent now or not.
                 self.net.backlog_total = self.net.backlog_total.saturating_sub(conn.pending());
+                let _ = conn.flush();
                 let _ = self.poll.registry().deregister(&mut conn.stream);
                 self.net.stats.bytes_in += conn.bytes_in;
                 self.net.stats.bytes_out += conn.bytes_out;
@@ -1048,13 +1083,16 @@ fn feed(
     io: &mut Outbox<'_>,
 ) -> usize {
     if *leave {
-        // Everything after a leave is dropped, but its telnet replies still go out.
-        decoder.feed(bytes, |event| {
+        // Everything after a leave is dropped, but its telnet replies still go out, within
+        // the same budget as before it.
+        let mut budget = *lines;
+        let used = decoder.feed_lines(bytes, &mut budget, |event| {
             if let Telnet::Reply(reply) = event {
                 io.send(key, reply);
             }
         });
-        return bytes.len();
+        *lines = budget;
+        return used;
     }
     let mut budget = *lines;
     let mut left = false;

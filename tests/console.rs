@@ -397,3 +397,28 @@ fn consoles_beyond_the_limit_get_one_error_line() {
     assert_eq!(extra.read_to_end(), "");
     drop(open);
 }
+
+/// Ctrl-C at `token> ` then a flood of telnet commands in the same write: the replies stay
+/// within the per-turn budget, and the output accounting that the global budget rests on does
+/// not drift as such consoles close (debug builds check the sum every loop turn, so a drift
+/// stops this in-process server and the student below never finishes). Found by review: each
+/// such console left its last output in the total for good.
+#[test]
+fn strangers_who_press_ctrl_c_and_flood_telnet_commands_leave_the_output_accounting_exact() {
+    let server = console();
+    let admin = server.admin.expect("console on");
+    let mut flood = b"\xff\xf4".to_vec();
+    flood.extend(std::iter::repeat_n(*b"\xff\xf6", 2_000).flatten());
+    for _ in 0..20 {
+        let mut stranger = Client::connect(admin);
+        stranger.expect("token> ");
+        stranger.send_raw(&flood);
+        stranger.read_to_end();
+    }
+    let mut student = server.connect();
+    student.join("alice");
+    for _ in 0..3 {
+        student.send("b");
+    }
+    student.expect_line("Quiz over, alice");
+}

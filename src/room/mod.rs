@@ -160,6 +160,9 @@ pub struct RoomConfig {
     pub rng: fastrand::Rng,
     /// Where resume codes come from ([`Secrets::Os`] outside tests).
     pub secrets: Secrets,
+    /// Dropped attempts one address may keep waiting (`--max-per-address`; `None`: no
+    /// limit but [`crate::limits::MAX_PARKED_SEATS`] in all).
+    pub parked_per_address: Option<usize>,
 }
 
 /// Where the quiz being served came from.
@@ -186,6 +189,7 @@ impl RoomConfig {
             title: None,
             rng: fastrand::Rng::with_seed(seed),
             secrets: Secrets::Seeded(fastrand::Rng::with_seed(seed.wrapping_add(1))),
+            parked_per_address: Some(crate::limits::MAX_PER_ADDRESS),
         }
     }
 }
@@ -346,7 +350,11 @@ pub struct Room {
 impl Room {
     pub fn new(config: RoomConfig, now: Instant) -> Room {
         Room {
-            shared: Shared::new(config.quiz, config.rng, config.secrets),
+            shared: {
+                let mut shared = Shared::new(config.quiz, config.rng, config.secrets);
+                shared.roster.parked_per_address = config.parked_per_address;
+                shared
+            },
             members: Vec::new(),
             students: 0,
             teachers: 0,
@@ -491,7 +499,8 @@ impl Room {
             Door::Teacher => {
                 self.teachers += 1;
                 self.consoles.push(id);
-                log::info!("teacher console opened from {peer}");
+                // A stranger's connection is not news; a teacher's token is (below).
+                log::debug!("teacher console opened from {peer}");
                 Role::Teacher {
                     console: Box::new(Console::new(&mut self.out)),
                     token_deadline: now + self.token_timeout,
@@ -535,6 +544,7 @@ impl Room {
                     let wrong = console.wrong_tokens();
                     let request = console.on_line(line, &self.admin_token, &mut self.out);
                     if console.is_authenticated() {
+                        log::info!("teacher console from {peer}: token accepted");
                         self.token_gates.passed(address_of(peer));
                     } else if console.wrong_tokens() > wrong || request.is_some() {
                         let (wait, failures) = self.token_gates.failed(address_of(peer), now);
@@ -845,7 +855,12 @@ impl Room {
         self.count_out(id, &member);
         match member.role {
             Role::Student(mut session) => session.on_close(status, now, &mut self.shared),
-            Role::Teacher { .. } => log::info!("teacher console from {} closed", member.peer),
+            Role::Teacher { console, .. } if console.gave_token() => {
+                log::info!("teacher console from {} closed", member.peer)
+            }
+            Role::Teacher { .. } => {
+                log::debug!("console from {} closed without a token", member.peer)
+            }
         }
     }
 

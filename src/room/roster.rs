@@ -301,14 +301,11 @@ impl Taken {
 }
 
 /// Parked seats, by when their resume window ends and by the address their student dropped
-/// from, with addresses ordered by how many seats they hold: expiry takes the earliest, and the
-/// parked cap takes from the busiest address.
+/// from: expiry takes the earliest; the per-address quota takes that address's earliest.
 #[derive(Debug, Default)]
 pub(super) struct Parked {
     by_expiry: BTreeSet<(Instant, usize, IpAddr)>,
     by_address: HashMap<IpAddr, BTreeSet<(Instant, usize)>>,
-    /// `(seats, address)` for every address holding a parked seat.
-    load: BTreeSet<(usize, IpAddr)>,
 }
 
 impl Parked {
@@ -328,38 +325,35 @@ impl Parked {
         Some((until, key))
     }
 
+    /// Seats parked from `from`.
+    fn count_from(&self, from: IpAddr) -> usize {
+        self.by_address.get(&from).map_or(0, BTreeSet::len)
+    }
+
+    /// The seat from `from` whose window ends first.
+    fn first_from(&self, from: IpAddr) -> Option<(Instant, usize)> {
+        self.by_address.get(&from)?.first().copied()
+    }
+
     fn insert(&mut self, until: Instant, key: usize, from: IpAddr) {
-        if !self.by_expiry.insert((until, key, from)) {
-            return;
+        if self.by_expiry.insert((until, key, from)) {
+            self.by_address
+                .entry(from)
+                .or_default()
+                .insert((until, key));
         }
-        let seats = self.by_address.entry(from).or_default();
-        self.load.remove(&(seats.len(), from));
-        seats.insert((until, key));
-        self.load.insert((seats.len(), from));
     }
 
     fn remove(&mut self, until: Instant, key: usize, from: IpAddr) {
         if !self.by_expiry.remove(&(until, key, from)) {
             return;
         }
-        let Some(seats) = self.by_address.get_mut(&from) else {
-            return;
-        };
-        self.load.remove(&(seats.len(), from));
-        seats.remove(&(until, key));
-        if seats.is_empty() {
-            self.by_address.remove(&from);
-        } else {
-            self.load.insert((seats.len(), from));
+        if let Some(seats) = self.by_address.get_mut(&from) {
+            seats.remove(&(until, key));
+            if seats.is_empty() {
+                self.by_address.remove(&from);
+            }
         }
-    }
-
-    /// The seat to give up when too many wait: the one whose window ends first among those of
-    /// the address holding the most.
-    fn busiest_first(&self) -> Option<(Instant, usize, IpAddr)> {
-        let &(_, from) = self.load.last()?;
-        let &(until, key) = self.by_address.get(&from)?.first()?;
-        Some((until, key, from))
     }
 }
 
@@ -377,6 +371,8 @@ pub struct Roster {
     /// Attempts started so far: the next one's number (never reused, unlike seat keys, so
     /// `kick #N` cannot reach another student whose attempt took the same slot).
     attempts: u64,
+    /// Dropped attempts one address may keep waiting (`None`: no limit of its own).
+    pub(super) parked_per_address: Option<usize>,
     /// Attempts recorded per name at this quiz, and extra attempts teachers allowed it (`retake`),
     /// under each of its two key hashes (so a retake under a look-alike name counts too), for
     /// at most [`MAX_NAMES_COUNTED`] names.
@@ -558,10 +554,11 @@ impl Roster {
     }
 
     /// The student holding seat `key` dropped: the seat waits for them until `now + window`.
-    /// At most [`MAX_PARKED_SEATS`] wait: beyond that, the address holding the most waiting
-    /// seats gives up the one whose window ends first, recorded now (`disconnected`). So
-    /// dropped attempts cannot grow memory without bound, and one machine dropping attempt
-    /// after attempt uses up its own seats, not the class's.
+    /// Bounded twice, so dropped attempts cannot grow memory nor push out the class's: one
+    /// address keeps at most [`Roster::parked_per_address`] waiting (beyond that, its own
+    /// earliest is recorded now), and at most [`MAX_PARKED_SEATS`] wait in all (beyond that,
+    /// this one is recorded now: the seats already waiting were there first). Recorded early
+    /// means `disconnected`, answers saved, no resuming.
     pub(super) fn park(
         &mut self,
         key: usize,
@@ -570,26 +567,47 @@ impl Roster {
         finished: &mut Vec<Attempt>,
         counters: &mut Counters,
     ) {
-        while self.parked.len() >= MAX_PARKED_SEATS {
-            let Some((until, oldest, from)) = self.parked.busiest_first() else {
-                break;
-            };
-            self.parked.remove(until, oldest, from);
-            counters.parked_early += 1;
-            if counters.parked_early.is_power_of_two() {
-                log::warn!(
-                    "{MAX_PARKED_SEATS} attempts wait for their students: recording the oldest from {from}, which holds the most, now ({} so far)",
-                    counters.parked_early
+        let Some(from) = self.seats.get(key).map(|seat| address_of(seat.peer)) else {
+            return;
+        };
+        if let Some(quota) = self.parked_per_address {
+            while self.parked.count_from(from) >= quota.max(1) {
+                let Some((until, oldest)) = self.parked.first_from(from) else {
+                    break;
+                };
+                self.parked.remove(until, oldest, from);
+                Self::early(
+                    counters,
+                    &format!("{from} keeps {quota} dropped attempts waiting (--max-per-address)"),
                 );
+                self.finish(oldest, Status::Disconnected, now, finished, counters);
             }
-            self.finish(oldest, Status::Disconnected, now, finished, counters);
+        }
+        if self.parked.len() >= MAX_PARKED_SEATS {
+            Self::early(
+                counters,
+                &format!("{MAX_PARKED_SEATS} dropped attempts wait in all"),
+            );
+            self.finish(key, Status::Disconnected, now, finished, counters);
+            return;
         }
         if let Some(seat) = self.seats.get_mut(key) {
             let until = now + window;
             seat.holder = None;
             seat.expires = Some(until);
             seat.parked_at = Some(now);
-            self.parked.insert(until, key, address_of(seat.peer));
+            self.parked.insert(until, key, from);
+        }
+    }
+
+    /// Counts (and now and then logs) a dropped attempt recorded before its window ended.
+    fn early(counters: &mut Counters, why: &str) {
+        counters.parked_early += 1;
+        if counters.parked_early.is_power_of_two() {
+            log::warn!(
+                "{why}: a dropped attempt was recorded at once, without waiting for its student ({} so far)",
+                counters.parked_early
+            );
         }
     }
 

@@ -41,7 +41,11 @@ enum State {
     /// The name given has an attempt in progress: waiting for its resume code (or an empty
     /// line to choose another name), until `deadline` (the same as for the name: going back
     /// and forth between the two prompts does not extend it).
-    Resuming { seat: usize, deadline: Instant },
+    Resuming {
+        seat: usize,
+        number: u64,
+        deadline: Instant,
+    },
     /// Question `index` of the attempt in `seat` is on screen. `clock` ends it (the time
     /// limit, if any); `idle` closes the attempt when no clock runs and the student stays
     /// silent.
@@ -159,7 +163,9 @@ impl Session {
         }
         match self.state {
             State::Naming { .. } => self.on_name(trimmed, now, shared, out),
-            State::Resuming { seat, .. } => self.on_code(seat, trimmed, now, shared, out),
+            State::Resuming { seat, number, .. } => {
+                self.on_code(seat, number, trimmed, now, shared, out)
+            }
             State::Asking { seat, index, .. } if shared.live.is_some() => {
                 self.on_live_answer(seat, index, trimmed, now, shared, out)
             }
@@ -440,6 +446,7 @@ impl Session {
             out.extend_from_slice(CODE_PROMPT.as_bytes());
             self.set_state(State::Resuming {
                 seat,
+                number: shared.roster.seats.get(seat).map_or(0, |s| s.number),
                 deadline: self.name_deadline,
             });
             return;
@@ -534,6 +541,7 @@ impl Session {
     fn on_code(
         &mut self,
         seat: usize,
+        number: u64,
         input: &str,
         now: Instant,
         shared: &mut Shared,
@@ -542,7 +550,8 @@ impl Session {
         if input.is_empty() {
             return self.back_to_naming(out);
         }
-        let Some(s) = shared.roster.get_mut(seat) else {
+        // The slot may hold another attempt by now: the number tells.
+        let Some(s) = shared.roster.get_mut(seat).filter(|s| s.number == number) else {
             // The attempt ended while the code was being typed: start afresh.
             line(
                 out,

@@ -1078,9 +1078,10 @@ fn going_back_and_forth_between_name_and_code_does_not_dodge_the_name_deadline()
 }
 
 #[test]
-fn waiting_attempts_are_bounded_and_the_oldest_is_recorded_first() {
+fn one_address_keeps_at_most_its_quota_of_dropped_attempts_and_gives_up_its_own_oldest() {
     let mut c = Class::new(in_order());
-    for n in 0..crate::limits::MAX_PARKED_SEATS + 2 {
+    // All from 127.0.0.1, whose quota is --max-per-address (50).
+    for n in 0..crate::limits::MAX_PER_ADDRESS + 2 {
         parked(&mut c, &format!("s{n}"));
     }
     assert_eq!(c.room.counters().parked_early, 2);
@@ -1089,37 +1090,71 @@ fn waiting_attempts_are_bounded_and_the_oldest_is_recorded_first() {
     assert!(c.io.rows.iter().all(|a| a.status == Status::Disconnected));
 }
 
+/// A student who answered one question and dropped, from `ip`; returns the resume code.
+fn parked_from(c: &mut Class, name: &str, ip: [u8; 4]) -> String {
+    let id = c.connect_from(Door::Student, ip);
+    let hello = c.send(id, name);
+    c.send(id, "b");
+    c.drop_conn(id);
+    code_in(&hello)
+}
+
+/// Every pupil resumes with their code.
+fn all_resume(c: &mut Class, pupils: &[(String, [u8; 4], String)]) {
+    for (name, ip, code) in pupils {
+        let id = c.connect_from(Door::Student, *ip);
+        c.send(id, name);
+        assert!(c.send(id, code).contains("Welcome back"), "{name}");
+    }
+}
+
 #[test]
-fn when_too_many_attempts_wait_the_address_holding_the_most_gives_up_its_own() {
+fn one_address_dropping_attempt_after_attempt_uses_up_its_own_quota_not_the_class_seats() {
     let mut c = Class::new(in_order());
     // A class of 30, each on their own machine, drops (the Wi-Fi went down).
-    let mut codes = Vec::new();
-    for n in 0..30u8 {
-        let id = c.connect_from(Door::Student, [127, 0, 1, n]);
-        let hello = c.send(id, &format!("pupil{n}"));
-        c.send(id, "b");
-        c.drop_conn(id);
-        codes.push(code_in(&hello));
-    }
+    let pupils: Vec<(String, [u8; 4], String)> = (0..30u8)
+        .map(|n| {
+            let (name, ip) = (format!("pupil{n}"), [127, 0, 1, n]);
+            let code = parked_from(&mut c, &name, ip);
+            (name, ip, code)
+        })
+        .collect();
     // One machine answers one question and drops, over and over.
     for n in 0..crate::limits::MAX_PARKED_SEATS {
-        let id = c.connect_from(Door::Student, [127, 0, 0, 9]);
-        c.send(id, &format!("bot{n}"));
-        c.send(id, "b");
-        c.drop_conn(id);
+        parked_from(&mut c, &format!("bot{n}"), [127, 0, 0, 9]);
     }
-    assert_eq!(c.room.counters().parked_early, 30);
     assert!(
         c.io.rows.iter().all(|a| a.name.starts_with("bot")),
         "only the flooding address's attempts were recorded early"
     );
     assert_eq!(c.io.rows[0].name, "bot0", "its oldest first");
-    // Every pupil can still come back.
-    for (n, code) in codes.iter().enumerate() {
-        let id = c.connect_from(Door::Student, [127, 0, 1, n as u8]);
-        c.send(id, &format!("pupil{n}"));
-        assert!(c.send(id, code).contains("Welcome back"), "pupil{n}");
+    all_resume(&mut c, &pupils);
+}
+
+#[test]
+fn when_too_many_wait_in_all_the_newest_is_recorded_and_a_class_behind_one_address_keeps_its_seats()
+{
+    let mut c = Class::new(in_order());
+    // A class of 30 behind one NAT drops.
+    let pupils: Vec<(String, [u8; 4], String)> = (0..30u8)
+        .map(|n| {
+            let (name, ip) = (format!("pupil{n}"), [127, 0, 200, 1]);
+            let code = parked_from(&mut c, &name, ip);
+            (name, ip, code)
+        })
+        .collect();
+    // Thousands of addresses drop two throw-away attempts each, past the cap in all.
+    let total = crate::limits::MAX_PARKED_SEATS;
+    for n in 0..total {
+        let host = (n / 2) as u16;
+        let ip = [127, 1, (host >> 8) as u8, host as u8];
+        parked_from(&mut c, &format!("bot{n}"), ip);
     }
+    assert_eq!(c.room.counters().parked_early, 30);
+    let early: Vec<&str> = c.io.rows.iter().map(|a| a.name.as_str()).collect();
+    let last: Vec<String> = (total - 30..total).map(|n| format!("bot{n}")).collect();
+    assert_eq!(early, last, "the newest were recorded at once");
+    all_resume(&mut c, &pupils);
 }
 
 #[test]
@@ -1428,7 +1463,10 @@ fn a_name_that_took_the_quiz_is_refused_another_attempt_until_the_teacher_allows
         c.send(t, "retake bob"),
         "error: bob has not taken this quiz yet (1 attempt(s) allowed); they may start\r\nadmin> "
     );
-    assert!(c.send(t, "retake #1").starts_with("error: usage: retake NAME"));
+    assert!(
+        c.send(t, "retake #1")
+            .starts_with("error: usage: retake NAME")
+    );
     assert_eq!(
         c.send(t, "retake ALICE"),
         "ok: ALICE may start 1 more attempt(s) (1 taken so far)\r\nadmin> "
@@ -1449,7 +1487,10 @@ fn a_name_that_took_the_quiz_is_refused_another_attempt_until_the_teacher_allows
     assert_eq!(attempts, [1, 2]);
     // And that was the last one allowed.
     let (_, shown) = c.named("alice");
-    assert!(shown.starts_with("error: alice has taken this quiz already (2 attempts are allowed)"), "{shown}");
+    assert!(
+        shown.starts_with("error: alice has taken this quiz already (2 attempts are allowed)"),
+        "{shown}"
+    );
 }
 
 #[test]
@@ -1461,8 +1502,14 @@ fn without_a_limit_attempts_are_numbered_and_a_new_bank_starts_the_count_again()
     let t = c.teacher();
     take_quiz(&mut c, "alice");
     take_quiz(&mut c, "alice");
-    assert_eq!(c.io.rows.iter().map(|a| a.attempt).collect::<Vec<_>>(), [1, 2]);
-    assert!(c.send(t, "retake alice").starts_with("ok: attempts are not limited"));
+    assert_eq!(
+        c.io.rows.iter().map(|a| a.attempt).collect::<Vec<_>>(),
+        [1, 2]
+    );
+    assert!(
+        c.send(t, "retake alice")
+            .starts_with("ok: attempts are not limited")
+    );
 
     let mut c = Class::new(in_order());
     let t = c.teacher();
@@ -1470,4 +1517,24 @@ fn without_a_limit_attempts_are_numbered_and_a_new_bank_starts_the_count_again()
     assert!(upload(&mut c, t, "mine.txt", GOOD).starts_with("ok: 1 questions"));
     let (_, shown) = c.named("alice");
     assert!(shown.contains("Question 1 of 1"), "a new quiz: {shown}");
+}
+
+#[test]
+fn a_code_typed_for_an_attempt_that_ended_meanwhile_is_never_checked_against_the_next_in_its_slot()
+{
+    let mut c = Class::new(in_order());
+    let t = c.teacher();
+    let code = parked(&mut c, "zed");
+    let guesser = c.student();
+    assert!(c.send(guesser, "zed").ends_with("code> "));
+    // The bank switch records zed's attempt; newkid's takes its slot.
+    assert!(upload(&mut c, t, "mine.txt", GOOD).starts_with("ok: 1 questions"));
+    let (_, shown) = c.named("newkid");
+    assert!(shown.contains("Question 1 of 1"), "{shown}");
+    assert_eq!(
+        c.send(guesser, &code),
+        "That quiz has just ended; type a name to start a new one.\r\nname> "
+    );
+    let who = c.send(t, "who");
+    assert!(!who.contains("wrong codes"), "{who}");
 }

@@ -80,7 +80,11 @@ fn alternate(
             // Names of their own each round: a server that allows one attempt per name
             // (quizd's default) would refuse the same names again.
             if round > 0 {
-                let base = if which == 0 { &a.name_prefix } else { &b.name_prefix };
+                let base = if which == 0 {
+                    &a.name_prefix
+                } else {
+                    &b.name_prefix
+                };
                 plan.name_prefix = format!("{base}{}", round + 1);
             }
             let report =

@@ -605,7 +605,7 @@ impl Roster {
         counters.parked_early += 1;
         if counters.parked_early.is_power_of_two() {
             log::warn!(
-                "{why}: a dropped attempt was recorded at once, without waiting for its student ({} so far)",
+                "{why}: a dropped attempt was recorded without waiting for its student to resume ({} so far)",
                 counters.parked_early
             );
         }

@@ -22,6 +22,11 @@ pub const NAME_PROMPT: &str = "name> ";
 pub const ANSWER_PROMPT: &str = "answer> ";
 /// Prompt for a resume code, after a name with an attempt in progress.
 pub const CODE_PROMPT: &str = "code> ";
+/// Prompt after a question's time ran out, before the next one: Enter shows it (and whatever
+/// the student had half typed for the last one goes with that Enter, never into the next).
+pub const NEXT_PROMPT: &str = "next> ";
+/// The line before [`NEXT_PROMPT`].
+pub const PRESS_ENTER: &str = "Press Enter for the next question.";
 /// Prompt for the console token.
 pub const TOKEN_PROMPT: &str = "token> ";
 /// Prompt of a teacher who is in.
@@ -161,10 +166,13 @@ mod tests {
                 NAME_PROMPT,
                 ANSWER_PROMPT,
                 CODE_PROMPT,
+                NEXT_PROMPT,
                 TOKEN_PROMPT,
                 ADMIN_PROMPT
             ],
-            ["name> ", "answer> ", "code> ", "token> ", "admin> "]
+            [
+                "name> ", "answer> ", "code> ", "next> ", "token> ", "admin> "
+            ]
         );
         assert_eq!(
             [CORRECT, WRONG, TIME_UP, RECORDED, QUIZ_OVER],

@@ -97,9 +97,10 @@ fn answering_and_being_asked_the_next_question_allocates_nothing_in_the_room() {
         for i in 0..17 {
             now += Duration::from_millis(700);
             if i % 5 == 4 {
-                // Too late: the clock fires instead of an answer.
+                // Too late: the clock fires instead of an answer, and Enter asks for the next.
                 now += limit;
                 room.handle_timeout(now, &mut io);
+                room.handle_line(1, "", now, &mut io);
             } else {
                 room.handle_line(1, ["a", "B", "c)", "d."][i % 4], now, &mut io);
             }

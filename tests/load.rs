@@ -269,6 +269,29 @@ fn a_reset_right_after_the_name_prompt_is_one_failure_and_the_run_goes_on() {
 }
 
 #[test]
+fn after_time_is_up_the_next_prompt_gets_an_enter_and_the_run_goes_on() {
+    let (addr, server) = scripted(vec![
+        Step::Send("Welcome to quizd: x. 2 questions.\r\nname> "),
+        Step::Read,
+        Step::Send("Hello x.\r\n\r\nQuestion 1 of 2\r\nHow many? Type a number.\r\nanswer> "),
+        Step::Send("\r\nTime is up. The answer was 3. Score: 0/1\r\n"),
+        Step::Send("Press Enter for the next question.\r\nnext> "),
+        Step::Read,
+        Step::Read,
+        Step::Send("\r\nQuestion 2 of 2\r\nHow many? Type a number.\r\nanswer> "),
+        Step::Read,
+        Step::Send("Correct! Score: 1/2\r\n\r\nQuiz over, x: you scored 1 out of 2 (50%).\r\n"),
+    ]);
+    let report = run(&Plan::new(addr, 1));
+    assert_eq!(report.completed, 1, "{report:#?}");
+    // The answer to question 1 (sent as its prompt came) and the Enter at `next> `.
+    assert_eq!(
+        server.join().expect("server"),
+        vec!["load-000000", "1", "", "1"]
+    );
+}
+
+#[test]
 fn a_question_without_options_is_answered_1() {
     let (addr, server) = scripted(vec![
         Step::Send(GREETING),

@@ -55,6 +55,14 @@ enum State {
         clock: Option<Instant>,
         idle: Instant,
     },
+    /// Self-paced: question `next - 1`'s time ran out; question `next` is shown when the
+    /// student presses Enter, and whatever that line holds is dropped (it was typed for the
+    /// question that timed out). `idle` closes the attempt if nothing comes.
+    Paused {
+        seat: usize,
+        next: usize,
+        idle: Instant,
+    },
     /// The session has ended (its attempt recorded, parked or taken over); the server closes it.
     Done,
 }
@@ -84,6 +92,10 @@ pub struct Session {
     name_deadline: Instant,
     /// Wrong resume codes typed on this connection, for any name (never reset).
     wrong_codes: u8,
+    /// Live: a question closed before the student answered, so their terminal may hold a half
+    /// typed line. Until they send a line, the next question waits for their Enter, which
+    /// takes that half line with it.
+    stale: bool,
 }
 
 use wire::line;
@@ -118,6 +130,7 @@ impl Session {
             },
             name_deadline: now + NAME_TIMEOUT,
             wrong_codes: 0,
+            stale: false,
             conn,
             peer,
             name: String::new(),
@@ -140,6 +153,7 @@ impl Session {
         match self.state {
             State::Naming { deadline } | State::Resuming { deadline, .. } => Some(deadline),
             State::Asking { clock, idle, .. } => Some(clock.map_or(idle, |c| c.min(idle))),
+            State::Paused { idle, .. } => Some(idle),
             State::Waiting { .. } | State::Done => None,
         }
     }
@@ -151,7 +165,7 @@ impl Session {
 
     /// One input line from the student.
     pub fn on_line(&mut self, input: &str, now: Instant, shared: &mut Shared, out: &mut Vec<u8>) {
-        if let State::Asking { idle, .. } = &mut self.state
+        if let State::Asking { idle, .. } | State::Paused { idle, .. } = &mut self.state
             && shared.live.is_none()
         {
             *idle = now + shared.quiz.settings.idle_timeout;
@@ -171,6 +185,20 @@ impl Session {
             }
             State::Asking { seat, index, .. } => {
                 self.on_answer(seat, index, trimmed, now, shared, out)
+            }
+            // The Enter that asks for the next question; what it carries is not an answer.
+            State::Paused { seat, next, .. } if shared.live.is_some() => {
+                self.open_live(seat, next, now, shared, out)
+            }
+            State::Paused { seat, next, .. } => self.ask(seat, next, now, shared, out),
+            // Enter while waiting: whatever was half typed is gone; nothing to reply.
+            State::Waiting { .. } if trimmed.is_empty() => self.stale = false,
+            State::Waiting { .. } if std::mem::take(&mut self.stale) => {
+                // The half-typed line of the question that closed.
+                line(
+                    out,
+                    &format!("{} to open the next question.", wire::WAITING),
+                );
             }
             State::Waiting { .. } => {
                 line(
@@ -206,6 +234,7 @@ impl Session {
     pub fn on_timeout(&mut self, now: Instant, shared: &mut Shared, out: &mut Vec<u8>) {
         match self.state {
             State::Naming { deadline } | State::Resuming { deadline, .. } if deadline <= now => {
+                out.extend_from_slice(b"\r\n");
                 line(
                     out,
                     &format!(
@@ -217,8 +246,13 @@ impl Session {
             }
             State::Asking {
                 seat, index, clock, ..
-            } if clock.is_some_and(|c| c <= now) => self.time_up(seat, index, now, shared, out),
-            State::Asking { seat, idle, .. } if idle <= now => {
+            } if clock.is_some_and(|c| c <= now) => {
+                // After the prompt: the student may be half way through a line.
+                out.extend_from_slice(b"\r\n");
+                self.time_up(seat, index, now, shared, out)
+            }
+            State::Asking { seat, idle, .. } | State::Paused { seat, idle, .. } if idle <= now => {
+                out.extend_from_slice(b"\r\n");
                 line(
                     out,
                     &format!(
@@ -232,7 +266,8 @@ impl Session {
         }
     }
 
-    /// The question's clock ran out: the verdict, then the next question.
+    /// The question's clock ran out: the verdict (the caller puts it on a line of its own), then
+    /// the end, or a pause until the student presses Enter.
     fn time_up(
         &mut self,
         seat: usize,
@@ -243,7 +278,7 @@ impl Session {
     ) {
         shared.counters.timeouts += 1;
         let quiz = &shared.quiz;
-        let Some(s) = shared.roster.seats.get(seat) else {
+        let Some(s) = shared.roster.seats.get_mut(seat) else {
             return self.set_state(State::Done);
         };
         if quiz.settings.reveal {
@@ -254,18 +289,32 @@ impl Session {
         } else {
             wire::time_up(out, None::<(&str, u32, usize)>);
         }
-        self.advance(seat, index, now, shared, out);
+        if index + 1 == s.order.len() {
+            return self.advance(seat, index, now, shared, out);
+        }
+        s.chosen.resize(index + 1, None);
+        s.index = index + 1;
+        s.clock = None;
+        line(out, wire::PRESS_ENTER);
+        out.extend_from_slice(wire::NEXT_PROMPT.as_bytes());
+        self.set_state(State::Paused {
+            seat,
+            next: index + 1,
+            idle: now + quiz.settings.idle_timeout,
+        });
     }
 
     /// The connection is gone. A student who dropped mid-quiz keeps their seat for the resume
     /// window (`Disconnected`); any other end records the attempt now.
     pub fn on_close(&mut self, status: Status, now: Instant, shared: &mut Shared) {
         match self.state {
-            State::Asking { seat, .. } | State::Waiting { seat } => {
+            State::Asking { seat, .. } | State::Paused { seat, .. } | State::Waiting { seat } => {
                 if status != Status::Disconnected {
                     self.finish(seat, status, now, shared);
                 } else {
-                    if let (Some(live), State::Asking { .. }) = (shared.live.as_mut(), self.state) {
+                    if let (Some(live), State::Asking { .. } | State::Paused { .. }) =
+                        (shared.live.as_mut(), self.state)
+                    {
                         // One fewer to wait for on the open question.
                         live.on_presence(false, now);
                     }
@@ -329,7 +378,7 @@ impl Session {
     /// done) once the quiz has started.
     pub fn describe(&self, roster: &Roster) -> Described {
         let seat = match self.state {
-            State::Asking { seat, .. } | State::Waiting { seat } => {
+            State::Asking { seat, .. } | State::Paused { seat, .. } | State::Waiting { seat } => {
                 roster.seats.get(seat).map(|s| (seat, s))
             }
             _ => None,
@@ -340,6 +389,10 @@ impl Session {
             (State::Asking { index, .. }, Some((_, s))) => (
                 format!("question {}/{}", index + 1, s.order.len()),
                 Some((s.score, index as u32)),
+            ),
+            (State::Paused { next, .. }, Some((_, s))) => (
+                format!("time up, Enter for {}/{}", next + 1, s.order.len()),
+                Some((s.score, next as u32)),
             ),
             (State::Waiting { .. }, Some((_, s))) => (
                 "waiting (live)".into(),
@@ -374,7 +427,7 @@ impl Session {
             "The teacher ended the quiz; your answers so far are saved."
         };
         match self.state {
-            State::Asking { seat, .. } | State::Waiting { seat } => {
+            State::Asking { seat, .. } | State::Paused { seat, .. } | State::Waiting { seat } => {
                 out.extend_from_slice(b"\r\n");
                 line(out, why);
                 if let Some(s) = shared.roster.seats.get_mut(seat) {
@@ -398,7 +451,9 @@ impl Session {
         if self.state == State::Done {
             return;
         }
-        if let (Some(live), State::Asking { .. }) = (shared.live.as_mut(), self.state) {
+        if let (Some(live), State::Asking { .. } | State::Paused { .. }) =
+            (shared.live.as_mut(), self.state)
+        {
             // It was counted as still to answer the open question; the new holder counts now.
             live.on_presence(false, now);
         }
@@ -654,20 +709,23 @@ impl Session {
             }
             return;
         }
+        let Some(clock) = clock else {
+            // No clock runs (none is set, or the last question's time ran out and the next
+            // waited for Enter): the question afresh.
+            return self.ask(seat, index, now, shared, out);
+        };
         self.set_state(State::Asking {
             seat,
             index,
-            clock,
+            clock: Some(clock),
             idle: now + shared.quiz.settings.idle_timeout,
         });
-        if clock.is_some_and(|c| c <= now) {
+        if clock <= now {
             // The clock ran out while they were away.
             self.time_up(seat, index, now, shared, out);
         } else {
             self.show(seat, index, shared, out);
-            if let Some(c) = clock {
-                line(out, &format!("({} s left)", secs_left(c, now)));
-            }
+            line(out, &format!("({} s left)", secs_left(clock, now)));
             out.extend_from_slice(ANSWER_PROMPT.as_bytes());
         }
     }
@@ -788,7 +846,7 @@ impl Session {
                 line(out, "Bye.");
                 self.set_state(State::Done);
             }
-            State::Asking { seat, .. } | State::Waiting { seat } => {
+            State::Asking { seat, .. } | State::Paused { seat, .. } | State::Waiting { seat } => {
                 out.extend_from_slice(b"\r\n");
                 line(out, "You left the quiz; your answers so far are saved.");
                 if let Some(s) = shared.roster.seats.get_mut(seat) {
@@ -803,7 +861,9 @@ impl Session {
 
     /// Ends the attempt: records its row and frees the name.
     fn finish(&mut self, seat: usize, status: Status, now: Instant, shared: &mut Shared) {
-        if let (Some(live), State::Asking { .. }) = (shared.live.as_mut(), self.state) {
+        if let (Some(live), State::Asking { .. } | State::Paused { .. }) =
+            (shared.live.as_mut(), self.state)
+        {
             // One fewer to wait for on the open question.
             live.on_presence(false, now);
         }
@@ -836,7 +896,10 @@ impl Session {
             }
             "/quit" | "/exit" | "/bye" => return self.quit(now, shared, out),
             "/score" => match self.state {
-                State::Asking { seat, index, .. } => {
+                State::Asking { seat, index, .. }
+                | State::Paused {
+                    seat, next: index, ..
+                } => {
                     let (score, total) = shared
                         .roster
                         .seats
@@ -854,7 +917,9 @@ impl Session {
                 _ => line(out, "error: the quiz starts once you give your name"),
             },
             "/code" => match self.state {
-                State::Asking { seat, .. } | State::Waiting { seat } => {
+                State::Asking { seat, .. }
+                | State::Paused { seat, .. }
+                | State::Waiting { seat } => {
                     let code = shared
                         .roster
                         .seats
@@ -884,6 +949,10 @@ impl Session {
                     }
                 }
                 State::Waiting { .. } => line(out, "No question is open right now."),
+                State::Paused { .. } => line(
+                    out,
+                    "The next question and its clock start when you press Enter.",
+                ),
                 State::Done => {}
             },
             "/ask" if rest.is_empty() => line(out, "error: usage: /ask TEXT"),
@@ -932,6 +1001,7 @@ impl Session {
             State::Naming { .. } => out.extend_from_slice(NAME_PROMPT.as_bytes()),
             State::Resuming { .. } => out.extend_from_slice(CODE_PROMPT.as_bytes()),
             State::Asking { .. } => out.extend_from_slice(ANSWER_PROMPT.as_bytes()),
+            State::Paused { .. } => out.extend_from_slice(wire::NEXT_PROMPT.as_bytes()),
             State::Waiting { .. } | State::Done => {}
         }
     }
@@ -990,24 +1060,32 @@ impl Session {
         shared: &mut Shared,
         out: &mut Vec<u8>,
     ) {
-        let (State::Waiting { seat } | State::Asking { seat, .. }) = self.state else {
+        let (State::Waiting { seat } | State::Asking { seat, .. } | State::Paused { seat, .. }) =
+            self.state
+        else {
             return;
         };
         match transition {
-            Transition::Opened { index, .. } => {
+            Transition::Opened { index, .. } if std::mem::take(&mut self.stale) => {
+                // A half-typed line from the last question may sit in their terminal: the
+                // question shows on their Enter, which takes that line with it.
                 if let Some(s) = shared.roster.seats.get_mut(seat) {
                     s.chosen.resize(index, None);
                     s.index = index;
                 }
-                self.show(seat, index, shared, out);
-                out.extend_from_slice(ANSWER_PROMPT.as_bytes());
-                self.set_state(State::Asking {
+                out.extend_from_slice(b"\r\n");
+                line(
+                    out,
+                    &format!("Question {} is open: press Enter to see it.", index + 1),
+                );
+                out.extend_from_slice(wire::NEXT_PROMPT.as_bytes());
+                self.set_state(State::Paused {
                     seat,
-                    index,
-                    clock: None,
+                    next: index,
                     idle: now + MAX_DURATION,
                 });
             }
+            Transition::Opened { index, .. } => self.open_live(seat, index, now, shared, out),
             Transition::Closed { index } => {
                 let quiz = &shared.quiz;
                 let total = shared.roster.len();
@@ -1043,6 +1121,13 @@ impl Session {
                         out,
                         &format!("{} to open the next question.", wire::WAITING),
                     );
+                    if !answered {
+                        // Their terminal may hold a half-typed answer: the next question
+                        // waits for an Enter, which takes it.
+                        self.stale = true;
+                        line(out, "Press Enter when you are ready for it.");
+                        out.extend_from_slice(wire::NEXT_PROMPT.as_bytes());
+                    }
                 }
                 self.set_state(State::Waiting { seat });
             }
@@ -1066,6 +1151,31 @@ impl Session {
                 self.finish(seat, status, now, shared);
             }
         }
+    }
+}
+
+impl Session {
+    /// Live: the room's open question `index` on this student's screen.
+    fn open_live(
+        &mut self,
+        seat: usize,
+        index: usize,
+        now: Instant,
+        shared: &mut Shared,
+        out: &mut Vec<u8>,
+    ) {
+        if let Some(s) = shared.roster.seats.get_mut(seat) {
+            s.chosen.resize(index, None);
+            s.index = index;
+        }
+        self.show(seat, index, shared, out);
+        out.extend_from_slice(ANSWER_PROMPT.as_bytes());
+        self.set_state(State::Asking {
+            seat,
+            index,
+            clock: None,
+            idle: now + MAX_DURATION,
+        });
     }
 }
 
@@ -1322,7 +1432,7 @@ mod tests {
     }
 
     #[test]
-    fn the_clock_running_out_shows_time_is_up_and_the_next_question() {
+    fn the_clock_running_out_shows_time_is_up_on_its_own_line_and_the_next_question_on_enter() {
         let mut w = World::new(in_order());
         let mut s = w.named("alice");
         assert_eq!(
@@ -1330,15 +1440,34 @@ mod tests {
             "",
             "nothing happens before the deadline"
         );
-        let shown = w.wait(&mut s, 1);
-        assert!(
-            shown.starts_with("Time is up. The answer was b) right 1. Score: 0/1\r\n"),
-            "{shown}"
+        // The student may be half way through typing after `answer> `: a fresh line first.
+        assert_eq!(
+            w.wait(&mut s, 1),
+            "\r\nTime is up. The answer was b) right 1. Score: 0/1\r\n\
+             Press Enter for the next question.\r\nnext> "
         );
-        assert!(shown.contains("Question 2 of 3"));
         assert_eq!(w.counters.timeouts, 1);
+        // No clock runs meanwhile; /time and /score say where things are.
+        assert_eq!(w.wait(&mut s, 100), "");
+        assert_eq!(
+            w.send(&mut s, "/time"),
+            "The next question and its clock start when you press Enter.\r\nnext> "
+        );
+        assert!(
+            w.send(&mut s, "/score")
+                .starts_with("Score: 0/1 (3 questions in all)")
+        );
+        // What the half-typed line held goes with the Enter, never into question 2.
+        let shown = w.send(&mut s, "b");
+        assert!(shown.starts_with("\r\nQuestion 2 of 3 (30 s)"), "{shown}");
+        assert!(shown.ends_with("answer> "), "{shown}");
         w.send(&mut s, "b");
-        w.wait(&mut s, 30);
+        let last = w.wait(&mut s, 30);
+        assert!(last.starts_with("\r\nTime is up."), "{last}");
+        assert!(
+            last.contains("Quiz over"),
+            "no pause after the last: {last}"
+        );
         let a = &w.finished[0];
         assert_eq!(a.responses, vec![(0, None), (1, Some(C(1))), (2, None)]);
         assert_eq!((a.score, a.status), (1, Status::Completed));
@@ -1360,7 +1489,7 @@ mod tests {
         let mut w = World::new(in_order());
         let (mut s, _) = w.connect();
         let shown = w.wait(&mut s, 60);
-        assert_eq!(shown, "error: no name given in 60 s; closing.\r\n");
+        assert_eq!(shown, "\r\nerror: no name given in 60 s; closing.\r\n");
         assert!(s.is_done());
         assert!(w.finished.is_empty());
     }
@@ -1522,11 +1651,13 @@ mod tests {
         let (mut back, _) = w.connect();
         w.send(&mut back, "alice");
         let resumed = w.send(&mut back, &code);
-        assert!(
-            resumed.contains("Time is up. The answer was b) right 2. Score: 1/2"),
-            "{resumed}"
+        assert_eq!(
+            resumed,
+            "Welcome back, alice. Score so far: 1/1.\r\n\
+             Time is up. The answer was b) right 2. Score: 1/2\r\n\
+             Press Enter for the next question.\r\nnext> "
         );
-        assert!(resumed.contains("Question 3 of 3"), "{resumed}");
+        assert!(w.send(&mut back, "").contains("Question 3 of 3"));
     }
 
     #[test]
@@ -1671,11 +1802,12 @@ mod tests {
         });
         let mut s = w.named("alice");
         assert!(w.send(&mut s, "b").starts_with("Answer recorded.\r\n"));
-        assert!(w.wait(&mut s, 30).starts_with("Time is up.\r\n"));
+        assert!(w.wait(&mut s, 30).starts_with("\r\nTime is up.\r\n"));
         assert_eq!(
             w.send(&mut s, "/score"),
-            "Answered 2 of 3 questions.\r\nanswer> "
+            "Answered 2 of 3 questions.\r\nnext> "
         );
+        w.send(&mut s, "");
         let end = w.send(&mut s, "a");
         assert!(end.contains("Quiz over, alice: you scored 1 out of 3 (33%)."));
     }
@@ -1692,7 +1824,7 @@ mod tests {
         assert_eq!(w.wait(&mut s, 599), "");
         let shown = w.wait(&mut s, 1);
         assert!(
-            shown.starts_with("error: no answer for 600 s; closing."),
+            shown.starts_with("\r\nerror: no answer for 600 s; closing."),
             "{shown}"
         );
         assert_eq!(w.finished[0].status, Status::TimedOut);
@@ -1830,7 +1962,8 @@ mod tests {
                     assert!(
                         out.ends_with("name> ")
                             || out.ends_with("answer> ")
-                            || out.ends_with("code> "),
+                            || out.ends_with("code> ")
+                            || out.ends_with("next> "),
                         "a live session's output ends with a prompt: {out:?}"
                     );
                 }
@@ -1961,20 +2094,22 @@ mod tests {
         let mut s = w.named("alice");
         let shown = w.wait(&mut s, 30);
         assert!(
-            shown.starts_with("Time is up. The answer was false. Score: 0/1\r\n\r\nQuestion 2"),
+            shown.starts_with("\r\nTime is up. The answer was false. Score: 0/1\r\nPress Enter"),
             "no answer, so no answer feedback: {shown:?}"
         );
+        w.send(&mut s, "");
         let shown = w.wait(&mut s, 30);
         assert!(
             shown.starts_with(
-                "Time is up. The answer was Domain Name System. Score: 0/2\r\n\
-                 See RFC 1034.\r\n\r\n"
+                "\r\nTime is up. The answer was Domain Name System. Score: 0/2\r\n\
+                 See RFC 1034.\r\nPress Enter"
             ),
             "{shown:?}"
         );
+        w.send(&mut s, "");
         let shown = w.wait(&mut s, 30);
         assert!(
-            shown.starts_with("Time is up. The answer was 3.14 (+/- 0.01). Score: 0/3\r\n"),
+            shown.starts_with("\r\nTime is up. The answer was 3.14 (+/- 0.01). Score: 0/3\r\n"),
             "{shown:?}"
         );
     }
@@ -2003,7 +2138,7 @@ mod tests {
         }
         assert!(
             w.wait(&mut s, 30)
-                .starts_with("Time is up.\r\n\r\nQuiz over")
+                .starts_with("\r\nTime is up.\r\n\r\nQuiz over")
         );
         assert_eq!(w.finished[0].responses[3], (3, None));
     }

@@ -358,7 +358,7 @@ fn a_student_resumes_within_the_window_with_the_clock_as_it_stands() {
     assert!(shown.ends_with("(15 s left)\r\nanswer> "), "{shown}");
     // 15 s later the clock runs out on the resumed question.
     c.secs(15);
-    assert!(c.take(back).starts_with("Time is up."));
+    assert!(c.take(back).starts_with("\r\nTime is up."));
     assert_eq!(c.room.counters().resumed, 1);
 }
 
@@ -829,10 +829,29 @@ fn auto_next_moves_the_live_game_on_without_the_teacher() {
     c.secs(1);
     assert!(c.take(alice).contains("Question 2 of 3"));
     // Nobody answers question 2: its clock closes it, 5 s later question 3 opens.
+    c.take(bob);
     c.secs(30);
-    assert!(c.take(bob).contains("Time is up."));
+    let closed = c.take(bob);
+    assert!(closed.starts_with("\r\nTime is up."), "{closed}");
+    assert!(
+        closed.ends_with(
+            "Waiting for the teacher to open the next question.\r\n\
+             Press Enter when you are ready for it.\r\nnext> "
+        ),
+        "{closed}"
+    );
+    // alice presses Enter meanwhile: question 3 shows for her as it opens.
+    c.take(alice);
+    assert_eq!(c.send(alice, ""), "");
     c.secs(5);
-    assert!(c.take(bob).contains("Question 3 of 3"));
+    assert!(c.take(alice).contains("Question 3 of 3"));
+    // bob did not: whatever he had half typed for question 2 goes with the Enter that shows
+    // question 3, never into its answer.
+    assert_eq!(
+        c.take(bob),
+        "\r\nQuestion 3 is open: press Enter to see it.\r\nnext> "
+    );
+    assert!(c.send(bob, "c").contains("Question 3 of 3"));
     c.send(alice, "b");
     c.send(bob, "a");
     c.secs(5);

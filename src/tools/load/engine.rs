@@ -697,6 +697,12 @@ impl Ctx<'_> {
                 _ => self.fail(conn, "protocol: name prompt after the name".into()),
             },
             Event::Prompt(Prompt::Answer) => self.on_answer_prompt(stream, conn, key, now),
+            // A question's time ran out: Enter for the next one.
+            Event::Prompt(Prompt::Next) => {
+                if let Err(reason) = send(stream, b"\r\n") {
+                    self.fail(conn, reason);
+                }
+            }
             // The name is held by an attempt in progress (an earlier run that did not finish):
             // fail now rather than wait for the server's name timeout.
             Event::Prompt(Prompt::Code) => self.fail(

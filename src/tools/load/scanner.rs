@@ -11,6 +11,7 @@ use crate::wire;
 const NAME_PROMPT: &[u8] = wire::NAME_PROMPT.as_bytes();
 const ANSWER_PROMPT: &[u8] = wire::ANSWER_PROMPT.as_bytes();
 const CODE_PROMPT: &[u8] = wire::CODE_PROMPT.as_bytes();
+const NEXT_PROMPT: &[u8] = wire::NEXT_PROMPT.as_bytes();
 
 /// Verdict lines: each anchor and its kind.
 const VERDICTS: [(&str, Verdict); 4] = [
@@ -49,6 +50,8 @@ pub(crate) enum Prompt {
     Answer,
     /// `code> `: the name given has an attempt in progress (an earlier run's, say).
     Code,
+    /// `next> `: a question's time ran out; Enter shows the next.
+    Next,
 }
 
 /// A verdict line's kind.
@@ -155,6 +158,11 @@ fn scan(data: &[u8], on: &mut impl FnMut(Event<'_>)) -> usize {
         if rest.starts_with(CODE_PROMPT) {
             on(Event::Prompt(Prompt::Code));
             at += CODE_PROMPT.len();
+            continue;
+        }
+        if rest.starts_with(NEXT_PROMPT) {
+            on(Event::Prompt(Prompt::Next));
+            at += NEXT_PROMPT.len();
             continue;
         }
         let Some(end) = rest.iter().position(|&b| b == b'\n') else {
@@ -428,7 +436,7 @@ mod tests {
         /// (too long ones too), option prefixes, line ends and other bytes.
         #[rustfmt::skip]
         const FRAGMENTS: &[&str] = &[
-            wire::NAME_PROMPT, wire::ANSWER_PROMPT, wire::CODE_PROMPT, wire::QUESTION,
+            wire::NAME_PROMPT, wire::ANSWER_PROMPT, wire::CODE_PROMPT, wire::NEXT_PROMPT, wire::QUESTION,
             wire::CORRECT, wire::WRONG, wire::TIME_UP, wire::RECORDED, wire::QUIZ_OVER,
             wire::ERROR, wire::SERVER_FULL, "Question 1 of 3 (30 s)", "\r\nQuestion 12 of 30\r\n",
             " of ", "Quiz over, ada: you scored 2 out of 3 (67%).", ", ada: you scored ",

@@ -710,7 +710,10 @@ impl Server {
         // Quiz lines are small and interactive: send them now, not after Nagle's delay.
         let _ = stream.set_nodelay(true);
         log::debug!("{peer} connected");
-        self.net.conns.insert(Conn::new(stream, peer, door));
+        let mut conn = Conn::new(stream, peer, door);
+        // Telnet options first (8-bit input, the window size), then the greeting.
+        self.net.out.extend_from_slice(conn.decoder.opening());
+        self.net.conns.insert(conn);
         match door {
             Door::Student => {
                 self.net.students += 1;
@@ -1102,6 +1105,7 @@ fn feed(
         Telnet::Line(_) | Telnet::TooLong => {}
         Telnet::Leave => left = true,
         Telnet::Reply(bytes) => io.send(key, bytes),
+        Telnet::Window { width, .. } => room.handle_window(key, width),
     });
     *lines = budget;
     if left {

@@ -13,15 +13,22 @@
 //!   one LF or NUL right after it (even in the next read) is swallowed. A NUL
 //!   anywhere else is dropped. An empty line is `Line("")`.
 //! - Telnet commands (RFC 854, introduced by IAC = 0xFF) never reach a line.
-//!   `IAC IAC` is a literal 0xFF data byte. `IAC DO x` / `IAC WILL x` are
-//!   refused with `IAC WONT x` / `IAC DONT x`, once per option and direction,
-//!   except `IAC DO TIMING-MARK`, which is answered every time. `IAC WONT` and
-//!   `IAC DONT` get no reply. `IAC SB ... IAC SE` is skipped without being
-//!   buffered. `IAC IP` and `IAC EOF` mean [`Event::Leave`]; `IAC EC` erases
-//!   a character, `IAC EL` the whole line; `IAC AYT` gets a short answer; every
-//!   other command is ignored. The decoder never starts a negotiation.
+//!   `IAC IAC` is a literal 0xFF data byte. Options (RFC 1143's rules, kept
+//!   simple): BINARY (RFC 856) in both directions, so 8-bit text (UTF-8) from
+//!   telnet clients arrives whole; NAWS (RFC 1073) from the client, whose
+//!   window size is [`Event::Window`]; ECHO from us only while a console hides
+//!   the token ([`Decoder::hide_input`]). [`Decoder::opening`] asks for BINARY
+//!   and NAWS. Any other `IAC DO x` / `IAC WILL x` is refused with `IAC WONT x`
+//!   / `IAC DONT x`, once per option and direction, except
+//!   `IAC DO TIMING-MARK`, which is answered every time. An acknowledgement of
+//!   what we asked gets no reply. `IAC SB ... IAC SE` is skipped without being
+//!   buffered, but for NAWS's four bytes. `IAC IP` and `IAC EOF` mean
+//!   [`Event::Leave`]; `IAC EC` erases a character, `IAC EL` the whole line;
+//!   `IAC AYT` gets a short answer; every other command is ignored.
 //! - In the data, backspace (0x08) and DEL (0x7F) erase the last character, and
-//!   a bare 0x03 or 0x04 on an empty line means [`Event::Leave`].
+//!   a bare 0x03 or 0x04 on an empty line means [`Event::Leave`]. Escape
+//!   sequences (arrow and function keys: `ESC [ ... final`, `ESC O x`,
+//!   `ESC x`) are dropped whole, never stored.
 //! - Lines are decoded as UTF-8, invalid sequences becoming U+FFFD. Control
 //!   characters (C0, DEL, C1, ESC included) are dropped; tab becomes a space.
 //!   Lines are not trimmed.
@@ -44,6 +51,8 @@ pub enum Event<'a> {
     Leave,
     /// Bytes to send back to the client (telnet negotiation replies), to be written in order with other output.
     Reply(&'a [u8]),
+    /// The client's window size (NAWS), in columns and rows; 0 means unknown.
+    Window { width: u16, height: u16 },
 }
 
 // Telnet command bytes (RFC 854) and the one option we treat specially.
@@ -59,6 +68,12 @@ const AYT: u8 = 246;
 const IP: u8 = 244;
 const SE: u8 = 240;
 const EOF: u8 = 236;
+/// RFC 856: 8-bit data.
+const BINARY: u8 = 0;
+/// RFC 857: who echoes typed characters.
+const ECHO: u8 = 1;
+/// RFC 1073: the client's window size.
+const NAWS: u8 = 31;
 /// RFC 860. The Linux `telnet` client sends `IAC DO TIMING-MARK` after Ctrl-C
 /// and discards all output until it gets an answer.
 const TIMING_MARK: u8 = 6;
@@ -72,6 +87,17 @@ const TAB: u8 = b'\t';
 const LF: u8 = b'\n';
 const CR: u8 = b'\r';
 const DEL: u8 = 0x7F;
+const ESC: u8 = 0x1B;
+
+/// What a fresh connection is sent first: `IAC DO BINARY`, `IAC WILL BINARY`, `IAC DO NAWS`,
+/// then a CR. A telnet client takes the commands and shows nothing; a client that does not
+/// speak telnet (`nc`) prints a few stray characters, which the CR and the greeting written
+/// over them leave off the screen.
+pub const OPENING: &[u8] = &[IAC, DO, BINARY, IAC, WILL, BINARY, IAC, DO, NAWS, CR];
+/// `IAC WILL ECHO` (the client stops echoing what is typed) and `IAC WONT ECHO` (it echoes
+/// again), each with a CR for the screens of clients that do not speak telnet.
+const HIDE_INPUT: &[u8] = &[IAC, WILL, ECHO, CR];
+const SHOW_INPUT: &[u8] = &[IAC, WONT, ECHO, CR];
 
 /// Answer to `IAC AYT` ("are you there?").
 const AYT_REPLY: &[u8] = b"\r\n[quizd: yes]\r\n";
@@ -92,10 +118,24 @@ enum State {
     Iac,
     /// Just saw `IAC WILL/WONT/DO/DONT`; the next byte is the option.
     Option(Verb),
-    /// Inside `IAC SB ...`: bytes are skipped until `IAC SE`.
+    /// Inside `IAC SB ...`: bytes are skipped until `IAC SE` (NAWS's are kept).
     Sub,
     /// Inside a subnegotiation, just saw IAC.
     SubIac,
+}
+
+/// Where the decoder stands in a terminal escape sequence within the data.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Escape {
+    /// Not in one.
+    #[default]
+    None,
+    /// Just saw ESC.
+    Started,
+    /// In `ESC [`: parameter and intermediate bytes until a final byte.
+    Csi,
+    /// In `ESC O`: one more byte.
+    Ss3,
 }
 
 /// The four option negotiation commands.
@@ -105,6 +145,75 @@ enum Verb {
     Wont,
     Do,
     Dont,
+}
+
+/// `IAC WILL x` for the options we do: BINARY, ECHO.
+const WILL_REPLIES: [[u8; 3]; 2] = [[IAC, WILL, BINARY], [IAC, WILL, ECHO]];
+/// `IAC DO x` for the options we accept: BINARY, NAWS.
+const DO_REPLIES: [[u8; 3]; 2] = [[IAC, DO, BINARY], [IAC, DO, NAWS]];
+
+/// `IAC <verb> <option>` for a refusal or an agreement to turn off, as a static slice (the
+/// event borrows it; 2 x 256 options).
+fn reply_bytes(verb: u8, option: u8) -> &'static [u8] {
+    static TABLE: [[[u8; 3]; 256]; 2] = {
+        let mut table = [[[0u8; 3]; 256]; 2];
+        let mut i = 0;
+        while i < 256 {
+            table[0][i] = [IAC, WONT, i as u8];
+            table[1][i] = [IAC, DONT, i as u8];
+            i += 1;
+        }
+        table
+    };
+    &TABLE[usize::from(verb == DONT)][usize::from(option)]
+}
+
+/// Which side of the connection an option is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    /// We do it (`IAC WILL x` from us, `IAC DO x` from the client).
+    Ours,
+    /// The client does it.
+    Theirs,
+}
+
+/// The state of the few options we take part in (BINARY both ways, ECHO ours, NAWS theirs),
+/// two bits each (on, asked), in one byte. Other options are never on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Agreed(u8);
+
+impl Agreed {
+    const ON: u8 = 1;
+    const ASKED: u8 = 2;
+
+    /// The bit pair of `option` on `side`; `None` for an option we never take part in.
+    fn shift(side: Side, option: u8) -> Option<u8> {
+        match (side, option) {
+            (Side::Ours, BINARY) => Some(0),
+            (Side::Ours, ECHO) => Some(2),
+            (Side::Theirs, BINARY) => Some(4),
+            (Side::Theirs, NAWS) => Some(6),
+            _ => None,
+        }
+    }
+
+    fn get(&self, side: Side, option: u8, flag: u8) -> bool {
+        Self::shift(side, option).is_some_and(|s| self.0 & (flag << s) != 0)
+    }
+
+    /// Sets or clears `flag`; returns whether that changed anything.
+    fn set(&mut self, side: Side, option: u8, flag: u8, on: bool) -> bool {
+        let Some(s) = Self::shift(side, option) else {
+            return false;
+        };
+        let before = self.0;
+        if on {
+            self.0 |= flag << s;
+        } else {
+            self.0 &= !(flag << s);
+        }
+        self.0 != before
+    }
 }
 
 /// A set of telnet option codes (0..=255), as a 256-bit bitmap.
@@ -143,6 +252,17 @@ pub struct Decoder {
     refused_do: OptionSet,
     /// Options for which we already answered `IAC WILL x` with `IAC DONT x`.
     refused_will: OptionSet,
+    /// The options we take part in ([`Agreed`]): which are on, and which we asked for (an
+    /// `IAC DO x` answering our `IAC WILL x` is an acknowledgement, not a request).
+    agreed: Agreed,
+    /// A console hides what is typed (the token): we may do ECHO.
+    hiding: bool,
+    /// Within the data: a terminal escape sequence being dropped.
+    escape: Escape,
+    /// The option of the subnegotiation being read, and the first bytes of its data.
+    sub_option: Option<u8>,
+    sub: [u8; 4],
+    sub_len: u8,
 }
 
 impl Decoder {
@@ -150,6 +270,29 @@ impl Decoder {
     #[must_use]
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The bytes to send a fresh connection before anything else ([`OPENING`]); records that
+    /// BINARY and NAWS were asked for, so the client's yes needs no reply.
+    pub fn opening(&mut self) -> &'static [u8] {
+        self.agreed.set(Side::Ours, BINARY, Agreed::ASKED, true);
+        self.agreed.set(Side::Theirs, BINARY, Agreed::ASKED, true);
+        self.agreed.set(Side::Theirs, NAWS, Agreed::ASKED, true);
+        OPENING
+    }
+
+    /// Asks the client to stop (`hide`) or resume echoing what is typed; returns the bytes to
+    /// send. A telnet client then shows nothing of the token while it is typed (and the
+    /// Enter is not echoed either: the caller starts a new line).
+    pub fn hide_input(&mut self, hide: bool) -> &'static [u8] {
+        self.hiding = hide;
+        self.agreed.set(Side::Ours, ECHO, Agreed::ASKED, hide);
+        if hide {
+            HIDE_INPUT
+        } else {
+            self.agreed.set(Side::Ours, ECHO, Agreed::ON, false);
+            SHOW_INPUT
+        }
     }
 
     /// Decodes `bytes`, calling `on_event` for each event in order.
@@ -199,10 +342,19 @@ impl Decoder {
                 State::Data
             }
             State::Sub if byte == IAC => State::SubIac,
-            State::Sub => State::Sub,
+            State::Sub => {
+                self.sub_byte(byte);
+                State::Sub
+            }
             State::SubIac => match byte {
-                SE => State::Data,
-                IAC => State::Sub,
+                SE => {
+                    self.end_sub(on_event);
+                    State::Data
+                }
+                IAC => {
+                    self.sub_byte(IAC);
+                    State::Sub
+                }
                 // RFC 854 allows nothing else here. Like libtelnet, take it as
                 // the end of a broken subnegotiation and obey the command, so
                 // that a client that never sends SE can still leave.
@@ -219,7 +371,11 @@ impl Decoder {
             WONT => return State::Option(Verb::Wont),
             DO => return State::Option(Verb::Do),
             DONT => return State::Option(Verb::Dont),
-            SB => return State::Sub,
+            SB => {
+                self.sub_option = None;
+                self.sub_len = 0;
+                return State::Sub;
+            }
             IP | EOF => self.leave(on_event),
             AYT => on_event(Event::Reply(AYT_REPLY)),
             EC => self.erase_char(),
@@ -230,18 +386,69 @@ impl Decoder {
         State::Data
     }
 
-    /// Answers `IAC <verb> <option>`: we enable no option, ever.
+    /// A byte of a subnegotiation: the first is its option; NAWS keeps four.
+    fn sub_byte(&mut self, byte: u8) {
+        match self.sub_option {
+            None => self.sub_option = Some(byte),
+            Some(NAWS) if usize::from(self.sub_len) < self.sub.len() => {
+                self.sub[usize::from(self.sub_len)] = byte;
+                self.sub_len += 1;
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// The end of a subnegotiation: a window size, if it was NAWS whole.
+    fn end_sub(&mut self, on_event: &mut impl FnMut(Event<'_>)) {
+        if self.sub_option == Some(NAWS) && self.sub_len == 4 {
+            let [w0, w1, h0, h1] = self.sub;
+            on_event(Event::Window {
+                width: u16::from_be_bytes([w0, w1]),
+                height: u16::from_be_bytes([h0, h1]),
+            });
+        }
+        self.sub_option = None;
+        self.sub_len = 0;
+    }
+
+    /// Answers `IAC <verb> <option>`. We do BINARY (and ECHO while hiding input) and accept
+    /// BINARY and NAWS from the client; everything else is refused, once per option and
+    /// direction (so no negotiation loops), but a timing mark is a question that needs an
+    /// answer every time.
     fn negotiate(&mut self, verb: Verb, option: u8, on_event: &mut impl FnMut(Event<'_>)) {
-        let refusal = match verb {
-            // Once per option avoids negotiation loops, but a timing mark is
-            // a question that needs an answer every time.
+        let ours = option == BINARY || (option == ECHO && self.hiding);
+        let theirs = option == BINARY || option == NAWS;
+        let a = &mut self.agreed;
+        let reply = match verb {
+            // Yes, once: an acknowledgement of our own offer needs no answer.
+            Verb::Do if ours => (a.set(Side::Ours, option, Agreed::ON, true)
+                && !a.get(Side::Ours, option, Agreed::ASKED))
+            .then_some(WILL),
             Verb::Do => (option == TIMING_MARK || self.refused_do.insert(option)).then_some(WONT),
+            Verb::Will if theirs => (a.set(Side::Theirs, option, Agreed::ON, true)
+                && !a.get(Side::Theirs, option, Agreed::ASKED))
+            .then_some(DO),
             Verb::Will => self.refused_will.insert(option).then_some(DONT),
-            // Confirmations of what we already have (everything disabled).
-            Verb::Wont | Verb::Dont => None,
+            // The client turns an option off (or refuses our offer): agree once.
+            Verb::Dont => {
+                a.set(Side::Ours, option, Agreed::ASKED, false);
+                (a.get(Side::Ours, option, Agreed::ON) && a.set(Side::Ours, option, Agreed::ON, false))
+                    .then_some(WONT)
+            }
+            Verb::Wont => {
+                a.set(Side::Theirs, option, Agreed::ASKED, false);
+                (a.get(Side::Theirs, option, Agreed::ON)
+                    && a.set(Side::Theirs, option, Agreed::ON, false))
+                .then_some(DONT)
+            }
         };
-        if let Some(refusal) = refusal {
-            on_event(Event::Reply(&[IAC, refusal, option]));
+        if let Some(reply) = reply {
+            on_event(Event::Reply(match reply {
+                WILL => &WILL_REPLIES[usize::from(option == ECHO)],
+                WONT => reply_bytes(WONT, option),
+                DO => &DO_REPLIES[usize::from(option == NAWS)],
+                _ => reply_bytes(DONT, option),
+            }));
         }
     }
 
@@ -249,6 +456,28 @@ impl Decoder {
     fn data(&mut self, byte: u8, on_event: &mut impl FnMut(Event<'_>)) {
         if mem::take(&mut self.after_cr) && matches!(byte, LF | NUL) {
             return;
+        }
+        // Terminal escape sequences (arrow and function keys) are dropped whole; a control
+        // byte inside one ends it and counts as itself (a lone ESC then Enter, say).
+        match (self.escape, byte) {
+            (_, ESC) => {
+                self.escape = Escape::Started;
+                return;
+            }
+            (Escape::None, _) | (_, 0x00..=0x1F | 0x80..) => self.escape = Escape::None,
+            (Escape::Started, b'[') => {
+                self.escape = Escape::Csi;
+                return;
+            }
+            (Escape::Started, b'O') => {
+                self.escape = Escape::Ss3;
+                return;
+            }
+            (Escape::Csi, 0x20..=0x3F) => return,
+            (Escape::Started | Escape::Csi | Escape::Ss3, _) => {
+                self.escape = Escape::None;
+                return;
+            }
         }
         match byte {
             CR => {
@@ -370,6 +599,7 @@ mod tests {
         TooLong,
         Leave,
         Reply(Vec<u8>),
+        Window(u16, u16),
     }
 
     impl From<Event<'_>> for Ev {
@@ -379,6 +609,7 @@ mod tests {
                 Event::TooLong => Ev::TooLong,
                 Event::Leave => Ev::Leave,
                 Event::Reply(bytes) => Ev::Reply(bytes.to_vec()),
+                Event::Window { width, height } => Ev::Window(width, height),
             }
         }
     }
@@ -543,12 +774,14 @@ mod tests {
         b"\xFF\xFB\x1F\xFF\xFB\x20\xFF\xFB\x18\xFF\xFB\x27\xFF\xFD\x01\xFF\xFB\x03\xFF\xFD\x03";
 
     #[test]
-    fn putty_connect_negotiation_is_refused_once() {
+    fn putty_connect_negotiation_gets_naws_accepted_and_the_rest_refused_once() {
         let events = decode(PUTTY_CONNECT);
         assert_eq!(non_replies(&events), []);
+        // DO NAWS; DONT TSPEED, TTYPE, NEW-ENVIRON; WONT ECHO (no echo for students);
+        // DONT and WONT SGA (line mode stays).
         assert_eq!(
             replies(&events),
-            b"\xFF\xFE\x1F\xFF\xFE\x20\xFF\xFE\x18\xFF\xFE\x27\xFF\xFC\x01\xFF\xFE\x03\xFF\xFC\x03"
+            b"\xFF\xFD\x1F\xFF\xFE\x20\xFF\xFE\x18\xFF\xFE\x27\xFF\xFC\x01\xFF\xFE\x03\xFF\xFC\x03"
         );
 
         let mut decoder = Decoder::new();
@@ -608,9 +841,73 @@ mod tests {
     fn iac_iac_inside_subnegotiation_does_not_end_it() {
         // The escaped 0xFF is followed by SE as data: still inside the SB.
         assert_eq!(
-            decode(b"\xFF\xFA\x1F\xFF\xFF\xF0\x00\x50\xFF\xF0ok\n"),
+            decode(b"\xFF\xFA\x18\xFF\xFF\xF0\x00\x50\xFF\xF0ok\n"),
             [line("ok")]
         );
+        // In NAWS, a width of 0xFF__ arrives with its 0xFF doubled.
+        assert_eq!(
+            decode(b"\xFF\xFA\x1F\xFF\xFF\xF0\x00\x50\xFF\xF0ok\n"),
+            [Ev::Window(0xFFF0, 80), line("ok")]
+        );
+    }
+
+    #[test]
+    fn naws_gives_the_window_size_and_a_short_or_broken_one_nothing() {
+        assert_eq!(
+            decode(b"\xFF\xFA\x1F\x00\x78\x00\x18\xFF\xF0"),
+            [Ev::Window(120, 24)]
+        );
+        assert_eq!(decode(b"\xFF\xFA\x1F\x00\x78\xFF\xF0"), []);
+        assert_eq!(
+            decode(b"\xFF\xFA\x1F\x00\x78\x00\x18\x00\x00\xFF\xF0a\n"),
+            [Ev::Window(120, 24), line("a")],
+            "extra bytes are ignored"
+        );
+    }
+
+    #[test]
+    fn the_opening_asks_for_binary_and_naws_and_their_acknowledgements_get_no_reply() {
+        let mut decoder = Decoder::new();
+        assert_eq!(
+            decoder.opening(),
+            b"\xFF\xFD\x00\xFF\xFB\x00\xFF\xFD\x1F\r"
+        );
+        // inetutils telnet's answer: WILL BINARY, DO BINARY, WILL NAWS and the size.
+        let events = feed_into(
+            &mut decoder,
+            &[b"\xFF\xFB\x00\xFF\xFD\x00\xFF\xFB\x1F\xFF\xFA\x1F\x00\x50\x00\x18\xFF\xF0"],
+        );
+        assert_eq!(events, [Ev::Window(80, 24)]);
+        // 8-bit text then arrives whole, lines ending in a bare LF.
+        let events = feed_into(&mut decoder, &["Ană 李\n".as_bytes()]);
+        assert_eq!(events, [line("Ană 李")]);
+        // A client that turns BINARY off is agreed with, once.
+        let events = feed_into(&mut decoder, &[b"\xFF\xFC\x00\xFF\xFC\x00"]);
+        assert_eq!(events, [reply(b"\xFF\xFE\x00")]);
+    }
+
+    #[test]
+    fn binary_and_naws_offered_by_the_client_are_accepted_once() {
+        assert_eq!(
+            decode(b"\xFF\xFB\x00\xFF\xFD\x00\xFF\xFB\x00"),
+            [reply(b"\xFF\xFD\x00"), reply(b"\xFF\xFB\x00")]
+        );
+    }
+
+    #[test]
+    fn echo_is_ours_only_while_input_is_hidden() {
+        let mut decoder = Decoder::new();
+        // Unasked, a client's DO ECHO is refused: students echo their own typing.
+        assert_eq!(
+            feed_into(&mut decoder, &[b"\xFF\xFD\x01"]),
+            [reply(b"\xFF\xFC\x01")]
+        );
+        let mut decoder = Decoder::new();
+        assert_eq!(decoder.hide_input(true), b"\xFF\xFB\x01\r");
+        assert_eq!(feed_into(&mut decoder, &[b"\xFF\xFD\x01secret\r\n"]), [line("secret")]);
+        assert_eq!(decoder.hide_input(false), b"\xFF\xFC\x01\r");
+        // The client's DONT ECHO acknowledges; nothing more is said.
+        assert_eq!(feed_into(&mut decoder, &[b"\xFF\xFE\x01"]), []);
     }
 
     #[test]
@@ -711,13 +1008,24 @@ mod tests {
     fn c0_c1_and_esc_are_dropped() {
         assert_eq!(
             decode("a\x01b\x1bc\x1fd\u{80}e\u{9F}f\u{85}g\r\n".as_bytes()),
-            [line("abcdefg")]
+            [line("abdefg")],
+            "ESC c (a terminal reset) goes whole"
         );
     }
 
     #[test]
-    fn escape_sequence_loses_only_its_esc() {
-        assert_eq!(decode(b"\x1b[A\x1b[1;5C\n"), [line("[A[1;5C")]);
+    fn arrow_and_function_key_sequences_are_dropped_whole() {
+        // Left arrow in the middle of a name (a row once saved `Aly[Di`), Ctrl-Right, F1 in
+        // both forms, Home, a lone ESC before Enter, and Alt-x.
+        assert_eq!(decode(b"Aly\x1b[Di\n"), [line("Alyi")]);
+        assert_eq!(
+            decode(b"a\x1b[1;5Cb\x1bOPc\x1b[11~d\x1b[He\n"),
+            [line("abcde")]
+        );
+        assert_eq!(decode(b"ok\x1b\n"), [line("ok")]);
+        assert_eq!(decode(b"x\x1bxy\n"), [line("xy")]);
+        // UTF-8 after an ESC is kept whole (Alt with a non-ASCII key).
+        assert_eq!(decode("\x1bé\n".as_bytes()), [line("é")]);
     }
 
     #[test]
@@ -932,7 +1240,7 @@ mod tests {
                     Ev::Line(_) => 0,
                     Ev::TooLong => 1,
                     Ev::Leave => 2,
-                    Ev::Reply(_) => 3,
+                    Ev::Reply(_) | Ev::Window(..) => 3,
                 }] += 1;
             }
             assert!(decoder.raw.len() <= MAX_LINE);

@@ -538,11 +538,7 @@ fn without_a_bank_it_serves_the_bundled_sockets_quiz_from_any_directory() {
     let mut q = Quizd::spawn(cmd);
     let addr = q.listening();
     let mut c = Client::connect(addr);
-    let welcome = c.expect("\r\n");
-    assert!(
-        welcome.starts_with(&format!("Welcome to quizd: sockets. {count} questions")),
-        "{welcome:?}"
-    );
+    c.expect_line(&format!("Welcome to quizd: sockets. {count} questions"));
     c.expect("name> ");
     c.send("alice");
     c.expect_line(&format!("Question 1 of {count}"));
@@ -794,18 +790,23 @@ fn accept_paused_is_logged_once_while_the_server_stays_at_the_descriptor_limit()
 }
 
 #[test]
-fn telnet_ctrl_c_is_answered_with_wont_timing_mark_before_the_goodbye_and_saved_as_quit() {
+fn telnet_ctrl_c_is_answered_with_wont_timing_mark_and_asks_and_a_second_leaves_saved_as_quit() {
     let class = Class::new("cli-ctrlc");
     let (mut q, addr) = class.serve();
     let mut c = Client::connect(addr);
     c.join("dave");
     // What Linux telnet sends on Ctrl-C: IAC IP, IAC DO TIMING-MARK.
     c.send_raw(&[0xFF, 0xF4, 0xFF, 0xFD, 0x06]);
-    let before = c.expect_bytes(b"You left the quiz");
+    let before = c.expect_bytes(b"Leave the quiz for good?");
     assert!(
         before.starts_with(&[0xFF, 0xFC, 0x06]),
         "IAC WONT TIMING-MARK must come first, or telnet hides the rest: {before:02x?}"
     );
+    c.expect("answer> ");
+    // A second Ctrl-C in a row leaves.
+    c.send_raw(&[0xFF, 0xF4, 0xFF, 0xFD, 0x06]);
+    let before = c.expect_bytes(b"You left the quiz");
+    assert!(before.starts_with(&[0xFF, 0xFC, 0x06]), "{before:02x?}");
     assert_eq!(
         c.expect_line("Quiz over"),
         "Quiz over, dave: you scored 0 out of 3 (0%)."

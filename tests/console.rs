@@ -142,7 +142,8 @@ fn say_and_tell_reach_students_on_their_own_line_with_the_prompt_again() {
     );
     assert_eq!(
         bob.expect("answer> "),
-        "\r\n[teacher, to you] [2Jlook at b)\r\nanswer> "
+        "\r\n[teacher, to you] look at b)\r\nanswer> ",
+        "the escape sequence is dropped whole"
     );
     assert!(reply(&mut t, "tell nobody hi").starts_with("error: no student named nobody"));
     // The students carry on as before.

@@ -88,6 +88,7 @@ mod telnet {
         TooLong,
         Leave,
         Reply(Vec<u8>),
+        Window(u16, u16),
     }
 
     impl From<Event<'_>> for Ev {
@@ -97,6 +98,7 @@ mod telnet {
                 Event::TooLong => Ev::TooLong,
                 Event::Leave => Ev::Leave,
                 Event::Reply(bytes) => Ev::Reply(bytes.to_vec()),
+                Event::Window { width, height } => Ev::Window(width, height),
             }
         }
     }
@@ -264,7 +266,9 @@ mod telnet {
         }
 
         #[test]
-        fn decoder_replies_are_bounded_refusals_each_sent_once(input in input()) {
+        fn decoder_replies_are_bounded_refusals_each_sent_once_or_agreements_on_binary_and_naws(
+            input in input(),
+        ) {
             let mut reply_bytes = 0;
             let mut refused = std::collections::HashSet::new();
             for event in decode_whole(&input) {
@@ -273,6 +277,9 @@ mod telnet {
                 match reply.as_slice() {
                     AYT_REPLY => {}
                     [IAC, WONT, TIMING_MARK] => {}
+                    // BINARY (0) and NAWS (31) are agreed to, and turned off when asked;
+                    // each reply answers one command of the client's.
+                    [IAC, WILL | DO | WONT | DONT, 0 | 31] => {}
                     [IAC, verb @ (WONT | DONT), option] => {
                         let fresh = refused.insert((*verb, *option));
                         prop_assert!(fresh, "refused twice: {:?}", reply);

@@ -258,7 +258,7 @@ fn when_full_a_newcomer_gets_one_error_line_and_is_closed() {
     a.expect("Question 1 of 3");
     // A place that comes free goes to the next one (once the server has seen b leave).
     drop(b);
-    let served = (0..1000).any(|_| server.connect().expect("\r\n").starts_with("Welcome"));
+    let served = (0..1000).any(|_| server.connect().expect("\r\n").contains("\rWelcome"));
     assert!(served, "a freed place was never given out");
 }
 
@@ -285,7 +285,7 @@ fn a_finished_student_who_never_hangs_up_is_closed_at_the_linger_deadline() {
     // ...until the deadline closes `a` and the place goes to the next student.
     loop {
         let first = server.connect().expect("\r\n");
-        if first.starts_with("Welcome") {
+        if first.contains("\rWelcome") {
             break;
         }
         assert!(
@@ -428,7 +428,7 @@ fn two_students_cannot_share_a_name_at_once_but_can_after_when_retakes_are_allow
 /// be answered (telnet hides everything until it is), and before the farewell. (Found by
 /// review.)
 #[test]
-fn ctrl_c_split_across_reads_still_answers_the_timing_mark_before_the_farewell() {
+fn ctrl_c_split_across_reads_still_answers_the_timing_mark_before_the_question() {
     let server = TestServer::start(in_order());
     let mut c = server.connect();
     c.join("dave");
@@ -437,10 +437,10 @@ fn ctrl_c_split_across_reads_still_answers_the_timing_mark_before_the_farewell()
     let mut payload = vec![b'x'; 16 * 1024 - 2];
     payload.extend_from_slice(b"\xff\xf4\xff\xfd\x06");
     c.send_raw(&payload);
-    let rest = c.read_to_end();
+    let rest = c.expect("answer> ");
     let bytes = &c.log[..];
     let tm = common::find(bytes, b"\xff\xfc\x06");
-    let bye = common::find(bytes, b"You left the quiz");
+    let bye = common::find(bytes, b"Leave the quiz for good?");
     assert!(bye.is_some(), "{rest:?}");
     assert!(
         tm.is_some(),

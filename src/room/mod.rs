@@ -198,6 +198,8 @@ impl RoomConfig {
 #[derive(Debug)]
 struct Member {
     peer: SocketAddr,
+    /// The client's window width, if it said (telnet NAWS); text is wrapped to it.
+    width: Option<u16>,
     /// When the last line arrived (the teacher's `who` shows idle time).
     last_line: Instant,
     /// The deadline this member has in the room's timer set.
@@ -517,6 +519,7 @@ impl Room {
         }
         self.members[id] = Some(Member {
             peer,
+            width: None,
             last_line: now,
             armed: None,
             role,
@@ -578,6 +581,13 @@ impl Room {
         self.settle(id, now, io);
         if let Some(request) = request {
             self.execute(id, peer, request, now, io);
+        }
+    }
+
+    /// Connection `id`'s window is `width` columns wide (0: it does not know).
+    pub fn handle_window(&mut self, id: ConnId, width: u16) {
+        if let Some(Some(member)) = self.members.get_mut(id) {
+            member.width = (width > 0).then_some(width);
         }
     }
 

@@ -96,6 +96,9 @@ pub struct Session {
     /// typed line. Until they send a line, the next question waits for their Enter, which
     /// takes that half line with it.
     stale: bool,
+    /// Ctrl-C was pressed mid-quiz and the student was asked whether to leave; the next line
+    /// carries on, the next Ctrl-C leaves.
+    leave_asked: bool,
 }
 
 use wire::line;
@@ -131,6 +134,7 @@ impl Session {
             name_deadline: now + NAME_TIMEOUT,
             wrong_codes: 0,
             stale: false,
+            leave_asked: false,
             conn,
             peer,
             name: String::new(),
@@ -170,6 +174,7 @@ impl Session {
         {
             *idle = now + shared.quiz.settings.idle_timeout;
         }
+        self.leave_asked = false;
         let trimmed = input.trim();
         if trimmed.starts_with('/') {
             self.on_command(trimmed, now, shared, out);
@@ -225,9 +230,23 @@ impl Session {
         }
     }
 
-    /// Ctrl-C or Ctrl-D in the student's terminal: the same as `/quit`.
+    /// Ctrl-C or Ctrl-D in the student's terminal. Before a quiz starts it is `/quit`; in one,
+    /// the student is asked first (a copy reflex must not end a graded attempt for good), and
+    /// a second one in a row leaves.
     pub fn on_leave(&mut self, now: Instant, shared: &mut Shared, out: &mut Vec<u8>) {
-        self.quit(now, shared, out);
+        match self.state {
+            State::Asking { .. } | State::Paused { .. } | State::Waiting { .. }
+                if !std::mem::replace(&mut self.leave_asked, true) =>
+            {
+                out.extend_from_slice(b"\r\n");
+                line(
+                    out,
+                    "Leave the quiz for good? Press Ctrl-C again (or type /quit) to leave; your answers so far are saved. Anything else carries on.",
+                );
+                self.prompt(out);
+            }
+            _ => self.quit(now, shared, out),
+        }
     }
 
     /// Fires every deadline that has passed by `now`.

@@ -771,8 +771,15 @@ fn a_live_game_of_three_with_a_drop_and_resume_and_one_who_never_answers() {
     c.secs(30);
     assert!(c.take(bob2).starts_with("\r\nCorrect! Score: 1/2"));
 
-    // Question 3: carol leaves for good; when the other two answer, it closes at once.
+    // Question 3: carol leaves for good (Ctrl-C twice: the first asks); when the other two
+    // answer, it closes at once.
     c.send(t, "next");
+    c.take(carol);
+    c.room.handle_leave(carol, c.now, &mut c.io);
+    assert!(
+        c.take(carol)
+            .starts_with("\r\nLeave the quiz for good? Press Ctrl-C again")
+    );
     c.room.handle_leave(carol, c.now, &mut c.io);
     c.send(alice, "b");
     c.send(bob2, "c");

@@ -40,7 +40,8 @@ impl Script {
     pub fn new(quiz: &Quiz) -> Script {
         const NAME: &str = "student";
         let count = quiz.count();
-        let mut greeting = Vec::new();
+        // quizd's telnet opening (BINARY, NAWS), then its greeting.
+        let mut greeting = crate::telnet::OPENING.to_vec();
         wire::greeting(&mut greeting, &quiz.title, count, quiz.settings.time_limit);
         let mut replies = Vec::with_capacity(count + 1);
         let mut reply = Vec::new();

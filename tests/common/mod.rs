@@ -314,11 +314,14 @@ impl Client {
         }
     }
 
-    /// Waits for a whole line starting with `prefix`; returns that line (without CR LF).
+    /// Waits for a whole line starting with `prefix`; returns that line (without CR LF) as a
+    /// terminal shows it: from its last lone CR on (the telnet opening before the greeting
+    /// ends in one, for the screens of clients that do not speak telnet).
     pub fn expect_line(&mut self, prefix: &str) -> String {
         loop {
             let text = self.expect("\r\n");
             let line = text.rsplit("\r\n").nth(1).unwrap_or_default();
+            let line = line.rsplit('\r').next().unwrap_or_default();
             if line.starts_with(prefix) {
                 return line.to_string();
             }

@@ -13,7 +13,7 @@ use quizd::{Config, Server};
 /// A classroom quiz server: students connect with plain telnet, answer against the clock and
 /// are graded on the spot; every attempt is written to a CSV the moment it ends.
 #[derive(Debug, Parser)]
-#[command(name = "quizd", version, about, max_term_width = 100)]
+#[command(name = "quizd", version, about, max_term_width = 80)]
 struct Cli {
     /// Question banks: Aiken `.txt` or GIFT `.gift` files, or directories of them. Without any,
     /// quizd serves its bundled socket-programming quiz.

@@ -1126,3 +1126,18 @@ fn live_only_options_are_refused_in_a_self_paced_quiz_and_speed_needs_a_clock() 
         assert!(log.iter().any(|l| l.contains(says)), "{log:?}");
     }
 }
+
+#[test]
+fn help_fits_an_80_column_terminal_and_breaks_only_between_words() {
+    let (status, stdout, _) = Quizd::run(&["--help"]);
+    assert!(status.success());
+    for line in stdout.lines() {
+        assert!(line.chars().count() <= 80, "{line:?}");
+    }
+    // A sentence that used to run past 80 columns is still there, wrapped at a space.
+    let words: Vec<&str> = stdout.split_whitespace().collect();
+    assert!(
+        words.windows(3).any(|w| w == ["its", "bundled", "socket-programming"]),
+        "{stdout}"
+    );
+}

@@ -15,7 +15,7 @@ use quizd::tools::baseline::Baseline;
 
 /// The raw baseline server: quizd's bytes on the wire, none of its logic. For measuring.
 #[derive(Debug, Parser)]
-#[command(name = "quizd-baseline", version, about, max_term_width = 100)]
+#[command(name = "quizd-baseline", version, about, max_term_width = 80)]
 struct Cli {
     /// Question banks (as for quizd); default: the bundled quiz.
     #[arg(value_name = "BANK")]

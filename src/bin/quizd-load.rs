@@ -16,7 +16,7 @@ use quizd::tools::load::{self, CompareEvent, Pattern, Plan, Progress};
 /// percentiles and failures by reason; exits 0 when every student completed, 1 when any
 /// failed, 2 on a usage error.
 #[derive(Debug, Parser)]
-#[command(name = "quizd-load", version, about, max_term_width = 100, after_help = EXAMPLE)]
+#[command(name = "quizd-load", version, about, max_term_width = 80, after_help = EXAMPLE)]
 struct Cli {
     /// quizd's student address (HOST:PORT).
     #[arg(value_name = "ADDR", default_value = "127.0.0.1:9999")]

@@ -7,7 +7,8 @@
 use std::time::Duration;
 
 use crate::bank::{Bank, Kind, Question};
-pub use crate::limits::{MAX_DURATION, MAX_OPTIONS};
+use crate::limits::{MAX_DURATION, MAX_OPTIONS};
+pub use crate::text::DEFAULT_WIDTH;
 
 /// How right answers are scored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,28 +102,53 @@ pub struct Wire {
 }
 
 impl Wire {
+    /// The question's bytes, wrapped once here at [`DEFAULT_WIDTH`] columns (most terminals'
+    /// width), so asking does no wrapping for most clients.
     fn new(question: &Question) -> Wire {
         let mut text = Vec::with_capacity(question.text.len() + 8);
         for line in question.text.split('\n') {
             text.extend_from_slice(line.trim_end_matches('\r').as_bytes());
             text.extend_from_slice(b"\r\n");
         }
+        let text = wrapped(&text, 0);
         let with_crlf = |text: &str| {
             let mut bytes = Vec::with_capacity(text.len() + 2);
             bytes.extend_from_slice(text.as_bytes());
             bytes.extend_from_slice(b"\r\n");
-            bytes.into_boxed_slice()
+            bytes
         };
+        // An option is wrapped behind the `  a) ` it is shown with (five columns, whatever
+        // the letter), which is then left off.
         let options = match &question.kind {
-            Kind::Choice { options, .. } => options.iter().map(|o| with_crlf(o)).collect(),
+            Kind::Choice { options, .. } => options
+                .iter()
+                .map(|o| wrapped(&with_crlf(&format!("  a) {o}")), 5).into())
+                .collect(),
             _ => Box::default(),
         };
+        let hint = question
+            .kind
+            .hint()
+            .map(|h| wrapped(&with_crlf(h), 0))
+            .unwrap_or_default();
         Wire {
-            text: text.into_boxed_slice(),
+            text: text.into(),
             options,
-            hint: question.kind.hint().map(with_crlf).unwrap_or_default(),
+            hint: hint.into(),
         }
     }
+}
+
+/// `text` wrapped at [`DEFAULT_WIDTH`], without its first `skip` bytes.
+fn wrapped(text: &[u8], skip: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(text.len() + 8);
+    if crate::text::needs_wrap(text, DEFAULT_WIDTH) {
+        crate::text::wrap_into(text, DEFAULT_WIDTH, &mut out);
+    } else {
+        out.extend_from_slice(text);
+    }
+    out.drain(..skip.min(out.len()));
+    out
 }
 
 /// The display order of one question's options: `slots[shown] = index in the bank`.

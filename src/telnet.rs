@@ -432,8 +432,9 @@ impl Decoder {
             // The client turns an option off (or refuses our offer): agree once.
             Verb::Dont => {
                 a.set(Side::Ours, option, Agreed::ASKED, false);
-                (a.get(Side::Ours, option, Agreed::ON) && a.set(Side::Ours, option, Agreed::ON, false))
-                    .then_some(WONT)
+                (a.get(Side::Ours, option, Agreed::ON)
+                    && a.set(Side::Ours, option, Agreed::ON, false))
+                .then_some(WONT)
             }
             Verb::Wont => {
                 a.set(Side::Theirs, option, Agreed::ASKED, false);
@@ -868,10 +869,7 @@ mod tests {
     #[test]
     fn the_opening_asks_for_binary_and_naws_and_their_acknowledgements_get_no_reply() {
         let mut decoder = Decoder::new();
-        assert_eq!(
-            decoder.opening(),
-            b"\xFF\xFD\x00\xFF\xFB\x00\xFF\xFD\x1F\r"
-        );
+        assert_eq!(decoder.opening(), b"\xFF\xFD\x00\xFF\xFB\x00\xFF\xFD\x1F\r");
         // inetutils telnet's answer: WILL BINARY, DO BINARY, WILL NAWS and the size.
         let events = feed_into(
             &mut decoder,
@@ -904,7 +902,10 @@ mod tests {
         );
         let mut decoder = Decoder::new();
         assert_eq!(decoder.hide_input(true), b"\xFF\xFB\x01\r");
-        assert_eq!(feed_into(&mut decoder, &[b"\xFF\xFD\x01secret\r\n"]), [line("secret")]);
+        assert_eq!(
+            feed_into(&mut decoder, &[b"\xFF\xFD\x01secret\r\n"]),
+            [line("secret")]
+        );
         assert_eq!(decoder.hide_input(false), b"\xFF\xFC\x01\r");
         // The client's DONT ECHO acknowledges; nothing more is said.
         assert_eq!(feed_into(&mut decoder, &[b"\xFF\xFE\x01"]), []);

@@ -193,6 +193,85 @@ pub fn human_bytes(n: u64) -> String {
     }
 }
 
+/// Columns text is wrapped to when the client does not say its width (telnet NAWS).
+pub const DEFAULT_WIDTH: usize = 80;
+/// Narrowest width honoured (a client that says less is wrapped at this).
+pub const MIN_WIDTH: usize = 20;
+
+/// Whether any line of `text` (CR LF ended, the last one perhaps a prompt) is wider than
+/// `width` columns. Cheap when none is: a line of at most `width` bytes is never wider.
+pub fn needs_wrap(text: &[u8], width: usize) -> bool {
+    text.split(|&b| b == b'\n')
+        .any(|line| line.len() > width && display_width(line) > width)
+}
+
+/// Columns `line` takes on a terminal (East Asian wide characters count two).
+fn display_width(line: &[u8]) -> usize {
+    use unicode_width::UnicodeWidthStr;
+    match std::str::from_utf8(line) {
+        Ok(text) => text.trim_end_matches('\r').width(),
+        Err(_) => line.len(),
+    }
+}
+
+/// `text` with every line wider than `width` columns broken at spaces (a word longer than a
+/// line is cut), into `out` (cleared first). A continuation keeps the line's indent, and an
+/// option line's (`  b) ...`) lines up under its text. Line ends stay CR LF; a last line
+/// without one (a prompt) stays without.
+pub fn wrap_into(text: &[u8], width: usize, out: &mut Vec<u8>) {
+    use unicode_width::UnicodeWidthChar;
+    let width = width.max(MIN_WIDTH);
+    out.clear();
+    for (i, line) in text.split(|&b| b == b'\n').enumerate() {
+        if i > 0 {
+            out.push(b'\n');
+        }
+        let (body, cr) = match line.strip_suffix(b"\r") {
+            Some(body) => (body, true),
+            None => (line, false),
+        };
+        let fits = body.len() <= width || display_width(body) <= width;
+        let Some(body) = (!fits).then(|| std::str::from_utf8(body).ok()).flatten() else {
+            out.extend_from_slice(line);
+            continue;
+        };
+        let lead = body.len() - body.trim_start_matches(' ').len();
+        let rest = &body[lead..];
+        let option = rest.as_bytes().get(1..3) == Some(b") ")
+            && rest.chars().next().is_some_and(|c| c.is_ascii_lowercase());
+        let indent = (lead + if option { 3 } else { 0 }).min(width / 2);
+        let mut col = 0;
+        for (n, word) in body.split(' ').enumerate() {
+            let w: usize = word.chars().map(|c| c.width().unwrap_or(0)).sum();
+            if n > 0 {
+                if col > indent && col + 1 + w > width {
+                    out.extend_from_slice(b"\r\n");
+                    out.resize(out.len() + indent, b' ');
+                    col = indent;
+                } else {
+                    out.push(b' ');
+                    col += 1;
+                }
+            }
+            // A word longer than a line: cut where the line ends.
+            for c in word.chars() {
+                let cw = c.width().unwrap_or(0);
+                if col + cw > width && col > indent {
+                    out.extend_from_slice(b"\r\n");
+                    out.resize(out.len() + indent, b' ');
+                    col = indent;
+                }
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                col += cw;
+            }
+        }
+        if cr {
+            out.push(b'\r');
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -405,5 +484,68 @@ mod tests {
         assert_eq!(validate_name("Ann #3").as_deref(), Ok("Ann #3"));
         assert_eq!(validate_name("李").as_deref(), Ok("李"));
         assert_eq!(validate_name("7").as_deref(), Ok("7"));
+    }
+}
+
+#[cfg(test)]
+mod wrap_tests {
+    use super::*;
+
+    fn wrapped(text: &str, width: usize) -> String {
+        let mut out = Vec::new();
+        wrap_into(text.as_bytes(), width, &mut out);
+        String::from_utf8(out).expect("UTF-8 in, UTF-8 out")
+    }
+
+    #[test]
+    fn long_lines_break_between_words_and_short_ones_and_prompts_stay() {
+        let text = "Which call binds a socket to a local address before it listens?\r\nanswer> ";
+        assert!(needs_wrap(text.as_bytes(), 40));
+        assert!(!needs_wrap(text.as_bytes(), 80));
+        assert_eq!(
+            wrapped(text, 40),
+            "Which call binds a socket to a local\r\naddress before it listens?\r\nanswer> "
+        );
+    }
+
+    #[test]
+    fn option_lines_continue_under_their_text_and_a_long_word_is_cut() {
+        assert_eq!(
+            wrapped("  b) SYN, SYN-ACK, ACK, then data flows both ways\r\n", 24),
+            "  b) SYN, SYN-ACK, ACK,\r\n     then data flows\r\n     both ways\r\n"
+        );
+        assert_eq!(
+            wrapped("x https://example.org/a/very/long/path/indeed\r\n", 20),
+            "x\r\nhttps://example.org/\r\na/very/long/path/ind\r\need\r\n"
+        );
+    }
+
+    #[test]
+    fn wide_characters_count_two_columns() {
+        let text = "李".repeat(15);
+        assert!(needs_wrap(text.as_bytes(), 20), "45 bytes, 30 columns");
+        assert!(
+            !needs_wrap("é".repeat(30).as_bytes(), 30),
+            "60 bytes, 30 columns"
+        );
+        assert_eq!(
+            wrapped(&text, 20),
+            format!("{}\r\n{}", "李".repeat(10), "李".repeat(5))
+        );
+    }
+
+    #[test]
+    fn every_wrapped_line_fits_and_no_word_is_lost() {
+        let text = "The quick brown fox jumps over the lazy dog, and then it keeps on running until the end of a rather long line.\r\n";
+        for width in MIN_WIDTH..100 {
+            let out = wrapped(text, width);
+            for line in out.split("\r\n") {
+                assert!(line.chars().count() <= width, "{width}: {line:?}");
+            }
+            assert_eq!(
+                out.split_whitespace().collect::<Vec<_>>(),
+                text.split_whitespace().collect::<Vec<_>>()
+            );
+        }
     }
 }

@@ -92,15 +92,17 @@ pub fn option_prefix(shown: usize) -> [u8; 5] {
 
 /// `Hello alice. Answer each question ...` and the resume code line, after a name.
 pub fn hello(out: &mut Vec<u8>, name: &str, how_to_answer: &str, reveal: bool, code: &str) {
+    // Under --no-reveal nothing is marked until the end, and that is all that is promised.
     let when = if reveal {
         ""
     } else {
-        "; answers are revealed later"
+        "; your score comes at the end"
     };
     let _ = write!(out, "Hello {name}. {how_to_answer}{when}.\r\n");
     let _ = write!(
         out,
-        "Your resume code is {code}: if you are disconnected, connect again with the same name and type it.\r\n"
+        "Your resume code is {code} (/code shows it again). If you are disconnected,\r\n\
+         connect again with the same name and type it.\r\n"
     );
 }
 

@@ -451,3 +451,31 @@ fn ctrl_c_split_across_reads_still_answers_the_timing_mark_before_the_question()
         "the timing mark is answered after the farewell: {rest:?}"
     );
 }
+
+/// A telnet client that says its window is 40 columns wide (NAWS) gets every line wrapped
+/// to 40 between words; one that says nothing gets 80.
+#[test]
+fn text_is_wrapped_to_the_width_the_client_says_or_80() {
+    let server = TestServer::start(in_order());
+    let mut narrow = server.connect();
+    narrow.expect("name> ");
+    // IAC WILL NAWS, then IAC SB NAWS 0 40 0 24 IAC SE.
+    narrow.send_raw(b"\xff\xfb\x1f\xff\xfa\x1f\x00\x28\x00\x18\xff\xf0");
+    narrow.send("alice");
+    let shown = narrow.expect("answer> ");
+    for line in shown.split("\r\n") {
+        assert!(line.chars().count() <= 40, "{line:?} in {shown}");
+    }
+    assert!(
+        shown.contains("Your resume code is"),
+        "the text is all there: {shown}"
+    );
+    let mut wide = server.connect();
+    wide.join("bob");
+    wide.send("/help");
+    let help = wide.expect("answer> ");
+    assert!(
+        help.split("\r\n").all(|l| l.chars().count() <= 80),
+        "{help}"
+    );
+}

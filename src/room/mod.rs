@@ -338,6 +338,8 @@ pub struct Room {
     /// Output for the connection being handled, handed to [`Io::send`] when the handler is done;
     /// shared, so answering allocates nothing.
     out: Vec<u8>,
+    /// Scratch for [`Room::flush`]'s wrapping.
+    wrapped: Vec<u8>,
     /// Finished attempts of this run, for the teacher's `top`.
     board: Vec<TopRow>,
     /// Where the quiz came from, for `status` and `reload`.
@@ -363,6 +365,7 @@ impl Room {
             consoles: Vec::new(),
             timers: BTreeSet::new(),
             out: Vec::with_capacity(crate::limits::OUT_KEEP),
+            wrapped: Vec::new(),
             board: Vec::new(),
             origin: if config.banks.is_empty() {
                 Origin::Bundled
@@ -709,7 +712,22 @@ impl Room {
         // Rows first: a student who reads "Quiz over" has their row on disk.
         self.record_finished(io);
         if !self.out.is_empty() {
-            io.send(id, &self.out);
+            // A student's screen: lines wider than their window (80 columns unless the client
+            // said) break between words. Question text comes wrapped at 80 already.
+            let width = match self.members.get(id) {
+                Some(Some(Member {
+                    role: Role::Student(_),
+                    width,
+                    ..
+                })) => width.map_or(crate::text::DEFAULT_WIDTH, usize::from),
+                _ => usize::MAX,
+            };
+            if crate::text::needs_wrap(&self.out, width) {
+                crate::text::wrap_into(&self.out, width, &mut self.wrapped);
+                io.send(id, &self.wrapped);
+            } else {
+                io.send(id, &self.out);
+            }
             self.out.clear();
             if self.out.capacity() > 4 * crate::limits::OUT_KEEP {
                 self.out = Vec::with_capacity(crate::limits::OUT_KEEP);

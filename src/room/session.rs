@@ -241,7 +241,11 @@ impl Session {
                 out.extend_from_slice(b"\r\n");
                 line(
                     out,
-                    "Leave the quiz for good? Press Ctrl-C again (or type /quit) to leave; your answers so far are saved. Anything else carries on.",
+                    "Leave the quiz for good? Your answers so far are saved.",
+                );
+                line(
+                    out,
+                    "Press Ctrl-C again (or type /quit) to leave; anything else carries on.",
                 );
                 self.prompt(out);
             }
@@ -546,14 +550,12 @@ impl Session {
                 taken.attempts
             );
             let allowed = match quiz.settings.attempts.unwrap_or(0) + taken.granted {
-                1 => "1 attempt is".to_string(),
-                n => format!("{n} attempts are"),
+                1 => "the 1 attempt".to_string(),
+                n => format!("the {n} attempts"),
             };
             line(
                 out,
-                &format!(
-                    "error: {name} has taken this quiz already ({allowed} allowed); if you need another, ask your teacher"
-                ),
+                &format!("error: {name} has had {allowed} allowed; your teacher can allow another"),
             );
             out.extend_from_slice(NAME_PROMPT.as_bytes());
             return;
@@ -646,7 +648,7 @@ impl Session {
             line(
                 out,
                 &format!(
-                    "error: too many wrong codes for {}; try again in {} s, or ask your teacher for a new code",
+                    "error: too many wrong codes for {}; try again in {} s or ask for a new code",
                     s.name,
                     secs_left(now + wait, now)
                 ),
@@ -1598,7 +1600,7 @@ mod tests {
         let (mut s, _) = w.connect();
         let shown = w.send(&mut s, "alice");
         assert!(
-            shown.starts_with("error: alice has taken this quiz already"),
+            shown.starts_with("error: alice has had the 1 attempt allowed"),
             "{shown}"
         );
     }
@@ -2029,8 +2031,8 @@ mod tests {
             masked(&q1),
             "Hello alice. Answer each question as it asks: the letter of your choice, \
              true or false, a number, or a few words.\r\n\
-             Your resume code is ******: if you are disconnected, connect again with the same \
-             name and type it.\r\n\
+             Your resume code is ****** (/code shows it again). If you are disconnected,\r\n\
+             connect again with the same name and type it.\r\n\
              \r\nQuestion 1 of 4 (30 s)\r\n\
              UDP sets up a connection before sending data.\r\n\
              Type true or false.\r\n\
@@ -2144,7 +2146,7 @@ mod tests {
         assert!(
             hello.starts_with(
                 "Hello alice. Answer each question as it asks: the letter of your choice, \
-                 true or false, a number, or a few words; answers are revealed later.\r\n"
+                 true or false, a number, or a few words; your score comes at the end.\r\n"
             ),
             "{hello:?}"
         );

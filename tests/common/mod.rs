@@ -356,7 +356,7 @@ impl Client {
                 c.read_to_end();
                 return;
             }
-            if reply.contains("has taken this quiz already") {
+            if reply.contains("attempt allowed") {
                 // Its attempt was recorded: the server let go of it.
                 return;
             }

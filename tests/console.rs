@@ -338,6 +338,9 @@ fn a_live_quiz_runs_from_the_console_question_by_question() {
     }
     alice.expect_line("You are 1st of 2.");
     bob.expect_line("You are 2nd of 2.");
+    // The console is told, unasked, on a line of its own with the prompt again.
+    t.expect_line("live: question 1/3 closed (everyone answered). Answers: a 1 | b 1");
+    t.expect("admin> ");
 
     t.send("status");
     let status = block(&mut t).join("\n");
@@ -351,11 +354,22 @@ fn a_live_quiz_runs_from_the_console_question_by_question() {
     alice.send("b");
     alice.expect_line("Answer recorded");
     assert!(reply(&mut t, "next").starts_with("ok: question 2/3 closed"));
+    t.expect_line("live: question 2/3 closed (closed by next)");
+    t.expect("admin> ");
     bob.expect_line("Time is up. The answer was b) right 2. Score: 0/2");
-    assert!(reply(&mut t, "end").starts_with("ok: "));
+    assert!(reply(&mut t, "end").starts_with("ok: quiz over, 2 attempt(s) recorded"));
+    t.expect_line("live: quiz over (ended early). Podium: 1. alice 2 points");
     alice.expect_line("The teacher ended the quiz");
+    alice.expect_line("Final leaderboard:");
     alice.expect_line("Quiz over, alice: you scored 2 out of 3");
+    alice.expect_line("You finished 1st of 2.");
+    // Nobody is disconnected: the room waits for the next round with them in it.
+    alice.expect_line("Waiting for the teacher to start the quiz");
     bob.expect_line("Quiz over, bob: you scored 0 out of 3");
+    bob.expect_line("Waiting for the teacher to start the quiz: 2 students here.");
+    t.send("who");
+    let who = block(&mut t).join("\n");
+    assert!(who.contains("waiting (live)"), "{who}");
 
     let rows = server.stop_and_rows();
     assert_eq!(rows.len(), 2);

@@ -84,6 +84,40 @@ pub enum Request {
     Close { reason: CloseReason },
 }
 
+impl std::fmt::Display for Request {
+    /// The request as a teacher would type it, for the log (`say five minutes left`).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Request::Status => write!(f, "status"),
+            Request::Who => write!(f, "who"),
+            Request::Start => write!(f, "start"),
+            Request::Next => write!(f, "next"),
+            Request::End => write!(f, "end"),
+            Request::Kick { name } => write!(f, "kick {name}"),
+            Request::Say { text } => write!(f, "say {text}"),
+            Request::Tell { name, text } => write!(f, "tell {name} {text}"),
+            Request::Code { name } => write!(f, "code {name}"),
+            Request::Retake { name } => write!(f, "retake {name}"),
+            Request::Load { paths } => {
+                write!(f, "load")?;
+                for path in paths {
+                    write!(f, " {}", path.display())?;
+                }
+                Ok(())
+            }
+            Request::Reload => write!(f, "reload"),
+            Request::Upload { name, text } => {
+                write!(f, "upload {name} ({} lines)", text.lines().count())
+            }
+            Request::Results => write!(f, "results"),
+            Request::Top { n } => write!(f, "top {n}"),
+            Request::Stats => write!(f, "stats"),
+            Request::Shutdown => write!(f, "shutdown"),
+            Request::Close { .. } => write!(f, "quit"),
+        }
+    }
+}
+
 /// Why the console asks to be closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CloseReason {

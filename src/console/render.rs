@@ -131,6 +131,8 @@ pub struct TopRow {
     pub name: String,
     /// Which of the name's attempts it was (from 1).
     pub attempt: u32,
+    /// Live mode: leaderboard points (the ranking is by them, then by time).
+    pub points: Option<u32>,
     pub score: u32,
     /// Questions in the attempt.
     pub max: u32,
@@ -138,26 +140,42 @@ pub struct TopRow {
     pub time: Duration,
 }
 
-/// `top`: a header and one aligned row per attempt, in the order given.
+/// `top`: a header and one aligned row per attempt, in the order given; with a `points`
+/// column when the rows have points (live mode, whose `time` is the time taken to answer).
 pub fn render_top(rows: &[TopRow]) -> Vec<String> {
+    let live = rows.iter().any(|row| row.points.is_some());
     let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|row| {
-            vec![
+            let mut cells = vec![
                 row.rank.to_string(),
                 sanitize(&row.name, MAX_NAME_CHARS),
                 row.attempt.to_string(),
+            ];
+            if live {
+                cells.push(row.points.unwrap_or(0).to_string());
+            }
+            cells.extend([
                 format!("{}/{}", row.score, row.max),
                 format!("{}%", percent(row.score, row.max)),
                 human_duration(row.time),
-            ]
+            ]);
+            cells
         })
         .collect();
-    table(
-        &["#", "name", "try", "score", "%", "time"],
-        &[true, false, true, true, true, true],
-        &cells,
-    )
+    if live {
+        table(
+            &["#", "name", "try", "points", "score", "%", "time"],
+            &[true, false, true, true, true, true, true],
+            &cells,
+        )
+    } else {
+        table(
+            &["#", "name", "try", "score", "%", "time"],
+            &[true, false, true, true, true, true],
+            &cells,
+        )
+    }
 }
 
 /// What `stats` shows; the server fills it in from its counters.
@@ -394,6 +412,7 @@ mod tests {
                 rank: 1,
                 name: "alice".into(),
                 attempt: 1,
+                points: None,
                 score: 10,
                 max: 10,
                 time: Duration::from_secs(252),
@@ -402,6 +421,7 @@ mod tests {
                 rank: 2,
                 name: "Bartholomew".into(),
                 attempt: 1,
+                points: None,
                 score: 7,
                 max: 10,
                 time: Duration::from_secs(59),
@@ -410,6 +430,7 @@ mod tests {
                 rank: 2,
                 name: "cy".into(),
                 attempt: 1,
+                points: None,
                 score: 7,
                 max: 10,
                 time: Duration::from_secs(3725),

@@ -24,6 +24,11 @@ pub const LEADERBOARD_ROWS: usize = 5;
 pub const FULL_POINTS_WITHIN: Duration = Duration::from_millis(500);
 /// Points for a right answer under `--scoring speed` (half of it at the deadline).
 pub const SPEED_POINTS: u32 = 1000;
+/// Students in the lobby are told how many are here at most this often (not at every join:
+/// a year group arriving would send each of them a line per newcomer).
+pub const LOBBY_UPDATE: Duration = Duration::from_secs(5);
+/// Places on the podium shown when the quiz is over.
+pub const PODIUM: usize = 3;
 
 /// Points for one answer: nothing for a wrong one; for a right one, 1 (count), or under speed
 /// scoring `1000` within the first half second, then falling linearly to `500` at the
@@ -70,6 +75,17 @@ pub enum Phase {
     Over,
 }
 
+/// Why a question closed (the teacher's console says).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Closing {
+    /// Every student present had answered.
+    Everyone,
+    /// Its clock ran out.
+    Clock,
+    /// The teacher's `next`.
+    Teacher,
+}
+
 /// A change every student's session must show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transition {
@@ -80,9 +96,12 @@ pub enum Transition {
         closes: Option<Instant>,
     },
     /// Question `index` closed: show verdicts, the distribution, the leaderboard.
-    Closed { index: usize },
-    /// The quiz is over (`early`: the teacher ended it before the last question).
+    Closed { index: usize, why: Closing },
+    /// The quiz is over (`early`: the teacher ended it before the last question): the podium,
+    /// every attempt recorded, and the room waits for the next `start`.
     Over { early: bool },
+    /// Students came or went in the lobby: tell those waiting how many are here.
+    Lobby,
 }
 
 /// The live game.
@@ -104,6 +123,12 @@ pub struct Live {
     /// Transitions that happened inside a student's handler (everyone answered; the last
     /// one left), for the server to show everyone.
     pending: Vec<Transition>,
+    /// When the lobby is next told how many are here, if a student came or went.
+    lobby_update_at: Option<Instant>,
+    /// The last question closed: the end follows its results.
+    over_next: bool,
+    /// How many were ranked on the final leaderboard (set when the quiz is over).
+    pub ranked: usize,
 }
 
 impl Live {
@@ -118,6 +143,9 @@ impl Live {
             tally: Vec::new(),
             last_opened: None,
             pending: Vec::new(),
+            lobby_update_at: None,
+            over_next: false,
+            ranked: 0,
         }
     }
 
@@ -136,7 +164,10 @@ impl Live {
 
     /// Transitions caused by students (see [`Live::on_answer`]) not yet shown.
     pub fn take_pending(&mut self) -> Option<Transition> {
-        (!self.pending.is_empty()).then(|| self.pending.remove(0))
+        if !self.pending.is_empty() {
+            return Some(self.pending.remove(0));
+        }
+        std::mem::take(&mut self.over_next).then_some(Transition::Over { early: false })
     }
 
     pub fn phase(&self) -> Phase {
@@ -173,6 +204,13 @@ impl Live {
                 index + 1,
                 self.waiting_for
             ),
+            Phase::Closed {
+                index,
+                advance_at: Some(_),
+            } => format!(
+                "question {}/{n} closed: the next opens by itself (--auto-next)",
+                index + 1
+            ),
             Phase::Closed { index, .. } => {
                 format!("question {}/{n} closed: next opens the next", index + 1)
             }
@@ -183,8 +221,22 @@ impl Live {
     /// The teacher's `start`: opens question 1 for the `present` students.
     pub fn start(&mut self, now: Instant, present: usize) -> Result<Transition, String> {
         match self.phase {
-            Phase::Lobby => Ok(self.open(0, now, present)),
+            Phase::Lobby if present == 0 => Err(
+                "nobody is here yet; start once students have joined (status says how many)".into(),
+            ),
+            Phase::Lobby => {
+                self.lobby_update_at = None;
+                Ok(self.open(0, now, present))
+            }
             _ => Err("the quiz has started already (next moves on, end finishes it)".into()),
+        }
+    }
+
+    /// A student came to (or left) the lobby: those waiting are told how many are here, at
+    /// most every [`LOBBY_UPDATE`].
+    pub fn lobby_changed(&mut self, now: Instant) {
+        if self.phase == Phase::Lobby && self.lobby_update_at.is_none() {
+            self.lobby_update_at = Some(now + LOBBY_UPDATE);
         }
     }
 
@@ -193,7 +245,7 @@ impl Live {
     pub fn next(&mut self, now: Instant, present: usize) -> Result<Transition, String> {
         match self.phase {
             Phase::Lobby => Err("the quiz has not started (type start)".into()),
-            Phase::Open { index, .. } => Ok(self.close(index, now)),
+            Phase::Open { index, .. } => Ok(self.close(index, now, Closing::Teacher)),
             Phase::Closed { index, .. } => Ok(self.advance(index, now, present)),
             Phase::Over => Err("the quiz is over".into()),
         }
@@ -203,10 +255,6 @@ impl Live {
     pub fn end(&mut self) -> Result<Transition, String> {
         match self.phase {
             Phase::Over => Err("the quiz is over already".into()),
-            Phase::Closed { index, .. } if index + 1 == self.order.len() => {
-                self.phase = Phase::Over;
-                Ok(Transition::Over { early: false })
-            }
             _ => {
                 self.phase = Phase::Over;
                 Ok(Transition::Over { early: true })
@@ -221,11 +269,15 @@ impl Live {
                 index,
                 closes: Some(at),
                 ..
-            } if at <= now => Some(self.close(index, now)),
+            } if at <= now => Some(self.close(index, now, Closing::Clock)),
             Phase::Closed {
                 index,
                 advance_at: Some(at),
             } if at <= now => Some(self.advance(index, now, present)),
+            Phase::Lobby if self.lobby_update_at.is_some_and(|at| at <= now) => {
+                self.lobby_update_at = None;
+                Some(Transition::Lobby)
+            }
             _ => None,
         }
     }
@@ -235,7 +287,8 @@ impl Live {
         match self.phase {
             Phase::Open { closes, .. } => closes,
             Phase::Closed { advance_at, .. } => advance_at,
-            _ => None,
+            Phase::Lobby => self.lobby_update_at,
+            Phase::Over => None,
         }
     }
 
@@ -252,7 +305,7 @@ impl Live {
         self.tally[slot] += 1;
         self.waiting_for = self.waiting_for.saturating_sub(1);
         if self.waiting_for == 0 {
-            let t = self.close(index, now);
+            let t = self.close(index, now, Closing::Everyone);
             self.pending.push(t);
         }
     }
@@ -269,7 +322,7 @@ impl Live {
         }
         self.waiting_for = self.waiting_for.saturating_sub(1);
         if self.waiting_for == 0 {
-            let t = self.close(index, now);
+            let t = self.close(index, now, Closing::Everyone);
             self.pending.push(t);
         }
     }
@@ -307,12 +360,19 @@ impl Live {
         }
     }
 
-    fn close(&mut self, index: usize, now: Instant) -> Transition {
-        self.phase = Phase::Closed {
-            index,
-            advance_at: self.settings.auto_next.map(|d| now + d),
-        };
-        Transition::Closed { index }
+    /// Closes question `index`; after the last one, the quiz is over too (queued, so its
+    /// results are shown first).
+    fn close(&mut self, index: usize, now: Instant, why: Closing) -> Transition {
+        if index + 1 == self.order.len() {
+            self.phase = Phase::Over;
+            self.over_next = true;
+        } else {
+            self.phase = Phase::Closed {
+                index,
+                advance_at: self.settings.auto_next.map(|d| now + d),
+            };
+        }
+        Transition::Closed { index, why }
     }
 
     fn advance(&mut self, index: usize, now: Instant, present: usize) -> Transition {
@@ -321,6 +381,14 @@ impl Live {
         } else {
             self.phase = Phase::Over;
             Transition::Over { early: false }
+        }
+    }
+
+    /// When the next question opens by itself (`--auto-next`), if one does.
+    pub fn advances_at(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::Closed { advance_at, .. } => advance_at,
+            _ => None,
         }
     }
 }
@@ -386,12 +454,17 @@ pub fn results(
     let open_for = live
         .last_opened()
         .map_or(Duration::ZERO, |at| now.saturating_duration_since(at));
+    let mut asked = 0;
     for (_, s) in roster.seats.iter_mut() {
         s.answered_last = s.chosen.len() > index;
         if !s.answered_last {
             s.chosen.resize(index + 1, None);
-            s.answer_time += open_for;
+            // A student who joined after it opened was not asked it: no time charged.
+            if s.first <= index {
+                s.answer_time += open_for;
+            }
         }
+        asked += usize::from(s.first <= index);
     }
     let options = live
         .order
@@ -414,8 +487,37 @@ pub fn results(
         }
     }
     let mut out = Vec::new();
-    wire::line(&mut out, &live.distribution(options, roster.len()));
+    wire::line(&mut out, &live.distribution(options, asked));
     for l in leaderboard(&standings, &ranks, live.settings.scoring) {
+        wire::line(&mut out, &l);
+    }
+    out
+}
+
+/// What every student sees when the quiz is over: the final leaderboard (the podium first),
+/// the same for everyone; each seat's final rank is set for its own line.
+pub fn podium(roster: &mut Roster, scoring: Scoring) -> Vec<u8> {
+    let mut standings: Vec<Standing> = roster
+        .seats
+        .iter()
+        .map(|(key, s)| Standing {
+            seat: key,
+            name: s.name.clone(),
+            points: s.points,
+            time: s.answer_time,
+        })
+        .collect();
+    let ranks = rank(&mut standings);
+    for (standing, rank) in standings.iter().zip(&ranks) {
+        if let Some(s) = roster.seats.get_mut(standing.seat) {
+            s.rank = *rank;
+        }
+    }
+    let mut out = Vec::new();
+    let mut lines = leaderboard(&standings, &ranks, scoring).into_iter();
+    lines.next();
+    wire::line(&mut out, "Final leaderboard:");
+    for l in lines {
         wire::line(&mut out, &l);
     }
     out
@@ -470,7 +572,13 @@ mod tests {
         live.on_presence(false, now);
         assert_eq!(live.take_pending(), None);
         live.on_answer(0, now);
-        assert_eq!(live.take_pending(), Some(Transition::Closed { index: 0 }));
+        assert_eq!(
+            live.take_pending(),
+            Some(Transition::Closed {
+                index: 0,
+                why: Closing::Everyone
+            })
+        );
         assert_eq!(
             live.distribution(4, 3),
             "Answers: a 1 | b 1 | c 0 | d 0 | none 1"
@@ -479,8 +587,15 @@ mod tests {
             live.next(now, 3),
             Ok(Transition::Opened { index: 1, .. })
         ));
-        assert_eq!(live.next(now, 3), Ok(Transition::Closed { index: 1 }));
-        assert_eq!(live.next(now, 3), Ok(Transition::Over { early: false }));
+        // The last question closing is the end: no `next` needed.
+        assert_eq!(
+            live.next(now, 3),
+            Ok(Transition::Closed {
+                index: 1,
+                why: Closing::Teacher
+            })
+        );
+        assert_eq!(live.take_pending(), Some(Transition::Over { early: false }));
         assert!(live.next(now, 3).is_err());
     }
 
@@ -501,7 +616,10 @@ mod tests {
         let t1 = t0 + Duration::from_secs(10);
         assert_eq!(
             live.on_timeout(t1, 2),
-            Some(Transition::Closed { index: 0 })
+            Some(Transition::Closed {
+                index: 0,
+                why: Closing::Clock
+            })
         );
         assert_eq!(
             live.distribution(0, 2),

@@ -342,6 +342,8 @@ pub struct Room {
     wrapped: Vec<u8>,
     /// Finished attempts of this run, for the teacher's `top`.
     board: Vec<TopRow>,
+    /// Live: the final standings of the last round, for `top` until the next one starts.
+    last_round: Vec<TopRow>,
     /// Where the quiz came from, for `status` and `reload`.
     origin: Origin,
     title: Option<String>,
@@ -367,6 +369,7 @@ impl Room {
             out: Vec::with_capacity(crate::limits::OUT_KEEP),
             wrapped: Vec::new(),
             board: Vec::new(),
+            last_round: Vec::new(),
             origin: if config.banks.is_empty() {
                 Origin::Bundled
             } else {
@@ -817,15 +820,35 @@ impl Room {
         }
     }
 
-    /// Shows a change of the live game to every student in it.
+    /// Shows a change of the live game to every student in it, and what the teacher needs of
+    /// it to every console. When the game is over, every attempt is recorded and the students
+    /// still here are seated in the next round's lobby.
     fn broadcast(&mut self, t: Transition, now: Instant, io: &mut dyn Io) {
-        log::info!("live: {t:?}");
         let results = match (t, self.shared.live.as_ref()) {
-            (Transition::Closed { index }, Some(game)) => {
+            (Transition::Closed { index, .. }, Some(game)) => {
                 live::results(game, &mut self.shared.roster, &self.shared.quiz, index, now)
+            }
+            (Transition::Over { .. }, Some(game)) => {
+                let podium = live::podium(&mut self.shared.roster, game.settings.scoring);
+                self.last_round = self.live_standings();
+                let ranked = self.shared.roster.len();
+                if let Some(game) = self.shared.live.as_mut() {
+                    game.ranked = ranked;
+                }
+                podium
             }
             _ => Vec::new(),
         };
+        match (self.live_notice(t, &results), t) {
+            (Some(notice), _) => {
+                log::info!("{notice}");
+                self.shared.alerts.push(notice);
+            }
+            (None, Transition::Opened { index, .. }) => {
+                log::info!("live: question {} open", index + 1);
+            }
+            (None, _) => log::debug!("live: the lobby is told how many are here"),
+        }
         for id in 0..self.members.len() {
             let Some(Some(Member {
                 role: Role::Student(session),
@@ -839,7 +862,7 @@ impl Room {
         }
         if let Transition::Over { early } = t {
             // Students who dropped kept their place until now; then the room starts afresh
-            // for the next quiz.
+            // for the next round, with everyone still here in its lobby.
             let status = if early {
                 Status::Ended
             } else {
@@ -848,6 +871,67 @@ impl Room {
             self.shared.finish_parked(status, now);
             self.record_finished(io);
             self.shared.new_game();
+            for id in 0..self.members.len() {
+                let Some(Some(Member {
+                    role: Role::Student(session),
+                    ..
+                })) = self.members.get_mut(id)
+                else {
+                    continue;
+                };
+                session.rejoin(now, &mut self.shared, &mut self.out);
+                self.flush(id, io);
+            }
+        }
+    }
+
+    /// The console's line for a change of the live game: each question's close (why, how many
+    /// answered, the distribution, the top three) and the end (the podium).
+    fn live_notice(&self, t: Transition, results: &[u8]) -> Option<String> {
+        let game = self.shared.live.as_ref()?;
+        let text = String::from_utf8_lossy(results);
+        let mut lines = text.lines();
+        let n = game.order.len();
+        match t {
+            Transition::Closed { index, why } => {
+                let distribution = lines.next().unwrap_or_default();
+                let top: Vec<String> = lines
+                    .skip(1)
+                    .take(live::PODIUM)
+                    .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                    .collect();
+                let why = match why {
+                    live::Closing::Everyone => "everyone answered",
+                    live::Closing::Clock => "time up",
+                    live::Closing::Teacher => "closed by next",
+                };
+                let after = match game.advances_at() {
+                    _ if index + 1 == n => "; that was the last".to_string(),
+                    Some(_) => "; the next opens by itself".to_string(),
+                    None => "; next opens the next".to_string(),
+                };
+                Some(format!(
+                    "live: question {}/{n} closed ({why}). {distribution}. Top: {}{after}",
+                    index + 1,
+                    top.join(", ")
+                ))
+            }
+            Transition::Over { early } => {
+                let podium: Vec<String> = lines
+                    .skip(1)
+                    .take(live::PODIUM)
+                    .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                    .collect();
+                Some(format!(
+                    "live: quiz over{}. Podium: {}. Every attempt is recorded; start begins the next round",
+                    if early { " (ended early)" } else { "" },
+                    podium.join(", ")
+                ))
+            }
+            Transition::Opened { index, .. } if game.settings.auto_next.is_some() => {
+                Some(format!("live: question {}/{n} open", index + 1))
+            }
+            Transition::Opened { .. } | Transition::Lobby => None,
         }
     }
 
@@ -863,6 +947,7 @@ impl Room {
                 rank: 0,
                 name: attempt.name,
                 attempt: attempt.attempt,
+                points: None,
                 score: attempt.score,
                 max: attempt.max,
                 time: attempt.duration,

@@ -134,6 +134,9 @@ pub struct Seat {
     pub number: u64,
     /// Which of its name's attempts at this quiz this is (from 1).
     pub attempt: u32,
+    /// Live: the first question the student could answer (they joined while an earlier one
+    /// was under way); earlier ones are neither asked nor counted.
+    pub(super) first: usize,
 }
 
 impl Seat {
@@ -172,6 +175,7 @@ impl Seat {
             name_hashes: [0; 2],
             number: 0,
             attempt: 1,
+            first: 0,
         }
     }
 
@@ -666,7 +670,8 @@ impl Roster {
             self.parked.remove(until, key, address_of(seat.peer));
         }
         self.forget_name(seat.name_hashes, key);
-        let max = seat.order.len() as u32;
+        // Questions asked: from the first the student could answer (live, late) to the end.
+        let max = seat.order.len().saturating_sub(seat.first) as u32;
         let mut chosen = seat.chosen;
         chosen.resize(seat.order.len(), None);
         log::debug!(

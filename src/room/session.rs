@@ -63,6 +63,9 @@ enum State {
         next: usize,
         idle: Instant,
     },
+    /// Live: the round is over (the attempt recorded) and the student is still here; the room
+    /// seats them in the next round at once ([`Session::rejoin`]).
+    Between,
     /// The session has ended (its attempt recorded, parked or taken over); the server closes it.
     Done,
 }
@@ -99,6 +102,8 @@ pub struct Session {
     /// Ctrl-C was pressed mid-quiz and the student was asked whether to leave; the next line
     /// carries on, the next Ctrl-C leaves.
     leave_asked: bool,
+    /// Live: the resume code of the round that just ended, kept for the next one.
+    code: String,
 }
 
 use wire::line;
@@ -135,6 +140,7 @@ impl Session {
             wrong_codes: 0,
             stale: false,
             leave_asked: false,
+            code: String::new(),
             conn,
             peer,
             name: String::new(),
@@ -158,7 +164,7 @@ impl Session {
             State::Naming { deadline } | State::Resuming { deadline, .. } => Some(deadline),
             State::Asking { clock, idle, .. } => Some(clock.map_or(idle, |c| c.min(idle))),
             State::Paused { idle, .. } => Some(idle),
-            State::Waiting { .. } | State::Done => None,
+            State::Waiting { .. } | State::Between | State::Done => None,
         }
     }
 
@@ -196,6 +202,7 @@ impl Session {
                 self.open_live(seat, next, now, shared, out)
             }
             State::Paused { seat, next, .. } => self.ask(seat, next, now, shared, out),
+            State::Between => {}
             // Enter while waiting: whatever was half typed is gone; nothing to reply.
             State::Waiting { .. } if trimmed.is_empty() => self.stale = false,
             State::Waiting { .. } if std::mem::take(&mut self.stale) => {
@@ -350,6 +357,10 @@ impl Session {
                     };
                     if !shared.roster.get(seat).is_some_and(Seat::has_answers) {
                         shared.roster.discard(seat, &mut shared.counters);
+                        if let Some(live) = shared.live.as_mut() {
+                            // One fewer in the lobby, if that is where they were.
+                            live.lobby_changed(now);
+                        }
                     } else {
                         log::debug!(
                             "{} ({}) dropped; seat kept for resuming",
@@ -366,7 +377,7 @@ impl Session {
                     }
                 }
             }
-            State::Naming { .. } | State::Resuming { .. } | State::Done => {}
+            State::Naming { .. } | State::Resuming { .. } | State::Between | State::Done => {}
         }
         self.set_state(State::Done);
     }
@@ -421,6 +432,7 @@ impl Session {
                 "waiting (live)".into(),
                 Some((s.score, s.chosen.len() as u32)),
             ),
+            (State::Between, _) => ("between rounds".into(), None),
             (State::Done, _) | (_, None) => ("leaving".into(), None),
         };
         let state = match seat {
@@ -459,7 +471,7 @@ impl Session {
                 }
                 self.finish(seat, status, now, shared);
             }
-            State::Naming { .. } | State::Resuming { .. } => {
+            State::Naming { .. } | State::Resuming { .. } | State::Between => {
                 out.extend_from_slice(b"\r\n");
                 line(out, why);
                 self.set_state(State::Done);
@@ -542,7 +554,8 @@ impl Session {
         }
         let quiz = &shared.quiz;
         let taken = shared.roster.taken(keys);
-        if !taken.may_start(quiz.settings.attempts) {
+        // A live round is the teacher's to run: the limit is on self-paced retakes.
+        if shared.live.is_none() && !taken.may_start(quiz.settings.attempts) {
             shared.counters.retakes_refused += 1;
             log::info!(
                 "{name} ({}) refused: {} attempt(s) taken already",
@@ -560,16 +573,38 @@ impl Session {
             out.extend_from_slice(NAME_PROMPT.as_bytes());
             return;
         }
-        let attempt = taken.attempts + 1;
+        let code = shared.secrets.code();
+        wire::hello(out, &name, &quiz.how_to_answer, quiz.settings.reveal, &code);
+        self.take_seat(name, keys, code, now, shared, out);
+    }
+
+    /// Seats the student under `name` (a new attempt, numbered on from the name's last, with
+    /// resume code `code`) and starts it: the first question (self-paced), or the lobby, or
+    /// (live, under way) the next question to open.
+    fn take_seat(
+        &mut self,
+        name: String,
+        keys: NameKeys,
+        code: String,
+        now: Instant,
+        shared: &mut Shared,
+        out: &mut Vec<u8>,
+    ) {
+        let quiz = &shared.quiz;
+        let attempt = shared.roster.taken(keys).attempts + 1;
         let seed = quiz.attempt_seed(&name, attempt, &mut shared.rng);
         let order = match shared.live.as_ref() {
             Some(live) => live.order.clone(),
             None => quiz.draw(seed).into(),
         };
-        let code = shared.secrets.code();
-        wire::hello(out, &name, &quiz.how_to_answer, quiz.settings.reveal, &code);
+        let phase = shared.live.as_ref().map(Live::phase);
         let mut new = Seat::new(name.clone(), code, seed, order, (self.conn, self.peer), now);
         new.attempt = attempt;
+        // Live, under way: they answer from the next question on, and nothing before counts.
+        new.first = match phase {
+            Some(live::Phase::Open { index, .. } | live::Phase::Closed { index, .. }) => index + 1,
+            _ => 0,
+        };
         let seat = shared.roster.add_keyed(new, keys);
         shared.counters.started += 1;
         if attempt > 1 {
@@ -578,9 +613,12 @@ impl Session {
             log::debug!("{} is {}", self.peer, name);
         }
         self.name = name;
-        match shared.live.as_ref().map(Live::phase) {
+        match phase {
             None => self.ask(seat, 0, now, shared, out),
             Some(live::Phase::Lobby) => {
+                if let Some(live) = shared.live.as_mut() {
+                    live.lobby_changed(now);
+                }
                 let here = shared.roster.len();
                 line(
                     out,
@@ -595,7 +633,7 @@ impl Session {
             Some(_) => {
                 line(
                     out,
-                    "Waiting for the teacher: the quiz is under way, and you join at the next question.",
+                    "Waiting for the teacher: the quiz is under way; you join at the next question.",
                 );
                 self.set_state(State::Waiting { seat });
             }
@@ -686,6 +724,17 @@ impl Session {
             shared.evicted.push(old);
         }
         let (index, clock, score, name) = (s.index, s.clock, s.score, s.name.clone());
+        // Questions done as the verdicts count them: in live mode, those that closed since
+        // the student could first answer (an answer to the open one is not judged yet).
+        let (score, done) = match shared.live.as_ref().map(Live::phase) {
+            Some(live::Phase::Open { index, .. }) => {
+                let pending = s.chosen.len() > index && s.last_right;
+                (score - u32::from(pending), index.saturating_sub(s.first))
+            }
+            Some(live::Phase::Closed { index, .. }) => (score, (index + 1).saturating_sub(s.first)),
+            Some(_) => (score, 0),
+            None => (score, index),
+        };
         shared.roster.unpark(seat, self.conn);
         if let Some(s) = shared.roster.seats.get_mut(seat) {
             s.peer = self.peer;
@@ -694,7 +743,7 @@ impl Session {
         log::info!("{name} resumed their quiz from {}", self.peer);
         line(
             out,
-            &format!("Welcome back, {name}. Score so far: {score}/{index}."),
+            &format!("Welcome back, {name}. Score so far: {score}/{done}."),
         );
         self.name = name;
         if let Some(live) = shared.live.as_mut() {
@@ -863,7 +912,7 @@ impl Session {
 
     fn quit(&mut self, now: Instant, shared: &mut Shared, out: &mut Vec<u8>) {
         match self.state {
-            State::Naming { .. } | State::Resuming { .. } => {
+            State::Naming { .. } | State::Resuming { .. } | State::Between => {
                 line(out, "Bye.");
                 self.set_state(State::Done);
             }
@@ -888,13 +937,23 @@ impl Session {
             // One fewer to wait for on the open question.
             live.on_presence(false, now);
         }
-        shared.roster.finish(
-            seat,
-            status,
-            now,
-            &mut shared.finished,
-            &mut shared.counters,
-        );
+        let lobby = shared
+            .live
+            .as_mut()
+            .filter(|l| l.phase() == live::Phase::Lobby);
+        if let Some(live) = lobby {
+            // No question was asked yet: nothing to record, and one fewer in the lobby.
+            live.lobby_changed(now);
+            shared.roster.discard(seat, &mut shared.counters);
+        } else {
+            shared.roster.finish(
+                seat,
+                status,
+                now,
+                &mut shared.finished,
+                &mut shared.counters,
+            );
+        }
         self.set_state(State::Done);
     }
 
@@ -969,7 +1028,9 @@ impl Session {
                         _ => line(out, "No time limit on this question."),
                     }
                 }
-                State::Waiting { .. } => line(out, "No question is open right now."),
+                State::Waiting { .. } | State::Between => {
+                    line(out, "No question is open right now.")
+                }
                 State::Paused { .. } => line(
                     out,
                     "The next question and its clock start when you press Enter.",
@@ -1023,7 +1084,7 @@ impl Session {
             State::Resuming { .. } => out.extend_from_slice(CODE_PROMPT.as_bytes()),
             State::Asking { .. } => out.extend_from_slice(ANSWER_PROMPT.as_bytes()),
             State::Paused { .. } => out.extend_from_slice(wire::NEXT_PROMPT.as_bytes()),
-            State::Waiting { .. } | State::Done => {}
+            State::Waiting { .. } | State::Between | State::Done => {}
         }
     }
 }
@@ -1107,45 +1168,61 @@ impl Session {
                 });
             }
             Transition::Opened { index, .. } => self.open_live(seat, index, now, shared, out),
-            Transition::Closed { index } => {
+            Transition::Closed { index, .. } => {
                 let quiz = &shared.quiz;
                 let total = shared.roster.len();
+                let advances_at = shared.live.as_ref().and_then(Live::advances_at);
                 let Some(s) = shared.roster.seats.get_mut(seat) else {
                     return;
                 };
-                let answered = s.answered_last;
-                let (question, order) = question(s, index, quiz);
                 // Off the prompt line (no answer), or a blank line after "Answer recorded".
                 out.extend_from_slice(b"\r\n");
-                let answer = question.right_answer(order.as_slice());
-                match (quiz.settings.reveal, answered, answered && s.last_right) {
-                    (false, true, _) => wire::recorded(out),
-                    (false, false, _) => wire::time_up(out, None::<(&str, u32, usize)>),
-                    (true, _, true) => wire::correct(out, s.score, index + 1),
-                    (true, true, false) => wire::wrong(out, answer, s.score, index + 1),
-                    (true, false, _) => wire::time_up(out, Some((answer, s.score, index + 1))),
-                }
-                if quiz.settings.reveal {
-                    if answered {
-                        feedback(out, s.last_feedback.take().as_deref());
-                    }
-                    feedback(out, question.feedback.as_deref());
-                }
-                out.extend_from_slice(results);
-                line(
-                    out,
-                    &format!("You are {} of {total}.", crate::text::ordinal(s.rank)),
-                );
                 let last = index + 1 == s.order.len();
-                if !last {
+                if index < s.first {
+                    // They joined after this question opened: no verdict, nothing charged.
+                    out.extend_from_slice(results);
+                } else {
+                    let answered = s.answered_last;
+                    let (question, order) = question(s, index, quiz);
+                    let asked = index + 1 - s.first;
+                    let answer = question.right_answer(order.as_slice());
+                    match (quiz.settings.reveal, answered, answered && s.last_right) {
+                        (false, true, _) => wire::recorded(out),
+                        (false, false, _) => wire::time_up(out, None::<(&str, u32, usize)>),
+                        (true, _, true) => wire::correct(out, s.score, asked),
+                        (true, true, false) => wire::wrong(out, answer, s.score, asked),
+                        (true, false, _) => wire::time_up(out, Some((answer, s.score, asked))),
+                    }
+                    if quiz.settings.reveal {
+                        if answered {
+                            feedback(out, s.last_feedback.take().as_deref());
+                        }
+                        feedback(out, question.feedback.as_deref());
+                    }
+                    out.extend_from_slice(results);
                     line(
                         out,
-                        &format!("{} to open the next question.", wire::WAITING),
+                        &format!("You are {} of {total}.", crate::text::ordinal(s.rank)),
                     );
-                    if !answered {
-                        // Their terminal may hold a half-typed answer: the next question
-                        // waits for an Enter, which takes it.
-                        self.stale = true;
+                    // Their terminal may hold a half-typed answer: the next question waits
+                    // for an Enter, which takes it.
+                    self.stale = !answered && !last;
+                }
+                if !last {
+                    match advances_at {
+                        Some(at) => line(
+                            out,
+                            &format!(
+                                "Waiting for the next question: it opens in {} s.",
+                                secs_left(at, now)
+                            ),
+                        ),
+                        None => line(
+                            out,
+                            &format!("{} to open the next question.", wire::WAITING),
+                        ),
+                    }
+                    if self.stale {
                         line(out, "Press Enter when you are ready for it.");
                         out.extend_from_slice(wire::NEXT_PROMPT.as_bytes());
                     }
@@ -1153,7 +1230,9 @@ impl Session {
                 self.set_state(State::Waiting { seat });
             }
             Transition::Over { early } => {
+                let total = shared.live.as_ref().map_or(0, |l| l.ranked);
                 if let Some(s) = shared.roster.seats.get_mut(seat) {
+                    self.code = s.code.clone();
                     out.extend_from_slice(b"\r\n");
                     if early {
                         line(
@@ -1161,17 +1240,59 @@ impl Session {
                             "The teacher ended the quiz; your answers so far are saved.",
                         );
                     }
+                    // The podium, then their own result.
+                    out.extend_from_slice(results);
                     s.index = s.chosen.len();
                     final_line(s, out);
+                    line(
+                        out,
+                        &format!("You finished {} of {total}.", crate::text::ordinal(s.rank)),
+                    );
                 }
                 let status = if early {
                     Status::Ended
                 } else {
                     Status::Completed
                 };
+                self.stale = false;
                 self.finish(seat, status, now, shared);
+                // Still here: the room seats them in the next round ([`Session::rejoin`]).
+                self.set_state(State::Between);
+            }
+            Transition::Lobby => {
+                if shared
+                    .live
+                    .as_ref()
+                    .is_some_and(|l| l.phase() == live::Phase::Lobby)
+                {
+                    let here = shared.roster.len();
+                    line(
+                        out,
+                        &format!(
+                            "Now {here} student{} here.",
+                            if here == 1 { "" } else { "s" }
+                        ),
+                    );
+                }
             }
         }
+    }
+
+    /// Live: the round is over and a new one is in its lobby; a student still connected
+    /// (after [`Transition::Over`]) takes a seat in it, under the same name and resume code.
+    pub fn rejoin(&mut self, now: Instant, shared: &mut Shared, out: &mut Vec<u8>) {
+        if self.state != State::Between {
+            return;
+        }
+        let name = std::mem::take(&mut self.name);
+        let keys = NameKeys::of(&name);
+        if shared.roster.find_keyed(&name, keys).is_some() {
+            // Someone took the name meanwhile (cannot happen within one call, but be safe).
+            line(out, "error: your name is taken in the next round; closing.");
+            return self.set_state(State::Done);
+        }
+        let code = std::mem::take(&mut self.code);
+        self.take_seat(name, keys, code, now, shared, out);
     }
 }
 
@@ -1228,7 +1349,9 @@ fn grade_or_explain<'q>(
 }
 
 fn final_line(seat: &Seat, out: &mut Vec<u8>) {
-    wire::quiz_over(out, &seat.name, seat.score, seat.order.len() as u32);
+    // Out of the questions asked: a live student who joined late is not marked on the others.
+    let asked = seat.order.len().saturating_sub(seat.first) as u32;
+    wire::quiz_over(out, &seat.name, seat.score, asked);
 }
 
 #[cfg(test)]

@@ -125,7 +125,6 @@ impl Shared {
     /// `None` when the quiz is self-paced.
     pub fn new_game(&mut self) {
         self.live = Live::for_quiz(&self.quiz, &mut self.rng);
-        self.roster.forget_taken();
     }
 
     /// Records every parked attempt whose resume window has ended.

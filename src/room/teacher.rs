@@ -50,7 +50,7 @@ impl Room {
         now: Instant,
         io: &mut dyn Io,
     ) {
-        log::info!("teacher {peer}: {request:?}");
+        log::info!("teacher {peer}: {request}");
         let reply = match request {
             Request::Status => Reply::Block(render_status(&self.status_view())),
             Request::Who => Reply::Block(render_who(&self.who_rows(now))),
@@ -116,6 +116,7 @@ impl Room {
             }
         };
         self.reply(id, reply, io);
+        self.drain_effects(now, io);
     }
 
     fn reply(&mut self, id: ConnId, reply: Reply, io: &mut dyn Io) {
@@ -145,19 +146,31 @@ impl Room {
             Request::Next => live.next(now, present),
             _ => live.end(),
         };
+        // What this sets in motion (the end after the last question, the consoles' notices)
+        // follows the reply ([`Room::execute`]).
         match moved {
             Ok(t @ Transition::Over { .. }) => {
                 let finished = self.shared.counters.finished;
                 self.broadcast(t, now, io);
-                self.drain_effects(now, io);
                 let rows = self.shared.counters.finished - finished;
                 format!(
                     "ok: quiz over, {rows} attempt(s) recorded; the room waits for the next start"
                 )
             }
+            Ok(t @ Transition::Closed { index, .. }) => {
+                self.broadcast(t, now, io);
+                let n = self.shared.live.as_ref().map_or(0, |g| g.order.len());
+                if index + 1 == n {
+                    format!(
+                        "ok: question {}/{n} closed, the last: the podium follows and the room waits for the next start",
+                        index + 1
+                    )
+                } else {
+                    format!("ok: {}", self.live_phase())
+                }
+            }
             Ok(t) => {
                 self.broadcast(t, now, io);
-                self.drain_effects(now, io);
                 format!("ok: {}", self.live_phase())
             }
             Err(why) => format!("error: {why}"),
@@ -357,6 +370,8 @@ impl Room {
         self.record_finished(io);
         let settings = self.shared.quiz.settings.clone();
         self.shared.quiz = Quiz::new(bank, settings);
+        // A new quiz: nobody has taken it yet.
+        self.shared.roster.forget_taken();
         self.shared.new_game();
         match source {
             BankSource::Files(paths) => self.origin = Origin::Files(paths),
@@ -447,11 +462,24 @@ impl Room {
     /// The best `n` attempts: finished ones of this run and those in progress, by score, then
     /// by time taken.
     fn top(&self, n: usize, now: Instant) -> Vec<TopRow> {
+        if let Some(game) = self.shared.live.as_ref() {
+            // Exactly the leaderboard the students saw: this round's, or, until the next
+            // starts, the last round's.
+            let mut rows =
+                if game.phase() == super::live::Phase::Lobby && !self.last_round.is_empty() {
+                    self.last_round.clone()
+                } else {
+                    self.live_standings()
+                };
+            rows.truncate(n);
+            return rows;
+        }
         let mut rows: Vec<TopRow> = self.board.clone();
         rows.extend(self.shared.roster.seats().map(|seat| TopRow {
             rank: 0,
             name: seat.name.clone(),
             attempt: seat.attempt,
+            points: None,
             score: seat.score,
             max: seat.progress().1 as u32,
             time: now.saturating_duration_since(seat.started()),
@@ -462,6 +490,40 @@ impl Room {
             row.rank = i + 1;
         }
         rows
+    }
+
+    /// Live: every seat by leaderboard points, then time taken to answer, as students see it
+    /// (ties share a rank).
+    pub(super) fn live_standings(&self) -> Vec<TopRow> {
+        let mut standings: Vec<super::live::Standing> = self
+            .shared
+            .roster
+            .seats
+            .iter()
+            .map(|(key, s)| super::live::Standing {
+                seat: key,
+                name: s.name.clone(),
+                points: s.points,
+                time: s.answer_time,
+            })
+            .collect();
+        let ranks = super::live::rank(&mut standings);
+        standings
+            .iter()
+            .zip(ranks)
+            .filter_map(|(standing, rank)| {
+                let s = self.shared.roster.get(standing.seat)?;
+                Some(TopRow {
+                    rank,
+                    name: s.name.clone(),
+                    attempt: s.attempt,
+                    points: Some(s.points),
+                    score: s.score,
+                    max: s.order.len().saturating_sub(s.first) as u32,
+                    time: s.answer_time,
+                })
+            })
+            .collect()
     }
 
     fn stats_view(&self, now: Instant, io: &dyn Io) -> StatsView {

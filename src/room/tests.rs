@@ -755,6 +755,16 @@ fn a_live_game_of_three_with_a_drop_and_resume_and_one_who_never_answers() {
     // bob answered faster than carol's full 30 s: 2nd.
     assert!(seen[1].contains("You are 2nd of 3."), "{}", seen[1]);
     assert!(seen[2].contains("You are 3rd of 3."), "{}", seen[2]);
+    // The teacher is told, without asking.
+    let told = c.take(t);
+    assert!(
+        told.contains(
+            "live: question 1/3 closed (time up). Answers: a 1 | b 1 | c 0 | d 0 | none 1. \
+             Top: 1. alice 1 point (2.0 s), 2. bob 0 points (3.0 s), 3. carol 0 points (30.0 s); \
+             next opens the next"
+        ),
+        "{told}"
+    );
 
     // Question 2: bob drops; alice answers; the question still waits for carol.
     assert!(c.send(t, "next").starts_with("ok: question 2/3 open"));
@@ -781,23 +791,41 @@ fn a_live_game_of_three_with_a_drop_and_resume_and_one_who_never_answers() {
     ));
     c.room.handle_leave(carol, c.now, &mut c.io);
     c.send(alice, "b");
-    c.send(bob2, "c");
+    let bob_screen = c.send(bob2, "c");
+    // The last question closing is the end: results, the podium, their own line, and the
+    // lobby of the next round, with nobody disconnected and nothing for the teacher to type.
     let screen = c.take(alice);
     assert!(
         screen.contains("Answers: a 0 | b 1 | c 1 | d 0 | none 0"),
         "carol left: {screen}"
     );
-    assert_eq!(
-        c.send(t, "next"),
-        "ok: quiz over, 2 attempt(s) recorded; the room waits for the next start\r\nadmin> "
+    assert!(
+        screen
+            .contains("Final leaderboard:\r\n   1. alice                    3 points  (2.0 s)\r\n"),
+        "{screen}"
     );
     assert!(
-        c.take(alice)
-            .contains("Quiz over, alice: you scored 3 out of 3 (100%).")
+        screen.contains(
+            "Quiz over, alice: you scored 3 out of 3 (100%).\r\nYou finished 1st of 2.\r\n\
+             Waiting for the teacher to start the quiz: 1 student here.\r\n"
+        ),
+        "{screen}"
+    );
+    assert!(!c.closed(alice) && !c.closed(bob2));
+    assert!(
+        bob_screen.contains("Quiz over, bob: you scored 1 out of 3"),
+        "{bob_screen}"
+    );
+    let told = c.take(t);
+    assert!(
+        told.contains("live: question 3/3 closed (everyone answered)")
+            && told.contains("; that was the last")
+            && told.contains("live: quiz over. Podium: 1. alice 3 points (2.0 s), 2. bob"),
+        "{told}"
     );
     assert!(
-        c.take(bob2)
-            .contains("Quiz over, bob: you scored 1 out of 3")
+        c.send(t, "next")
+            .starts_with("error: the quiz has not started (type start)")
     );
     assert_eq!(c.row("alice").status, Status::Completed);
     assert_eq!(
@@ -809,12 +837,16 @@ fn a_live_game_of_three_with_a_drop_and_resume_and_one_who_never_answers() {
         c.row("carol").responses,
         vec![(0, None), (1, None), (2, None)]
     );
-    assert_eq!(c.room.in_quiz(), 0);
-    // The room is back in its lobby for the next start.
+    // alice and bob are in the next round's lobby, as their second attempts.
+    assert_eq!(c.room.in_quiz(), 2);
     assert!(
         c.send(t, "status")
             .contains("mode:              live: lobby")
     );
+    assert!(c.send(t, "who").contains("alice    2"));
+    c.secs(5);
+    assert_eq!(c.take(alice), "Now 2 students here.\r\n");
+    assert!(start(&mut c, t).starts_with("ok: question 1/3 open, 2 still to answer"));
 }
 
 #[test]
@@ -841,7 +873,7 @@ fn auto_next_moves_the_live_game_on_without_the_teacher() {
     assert!(closed.starts_with("\r\nTime is up."), "{closed}");
     assert!(
         closed.ends_with(
-            "Waiting for the teacher to open the next question.\r\n\
+            "Waiting for the next question: it opens in 5 s.\r\n\
              Press Enter when you are ready for it.\r\nnext> "
         ),
         "{closed}"
@@ -859,15 +891,15 @@ fn auto_next_moves_the_live_game_on_without_the_teacher() {
     );
     assert!(c.send(bob, "c").contains("Question 3 of 3"));
     c.send(alice, "b");
-    c.send(bob, "a");
-    c.secs(5);
+    // The last answer closes the last question, and that is the end at once.
+    let bob_screen = c.send(bob, "a");
     assert!(
         c.take(alice)
             .contains("Quiz over, alice: you scored 2 out of 3")
     );
     assert!(
-        c.take(bob)
-            .contains("Quiz over, bob: you scored 1 out of 3")
+        bob_screen.contains("Quiz over, bob: you scored 1 out of 3"),
+        "{bob_screen}"
     );
     assert_eq!(c.io.rows.len(), 2);
 }
@@ -891,6 +923,91 @@ fn speed_scoring_ranks_the_faster_right_answer_first() {
     assert!(board.contains("1000 points"), "{board}");
     // 15.25 s of 30: 1000 - 500 * 14.75 / 29.5 = 750.
     assert!(board.contains("750 points"), "{board}");
+    // The teacher's top is that leaderboard: by points, then time, the points shown.
+    c.take(t);
+    let top = c.send(t, "top");
+    let rows: Vec<Vec<&str>> = top
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        rows[0],
+        ["#", "name", "try", "points", "score", "%", "time"]
+    );
+    assert_eq!(rows[1][..4], ["1", "fast", "1", "1000"]);
+    assert_eq!(rows[2][..4], ["2", "slow", "1", "750"]);
+}
+
+#[test]
+fn start_with_nobody_here_says_so() {
+    let mut c = Class::new(live(None, Scoring::Count));
+    let t = c.teacher();
+    assert_eq!(
+        start(&mut c, t),
+        "error: nobody is here yet; start once students have joined (status says how many)\r\nadmin> "
+    );
+}
+
+#[test]
+fn a_late_joiner_waits_for_the_next_question_and_is_never_charged_for_one_not_seen() {
+    let mut c = Class::new(live(None, Scoring::Count));
+    let t = c.teacher();
+    let (alice, _) = c.named("alice");
+    start(&mut c, t);
+    c.take(alice);
+    let (late, shown) = c.named("late");
+    assert!(
+        shown.ends_with("you join at the next question.\r\n"),
+        "{shown}"
+    );
+    c.send(alice, "b");
+    // Question 1 closes: no verdict for one they never saw, just the room's results.
+    let seen = c.take(late);
+    assert!(!seen.contains("Time is up"), "{seen}");
+    assert!(
+        seen.starts_with("\r\nAnswers: a 0 | b 1 | c 0 | d 0 | none 0\r\n"),
+        "{seen}"
+    );
+    c.send(t, "next");
+    c.take(late);
+    c.send(alice, "b");
+    let verdict = c.send(late, "b");
+    assert!(verdict.contains("Correct! Score: 1/1"), "{verdict}");
+    c.send(t, "next");
+    c.send(alice, "b");
+    let end = c.send(late, "a");
+    assert!(
+        end.contains("Quiz over, late: you scored 1 out of 2 (50%)."),
+        "{end}"
+    );
+    let row = c.row("late");
+    assert_eq!((row.score, row.max), (1, 2));
+}
+
+#[test]
+fn the_score_shown_on_resume_is_the_one_the_next_verdict_continues() {
+    let mut c = Class::new(live(None, Scoring::Count));
+    let t = c.teacher();
+    let (alice, _) = c.named("alice");
+    let (bob, hello) = c.named("bob");
+    let code = code_in(&hello);
+    start(&mut c, t);
+    c.send(alice, "b");
+    c.send(bob, "b");
+    c.send(t, "next");
+    // bob answers question 2 right, drops, and comes back before it closes.
+    c.send(bob, "b");
+    c.drop_conn(bob);
+    let back = c.student();
+    c.send(back, "bob");
+    let welcome = c.send(back, &code);
+    assert!(
+        welcome.starts_with("Welcome back, bob. Score so far: 1/1."),
+        "{welcome}"
+    );
+    let verdict = c.send(alice, "a");
+    assert!(verdict.contains("Wrong."), "{verdict}");
+    assert!(c.take(back).contains("Correct! Score: 2/2"));
 }
 
 #[test]
@@ -910,7 +1027,8 @@ fn a_live_student_who_drops_keeps_their_place_until_the_quiz_is_over() {
     // However long he is away, his seat waits.
     c.secs(7 * 24 * 3600 - 1);
     assert!(c.io.rows.is_empty());
-    assert!(c.send(t, "end").starts_with("ok: quiz over"));
+    c.take(t);
+    assert!(c.send(t, "end").contains("ok: quiz over"));
     assert_eq!(c.row("bob").status, Status::Ended);
     assert_eq!(c.row("alice").status, Status::Ended);
 }

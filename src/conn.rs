@@ -179,6 +179,8 @@ pub(crate) struct Net {
     pub(crate) over_cap: Vec<usize>,
     /// Output waiting in every connection's backlog together.
     pub(crate) backlog_total: usize,
+    /// Consoles whose decoder is to accept (`true`) or drop telnet ECHO ([`Io::hide_input`]).
+    pub(crate) echo: Vec<(usize, bool)>,
     /// Connections with input to handle next turn: lines beyond their share of this one, or
     /// output that drained after a pause.
     pub(crate) ready: Vec<usize>,
@@ -269,6 +271,15 @@ impl Net {
         }
     }
 
+    /// Tells the decoders of the consoles that hid or showed input ([`Io::hide_input`]).
+    pub(crate) fn apply_echo(&mut self) {
+        for (key, hide) in self.echo.drain(..) {
+            if let Some(conn) = self.conns.get_mut(key) {
+                conn.decoder.hide_input(hide);
+            }
+        }
+    }
+
     /// Starts the graceful close of `key`: output first, then our side shut, then the peer's
     /// close awaited until `until`.
     pub(crate) fn linger(&mut self, key: usize, until: Instant) {
@@ -305,6 +316,12 @@ impl Io for Outbox<'_> {
             // Nothing more comes for it: shut our side now if the output is out.
             self.net.push(id, Some(&[]));
         }
+    }
+
+    fn hide_input(&mut self, id: ConnId, hide: bool) {
+        // The connection being read has its decoder out: the loop applies this once it is
+        // back ([`Net::apply_echo`]), before anything the client says to it can arrive.
+        self.net.echo.push((id, hide));
     }
 
     fn cut(&mut self, id: ConnId) {

@@ -312,6 +312,7 @@ impl Server {
                 to_close: Vec::new(),
                 over_cap: Vec::new(),
                 backlog_total: 0,
+                echo: Vec::new(),
                 ready: Vec::new(),
                 lingering: BTreeSet::new(),
                 shutdown_asked: false,
@@ -461,6 +462,7 @@ impl Server {
     }
 
     fn after_room(&mut self, now: Instant) {
+        self.net.apply_echo();
         while let Some(key) = self.net.over_cap.pop() {
             self.close_over_cap(key, now);
         }
@@ -852,6 +854,7 @@ impl Server {
             conn.decoder = decoder;
             conn.input = input;
         }
+        self.net.apply_echo();
         if leave {
             let mut io = Outbox {
                 net: &mut self.net,

@@ -96,8 +96,8 @@ const ESC: u8 = 0x1B;
 pub const OPENING: &[u8] = &[IAC, DO, BINARY, IAC, WILL, BINARY, IAC, DO, NAWS, CR];
 /// `IAC WILL ECHO` (the client stops echoing what is typed) and `IAC WONT ECHO` (it echoes
 /// again), each with a CR for the screens of clients that do not speak telnet.
-const HIDE_INPUT: &[u8] = &[IAC, WILL, ECHO, CR];
-const SHOW_INPUT: &[u8] = &[IAC, WONT, ECHO, CR];
+pub const HIDE_INPUT: &[u8] = &[IAC, WILL, ECHO, CR];
+pub const SHOW_INPUT: &[u8] = &[IAC, WONT, ECHO, CR];
 
 /// Answer to `IAC AYT` ("are you there?").
 const AYT_REPLY: &[u8] = b"\r\n[quizd: yes]\r\n";

@@ -145,6 +145,9 @@ impl Console {
     /// A new connection: greets the teacher and asks for the token.
     pub fn new(out: &mut Vec<u8>) -> Console {
         put(out, GREETING);
+        // A telnet client stops echoing while the token is typed (the room tells the
+        // decoder); `nc` prints nothing of this over the prompt.
+        out.extend_from_slice(crate::telnet::HIDE_INPUT);
         out.extend_from_slice(TOKEN_PROMPT.as_bytes());
         Console {
             state: State::Token { wrong: 0 },
@@ -168,6 +171,8 @@ impl Console {
         let State::Token { wrong } = self.state else {
             return None;
         };
+        // As after any token: the client echoed nothing of it, not its Enter.
+        out.extend_from_slice(b"\r\n");
         let wrong = wrong + 1;
         if wrong >= MAX_TOKEN_TRIES {
             self.set_state(State::Closed);
@@ -353,6 +358,8 @@ impl Console {
         out: &mut Vec<u8>,
     ) -> Option<Request> {
         let typed = line.trim();
+        // The client echoed nothing of the token, not even its Enter: a new line first.
+        out.extend_from_slice(b"\r\n");
         if typed.is_empty() {
             // Enter on its own is not a guess.
             self.prompt(out);
@@ -362,6 +369,8 @@ impl Console {
         if !expected.is_empty() && constant_time_eq(typed.as_bytes(), expected.as_bytes()) {
             self.set_state(State::Ready);
             log::debug!("teacher console: token accepted");
+            // The client echoes again from here.
+            out.extend_from_slice(crate::telnet::SHOW_INPUT);
             self.reply_line(out, WELCOME);
             return None;
         }
@@ -439,8 +448,17 @@ mod tests {
     const TOKEN: &str = "s3cret-Token";
     const PROMPT_AFTER_ERROR: &str = "\r\nadmin> ";
 
+    /// The console's output as text, with the telnet ECHO commands (and the CR each comes
+    /// with) taken out: they are checked on their own.
     fn text(out: Vec<u8>) -> String {
-        String::from_utf8(out).expect("console output is UTF-8")
+        let mut out = String::from_utf8_lossy(&out).into_owned();
+        for (bytes, marker) in [
+            (crate::telnet::HIDE_INPUT, ""),
+            (crate::telnet::SHOW_INPUT, ""),
+        ] {
+            out = out.replace(&*String::from_utf8_lossy(bytes), marker);
+        }
+        out
     }
 
     fn connect() -> (Console, String) {
@@ -516,13 +534,29 @@ mod tests {
     }
 
     #[test]
+    fn the_token_is_typed_with_echo_off_and_echo_comes_back_with_the_welcome() {
+        let mut out = Vec::new();
+        let mut console = Console::new(&mut out);
+        assert!(
+            out.ends_with(b"\xff\xfb\x01\rtoken> "),
+            "IAC WILL ECHO, then the prompt: {out:?}"
+        );
+        let mut out = Vec::new();
+        console.on_line(TOKEN, TOKEN, &mut out);
+        assert!(
+            out.starts_with(b"\r\n\xff\xfc\x01\rok: token accepted"),
+            "a new line (the Enter was not echoed), IAC WONT ECHO, the welcome: {out:?}"
+        );
+    }
+
+    #[test]
     fn right_token_logs_in() {
         let (mut console, _) = connect();
         let (request, shown) = send(&mut console, TOKEN);
         assert_eq!(request, None);
         assert_eq!(
             shown,
-            "ok: token accepted. Type help for the commands.\r\nadmin> "
+            "\r\nok: token accepted. Type help for the commands.\r\nadmin> "
         );
         assert!(console.is_authenticated());
     }
@@ -532,16 +566,16 @@ mod tests {
         let (mut console, _) = connect();
         assert_eq!(
             send(&mut console, "guess"),
-            (None, "error: wrong token\r\ntoken> ".into())
+            (None, "\r\nerror: wrong token\r\ntoken> ".into())
         );
         assert!(!console.is_authenticated());
         assert_eq!(
             send(&mut console, "s3cret-token"),
-            (None, "error: wrong token\r\ntoken> ".into())
+            (None, "\r\nerror: wrong token\r\ntoken> ".into())
         );
         let (request, shown) = send(&mut console, TOKEN);
         assert_eq!(request, None);
-        assert!(shown.starts_with("ok: "), "{shown:?}");
+        assert!(shown.starts_with("\r\nok: "), "{shown:?}");
         assert!(console.is_authenticated());
     }
 
@@ -556,7 +590,7 @@ mod tests {
                 Some(Request::Close {
                     reason: CloseReason::WrongToken
                 }),
-                "error: wrong token; closing\r\n".into()
+                "\r\nerror: wrong token; closing\r\n".into()
             )
         );
         assert!(console.is_closed());
@@ -582,7 +616,7 @@ mod tests {
     fn empty_line_at_the_token_prompt_is_not_a_try() {
         let (mut console, _) = connect();
         for _ in 0..10 {
-            assert_eq!(send(&mut console, "  "), (None, "token> ".into()));
+            assert_eq!(send(&mut console, "  "), (None, "\r\ntoken> ".into()));
         }
         send(&mut console, "wrong");
         send(&mut console, "wrong");
@@ -597,7 +631,10 @@ mod tests {
         assert_eq!(console.on_line("", "", &mut out), None);
         assert_eq!(console.on_line("x", " ", &mut out), None);
         assert!(!console.is_authenticated());
-        assert_eq!(text(out), "token> error: wrong token\r\ntoken> ".to_owned());
+        assert_eq!(
+            text(out),
+            "\r\ntoken> \r\nerror: wrong token\r\ntoken> ".to_owned()
+        );
     }
 
     #[test]
@@ -605,11 +642,11 @@ mod tests {
         let (mut console, _) = connect();
         assert_eq!(
             send(&mut console, "shutdown"),
-            (None, "error: wrong token\r\ntoken> ".into())
+            (None, "\r\nerror: wrong token\r\ntoken> ".into())
         );
         assert_eq!(
             send(&mut console, "help"),
-            (None, "error: wrong token\r\ntoken> ".into())
+            (None, "\r\nerror: wrong token\r\ntoken> ".into())
         );
     }
 

@@ -67,6 +67,10 @@ pub trait Io {
     fn send(&mut self, id: ConnId, bytes: &[u8]);
     /// Connection `id` has had its last word: close it once its output is out.
     fn close(&mut self, id: ConnId);
+    /// Connection `id` (a console) hides what is typed (the token) or shows it again: its
+    /// telnet decoder must accept or drop the client's agreement to that (the bytes that ask
+    /// are in the output already).
+    fn hide_input(&mut self, _id: ConnId, _hide: bool) {}
     /// Connection `id` is owed no more than one try at sending its last line: close it now,
     /// without waiting for the peer to take it (a console that never gave the token, so a
     /// stream of them cannot hold descriptors).
@@ -509,6 +513,7 @@ impl Room {
                 self.consoles.push(id);
                 // A stranger's connection is not news; a teacher's token is (below).
                 log::debug!("teacher console opened from {peer}");
+                io.hide_input(id, true);
                 Role::Teacher {
                     console: Box::new(Console::new(&mut self.out)),
                     token_deadline: now + self.token_timeout,
@@ -555,6 +560,7 @@ impl Room {
                     if console.is_authenticated() {
                         log::info!("teacher console from {peer}: token accepted");
                         self.token_gates.passed(address_of(peer));
+                        io.hide_input(id, false);
                     } else if console.wrong_tokens() > wrong || request.is_some() {
                         let (wait, failures) = self.token_gates.failed(address_of(peer), now);
                         if let Some(wait) = wait {

@@ -1320,7 +1320,7 @@ fn wrong_tokens_from_every_console_at_an_address_together_make_each_further_try_
             let refused = c.send(fresh, TOKEN);
             assert_eq!(
                 refused,
-                "error: too many wrong tokens lately; try again in 1 s\r\ntoken> "
+                "\r\nerror: too many wrong tokens lately; try again in 1 s\r\ntoken> "
             );
             c.wait(Duration::from_secs(1));
             assert!(c.send(fresh, TOKEN).ends_with("admin> "), "after the wait");
@@ -1330,7 +1330,10 @@ fn wrong_tokens_from_every_console_at_an_address_together_make_each_further_try_
     // The right token starts the count again.
     let t = c.connect(Door::Teacher);
     c.take(t);
-    assert!(c.send(t, "guess-1234").starts_with("error: wrong token"));
+    assert!(
+        c.send(t, "guess-1234")
+            .starts_with("\r\nerror: wrong token")
+    );
 }
 
 #[test]
@@ -1538,7 +1541,7 @@ fn a_token_guesser_waiting_out_its_backoff_does_not_keep_the_teacher_out() {
     for _ in 0..5 {
         guess(&mut c);
     }
-    assert!(guess(&mut c).starts_with("error: too many wrong tokens lately"));
+    assert!(guess(&mut c).starts_with("\r\nerror: too many wrong tokens lately"));
     // The teacher, at the server, gets in at once.
     let t = c.connect_from(Door::Teacher, [127, 0, 0, 1]);
     c.take(t);

@@ -267,7 +267,7 @@ fn load_and_reload_switch_banks_only_between_quizzes() {
     t.expect("admin> ");
     assert_eq!(
         reply(&mut t, &format!("load {}", good.display())),
-        "ok: 1 questions; now serving week2"
+        "ok: 1 question; now serving week2"
     );
     let mut s = server.connect();
     s.expect_line("Welcome to quizd: week2. 1 question");

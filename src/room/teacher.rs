@@ -361,10 +361,18 @@ impl Room {
         };
         let count = bank.questions.len();
         let mut bank = bank;
-        if let Some(title) = &self.title {
-            bank.title = title.clone();
+        // `--title` names the banks it was given with: `reload` keeps it, another bank brings
+        // its own.
+        match (&source, &self.title) {
+            (BankSource::Again, Some(title)) => bank.title = title.clone(),
+            (BankSource::Again, None) => {}
+            _ => self.title = None,
         }
         let title = bank.title.clone();
+        let questions = match count {
+            1 => "1 question".to_string(),
+            n => format!("{n} questions"),
+        };
         let waiting = self.shared.roster.parked();
         self.shared.finish_parked(Status::Ended, now);
         self.record_finished(io);
@@ -378,14 +386,14 @@ impl Room {
             BankSource::Upload { name, .. } => self.origin = Origin::Upload(name),
             BankSource::Again => {}
         }
-        log::info!("now serving '{title}': {count} questions");
+        log::info!("now serving '{title}': {questions}");
         if waiting > 0 {
             log::info!("{waiting} attempt(s) of students who dropped recorded as ended");
             format!(
-                "ok: {count} questions; now serving {title} ({waiting} attempt(s) of students who dropped recorded as ended)"
+                "ok: {questions}; now serving {title} ({waiting} attempt(s) of students who dropped recorded as ended)"
             )
         } else {
-            format!("ok: {count} questions; now serving {title}")
+            format!("ok: {questions}; now serving {title}")
         }
     }
 

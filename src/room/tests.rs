@@ -607,7 +607,7 @@ fn upload_then_status_names_the_upload_and_reload_does_not_go_back_to_the_old_fi
     let t = c.teacher();
     assert_eq!(
         upload(&mut c, t, "mine.txt", GOOD),
-        "ok: 1 questions; now serving mine\r\nadmin> "
+        "ok: 1 question; now serving mine\r\nadmin> "
     );
     let status = c.send(t, "status");
     assert!(
@@ -625,7 +625,7 @@ fn upload_then_status_names_the_upload_and_reload_does_not_go_back_to_the_old_fi
     // load names files again; reload then reads them.
     assert!(c.send(t, "load first.txt").starts_with("ok: 2 questions"));
     c.io.files.insert(PathBuf::from("first.txt"), GOOD.into());
-    assert!(c.send(t, "reload").starts_with("ok: 1 questions"));
+    assert!(c.send(t, "reload").starts_with("ok: 1 question"));
     assert!(c.send(t, "status").contains("(from first.txt)"));
 }
 
@@ -659,7 +659,7 @@ fn banks_switch_only_between_quizzes() {
         "{reply}"
     );
     c.send(alice, "/quit");
-    assert!(upload(&mut c, t, "mine.txt", GOOD).starts_with("ok: 1 questions"));
+    assert!(upload(&mut c, t, "mine.txt", GOOD).starts_with("ok: 1 question"));
 }
 
 #[test]
@@ -669,7 +669,7 @@ fn a_bank_switch_records_attempts_waiting_for_students_who_dropped_and_is_not_bl
     parked(&mut c, "alice");
     let reply = upload(&mut c, t, "mine.txt", GOOD);
     assert!(
-        reply.starts_with("ok: 1 questions; now serving")
+        reply.starts_with("ok: 1 question; now serving")
             && reply.contains("(1 attempt(s) of students who dropped recorded as ended)"),
         "{reply}"
     );
@@ -1660,7 +1660,7 @@ fn without_a_limit_attempts_are_numbered_and_a_new_bank_starts_the_count_again()
     let mut c = Class::new(in_order());
     let t = c.teacher();
     take_quiz(&mut c, "alice");
-    assert!(upload(&mut c, t, "mine.txt", GOOD).starts_with("ok: 1 questions"));
+    assert!(upload(&mut c, t, "mine.txt", GOOD).starts_with("ok: 1 question"));
     let (_, shown) = c.named("alice");
     assert!(shown.contains("Question 1 of 1"), "a new quiz: {shown}");
 }
@@ -1674,7 +1674,7 @@ fn a_code_typed_for_an_attempt_that_ended_meanwhile_is_never_checked_against_the
     let guesser = c.student();
     assert!(c.send(guesser, "zed").ends_with("code> "));
     // The bank switch records zed's attempt; newkid's takes its slot.
-    assert!(upload(&mut c, t, "mine.txt", GOOD).starts_with("ok: 1 questions"));
+    assert!(upload(&mut c, t, "mine.txt", GOOD).starts_with("ok: 1 question"));
     let (_, shown) = c.named("newkid");
     assert!(shown.contains("Question 1 of 1"), "{shown}");
     assert_eq!(
@@ -1683,4 +1683,31 @@ fn a_code_typed_for_an_attempt_that_ended_meanwhile_is_never_checked_against_the
     );
     let who = c.send(t, "who");
     assert!(!who.contains("wrong codes"), "{who}");
+}
+
+#[test]
+fn reload_keeps_the_given_title_and_another_bank_brings_its_own() {
+    let now = Instant::now();
+    let config = RoomConfig {
+        admin_token: TOKEN.into(),
+        banks: vec![PathBuf::from("first.txt")],
+        title: Some("Week 1".into()),
+        ..RoomConfig::replayable(Quiz::new(three(), in_order()), 1)
+    };
+    let mut c = Class {
+        room: Room::new(config, now),
+        io: Sink::default(),
+        now,
+        next_id: 0,
+    };
+    c.io.files.insert(PathBuf::from("first.txt"), GOOD.into());
+    let t = c.teacher();
+    assert_eq!(
+        c.send(t, "reload"),
+        "ok: 1 question; now serving Week 1\r\nadmin> "
+    );
+    assert_eq!(
+        upload(&mut c, t, "week2.txt", GOOD),
+        "ok: 1 question; now serving week2\r\nadmin> "
+    );
 }

@@ -561,6 +561,7 @@ impl Room {
                         log::info!("teacher console from {peer}: token accepted");
                         self.token_gates.passed(address_of(peer));
                         io.hide_input(id, false);
+                        self.shared.consoles_listening += 1;
                     } else if console.wrong_tokens() > wrong || request.is_some() {
                         let (wait, failures) = self.token_gates.failed(address_of(peer), now);
                         if let Some(wait) = wait {
@@ -990,9 +991,12 @@ impl Room {
     }
 
     fn count_out(&mut self, id: ConnId, member: &Member) {
-        match member.role {
+        match &member.role {
             Role::Student(_) => self.students = self.students.saturating_sub(1),
-            Role::Teacher { .. } => {
+            Role::Teacher { console, .. } => {
+                if console.gave_token() {
+                    self.shared.consoles_listening = self.shared.consoles_listening.saturating_sub(1);
+                }
                 self.teachers = self.teachers.saturating_sub(1);
                 self.consoles.retain(|&console| console != id);
             }

@@ -1064,7 +1064,14 @@ impl Session {
                 let text = sanitize(rest, MAX_MESSAGE_CHARS);
                 log::info!("question from {who} ({}): {text}", self.peer);
                 shared.asks.push(format!("{who} ({}): {text}", self.peer));
-                line(out, "Sent to the teacher.");
+                if shared.consoles_listening > 0 {
+                    line(out, "Sent to the teacher.");
+                } else {
+                    line(
+                        out,
+                        "No teacher console is open: your question went to the server's log.",
+                    );
+                }
             }
             _ => line(
                 out,
@@ -1849,6 +1856,7 @@ mod tests {
     #[test]
     fn ask_goes_to_the_teachers_sanitised() {
         let mut w = World::new(in_order());
+        w.consoles_listening = 1;
         let mut s = w.named("alice");
         let shown = w.send(&mut s, "/ask is b)\u{1b}[2J a \u{202e}trick?");
         assert!(shown.starts_with("Sent to the teacher.\r\n"), "{shown}");
@@ -1919,9 +1927,10 @@ mod tests {
             w.send(&mut s, "/ask"),
             "error: usage: /ask TEXT\r\nanswer> "
         );
+        // No console past the token: the student is told where the question went.
         assert_eq!(
             w.send(&mut s, "/ask is b a trick?"),
-            "Sent to the teacher.\r\nanswer> "
+            "No teacher console is open: your question went to the server's log.\r\nanswer> "
         );
         assert_eq!(
             w.send(&mut s, "/frobnicate now"),

@@ -94,6 +94,8 @@ pub struct Shared {
     /// Other lines for every console (a name's resume code under attack, ...), shown as they
     /// are.
     pub alerts: Vec<String>,
+    /// Teacher consoles past the token: the ones an `/ask` reaches.
+    pub consoles_listening: usize,
     /// Randomness that only shapes a quiz (attempt seeds, the live room's questions): seeded,
     /// so a run can be replayed.
     pub rng: fastrand::Rng,
@@ -113,6 +115,7 @@ impl Shared {
             evicted: Vec::new(),
             asks: Vec::new(),
             alerts: Vec::new(),
+            consoles_listening: 0,
             ask_gate: AskGate::default(),
             rng,
             secrets,

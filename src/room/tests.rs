@@ -14,7 +14,7 @@ use super::roster::Attempt;
 use super::*;
 use crate::bank::Response::Choice as C;
 use crate::bank::{Bank, Kind, Problem, Question};
-use crate::limits::CODE_LEN;
+use crate::limits::{ASK_INTERVAL, CODE_LEN};
 use crate::quiz::{LiveSettings, Quiz, Scoring, Settings};
 
 const TOKEN: &str = "sesame-42";
@@ -584,6 +584,29 @@ fn students_ask_questions_that_every_console_past_the_token_sees() {
     }
     assert_eq!(c.take(pending), "", "not before the token");
     assert_eq!(c.room.counters().asks, 1);
+}
+
+#[test]
+fn ask_with_no_console_past_the_token_says_where_the_question_went() {
+    let mut c = Class::new(in_order());
+    let pending = c.connect(Door::Teacher);
+    c.take(pending);
+    let t = c.teacher();
+    let (alice, _) = c.named("alice");
+    assert!(c.send(alice, "/ask one").starts_with("Sent to the teacher."));
+    c.send(t, "quit");
+    c.drop_conn(t);
+    c.now += ASK_INTERVAL;
+    assert_eq!(
+        c.send(alice, "/ask two"),
+        "No teacher console is open: your question went to the server's log.\r\nanswer> "
+    );
+    // A console still at token> is not listening either, and closing it changes nothing.
+    c.drop_conn(pending);
+    let t = c.teacher();
+    c.now += ASK_INTERVAL;
+    assert!(c.send(alice, "/ask three").starts_with("Sent to the teacher."));
+    c.drop_conn(t);
 }
 
 // --- banks ----------------------------------------------------------------------------------

@@ -219,7 +219,6 @@ fn display_width(line: &[u8]) -> usize {
 /// option line's (`  b) ...`) lines up under its text. Line ends stay CR LF; a last line
 /// without one (a prompt) stays without.
 pub fn wrap_into(text: &[u8], width: usize, out: &mut Vec<u8>) {
-    use unicode_width::UnicodeWidthChar;
     let width = width.max(MIN_WIDTH);
     out.clear();
     for (i, line) in text.split(|&b| b == b'\n').enumerate() {
@@ -235,39 +234,54 @@ pub fn wrap_into(text: &[u8], width: usize, out: &mut Vec<u8>) {
             out.extend_from_slice(line);
             continue;
         };
-        let lead = body.len() - body.trim_start_matches(' ').len();
-        let rest = &body[lead..];
-        let option = rest.as_bytes().get(1..3) == Some(b") ")
-            && rest.chars().next().is_some_and(|c| c.is_ascii_lowercase());
-        let indent = (lead + if option { 3 } else { 0 }).min(width / 2);
-        let mut col = 0;
-        for (n, word) in body.split(' ').enumerate() {
-            let w: usize = word.chars().map(|c| c.width().unwrap_or(0)).sum();
-            if n > 0 {
-                if col > indent && col + 1 + w > width {
-                    out.extend_from_slice(b"\r\n");
-                    out.resize(out.len() + indent, b' ');
-                    col = indent;
-                } else {
-                    out.push(b' ');
-                    col += 1;
-                }
+        // A verdict line keeps its anchors together (`Wrong.` ... `Score: S/A` on one line):
+        // the answer it names goes on the next line instead.
+        match crate::wire::split_verdict(body) {
+            Some((verdict, answer)) => {
+                wrap_line(&verdict, width, out);
+                out.extend_from_slice(b"\r\n");
+                wrap_line(answer, width, out);
             }
-            // A word longer than a line: cut where the line ends.
-            for c in word.chars() {
-                let cw = c.width().unwrap_or(0);
-                if col + cw > width && col > indent {
-                    out.extend_from_slice(b"\r\n");
-                    out.resize(out.len() + indent, b' ');
-                    col = indent;
-                }
-                let mut buf = [0u8; 4];
-                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-                col += cw;
-            }
+            None => wrap_line(body, width, out),
         }
         if cr {
             out.push(b'\r');
+        }
+    }
+}
+
+/// One line wider than `width` broken at spaces into `out` (no line end after the last piece).
+fn wrap_line(body: &str, width: usize, out: &mut Vec<u8>) {
+    use unicode_width::UnicodeWidthChar;
+    let lead = body.len() - body.trim_start_matches(' ').len();
+    let rest = &body[lead..];
+    let option = rest.as_bytes().get(1..3) == Some(b") ")
+        && rest.chars().next().is_some_and(|c| c.is_ascii_lowercase());
+    let indent = (lead + if option { 3 } else { 0 }).min(width / 2);
+    let mut col = 0;
+    for (n, word) in body.split(' ').enumerate() {
+        let w: usize = word.chars().map(|c| c.width().unwrap_or(0)).sum();
+        if n > 0 {
+            if col > indent && col + 1 + w > width {
+                out.extend_from_slice(b"\r\n");
+                out.resize(out.len() + indent, b' ');
+                col = indent;
+            } else {
+                out.push(b' ');
+                col += 1;
+            }
+        }
+        // A word longer than a line: cut where the line ends.
+        for c in word.chars() {
+            let cw = c.width().unwrap_or(0);
+            if col + cw > width && col > indent {
+                out.extend_from_slice(b"\r\n");
+                out.resize(out.len() + indent, b' ');
+                col = indent;
+            }
+            let mut buf = [0u8; 4];
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            col += cw;
         }
     }
 }
@@ -531,6 +545,30 @@ mod wrap_tests {
         assert_eq!(
             wrapped(&text, 20),
             format!("{}\r\n{}", "李".repeat(10), "李".repeat(5))
+        );
+    }
+
+    #[test]
+    fn a_verdict_too_wide_keeps_its_anchors_on_one_line_and_names_the_answer_below() {
+        let verdict = "Wrong. The answer was d) Local IP address, local port, remote IP address and remote port. Score: 0/1\r\n\r\nQuestion 2 of 58 (30 s)\r\n";
+        assert_eq!(
+            wrapped(verdict, 80),
+            "Wrong. Score: 0/1\r\nThe answer was d) Local IP address, local port, remote IP address and remote\r\nport.\r\n\r\nQuestion 2 of 58 (30 s)\r\n"
+        );
+        let timed_out = "\r\nTime is up. The answer was Domain Name System. Score: 12/40\r\nnext> ";
+        assert!(
+            wrapped(timed_out, 40).starts_with(
+                "\r\nTime is up. Score: 12/40\r\nThe answer was Domain Name System.\r\n"
+            ),
+            "{}",
+            wrapped(timed_out, 40)
+        );
+        // One that fits is left alone, and a line that only looks like a verdict is wrapped
+        // as any other.
+        assert_eq!(wrapped(verdict, 120), verdict);
+        assert_eq!(
+            wrapped("Wrong. The answer was the one Score: nothing at all\r\n", 20),
+            "Wrong. The answer\r\nwas the one Score:\r\nnothing at all\r\n"
         );
     }
 

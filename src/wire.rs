@@ -131,6 +131,21 @@ pub fn time_up(out: &mut Vec<u8>, answer: Option<(impl Display, u32, usize)>) {
     };
 }
 
+/// A verdict line too wide for its window, split so that its anchors stay on one line:
+/// `Wrong. The answer was X. Score: S/A` gives `Wrong. Score: S/A` and `The answer was X.`
+/// (the same for `Time is up.`). `None` for any other line.
+pub fn split_verdict(line: &str) -> Option<(String, &str)> {
+    let (anchor, rest) = [WRONG, TIME_UP]
+        .into_iter()
+        .find_map(|anchor| Some((anchor, line.strip_prefix(anchor)?.strip_prefix(' ')?)))?;
+    let at = rest.rfind(" Score: ")?;
+    let score = &rest[at + 1..];
+    let (s, a) = score.strip_prefix("Score: ")?.split_once('/')?;
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    (digits(s) && digits(a) && !rest[..at].is_empty())
+        .then(|| (format!("{anchor} {score}"), &rest[..at]))
+}
+
 /// `Answer recorded.` (answers not revealed).
 pub fn recorded(out: &mut Vec<u8>) {
     line(out, RECORDED);

@@ -995,7 +995,8 @@ impl Room {
             Role::Student(_) => self.students = self.students.saturating_sub(1),
             Role::Teacher { console, .. } => {
                 if console.gave_token() {
-                    self.shared.consoles_listening = self.shared.consoles_listening.saturating_sub(1);
+                    self.shared.consoles_listening =
+                        self.shared.consoles_listening.saturating_sub(1);
                 }
                 self.teachers = self.teachers.saturating_sub(1);
                 self.consoles.retain(|&console| console != id);

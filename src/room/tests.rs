@@ -593,7 +593,10 @@ fn ask_with_no_console_past_the_token_says_where_the_question_went() {
     c.take(pending);
     let t = c.teacher();
     let (alice, _) = c.named("alice");
-    assert!(c.send(alice, "/ask one").starts_with("Sent to the teacher."));
+    assert!(
+        c.send(alice, "/ask one")
+            .starts_with("Sent to the teacher.")
+    );
     c.send(t, "quit");
     c.drop_conn(t);
     c.now += ASK_INTERVAL;
@@ -605,7 +608,10 @@ fn ask_with_no_console_past_the_token_says_where_the_question_went() {
     c.drop_conn(pending);
     let t = c.teacher();
     c.now += ASK_INTERVAL;
-    assert!(c.send(alice, "/ask three").starts_with("Sent to the teacher."));
+    assert!(
+        c.send(alice, "/ask three")
+            .starts_with("Sent to the teacher.")
+    );
     c.drop_conn(t);
 }
 

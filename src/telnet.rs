@@ -14,8 +14,10 @@
 //!   anywhere else is dropped. An empty line is `Line("")`.
 //! - Telnet commands (RFC 854, introduced by IAC = 0xFF) never reach a line.
 //!   `IAC IAC` is a literal 0xFF data byte. Options (RFC 1143's rules, kept
-//!   simple): BINARY (RFC 856) in both directions, so 8-bit text (UTF-8) from
-//!   telnet clients arrives whole; NAWS (RFC 1073) from the client, whose
+//!   simple): BINARY (RFC 856) from the client, so 8-bit text (UTF-8) from
+//!   telnet clients arrives whole (never from us: a telnet client receiving
+//!   binary turns its terminal's output processing off, and its local echo of
+//!   Enter then moves down without returning to the margin); NAWS (RFC 1073) from the client, whose
 //!   window size is [`Event::Window`]; ECHO from us only while a console hides
 //!   the token ([`Decoder::hide_input`]). [`Decoder::opening`] asks for BINARY
 //!   and NAWS. Any other `IAC DO x` / `IAC WILL x` is refused with `IAC WONT x`
@@ -89,11 +91,12 @@ const CR: u8 = b'\r';
 const DEL: u8 = 0x7F;
 const ESC: u8 = 0x1B;
 
-/// What a fresh connection is sent first: `IAC DO BINARY`, `IAC WILL BINARY`, `IAC DO NAWS`,
-/// then a CR. A telnet client takes the commands and shows nothing; a client that does not
-/// speak telnet (`nc`) prints a few stray characters, which the CR and the greeting written
-/// over them leave off the screen.
-pub const OPENING: &[u8] = &[IAC, DO, BINARY, IAC, WILL, BINARY, IAC, DO, NAWS, CR];
+/// What a fresh connection is sent first: `IAC DO BINARY`, `IAC DO NAWS`, then a CR. A telnet
+/// client takes the commands and shows nothing; a client that does not speak telnet (`nc`)
+/// prints a few stray characters, which the CR and the greeting written over them leave off
+/// the screen. (Not `IAC WILL BINARY`: Linux and BSD telnet then clear `OPOST` on their
+/// terminal, so the local echo of every Enter leaves the next line indented.)
+pub const OPENING: &[u8] = &[IAC, DO, BINARY, IAC, DO, NAWS, CR];
 /// `IAC WILL ECHO` (the client stops echoing what is typed) and `IAC WONT ECHO` (it echoes
 /// again), each with a CR for the screens of clients that do not speak telnet.
 pub const HIDE_INPUT: &[u8] = &[IAC, WILL, ECHO, CR];
@@ -147,8 +150,8 @@ enum Verb {
     Dont,
 }
 
-/// `IAC WILL x` for the options we do: BINARY, ECHO.
-const WILL_REPLIES: [[u8; 3]; 2] = [[IAC, WILL, BINARY], [IAC, WILL, ECHO]];
+/// `IAC WILL ECHO`, the one option we do (while a console hides the token).
+const WILL_ECHO: [u8; 3] = [IAC, WILL, ECHO];
 /// `IAC DO x` for the options we accept: BINARY, NAWS.
 const DO_REPLIES: [[u8; 3]; 2] = [[IAC, DO, BINARY], [IAC, DO, NAWS]];
 
@@ -177,7 +180,7 @@ enum Side {
     Theirs,
 }
 
-/// The state of the few options we take part in (BINARY both ways, ECHO ours, NAWS theirs),
+/// The state of the few options we take part in (BINARY and NAWS theirs, ECHO ours),
 /// two bits each (on, asked), in one byte. Other options are never on.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Agreed(u8);
@@ -189,7 +192,6 @@ impl Agreed {
     /// The bit pair of `option` on `side`; `None` for an option we never take part in.
     fn shift(side: Side, option: u8) -> Option<u8> {
         match (side, option) {
-            (Side::Ours, BINARY) => Some(0),
             (Side::Ours, ECHO) => Some(2),
             (Side::Theirs, BINARY) => Some(4),
             (Side::Theirs, NAWS) => Some(6),
@@ -275,7 +277,6 @@ impl Decoder {
     /// The bytes to send a fresh connection before anything else ([`OPENING`]); records that
     /// BINARY and NAWS were asked for, so the client's yes needs no reply.
     pub fn opening(&mut self) -> &'static [u8] {
-        self.agreed.set(Side::Ours, BINARY, Agreed::ASKED, true);
         self.agreed.set(Side::Theirs, BINARY, Agreed::ASKED, true);
         self.agreed.set(Side::Theirs, NAWS, Agreed::ASKED, true);
         OPENING
@@ -411,12 +412,12 @@ impl Decoder {
         self.sub_len = 0;
     }
 
-    /// Answers `IAC <verb> <option>`. We do BINARY (and ECHO while hiding input) and accept
-    /// BINARY and NAWS from the client; everything else is refused, once per option and
+    /// Answers `IAC <verb> <option>`. We do ECHO while hiding input, and accept BINARY and
+    /// NAWS from the client; everything else is refused, once per option and
     /// direction (so no negotiation loops), but a timing mark is a question that needs an
     /// answer every time.
     fn negotiate(&mut self, verb: Verb, option: u8, on_event: &mut impl FnMut(Event<'_>)) {
-        let ours = option == BINARY || (option == ECHO && self.hiding);
+        let ours = option == ECHO && self.hiding;
         let theirs = option == BINARY || option == NAWS;
         let a = &mut self.agreed;
         let reply = match verb {
@@ -445,7 +446,7 @@ impl Decoder {
         };
         if let Some(reply) = reply {
             on_event(Event::Reply(match reply {
-                WILL => &WILL_REPLIES[usize::from(option == ECHO)],
+                WILL => &WILL_ECHO,
                 WONT => reply_bytes(WONT, option),
                 DO => &DO_REPLIES[usize::from(option == NAWS)],
                 _ => reply_bytes(DONT, option),
@@ -869,11 +870,11 @@ mod tests {
     #[test]
     fn the_opening_asks_for_binary_and_naws_and_their_acknowledgements_get_no_reply() {
         let mut decoder = Decoder::new();
-        assert_eq!(decoder.opening(), b"\xFF\xFD\x00\xFF\xFB\x00\xFF\xFD\x1F\r");
-        // inetutils telnet's answer: WILL BINARY, DO BINARY, WILL NAWS and the size.
+        assert_eq!(decoder.opening(), b"\xFF\xFD\x00\xFF\xFD\x1F\r");
+        // inetutils telnet's answer: WILL BINARY, WILL NAWS and the size.
         let events = feed_into(
             &mut decoder,
-            &[b"\xFF\xFB\x00\xFF\xFD\x00\xFF\xFB\x1F\xFF\xFA\x1F\x00\x50\x00\x18\xFF\xF0"],
+            &[b"\xFF\xFB\x00\xFF\xFB\x1F\xFF\xFA\x1F\x00\x50\x00\x18\xFF\xF0"],
         );
         assert_eq!(events, [Ev::Window(80, 24)]);
         // 8-bit text then arrives whole, lines ending in a bare LF.
@@ -885,10 +886,12 @@ mod tests {
     }
 
     #[test]
-    fn binary_and_naws_offered_by_the_client_are_accepted_once() {
+    fn binary_from_the_client_is_accepted_once_and_binary_to_it_refused_once() {
+        // Binary output would turn the telnet client's terminal processing off (its echo of
+        // Enter would no longer return to the margin).
         assert_eq!(
-            decode(b"\xFF\xFB\x00\xFF\xFD\x00\xFF\xFB\x00"),
-            [reply(b"\xFF\xFD\x00"), reply(b"\xFF\xFB\x00")]
+            decode(b"\xFF\xFB\x00\xFF\xFD\x00\xFF\xFB\x00\xFF\xFD\x00"),
+            [reply(b"\xFF\xFD\x00"), reply(b"\xFF\xFC\x00")]
         );
     }
 

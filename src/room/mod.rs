@@ -804,7 +804,8 @@ impl Room {
     }
 
     /// Shows students' `/ask` messages, and alerts, on every console past the token (they are
-    /// logged).
+    /// logged), each wrapped between words to the console's window (replies are not: a
+    /// script reads `results` a line at a time).
     fn deliver_to_consoles(&mut self, io: &mut dyn Io) {
         let mut lines: Vec<String> = std::mem::take(&mut self.shared.asks)
             .into_iter()
@@ -815,13 +816,21 @@ impl Room {
         for id in self.consoles.clone() {
             let Some(Some(Member {
                 role: Role::Teacher { console, .. },
+                width,
                 ..
             })) = self.members.get(id)
             else {
                 continue;
             };
+            let width = width.map_or(crate::text::DEFAULT_WIDTH, usize::from);
             for line in &lines {
+                let start = self.out.len();
                 console.notice(&mut self.out, line);
+                if crate::text::needs_wrap(&self.out[start..], width) {
+                    crate::text::wrap_into(&self.out[start..], width, &mut self.wrapped);
+                    self.out.truncate(start);
+                    self.out.extend_from_slice(&self.wrapped);
+                }
             }
             self.flush(id, io);
         }
@@ -905,7 +914,7 @@ impl Room {
                 let top: Vec<String> = lines
                     .skip(1)
                     .take(live::PODIUM)
-                    .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                    .map(one_line)
                     .collect();
                 let why = match why {
                     live::Closing::Everyone => "everyone answered",
@@ -927,7 +936,7 @@ impl Room {
                 let podium: Vec<String> = lines
                     .skip(1)
                     .take(live::PODIUM)
-                    .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+                    .map(one_line)
                     .collect();
                 Some(format!(
                     "live: quiz over{}. Podium: {}. Every attempt is recorded; start begins the next round",
@@ -1003,6 +1012,15 @@ impl Room {
             }
         }
     }
+}
+
+/// A leaderboard row (`   1. ada    4 points  (9.3 s)`) for a console line: single spaces,
+/// and the time kept in one piece (`(9.3s)`) so that wrapping never splits it.
+fn one_line(row: &str) -> String {
+    row.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace(" s)", "s)")
 }
 
 #[cfg(test)]

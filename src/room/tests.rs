@@ -615,6 +615,39 @@ fn ask_with_no_console_past_the_token_says_where_the_question_went() {
     c.drop_conn(t);
 }
 
+#[test]
+fn console_notices_wrap_between_words_to_the_console_window() {
+    let mut c = Class::new(live(None, Scoring::Count));
+    let t = c.teacher();
+    let (alice, _) = c.named("alice_with_a_rather_long_name");
+    let (bob, _) = c.named("bob_with_an_even_longer_name_x");
+    c.send(t, "start");
+    c.take(alice);
+    c.send(alice, "b");
+    c.send(bob, "a");
+    let told = c.take(t);
+    let lines: Vec<&str> = told.split("\r\n").collect();
+    assert!(lines.len() > 3, "{told}");
+    for line in &lines {
+        assert!(line.chars().count() <= 80, "{line:?} in {told}");
+    }
+    let words = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+    assert_eq!(
+        words(&told).join(" "),
+        "live: question 1/3 closed (everyone answered). Answers: a 1 | b 1 | c 0 | d 0 | none 0. \
+         Top: 1. alice_with_a_rather_long_name 1 point (0.0s), 2. bob_with_an_even_longer_name_x \
+         0 points (0.0s); next opens the next admin>"
+    );
+    // A window the console reported is used instead.
+    c.room.handle_window(t, 40);
+    c.send(t, "next");
+    c.send(alice, "b");
+    c.send(bob, "b");
+    for line in c.take(t).split("\r\n") {
+        assert!(line.chars().count() <= 40, "{line:?}");
+    }
+}
+
 // --- banks ----------------------------------------------------------------------------------
 
 const GOOD: &str = "Q1?\nA) yes\nB) no\nANSWER: A\n";
@@ -721,6 +754,7 @@ fn start(c: &mut Class, t: ConnId) -> String {
 fn a_live_game_of_three_with_a_drop_and_resume_and_one_who_never_answers() {
     let mut c = Class::new(live(None, Scoring::Count));
     let t = c.teacher();
+    c.room.handle_window(t, 200);
     let (alice, shown) = c.named("alice");
     assert!(
         shown.ends_with("Waiting for the teacher to start the quiz: 1 student here.\r\n"),
@@ -789,7 +823,7 @@ fn a_live_game_of_three_with_a_drop_and_resume_and_one_who_never_answers() {
     assert!(
         told.contains(
             "live: question 1/3 closed (time up). Answers: a 1 | b 1 | c 0 | d 0 | none 1. \
-             Top: 1. alice 1 point (2.0 s), 2. bob 0 points (3.0 s), 3. carol 0 points (30.0 s); \
+             Top: 1. alice 1 point (2.0s), 2. bob 0 points (3.0s), 3. carol 0 points (30.0s); \
              next opens the next"
         ),
         "{told}"
@@ -849,7 +883,7 @@ fn a_live_game_of_three_with_a_drop_and_resume_and_one_who_never_answers() {
     assert!(
         told.contains("live: question 3/3 closed (everyone answered)")
             && told.contains("; that was the last")
-            && told.contains("live: quiz over. Podium: 1. alice 3 points (2.0 s), 2. bob"),
+            && told.contains("live: quiz over. Podium: 1. alice 3 points (2.0s), 2. bob"),
         "{told}"
     );
     assert!(
@@ -1141,6 +1175,7 @@ fn parked(c: &mut Class, name: &str) -> String {
 fn wrong_codes_count_per_name_across_connections_then_each_try_waits_and_the_teacher_can_reissue() {
     let mut c = Class::new(in_order());
     let t = c.teacher();
+    c.room.handle_window(t, 200);
     let code = parked(&mut c, "alice");
     let wrong = if code == "zzzzzz" { "yyyyyy" } else { "zzzzzz" };
     // Four wrong codes from four connections, each going back to the name prompt with Enter.

@@ -158,7 +158,12 @@ pub fn render_top(rows: &[TopRow]) -> Vec<String> {
             cells.extend([
                 format!("{}/{}", row.score, row.max),
                 format!("{}%", percent(row.score, row.max)),
-                human_duration(row.time),
+                // Live: to the tenth of a second, as the students' leaderboard shows it.
+                if live {
+                    format!("{:.1} s", row.time.as_secs_f64())
+                } else {
+                    human_duration(row.time)
+                },
             ]);
             cells
         })
@@ -402,6 +407,27 @@ mod tests {
         assert_eq!(
             render_who(&rows)[1],
             "#1  evil[2J    1  [::1]:7000  lobby      -    0s"
+        );
+    }
+
+    #[test]
+    fn live_top_has_points_and_the_time_as_the_students_leaderboard_shows_it() {
+        let row = |rank, name: &str, points, millis| TopRow {
+            rank,
+            name: name.into(),
+            attempt: 1,
+            points: Some(points),
+            score: 1,
+            max: 3,
+            time: Duration::from_millis(millis),
+        };
+        assert_eq!(
+            render_top(&[row(1, "Ană", 1, 900), row(2, "bob", 1, 1_400)]),
+            [
+                "#  name  try  points  score    %   time",
+                "1  Ană     1       1    1/3  33%  0.9 s",
+                "2  bob     1       1    1/3  33%  1.4 s",
+            ]
         );
     }
 

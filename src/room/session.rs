@@ -1299,6 +1299,8 @@ impl Session {
             return self.set_state(State::Done);
         }
         let code = std::mem::take(&mut self.code);
+        // A blank line between the round that ended and the next one's lobby.
+        out.extend_from_slice(b"\r\n");
         self.take_seat(name, keys, code, now, shared, out);
     }
 }

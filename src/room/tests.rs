@@ -869,7 +869,7 @@ fn a_live_game_of_three_with_a_drop_and_resume_and_one_who_never_answers() {
     );
     assert!(
         screen.contains(
-            "Quiz over, alice: you scored 3 out of 3 (100%).\r\nYou finished 1st of 2.\r\n\
+            "Quiz over, alice: you scored 3 out of 3 (100%).\r\nYou finished 1st of 2.\r\n\r\n\
              Waiting for the teacher to start the quiz: 1 student here.\r\n"
         ),
         "{screen}"

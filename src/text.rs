@@ -205,6 +205,24 @@ pub fn needs_wrap(text: &[u8], width: usize) -> bool {
         .any(|line| line.len() > width && display_width(line) > width)
 }
 
+/// Columns `text` takes on a terminal (East Asian wide characters count two, combining marks
+/// none).
+pub fn columns(text: &str) -> usize {
+    use unicode_width::UnicodeWidthStr;
+    text.width()
+}
+
+/// `text` padded with spaces to `width` terminal columns, after it (`left`) or before it: a
+/// table column of names in any script lines up.
+pub fn pad(text: &str, width: usize, left: bool) -> String {
+    let fill = " ".repeat(width.saturating_sub(columns(text)));
+    if left {
+        format!("{text}{fill}")
+    } else {
+        format!("{fill}{text}")
+    }
+}
+
 /// Columns `line` takes on a terminal (East Asian wide characters count two).
 fn display_width(line: &[u8]) -> usize {
     use unicode_width::UnicodeWidthStr;
@@ -567,7 +585,10 @@ mod wrap_tests {
         // as any other.
         assert_eq!(wrapped(verdict, 120), verdict);
         assert_eq!(
-            wrapped("Wrong. The answer was the one Score: nothing at all\r\n", 20),
+            wrapped(
+                "Wrong. The answer was the one Score: nothing at all\r\n",
+                20
+            ),
             "Wrong. The answer\r\nwas the one Score:\r\nnothing at all\r\n"
         );
     }

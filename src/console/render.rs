@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::limits::MAX_NAME_CHARS;
-use crate::text::{human_bytes, human_duration, percent, sanitize};
+use crate::text::{columns, human_bytes, human_duration, pad, percent, sanitize};
 
 /// Whether the students go at their own pace or the teacher moves everyone on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -309,10 +309,10 @@ fn key_values(pairs: &[(&str, String)]) -> Vec<String> {
 /// Columns two spaces apart, each as wide as its widest cell (in characters); `right` says
 /// which ones are aligned right. No trailing spaces.
 fn table(header: &[&str], right: &[bool], rows: &[Vec<String>]) -> Vec<String> {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| columns(h)).collect();
     for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
+            *width = (*width).max(columns(cell));
         }
     }
     let line = |cells: &mut dyn Iterator<Item = &str>| {
@@ -322,11 +322,7 @@ fn table(header: &[&str], right: &[bool], rows: &[Vec<String>]) -> Vec<String> {
             if i > 0 {
                 text.push_str("  ");
             }
-            if right.get(i).copied().unwrap_or(false) {
-                text.push_str(&format!("{cell:>width$}"));
-            } else {
-                text.push_str(&format!("{cell:<width$}"));
-            }
+            text.push_str(&pad(cell, width, !right.get(i).copied().unwrap_or(false)));
         }
         text.truncate(text.trim_end().len());
         text
@@ -408,6 +404,23 @@ mod tests {
             render_who(&rows)[1],
             "#1  evil[2J    1  [::1]:7000  lobby      -    0s"
         );
+    }
+
+    #[test]
+    fn columns_line_up_for_names_with_wide_characters() {
+        let row = |rank, name: &str| TopRow {
+            rank,
+            name: name.into(),
+            attempt: 1,
+            points: None,
+            score: 1,
+            max: 3,
+            time: Duration::from_secs(9),
+        };
+        let lines = render_top(&[row(1, "Mei 李"), row(2, "Ümit"), row(3, "Sam O'Neil")]);
+        let at = |line: &str| columns(&line[..line.find("  1  ").expect("the try column")]);
+        assert_eq!(at(&lines[1]), at(&lines[2]), "{lines:#?}");
+        assert_eq!(at(&lines[2]), at(&lines[3]), "{lines:#?}");
     }
 
     #[test]

@@ -430,9 +430,10 @@ pub fn leaderboard(standings: &[Standing], ranks: &[usize], scoring: Scoring) ->
         (_, p) => format!("{p} points"),
     };
     for (s, rank) in standings.iter().zip(ranks).take(LEADERBOARD_ROWS) {
+        let name = crate::text::sanitize(&s.name, crate::limits::MAX_NAME_CHARS);
         lines.push(format!(
-            "  {rank:>2}. {:<20} {:>12}  ({:.1} s)",
-            crate::text::sanitize(&s.name, crate::limits::MAX_NAME_CHARS),
+            "  {rank:>2}. {} {:>12}  ({:.1} s)",
+            crate::text::pad(&name, 20, true),
             unit(s.points),
             s.time.as_secs_f64()
         ));
@@ -665,5 +666,20 @@ mod tests {
             board[1].contains("1. alice") && board[1].contains("3 points"),
             "{board:?}"
         );
+    }
+
+    #[test]
+    fn leaderboard_columns_line_up_whatever_the_script_of_the_names() {
+        let s = |seat, name: &str| Standing {
+            seat,
+            name: name.into(),
+            points: 1,
+            time: Duration::from_secs(1),
+        };
+        let standings = [s(0, "李小龙"), s(1, "Ümit"), s(2, "ann")];
+        let board = leaderboard(&standings, &[1, 1, 1], Scoring::Count);
+        let at = |line: &str| crate::text::columns(&line[..line.find("1 point").expect("points")]);
+        assert_eq!(at(&board[1]), at(&board[2]), "{board:#?}");
+        assert_eq!(at(&board[2]), at(&board[3]), "{board:#?}");
     }
 }

@@ -911,11 +911,7 @@ impl Room {
         match t {
             Transition::Closed { index, why } => {
                 let distribution = lines.next().unwrap_or_default();
-                let top: Vec<String> = lines
-                    .skip(1)
-                    .take(live::PODIUM)
-                    .map(one_line)
-                    .collect();
+                let top: Vec<String> = lines.skip(1).take(live::PODIUM).map(one_line).collect();
                 let why = match why {
                     live::Closing::Everyone => "everyone answered",
                     live::Closing::Clock => "time up",
@@ -933,11 +929,7 @@ impl Room {
                 ))
             }
             Transition::Over { early } => {
-                let podium: Vec<String> = lines
-                    .skip(1)
-                    .take(live::PODIUM)
-                    .map(one_line)
-                    .collect();
+                let podium: Vec<String> = lines.skip(1).take(live::PODIUM).map(one_line).collect();
                 Some(format!(
                     "live: quiz over{}. Podium: {}. Every attempt is recorded; start begins the next round",
                     if early { " (ended early)" } else { "" },

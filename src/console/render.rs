@@ -51,8 +51,12 @@ pub struct StatusView {
 /// `status`: a few `key: value` lines.
 pub fn render_status(view: &StatusView) -> Vec<String> {
     let mut questions = view.questions.to_string();
-    if let Some(count) = view.per_attempt {
-        questions.push_str(&format!(", {count} per attempt"));
+    match view.per_attempt {
+        Some(count) if count < view.questions => {
+            questions.push_str(&format!(", {count} per attempt"))
+        }
+        Some(_) => questions.push_str(", all in every attempt"),
+        None => {}
     }
     if !view.files.is_empty() {
         questions.push_str(&format!(" (from {})", view.files.join(", ")));

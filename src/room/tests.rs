@@ -425,7 +425,7 @@ fn status_who_top_and_stats_describe_the_class() {
 
     let status = c.send(t, "status");
     assert!(
-        status.contains("questions:         3, 3 per attempt (from first.txt)"),
+        status.contains("questions:         3, all in every attempt (from first.txt)"),
         "{status}"
     );
     assert!(
@@ -673,7 +673,7 @@ fn upload_then_status_names_the_upload_and_reload_does_not_go_back_to_the_old_fi
     );
     let status = c.send(t, "status");
     assert!(
-        status.contains("questions:         1, 1 per attempt (from mine.txt, uploaded)"),
+        status.contains("questions:         1, all in every attempt (from mine.txt, uploaded)"),
         "{status}"
     );
     assert!(!status.contains("first.txt"), "{status}");

@@ -253,13 +253,16 @@ pub fn wrap_into(text: &[u8], width: usize, out: &mut Vec<u8>) {
             continue;
         };
         // A verdict line keeps its anchors together (`Wrong.` ... `Score: S/A` on one line):
-        // the answer it names goes on the next line instead.
+        // the answer it names goes on the next line instead. A line whose anchors span it
+        // (a verdict, `Quiz over ... scored S out of N`) is never broken, even where the
+        // window is narrower: the terminal folds it, and scripts still read it whole.
         match crate::wire::split_verdict(body) {
             Some((verdict, answer)) => {
-                wrap_line(&verdict, width, out);
+                out.extend_from_slice(verdict.as_bytes());
                 out.extend_from_slice(b"\r\n");
                 wrap_line(answer, width, out);
             }
+            None if crate::wire::keep_whole(body) => out.extend_from_slice(body.as_bytes()),
             None => wrap_line(body, width, out),
         }
         if cr {
@@ -581,16 +584,32 @@ mod wrap_tests {
             "{}",
             wrapped(timed_out, 40)
         );
-        // One that fits is left alone, and a line that only looks like a verdict is wrapped
-        // as any other.
+        // One that fits is left alone.
         assert_eq!(wrapped(verdict, 120), verdict);
+    }
+
+    #[test]
+    fn lines_whose_anchors_span_them_are_never_broken_even_in_a_narrow_window() {
+        // Narrower than the verdict itself: it stays whole, the answer it names is wrapped.
         assert_eq!(
             wrapped(
-                "Wrong. The answer was the one Score: nothing at all\r\n",
+                "Time is up. The answer was Domain Name System. Score: 12/40\r\n",
                 20
             ),
-            "Wrong. The answer\r\nwas the one Score:\r\nnothing at all\r\n"
+            "Time is up. Score: 12/40\r\nThe answer was\r\nDomain Name System.\r\n"
         );
+        for line in [
+            "Correct! Score: 10/10\r\n",
+            "Answer recorded.\r\n",
+            "Wrong. The answer was the one Score: nothing at all\r\n",
+        ] {
+            assert_eq!(wrapped(line, 20), line);
+        }
+        let over = format!(
+            "Quiz over, {}: you scored 3 out of 3 (100%).\r\n",
+            "李".repeat(30)
+        );
+        assert_eq!(wrapped(&over, 80), over);
     }
 
     #[test]

@@ -131,6 +131,14 @@ pub fn time_up(out: &mut Vec<u8>, answer: Option<(impl Display, u32, usize)>) {
     };
 }
 
+/// Whether `line` carries anchors from its start to its end (a verdict, `Quiz over ... scored
+/// S out of N`), so that wrapping must leave it whole.
+pub fn keep_whole(line: &str) -> bool {
+    [CORRECT, WRONG, TIME_UP, RECORDED, QUIZ_OVER]
+        .iter()
+        .any(|anchor| line.starts_with(anchor))
+}
+
 /// A verdict line too wide for its window, split so that its anchors stay on one line:
 /// `Wrong. The answer was X. Score: S/A` gives `Wrong. Score: S/A` and `The answer was X.`
 /// (the same for `Time is up.`). `None` for any other line.

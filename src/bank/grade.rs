@@ -145,19 +145,32 @@ impl fmt::Display for RightAnswer<'_> {
                     .position(|&index| usize::from(index) == *correct)
                     .unwrap_or(*correct);
                 let text = options.get(*correct).map_or("", String::as_str);
-                write!(f, "{}) {text}", letter(shown))
+                write!(f, "{}) ", letter(shown))?;
+                one_line(f, text)
             }
             Kind::TrueFalse { answer, .. } => f.write_str(if *answer { "true" } else { "false" }),
             Kind::Short { answers, .. } => {
                 let first = answers.iter().find(|known| known.right);
-                f.write_str(first.map_or("", |known| known.text.as_str()))
+                one_line(f, first.map_or("", |known| known.text.as_str()))
             }
             Kind::Numeric { answers, .. } => {
                 let first = answers.iter().find(|known| known.right);
-                f.write_str(first.map_or("", |known| known.shown.as_str()))
+                one_line(f, first.map_or("", |known| known.shown.as_str()))
             }
         }
     }
+}
+
+/// `text` with its line breaks (a GIFT `\n`) written as spaces: the verdict naming it is one
+/// line, its anchors at both ends.
+fn one_line(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
+    for (i, part) in text.split(['\r', '\n']).filter(|p| !p.is_empty()).enumerate() {
+        if i > 0 {
+            f.write_str(" ")?;
+        }
+        f.write_str(part)?;
+    }
+    Ok(())
 }
 
 pub use crate::text::letter;
@@ -270,6 +283,24 @@ mod tests {
             feedback: feedback.map(Into::into),
             shown: format!("{min} to {max}"),
         }
+    }
+
+    #[test]
+    fn the_right_answer_is_named_on_one_line_whatever_breaks_the_bank_put_in_it() {
+        let choice = question(Kind::Choice {
+            options: vec!["other".into(), "first\nsecond".into()],
+            correct: 1,
+            feedback: Vec::new(),
+        });
+        assert_eq!(
+            choice.right_answer(&[0, 1]).to_string(),
+            "b) first second"
+        );
+        let typed = question(Kind::Short {
+            answers: vec![short("alpha\r\n\nbeta", true, None)],
+            otherwise: None,
+        });
+        assert_eq!(typed.right_answer(&[]).to_string(), "alpha beta");
     }
 
     #[test]

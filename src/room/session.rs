@@ -562,7 +562,12 @@ impl Session {
                 self.peer,
                 taken.attempts
             );
-            let allowed = match quiz.settings.attempts.unwrap_or(0) + taken.granted {
+            let allowed = match quiz
+                .settings
+                .attempts
+                .unwrap_or(0)
+                .saturating_add(taken.granted)
+            {
                 1 => "the 1 attempt".to_string(),
                 n => format!("the {n} attempts"),
             };
@@ -723,18 +728,8 @@ impl Session {
         if let Some(old) = s.holder {
             shared.evicted.push(old);
         }
-        let (index, clock, score, name) = (s.index, s.clock, s.score, s.name.clone());
-        // Questions done as the verdicts count them: in live mode, those that closed since
-        // the student could first answer (an answer to the open one is not judged yet).
-        let (score, done) = match shared.live.as_ref().map(Live::phase) {
-            Some(live::Phase::Open { index, .. }) => {
-                let pending = s.chosen.len() > index && s.last_right;
-                (score - u32::from(pending), index.saturating_sub(s.first))
-            }
-            Some(live::Phase::Closed { index, .. }) => (score, (index + 1).saturating_sub(s.first)),
-            Some(_) => (score, 0),
-            None => (score, index),
-        };
+        let (index, clock, name) = (s.index, s.clock, s.name.clone());
+        let (score, done) = judged(s, shared.live.as_ref().map(Live::phase), index);
         shared.roster.unpark(seat, self.conn);
         if let Some(s) = shared.roster.seats.get_mut(seat) {
             s.peer = self.peer;
@@ -975,27 +970,35 @@ impl Session {
                 }
             }
             "/quit" | "/exit" | "/bye" => return self.quit(now, shared, out),
-            "/score" => match self.state {
-                State::Asking { seat, index, .. }
-                | State::Paused {
-                    seat, next: index, ..
-                } => {
-                    let (score, total) = shared
-                        .roster
-                        .seats
-                        .get(seat)
-                        .map_or((0, 0), |s| (s.score, s.order.len()));
-                    if shared.quiz.settings.reveal {
-                        line(
-                            out,
-                            &format!("Score: {score}/{index} ({total} questions in all)"),
-                        )
-                    } else {
-                        line(out, &format!("Answered {index} of {total} questions."))
+            "/score" => {
+                let (seat, index) = match self.state {
+                    State::Asking { seat, index, .. }
+                    | State::Paused {
+                        seat, next: index, ..
+                    } => (Some(seat), index),
+                    State::Waiting { seat } => (Some(seat), 0),
+                    _ => (None, 0),
+                };
+                match seat.and_then(|seat| shared.roster.seats.get(seat)) {
+                    Some(s) => {
+                        let phase = shared.live.as_ref().map(Live::phase);
+                        let (score, done) = judged(s, phase, index);
+                        let total = match phase {
+                            Some(_) => s.order.len().saturating_sub(s.first),
+                            None => s.order.len(),
+                        };
+                        if shared.quiz.settings.reveal {
+                            line(
+                                out,
+                                &format!("Score: {score}/{done} ({total} questions in all)"),
+                            )
+                        } else {
+                            line(out, &format!("Answered {done} of {total} questions."))
+                        }
                     }
+                    None => line(out, "error: the quiz starts once you give your name"),
                 }
-                _ => line(out, "error: the quiz starts once you give your name"),
-            },
+            }
             "/code" => match self.state {
                 State::Asking { seat, .. }
                 | State::Paused { seat, .. }
@@ -1031,10 +1034,22 @@ impl Session {
                 State::Waiting { .. } | State::Between => {
                     line(out, "No question is open right now.")
                 }
-                State::Paused { .. } => line(
-                    out,
-                    "The next question and its clock start when you press Enter.",
-                ),
+                State::Paused { .. } => match shared.live.as_ref().and_then(Live::clock) {
+                    // Live: the room's clock runs whether or not they have pressed Enter.
+                    Some((_, Some(c))) => line(
+                        out,
+                        &format!(
+                            "Time left: {} s (press Enter to see the question)",
+                            secs_left(c, now)
+                        ),
+                    ),
+                    Some((_, None)) => line(out, "No time limit on this question."),
+                    None if shared.live.is_some() => line(out, "No question is open right now."),
+                    None => line(
+                        out,
+                        "The next question and its clock start when you press Enter.",
+                    ),
+                },
                 State::Done => {}
             },
             "/ask" if rest.is_empty() => line(out, "error: usage: /ask TEXT"),
@@ -1305,6 +1320,27 @@ impl Session {
     }
 }
 
+/// A seat's score and questions done as its verdicts count them: self-paced, the `index`
+/// questions behind the student; live (`phase`), those that closed since the student could
+/// first answer, an answer to the open one not judged yet.
+fn judged(s: &Seat, phase: Option<live::Phase>, index: usize) -> (u32, usize) {
+    match phase {
+        Some(live::Phase::Open { index, .. }) => {
+            let pending = s.chosen.len() > index && s.last_right;
+            (
+                s.score.saturating_sub(u32::from(pending)),
+                index.saturating_sub(s.first),
+            )
+        }
+        Some(live::Phase::Closed { index, .. }) => {
+            (s.score, (index + 1).saturating_sub(s.first))
+        }
+        Some(live::Phase::Lobby) => (s.score, 0),
+        Some(live::Phase::Over) => (s.score, s.order.len().saturating_sub(s.first)),
+        None => (s.score, index),
+    }
+}
+
 impl Session {
     /// Live: the room's open question `index` on this student's screen.
     fn open_live(
@@ -1320,6 +1356,13 @@ impl Session {
             s.index = index;
         }
         self.show(seat, index, shared, out);
+        // Shown after it opened (the student pressed Enter at `next> `): the room's clock
+        // has been running, and the header's full time would mislead.
+        if let Some((opened, Some(closes))) = shared.live.as_ref().and_then(Live::clock)
+            && now > opened
+        {
+            line(out, &format!("({} s left)", secs_left(closes, now)));
+        }
         out.extend_from_slice(ANSWER_PROMPT.as_bytes());
         self.set_state(State::Asking {
             seat,

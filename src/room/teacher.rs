@@ -198,7 +198,9 @@ impl Room {
             );
         };
         log::info!("a teacher allowed {name} another attempt");
-        let left = (allowed + taken.granted).saturating_sub(taken.attempts);
+        let left = allowed
+            .saturating_add(taken.granted)
+            .saturating_sub(taken.attempts);
         format!(
             "ok: {name} may start {left} more attempt(s) ({} taken so far)",
             taken.attempts

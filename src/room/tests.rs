@@ -751,6 +751,50 @@ fn start(c: &mut Class, t: ConnId) -> String {
 }
 
 #[test]
+fn live_time_and_score_follow_the_room_clock_and_count_what_each_student_was_asked() {
+    let mut c = Class::new(live(None, Scoring::Count));
+    let t = c.teacher();
+    let (alice, _) = c.named("alice");
+    let (bob, _) = c.named("bob");
+    start(&mut c, t);
+    c.send(alice, "b");
+    c.secs(30);
+    // bob let question 1 run out: he is held at next> while question 2 opens.
+    c.send(t, "next");
+    c.take(bob);
+    assert_eq!(
+        c.send(bob, "/time"),
+        "Time left: 30 s (press Enter to see the question)\r\nnext> "
+    );
+    c.secs(10);
+    let shown = c.send(bob, "");
+    assert!(
+        shown.contains("Question 2 of 3 (30 s)") && shown.ends_with("(20 s left)\r\nanswer> "),
+        "{shown}"
+    );
+    // A late joiner is scored on what they were asked, before and after answering.
+    let (late, _) = c.named("late");
+    c.send(alice, "b");
+    c.send(bob, "b");
+    c.send(t, "next");
+    c.take(late);
+    assert_eq!(
+        c.send(late, "/score"),
+        "Score: 0/0 (1 questions in all)\r\nanswer> "
+    );
+    c.send(late, "b");
+    assert_eq!(
+        c.send(late, "/score"),
+        "Score: 0/0 (1 questions in all)\r\n"
+    );
+    c.take(alice);
+    assert_eq!(
+        c.send(alice, "/score"),
+        "Score: 2/2 (3 questions in all)\r\nanswer> "
+    );
+}
+
+#[test]
 fn a_live_game_of_three_with_a_drop_and_resume_and_one_who_never_answers() {
     let mut c = Class::new(live(None, Scoring::Count));
     let t = c.teacher();

@@ -255,6 +255,11 @@ impl Live {
     pub fn end(&mut self) -> Result<Transition, String> {
         match self.phase {
             Phase::Over => Err("the quiz is over already".into()),
+            // Nobody was asked anything: there is nothing to end, and no row to record.
+            Phase::Lobby => Err(
+                "the quiz has not started: nothing to end (students wait for start; kick NAME removes one)"
+                    .into(),
+            ),
             _ => {
                 self.phase = Phase::Over;
                 Ok(Transition::Over { early: true })

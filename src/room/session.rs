@@ -461,7 +461,17 @@ impl Session {
         } else {
             "The teacher ended the quiz; your answers so far are saved."
         };
+        let in_lobby = shared
+            .live
+            .as_ref()
+            .is_some_and(|l| l.phase() == live::Phase::Lobby);
         match self.state {
+            State::Waiting { seat } if in_lobby => {
+                // Nothing asked yet: no score to show, and no row.
+                out.extend_from_slice(b"\r\n");
+                line(out, "The teacher removed you from the quiz.");
+                self.finish(seat, status, now, shared);
+            }
             State::Asking { seat, .. } | State::Paused { seat, .. } | State::Waiting { seat } => {
                 out.extend_from_slice(b"\r\n");
                 line(out, why);

@@ -751,6 +751,33 @@ fn start(c: &mut Class, t: ConnId) -> String {
 }
 
 #[test]
+fn end_in_a_live_lobby_is_refused_and_a_kick_there_records_nothing() {
+    let mut c = Class::new(live(None, Scoring::Count));
+    let t = c.teacher();
+    let (alice, _) = c.named("alice");
+    let (bob, _) = c.named("bob");
+    assert!(c.send(t, "end").starts_with("error: the quiz has not started"));
+    assert_eq!(c.take(alice), "");
+    assert_eq!(
+        c.send(t, "kick bob"),
+        "ok: bob removed; their answers are saved\r\nadmin> "
+    );
+    assert_eq!(c.take(bob), "\r\nThe teacher removed you from the quiz.\r\n");
+    assert!(c.closed(bob));
+    assert!(c.io.rows.is_empty(), "{:?}", c.io.rows);
+    // The same between rounds: alice plays one round, and the next lobby has nothing to end.
+    start(&mut c, t);
+    for _ in 0..3 {
+        c.send(alice, "b");
+        c.send(t, "next");
+    }
+    assert_eq!(c.io.rows.len(), 1);
+    c.take(t);
+    assert!(c.send(t, "end").starts_with("error: the quiz has not started"));
+    assert_eq!(c.io.rows.len(), 1);
+}
+
+#[test]
 fn live_time_and_score_follow_the_room_clock_and_count_what_each_student_was_asked() {
     let mut c = Class::new(live(None, Scoring::Count));
     let t = c.teacher();

@@ -164,7 +164,11 @@ impl fmt::Display for RightAnswer<'_> {
 /// `text` with its line breaks (a GIFT `\n`) written as spaces: the verdict naming it is one
 /// line, its anchors at both ends.
 fn one_line(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
-    for (i, part) in text.split(['\r', '\n']).filter(|p| !p.is_empty()).enumerate() {
+    for (i, part) in text
+        .split(['\r', '\n'])
+        .filter(|p| !p.is_empty())
+        .enumerate()
+    {
         if i > 0 {
             f.write_str(" ")?;
         }
@@ -292,10 +296,7 @@ mod tests {
             correct: 1,
             feedback: Vec::new(),
         });
-        assert_eq!(
-            choice.right_answer(&[0, 1]).to_string(),
-            "b) first second"
-        );
+        assert_eq!(choice.right_answer(&[0, 1]).to_string(), "b) first second");
         let typed = question(Kind::Short {
             answers: vec![short("alpha\r\n\nbeta", true, None)],
             otherwise: None,

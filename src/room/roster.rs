@@ -478,11 +478,7 @@ impl Roster {
     /// Frees the seat of an attempt that has no answer, without a row: nothing was answered,
     /// so nothing is lost, and its name is free at once.
     pub(super) fn discard(&mut self, key: usize, counters: &mut Counters) {
-        if let Some(seat) = self.seats.try_remove(key) {
-            if let Some(until) = seat.expires {
-                self.parked.remove(until, key, address_of(seat.peer));
-            }
-            self.forget_name(seat.name_hashes, key);
+        if let Some(seat) = self.unseat(key) {
             counters.discarded += 1;
             log::debug!(
                 "{} ({}) left before answering; name freed",
@@ -490,6 +486,17 @@ impl Roster {
                 seat.peer
             );
         }
+    }
+
+    /// Takes out a seat with nothing to record (a live lobby's, when the bank changes), its
+    /// name freed.
+    pub(super) fn unseat(&mut self, key: usize) -> Option<Seat> {
+        let seat = self.seats.try_remove(key)?;
+        if let Some(until) = seat.expires {
+            self.parked.remove(until, key, address_of(seat.peer));
+        }
+        self.forget_name(seat.name_hashes, key);
+        Some(seat)
     }
 
     fn forget_name(&mut self, hashes: [u64; 2], key: usize) {

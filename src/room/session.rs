@@ -1310,6 +1310,19 @@ impl Session {
         }
     }
 
+    /// Live: the teacher is switching banks while this student waits in the lobby. Nothing was
+    /// asked, so their seat goes without a row, and the room seats them in the new game's
+    /// lobby ([`Session::rejoin`]) under the same name and code.
+    pub fn leave_lobby(&mut self, shared: &mut Shared) {
+        if let State::Waiting { seat } = self.state
+            && let Some(s) = shared.roster.unseat(seat)
+        {
+            self.name = s.name;
+            self.code = s.code;
+            self.set_state(State::Between);
+        }
+    }
+
     /// Live: the round is over and a new one is in its lobby; a student still connected
     /// (after [`Transition::Over`]) takes a seat in it, under the same name and resume code.
     pub fn rejoin(&mut self, now: Instant, shared: &mut Shared, out: &mut Vec<u8>) {
@@ -1342,9 +1355,7 @@ fn judged(s: &Seat, phase: Option<live::Phase>, index: usize) -> (u32, usize) {
                 index.saturating_sub(s.first),
             )
         }
-        Some(live::Phase::Closed { index, .. }) => {
-            (s.score, (index + 1).saturating_sub(s.first))
-        }
+        Some(live::Phase::Closed { index, .. }) => (s.score, (index + 1).saturating_sub(s.first)),
         Some(live::Phase::Lobby) => (s.score, 0),
         Some(live::Phase::Over) => (s.score, s.order.len().saturating_sub(s.first)),
         None => (s.score, index),

@@ -333,9 +333,16 @@ impl Room {
     /// go on in another bank, and they must not let anyone who drops attempt after attempt
     /// block the switch. Returns the reply.
     fn switch_bank(&mut self, source: BankSource, now: Instant, io: &mut dyn Io) -> String {
-        // Before any reading or parsing: nothing a busy room cannot use may stall it.
+        // Before any reading or parsing: nothing a busy room cannot use may stall it. A live
+        // lobby is not busy: nobody there has been asked anything, and they move to the new
+        // bank's lobby.
+        let in_lobby = self
+            .shared
+            .live
+            .as_ref()
+            .is_some_and(|l| l.phase() == crate::room::live::Phase::Lobby);
         let busy = self.shared.roster.len() - self.shared.roster.parked();
-        if busy > 0 {
+        if busy > 0 && !in_lobby {
             return format!(
                 "error: {busy} student(s) are mid-quiz; switch banks between quizzes (end the quiz first; quizd --check FILE checks a bank meanwhile)"
             );
@@ -378,11 +385,38 @@ impl Room {
         let waiting = self.shared.roster.parked();
         self.shared.finish_parked(Status::Ended, now);
         self.record_finished(io);
+        let mut lobby = Vec::new();
+        if in_lobby {
+            for (id, member) in self.members.iter_mut().enumerate() {
+                if let Some(Member {
+                    role: Role::Student(session),
+                    ..
+                }) = member
+                {
+                    session.leave_lobby(&mut self.shared);
+                    lobby.push(id);
+                }
+            }
+        }
         let settings = self.shared.quiz.settings.clone();
         self.shared.quiz = Quiz::new(bank, settings);
         // A new quiz: nobody has taken it yet.
         self.shared.roster.forget_taken();
         self.shared.new_game();
+        for id in lobby {
+            if let Some(Some(Member {
+                role: Role::Student(session),
+                ..
+            })) = self.members.get_mut(id)
+            {
+                crate::wire::line(
+                    &mut self.out,
+                    &format!("The teacher changed the quiz to {title}."),
+                );
+                session.rejoin(now, &mut self.shared, &mut self.out);
+                self.flush(id, io);
+            }
+        }
         match source {
             BankSource::Files(paths) => self.origin = Origin::Files(paths),
             BankSource::Upload { name, .. } => self.origin = Origin::Upload(name),

@@ -756,13 +756,19 @@ fn end_in_a_live_lobby_is_refused_and_a_kick_there_records_nothing() {
     let t = c.teacher();
     let (alice, _) = c.named("alice");
     let (bob, _) = c.named("bob");
-    assert!(c.send(t, "end").starts_with("error: the quiz has not started"));
+    assert!(
+        c.send(t, "end")
+            .starts_with("error: the quiz has not started")
+    );
     assert_eq!(c.take(alice), "");
     assert_eq!(
         c.send(t, "kick bob"),
         "ok: bob removed; their answers are saved\r\nadmin> "
     );
-    assert_eq!(c.take(bob), "\r\nThe teacher removed you from the quiz.\r\n");
+    assert_eq!(
+        c.take(bob),
+        "\r\nThe teacher removed you from the quiz.\r\n"
+    );
     assert!(c.closed(bob));
     assert!(c.io.rows.is_empty(), "{:?}", c.io.rows);
     // The same between rounds: alice plays one round, and the next lobby has nothing to end.
@@ -773,8 +779,56 @@ fn end_in_a_live_lobby_is_refused_and_a_kick_there_records_nothing() {
     }
     assert_eq!(c.io.rows.len(), 1);
     c.take(t);
-    assert!(c.send(t, "end").starts_with("error: the quiz has not started"));
+    assert!(
+        c.send(t, "end")
+            .starts_with("error: the quiz has not started")
+    );
     assert_eq!(c.io.rows.len(), 1);
+}
+
+#[test]
+fn a_live_class_waiting_for_the_next_round_can_be_given_another_bank() {
+    let mut c = Class::new(live(None, Scoring::Count));
+    c.io.files.insert(PathBuf::from("other.txt"), OTHER.into());
+    let t = c.teacher();
+    let (alice, _) = c.named("alice");
+    let (bob, _) = c.named("bob");
+    start(&mut c, t);
+    c.send(alice, "b");
+    c.send(bob, "a");
+    // Mid-question, the switch is refused.
+    c.take(t);
+    let refused = c.send(t, "load other.txt");
+    assert!(
+        refused.starts_with("error: 2 student(s) are mid-quiz"),
+        "{refused}"
+    );
+    c.send(t, "next");
+    for _ in 0..2 {
+        c.send(alice, "b");
+        c.send(bob, "b");
+        c.send(t, "next");
+    }
+    assert_eq!(c.io.rows.len(), 2, "the round is recorded");
+    c.take(alice);
+    c.take(t);
+    // Between rounds, everyone is in the next lobby: the switch goes through, and they stay.
+    assert_eq!(
+        c.send(t, "load other.txt"),
+        "ok: 2 questions; now serving files\r\nadmin> "
+    );
+    let shown = c.take(alice);
+    assert!(
+        shown.starts_with("The teacher changed the quiz to files.\r\n\r\nWaiting for the teacher to start the quiz"),
+        "{shown}"
+    );
+    assert_eq!(c.io.rows.len(), 2, "nothing recorded for the lobby");
+    assert!(!c.closed(alice) && !c.closed(bob));
+    // The next round asks the new bank's questions, to both.
+    start(&mut c, t);
+    for id in [alice, bob] {
+        assert!(c.take(id).contains("Question 1 of 2"));
+    }
 }
 
 #[test]

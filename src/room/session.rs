@@ -613,6 +613,19 @@ impl Session {
             None => quiz.draw(seed).into(),
         };
         let phase = shared.live.as_ref().map(Live::phase);
+        if let Some(live::Phase::Open { index, .. } | live::Phase::Closed { index, .. }) = phase
+            && index + 1 >= order.len()
+        {
+            // Live, on its last question: nothing left to ask them in this round. No seat
+            // (and no row); the room seats them in the next round's lobby with the others.
+            line(
+                out,
+                "Waiting for the teacher: you join at the next round (this one is ending).",
+            );
+            self.name = name;
+            self.code = code;
+            return self.set_state(State::Between);
+        }
         let mut new = Seat::new(name.clone(), code, seed, order, (self.conn, self.peer), now);
         new.attempt = attempt;
         // Live, under way: they answer from the next question on, and nothing before counts.

@@ -832,6 +832,39 @@ fn a_live_class_waiting_for_the_next_round_can_be_given_another_bank() {
 }
 
 #[test]
+fn a_student_joining_during_the_last_question_waits_for_the_next_round_unranked() {
+    let mut c = Class::new(live(None, Scoring::Count));
+    let t = c.teacher();
+    let (alice, _) = c.named("alice");
+    start(&mut c, t);
+    c.send(alice, "b");
+    c.send(t, "next");
+    c.send(alice, "b");
+    c.send(t, "next");
+    let (late, shown) = c.named("late");
+    assert!(
+        shown.ends_with("you join at the next round (this one is ending).\r\n"),
+        "{shown}"
+    );
+    let end = c.send(alice, "b");
+    assert!(end.contains("You finished 1st of 1."), "{end}");
+    let screen = c.take(late);
+    assert!(
+        !screen.contains("Quiz over") && !screen.contains("You finished"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("Waiting for the teacher to start the quiz: 2 students here."),
+        "{screen}"
+    );
+    let rows: Vec<&str> = c.io.rows.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(rows, ["alice"]);
+    // The next round counts them in.
+    start(&mut c, t);
+    assert!(c.take(late).contains("Question 1 of 3"));
+}
+
+#[test]
 fn live_time_and_score_follow_the_room_clock_and_count_what_each_student_was_asked() {
     let mut c = Class::new(live(None, Scoring::Count));
     let t = c.teacher();

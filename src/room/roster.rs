@@ -179,10 +179,12 @@ impl Seat {
         }
     }
 
-    /// Whether the student has answered any question (an attempt without an answer does not
-    /// hold its name when its student drops).
-    pub fn has_answers(&self) -> bool {
-        self.chosen.iter().any(Option::is_some)
+    /// Whether a question of this attempt is done, answered or run out (its right answer may
+    /// have been shown). Until then, a student who drops simply starts again; from then on the
+    /// attempt waits for them and is recorded, so letting the clock run out and reconnecting
+    /// is no way round `--attempts`.
+    pub fn has_begun(&self) -> bool {
+        self.chosen.len() > self.first
     }
 
     /// The wrong-code record of `from` for this seat (or of every address beyond the first

@@ -355,7 +355,7 @@ impl Session {
                     } else {
                         shared.quiz.settings.resume_window
                     };
-                    if !shared.roster.get(seat).is_some_and(Seat::has_answers) {
+                    if !shared.roster.get(seat).is_some_and(Seat::has_begun) {
                         shared.roster.discard(seat, &mut shared.counters);
                         if let Some(live) = shared.live.as_mut() {
                             // One fewer in the lobby, if that is where they were.

@@ -1322,6 +1322,35 @@ fn a_name_that_looks_like_a_students_in_the_quiz_is_refused_and_the_same_name_as
 }
 
 /// A student named `name` who answered one question, then dropped; returns the code.
+#[test]
+fn letting_the_clock_run_out_then_reconnecting_is_no_way_round_the_attempt_limit() {
+    let mut c = Class::new(Settings {
+        attempts: Some(1),
+        resume_window: Duration::from_secs(600),
+        ..in_order()
+    });
+    let (alice, _) = c.named("alice");
+    c.secs(30);
+    assert!(c.take(alice).contains("Time is up. The answer was b) right 1."));
+    c.send(alice, "");
+    c.drop_conn(alice);
+    // The attempt waits for its student, who needs the code to go on.
+    let (again, shown) = c.named("alice");
+    assert!(shown.ends_with("code> "), "{shown}");
+    c.drop_conn(again);
+    // Unclaimed, it is recorded, and the name has had its attempt.
+    c.secs(600);
+    assert_eq!(c.io.rows.len(), 1);
+    assert_eq!(c.io.rows[0].status, Status::Disconnected);
+    let (_, shown) = c.named("alice");
+    assert!(shown.starts_with("error: alice has had the 1 attempt allowed"), "{shown}");
+    // Dropping before any question is done still frees the name (nothing was shown).
+    let (bob, _) = c.named("bob");
+    c.drop_conn(bob);
+    let (_, shown) = c.named("bob");
+    assert!(shown.contains("Question 1 of 3"), "{shown}");
+}
+
 fn parked(c: &mut Class, name: &str) -> String {
     let (id, hello) = c.named(name);
     c.send(id, "b");

@@ -1072,11 +1072,12 @@ impl Server {
 /// Runs input bytes through the decoder into the room, until `lines` lines have gone; returns
 /// how many bytes were used.
 ///
-/// A leave (Ctrl-C) only sets `leave`: the caller acts on it when the read pass is over. The
-/// telnet client sends `IAC IP IAC DO TIMING-MARK` and discards all output until the timing
-/// mark is answered, so the answer must go out before the farewell lines or the student never
-/// sees them. Once `leave` is set, lines are dropped (and do not count); telnet replies still
-/// go out.
+/// A leave (Ctrl-C) is handed to the room only when the next line comes, or (`leave` left
+/// set) by the caller when the read pass is over. The telnet client sends `IAC IP IAC DO
+/// TIMING-MARK` and discards all output until the timing mark is answered, so that answer must
+/// go out before what the room says to the leave, or the student never sees it. Lines after a
+/// leave are handled as any other: mid-quiz the first leave only asks, and anything else
+/// carries on.
 #[allow(clippy::too_many_arguments)]
 fn feed(
     decoder: &mut Decoder,
@@ -1088,33 +1089,32 @@ fn feed(
     room: &mut Room,
     io: &mut Outbox<'_>,
 ) -> usize {
-    if *leave {
-        // Everything after a leave is dropped, but its telnet replies still go out, within
-        // the same budget as before it.
-        let mut budget = *lines;
-        let used = decoder.feed_lines(bytes, &mut budget, |event| {
-            if let Telnet::Reply(reply) = event {
-                io.send(key, reply);
-            }
-        });
-        *lines = budget;
-        return used;
-    }
     let mut budget = *lines;
-    let mut left = false;
+    let mut pending = *leave;
     let used = decoder.feed_lines(bytes, &mut budget, |event| match event {
-        Telnet::Line(text) if !left => room.handle_line(key, text, now, io),
-        Telnet::TooLong if !left => room.handle_too_long(key, now, io),
-        Telnet::Line(_) | Telnet::TooLong => {}
-        Telnet::Leave => left = true,
         Telnet::Reply(bytes) => io.send(key, bytes),
         Telnet::Window { width, .. } => room.handle_window(key, width),
+        Telnet::Leave => {
+            if std::mem::replace(&mut pending, true) {
+                // Two in a row: the first is handled now, the second waits as the first did.
+                room.handle_leave(key, now, io);
+            }
+        }
+        Telnet::Line(text) => {
+            if std::mem::take(&mut pending) {
+                room.handle_leave(key, now, io);
+            }
+            room.handle_line(key, text, now, io);
+        }
+        Telnet::TooLong => {
+            if std::mem::take(&mut pending) {
+                room.handle_leave(key, now, io);
+            }
+            room.handle_too_long(key, now, io);
+        }
     });
     *lines = budget;
-    if left {
-        *leave = true;
-        return used + feed(decoder, &bytes[used..], lines, leave, key, now, room, io);
-    }
+    *leave = pending;
     used
 }
 

@@ -297,6 +297,33 @@ fn a_finished_student_who_never_hangs_up_is_closed_at_the_linger_deadline() {
 }
 
 #[test]
+fn a_line_in_the_same_read_as_a_ctrl_c_is_answered_and_the_next_ctrl_c_asks_again() {
+    let mut server = TestServer::start(in_order());
+    let mut c = server.connect();
+    c.join("alice");
+    // Ctrl-C as telnet sends it, then an answer, in one write.
+    c.send_raw(b"\xff\xf4\xff\xfd\x06b\r\n");
+    let before = c.expect_bytes(b"Leave the quiz for good?");
+    assert!(before.starts_with(&[0xFF, 0xFC, 0x06]), "{before:02x?}");
+    // (after the prompt the question put back, on its line, as typed-ahead input lands)
+    c.expect("answer> Correct! Score: 1/1\r\n");
+    c.expect("answer> ");
+    // The answer carried on: one Ctrl-C now asks again rather than leaving.
+    c.send_raw(b"\xff\xf4\xff\xfd\x06");
+    c.expect("Leave the quiz for good?");
+    c.expect("answer> ");
+    c.send("b");
+    c.expect("Correct! Score: 2/2");
+    c.expect("answer> ");
+    // Two in one write: the second leaves.
+    c.send_raw(b"\x03\x03");
+    c.expect_line("You left the quiz");
+    let rows = server.stop_and_rows();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!((&*rows[0][8], &*rows[0][9]), ("1:b 2:b 3:-", "quit"), "{rows:?}");
+}
+
+#[test]
 fn a_line_over_1024_bytes_is_refused_and_the_connection_stays_up() {
     let server = TestServer::start(in_order());
     let mut c = server.connect();

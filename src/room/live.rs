@@ -150,10 +150,11 @@ impl Live {
     }
 
     /// A fresh room (in the lobby) for `quiz` in live mode, its questions drawn once for
-    /// everyone; `None` when the quiz is self-paced.
-    pub fn for_quiz(quiz: &Quiz, rng: &mut fastrand::Rng) -> Option<Live> {
+    /// everyone (`round` numbers it, so that with `--seed` each round draws afresh); `None`
+    /// when the quiz is self-paced.
+    pub fn for_quiz(quiz: &Quiz, round: u32, rng: &mut fastrand::Rng) -> Option<Live> {
         let settings = quiz.settings.live.clone()?;
-        let order = quiz.draw(quiz.attempt_seed("the room", 1, rng));
+        let order = quiz.draw(quiz.attempt_seed("the room", round, rng));
         Some(Live::new(order, quiz.settings.time_limit, settings))
     }
 

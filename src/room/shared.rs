@@ -96,6 +96,9 @@ pub struct Shared {
     pub alerts: Vec<String>,
     /// Teacher consoles past the token: the ones an `/ask` reaches.
     pub consoles_listening: usize,
+    /// Live rounds begun, this one included: with `--seed`, each round draws its own
+    /// questions and lettering (replayable, but not the same round twice).
+    pub rounds: u32,
     /// Randomness that only shapes a quiz (attempt seeds, the live room's questions): seeded,
     /// so a run can be replayed.
     pub rng: fastrand::Rng,
@@ -116,6 +119,7 @@ impl Shared {
             asks: Vec::new(),
             alerts: Vec::new(),
             consoles_listening: 0,
+            rounds: 0,
             ask_gate: AskGate::default(),
             rng,
             secrets,
@@ -127,7 +131,8 @@ impl Shared {
     /// A fresh live game (in the lobby) for the quiz, its questions drawn once for everyone;
     /// `None` when the quiz is self-paced.
     pub fn new_game(&mut self) {
-        self.live = Live::for_quiz(&self.quiz, &mut self.rng);
+        self.rounds = self.rounds.saturating_add(1);
+        self.live = Live::for_quiz(&self.quiz, self.rounds, &mut self.rng);
     }
 
     /// Records every parked attempt whose resume window has ended.

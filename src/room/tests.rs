@@ -865,6 +865,33 @@ fn a_student_joining_during_the_last_question_waits_for_the_next_round_unranked(
 }
 
 #[test]
+fn with_a_seed_each_live_round_draws_its_own_questions_and_a_rerun_draws_the_same() {
+    let rounds = || {
+        let mut c = Class::new(Settings {
+            shuffle: true,
+            seed: Some(7),
+            ..live(None, Scoring::Count)
+        });
+        let t = c.teacher();
+        let (alice, _) = c.named("alice");
+        let mut orders = Vec::new();
+        for _ in 0..3 {
+            let order = c.room.shared.live.as_ref().map(|l| l.order.to_vec());
+            orders.push(order.expect("live"));
+            start(&mut c, t);
+            for _ in 0..3 {
+                c.send(alice, "a");
+                c.send(t, "next");
+            }
+        }
+        orders
+    };
+    let first = rounds();
+    assert!(first[0] != first[1] || first[1] != first[2], "{first:?}");
+    assert_eq!(first, rounds(), "replayable");
+}
+
+#[test]
 fn live_time_and_score_follow_the_room_clock_and_count_what_each_student_was_asked() {
     let mut c = Class::new(live(None, Scoring::Count));
     let t = c.teacher();

@@ -925,7 +925,11 @@ impl Room {
                 Some(format!(
                     "live: question {}/{n} closed ({why}). {distribution}. Top: {}{after}",
                     index + 1,
-                    top.join(", ")
+                    if top.is_empty() {
+                        "nobody yet".to_string()
+                    } else {
+                        top.join(", ")
+                    }
                 ))
             }
             Transition::Over { early } => {
@@ -933,7 +937,11 @@ impl Room {
                 Some(format!(
                     "live: quiz over{}. Podium: {}. Every attempt is recorded; start begins the next round",
                     if early { " (ended early)" } else { "" },
-                    podium.join(", ")
+                    if podium.is_empty() {
+                        "nobody".to_string()
+                    } else {
+                        podium.join(", ")
+                    }
                 ))
             }
             Transition::Opened { index, .. } if game.settings.auto_next.is_some() => {

@@ -233,6 +233,11 @@ impl Live {
         }
     }
 
+    /// Everyone in the lobby has just been told how many are there: no update is due.
+    pub fn lobby_told(&mut self) {
+        self.lobby_update_at = None;
+    }
+
     /// A student came to (or left) the lobby: those waiting are told how many are here, at
     /// most every [`LOBBY_UPDATE`].
     pub fn lobby_changed(&mut self, now: Instant) {

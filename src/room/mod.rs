@@ -887,17 +887,44 @@ impl Room {
             self.shared.finish_parked(status, now);
             self.record_finished(io);
             self.shared.new_game();
-            for id in 0..self.members.len() {
-                let Some(Some(Member {
-                    role: Role::Student(session),
-                    ..
-                })) = self.members.get_mut(id)
-                else {
-                    continue;
-                };
-                session.rejoin(now, &mut self.shared, &mut self.out);
-                self.flush(id, io);
+            self.rejoin_all(now, io);
+        }
+    }
+
+    /// Live: seats every student still here after a round in the new round's lobby, then
+    /// tells each how many are there (all of them, not the count when their own seat was
+    /// taken).
+    fn rejoin_all(&mut self, now: Instant, io: &mut dyn Io) {
+        let mut seated = Vec::new();
+        let mut said = Vec::new();
+        for (id, member) in self.members.iter_mut().enumerate() {
+            if let Some(Member {
+                role: Role::Student(session),
+                ..
+            }) = member
+                && session.is_between()
+            {
+                session.rejoin(now, &mut self.shared, &mut said);
+                if session.is_done() {
+                    // Refused a seat: what it was told goes out as it is.
+                    io.send(id, &said);
+                    seated.push((id, false));
+                } else {
+                    seated.push((id, true));
+                }
+                said.clear();
             }
+        }
+        let here = self.shared.roster.len();
+        if let Some(live) = self.shared.live.as_mut() {
+            live.lobby_told();
+        }
+        for (id, waiting) in seated {
+            if waiting {
+                self.out.extend_from_slice(b"\r\n");
+                session::lobby_line(here, &mut self.out);
+            }
+            self.flush(id, io);
         }
     }
 

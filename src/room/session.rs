@@ -158,6 +158,11 @@ impl Session {
         self.state == State::Done
     }
 
+    /// Live: between rounds, to be seated in the next ([`Session::rejoin`]).
+    pub fn is_between(&self) -> bool {
+        self.state == State::Between
+    }
+
     /// The instant at which [`Session::on_timeout`] wants to be called.
     pub fn next_deadline(&self) -> Option<Instant> {
         match self.state {
@@ -647,15 +652,7 @@ impl Session {
                 if let Some(live) = shared.live.as_mut() {
                     live.lobby_changed(now);
                 }
-                let here = shared.roster.len();
-                line(
-                    out,
-                    &format!(
-                        "{} to start the quiz: {here} student{} here.",
-                        wire::WAITING,
-                        if here == 1 { "" } else { "s" }
-                    ),
-                );
+                lobby_line(shared.roster.len(), out);
                 self.set_state(State::Waiting { seat });
             }
             Some(_) => {
@@ -1354,6 +1351,18 @@ impl Session {
         out.extend_from_slice(b"\r\n");
         self.take_seat(name, keys, code, now, shared, out);
     }
+}
+
+/// `Waiting for the teacher to start the quiz: N students here.`
+pub fn lobby_line(here: usize, out: &mut Vec<u8>) {
+    line(
+        out,
+        &format!(
+            "{} to start the quiz: {here} student{} here.",
+            wire::WAITING,
+            if here == 1 { "" } else { "s" }
+        ),
+    );
 }
 
 /// A seat's score and questions done as its verdicts count them: self-paced, the `index`

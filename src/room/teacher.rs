@@ -403,19 +403,12 @@ impl Room {
         // A new quiz: nobody has taken it yet.
         self.shared.roster.forget_taken();
         self.shared.new_game();
-        for id in lobby {
-            if let Some(Some(Member {
-                role: Role::Student(session),
-                ..
-            })) = self.members.get_mut(id)
-            {
-                crate::wire::line(
-                    &mut self.out,
-                    &format!("The teacher changed the quiz to {title}."),
-                );
-                session.rejoin(now, &mut self.shared, &mut self.out);
-                self.flush(id, io);
+        if !lobby.is_empty() {
+            let changed = format!("The teacher changed the quiz to {title}.\r\n");
+            for id in lobby {
+                io.send(id, changed.as_bytes());
             }
+            self.rejoin_all(now, io);
         }
         match source {
             BankSource::Files(paths) => self.origin = Origin::Files(paths),

@@ -33,6 +33,26 @@ fn console() -> TestServer {
 }
 
 #[test]
+fn a_piped_token_results_and_quit_in_one_write_print_the_results_before_the_close() {
+    // The README's one-liner: { echo TOKEN; echo results; echo quit; } | nc -C host 9998
+    let server = console();
+    let mut alice = server.connect();
+    alice.join("alice");
+    for _ in 0..3 {
+        alice.send("b");
+    }
+    alice.expect_line("Quiz over");
+    let mut t = Client::connect(server.admin.expect("console on"));
+    t.send_raw(format!("{TOKEN}\r\nresults\r\nquit\r\n").as_bytes());
+    t.shutdown_write();
+    let all = t.read_to_end();
+    let header = all.find("finished_at,name").expect("the results header");
+    let row = all.find(",alice,").expect("alice's row");
+    let end = all.rfind("\r\n.\r\n").expect("the end of the block");
+    assert!(header < row && row < end, "{all}");
+}
+
+#[test]
 fn three_wrong_tokens_close_the_console() {
     let server = console();
     let mut t = Client::connect(server.admin.expect("console on"));

@@ -99,12 +99,41 @@ pub struct Wire {
     /// The line saying what to type (`Type a number.`) and CR LF, for the kinds without
     /// options; empty for multiple choice.
     pub hint: Box<[u8]>,
+    /// The same, not wrapped, for a client whose window is not [`DEFAULT_WIDTH`] wide (the
+    /// room wraps it there at that width); `None` when wrapping changed nothing.
+    plain: Option<Box<Wire>>,
 }
 
 impl Wire {
     /// The question's bytes, wrapped once here at [`DEFAULT_WIDTH`] columns (most terminals'
     /// width), so asking does no wrapping for most clients.
     fn new(question: &Question) -> Wire {
+        let wrapped = Wire::at(question, Some(DEFAULT_WIDTH));
+        let plain = Wire::at(question, None);
+        let same = wrapped.text == plain.text
+            && wrapped.options == plain.options
+            && wrapped.hint == plain.hint;
+        Wire {
+            plain: (!same).then(|| Box::new(plain)),
+            ..wrapped
+        }
+    }
+
+    /// The text for a window `width` columns wide (`None`: not said, taken as
+    /// [`DEFAULT_WIDTH`]).
+    pub fn for_width(&self, width: Option<u16>) -> &Wire {
+        match (&self.plain, width) {
+            (Some(plain), Some(w)) if usize::from(w) != DEFAULT_WIDTH => plain,
+            _ => self,
+        }
+    }
+
+    /// The question's bytes, wrapped at `width` if given.
+    fn at(question: &Question, width: Option<usize>) -> Wire {
+        let wrapped = |text: &[u8], skip: usize| match width {
+            Some(width) => wrapped(text, width, skip),
+            None => text[skip.min(text.len())..].to_vec(),
+        };
         let mut text = Vec::with_capacity(question.text.len() + 8);
         for line in question.text.split('\n') {
             text.extend_from_slice(line.trim_end_matches('\r').as_bytes());
@@ -135,15 +164,16 @@ impl Wire {
             text: text.into(),
             options,
             hint: hint.into(),
+            plain: None,
         }
     }
 }
 
-/// `text` wrapped at [`DEFAULT_WIDTH`], without its first `skip` bytes.
-fn wrapped(text: &[u8], skip: usize) -> Vec<u8> {
+/// `text` wrapped at `width`, without its first `skip` bytes.
+fn wrapped(text: &[u8], width: usize, skip: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(text.len() + 8);
-    if crate::text::needs_wrap(text, DEFAULT_WIDTH) {
-        crate::text::wrap_into(text, DEFAULT_WIDTH, &mut out);
+    if crate::text::needs_wrap(text, width) {
+        crate::text::wrap_into(text, width, &mut out);
     } else {
         out.extend_from_slice(text);
     }

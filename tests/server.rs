@@ -320,7 +320,11 @@ fn a_line_in_the_same_read_as_a_ctrl_c_is_answered_and_the_next_ctrl_c_asks_agai
     c.expect_line("You left the quiz");
     let rows = server.stop_and_rows();
     assert_eq!(rows.len(), 1, "{rows:?}");
-    assert_eq!((&*rows[0][8], &*rows[0][9]), ("1:b 2:b 3:-", "quit"), "{rows:?}");
+    assert_eq!(
+        (&*rows[0][8], &*rows[0][9]),
+        ("1:b 2:b 3:-", "quit"),
+        "{rows:?}"
+    );
 }
 
 #[test]

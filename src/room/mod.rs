@@ -601,6 +601,9 @@ impl Room {
     pub fn handle_window(&mut self, id: ConnId, width: u16) {
         if let Some(Some(member)) = self.members.get_mut(id) {
             member.width = (width > 0).then_some(width);
+            if let Role::Student(session) = &mut member.role {
+                session.set_width(member.width);
+            }
         }
     }
 

@@ -104,6 +104,9 @@ pub struct Session {
     leave_asked: bool,
     /// Live: the resume code of the round that just ended, kept for the next one.
     code: String,
+    /// The window's width, if the client said (telnet NAWS): questions are shown from text
+    /// wrapped at 80, or unwrapped for the room to wrap at this width.
+    width: Option<u16>,
 }
 
 use wire::line;
@@ -144,7 +147,13 @@ impl Session {
             conn,
             peer,
             name: String::new(),
+            width: None,
         }
+    }
+
+    /// The client's window is `width` columns wide (`None`: it did not say).
+    pub fn set_width(&mut self, width: Option<u16>) {
+        self.width = width;
     }
 
     /// The student's name, once their attempt started.
@@ -848,7 +857,7 @@ impl Session {
             return;
         };
         let bank_index = s.order[index];
-        let wire = quiz.wire(bank_index);
+        let wire = quiz.wire(bank_index).for_width(self.width);
         out.extend_from_slice(quiz.header(index));
         out.extend_from_slice(&wire.text);
         if !wire.options.is_empty() {

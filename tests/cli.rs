@@ -17,39 +17,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use common::binary::{Quizd, text};
+use common::binary::{ANSWERS, BANK, MAX, NAME, Quizd, SCORE, STATUS, text};
 use common::{Client, PATIENCE, TempDir, csv_rows};
 
 /// The results header: a stable interface (spreadsheets, scripts).
 const HEADER: &str =
     "finished_at,name,peer,quiz,score,max,percent,duration_s,answers,status,attempt,points";
-/// Columns of a results row.
-const NAME: usize = 1;
-const SCORE: usize = 4;
-const MAX: usize = 5;
-const ANSWERS: usize = 8;
-const STATUS: usize = 9;
-
-/// A small good bank; with `--no-shuffle` the right letters are [`RIGHT`].
-const BANK: &str = "\
-Which call binds a socket to a local address?
-A) connect()
-B) bind()
-C) listen()
-D) accept()
-ANSWER: B
-
-What does read() returning 0 mean on a TCP socket?
-A) No data has arrived yet
-B) An error happened
-C) The peer closed its sending side
-ANSWER: C
-
-Which layer does TCP belong to?
-A) Transport
-B) Network
-ANSWER: A
-";
+/// The right letters of [`BANK`] with `--no-shuffle`.
 const RIGHT: [&str; 3] = ["b", "c", "a"];
 
 /// A bank with two distinct mistakes: an ANSWER letter past the last option (line 4) and an

@@ -19,37 +19,8 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use common::binary::{Quizd, text};
+use common::binary::{ANSWERS, ATTEMPT, BANK, MAX, NAME, POINTS, Quizd, STATUS, text};
 use common::{Client, PATIENCE, TempDir, csv_rows};
-
-/// Columns of a results row.
-const NAME: usize = 1;
-const MAX: usize = 5;
-const ANSWERS: usize = 8;
-const STATUS: usize = 9;
-const ATTEMPT: usize = 10;
-const POINTS: usize = 11;
-
-/// Three questions; with `--no-shuffle` the right letters are b, c, a.
-const BANK: &str = "\
-Which call binds a socket to a local address?
-A) connect()
-B) bind()
-C) listen()
-D) accept()
-ANSWER: B
-
-What does read() returning 0 mean on a TCP socket?
-A) No data has arrived yet
-B) An error happened
-C) The peer closed its sending side
-ANSWER: C
-
-Which layer does TCP belong to?
-A) Transport
-B) Network
-ANSWER: A
-";
 
 /// How long a whole expect run may take before the test gives up on it.
 const EXPECT_PATIENCE: Duration = Duration::from_secs(60);

@@ -12,6 +12,36 @@ use std::time::{Duration, Instant};
 
 use super::PATIENCE;
 
+/// Columns of a results row.
+pub const NAME: usize = 1;
+pub const SCORE: usize = 4;
+pub const MAX: usize = 5;
+pub const ANSWERS: usize = 8;
+pub const STATUS: usize = 9;
+pub const ATTEMPT: usize = 10;
+pub const POINTS: usize = 11;
+
+/// A small good bank; with `--no-shuffle` the right letters are b, c, a.
+pub const BANK: &str = "\
+Which call binds a socket to a local address?
+A) connect()
+B) bind()
+C) listen()
+D) accept()
+ANSWER: B
+
+What does read() returning 0 mean on a TCP socket?
+A) No data has arrived yet
+B) An error happened
+C) The peer closed its sending side
+ANSWER: C
+
+Which layer does TCP belong to?
+A) Transport
+B) Network
+ANSWER: A
+";
+
 /// A temporary path as an argument.
 pub fn text(path: &Path) -> &str {
     path.to_str().expect("temporary paths are UTF-8")

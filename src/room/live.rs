@@ -482,22 +482,7 @@ pub fn results(
         .order
         .get(index)
         .map_or(0, |&q| quiz.wire(q).options.len());
-    let mut standings: Vec<Standing> = roster
-        .seats
-        .iter()
-        .map(|(key, s)| Standing {
-            seat: key,
-            name: s.name.clone(),
-            points: s.points,
-            time: s.answer_time,
-        })
-        .collect();
-    let ranks = rank(&mut standings);
-    for (standing, rank) in standings.iter().zip(&ranks) {
-        if let Some(s) = roster.seats.get_mut(standing.seat) {
-            s.rank = *rank;
-        }
-    }
+    let (standings, ranks) = ranked(roster);
     let mut out = Vec::new();
     wire::line(&mut out, &live.distribution(options, asked));
     for l in leaderboard(&standings, &ranks, live.settings.scoring) {
@@ -506,9 +491,9 @@ pub fn results(
     out
 }
 
-/// What every student sees when the quiz is over: the final leaderboard (the podium first),
-/// the same for everyone; each seat's final rank is set for its own line.
-pub fn podium(roster: &mut Roster, scoring: Scoring) -> Vec<u8> {
+/// Every seat's standing, best first, with its rank, which each seat also keeps (for its own
+/// `You are Nth` line).
+fn ranked(roster: &mut Roster) -> (Vec<Standing>, Vec<usize>) {
     let mut standings: Vec<Standing> = roster
         .seats
         .iter()
@@ -525,6 +510,13 @@ pub fn podium(roster: &mut Roster, scoring: Scoring) -> Vec<u8> {
             s.rank = *rank;
         }
     }
+    (standings, ranks)
+}
+
+/// What every student sees when the quiz is over: the final leaderboard (the podium first),
+/// the same for everyone; each seat's final rank is set for its own line.
+pub fn podium(roster: &mut Roster, scoring: Scoring) -> Vec<u8> {
+    let (standings, ranks) = ranked(roster);
     let mut out = Vec::new();
     let mut lines = leaderboard(&standings, &ranks, scoring).into_iter();
     lines.next();

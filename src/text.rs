@@ -165,6 +165,19 @@ pub fn ordinal(n: usize) -> String {
     format!("{n}{suffix}")
 }
 
+/// A duration to the tenth of a second, as leaderboards show it (`9.3 s`): rounded half up,
+/// the same rounding that ranks ties ([`tenths`]).
+pub fn seconds_tenths(d: Duration) -> String {
+    let t = tenths(d);
+    format!("{}.{} s", t / 10, t % 10)
+}
+
+/// A duration in tenths of a second, rounded half up: what a leaderboard shows, and so what
+/// ties are judged by (two students shown `4.2 s` share a rank).
+pub fn tenths(d: Duration) -> u128 {
+    (d.as_millis() + 50) / 100
+}
+
 /// A duration in at most two units: `42s`, `3m05s`, `2h07m`, `3d04h`.
 pub fn human_duration(d: Duration) -> String {
     let s = d.as_secs();

@@ -164,7 +164,7 @@ pub fn render_top(rows: &[TopRow]) -> Vec<String> {
                 format!("{}%", percent(row.score, row.max)),
                 // Live: to the tenth of a second, as the students' leaderboard shows it.
                 if live {
-                    format!("{:.1} s", row.time.as_secs_f64())
+                    crate::text::seconds_tenths(row.time)
                 } else {
                     human_duration(row.time)
                 },

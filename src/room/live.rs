@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use super::roster::Roster;
 use crate::quiz::{LiveSettings, Quiz, Scoring};
+use crate::text::tenths;
 use crate::wire;
 
 /// Rows of the leaderboard shown after each question.
@@ -420,14 +421,15 @@ pub fn rank(standings: &mut [Standing]) -> Vec<usize> {
     standings.sort_by(|a, b| {
         b.points
             .cmp(&a.points)
-            .then(a.time.cmp(&b.time))
+            .then(tenths(a.time).cmp(&tenths(b.time)))
             .then_with(|| a.name.cmp(&b.name))
     });
     let mut ranks = Vec::with_capacity(standings.len());
     for i in 0..standings.len() {
+        // Ties as the students see them: equal points, and equal times as shown.
         let tied = i > 0
             && standings[i].points == standings[i - 1].points
-            && standings[i].time == standings[i - 1].time;
+            && tenths(standings[i].time) == tenths(standings[i - 1].time);
         ranks.push(if tied { ranks[i - 1] } else { i + 1 });
     }
     ranks
@@ -443,10 +445,10 @@ pub fn leaderboard(standings: &[Standing], ranks: &[usize], scoring: Scoring) ->
     for (s, rank) in standings.iter().zip(ranks).take(LEADERBOARD_ROWS) {
         let name = crate::text::sanitize(&s.name, crate::limits::MAX_NAME_CHARS);
         lines.push(format!(
-            "  {rank:>2}. {} {:>12}  ({:.1} s)",
+            "  {rank:>2}. {} {:>12}  ({})",
             crate::text::pad(&name, 20, true),
             unit(s.points),
-            s.time.as_secs_f64()
+            crate::text::seconds_tenths(s.time)
         ));
     }
     lines
@@ -669,6 +671,26 @@ mod tests {
             board[1].contains("1. alice") && board[1].contains("3 points"),
             "{board:?}"
         );
+    }
+
+    #[test]
+    fn ties_are_judged_on_the_time_as_shown_to_the_tenth() {
+        let s = |seat, name: &str, millis| Standing {
+            seat,
+            name: name.into(),
+            points: 2,
+            time: Duration::from_millis(millis),
+        };
+        let mut standings = vec![s(0, "bo", 4_240), s(1, "ann", 4_210), s(2, "cy", 4_260)];
+        let ranks = rank(&mut standings);
+        // bo and ann are both shown 4.2 s: one rank, in name order; cy (4.3 s) is third.
+        assert_eq!(ranks, [1, 1, 3]);
+        let board = leaderboard(&standings, &ranks, Scoring::Count);
+        assert!(
+            board[1].contains("ann") && board[1].ends_with("(4.2 s)"),
+            "{board:?}"
+        );
+        assert!(board[3].ends_with("(4.3 s)"), "{board:?}");
     }
 
     #[test]

@@ -1075,9 +1075,10 @@ impl Server {
 /// A leave (Ctrl-C) is handed to the room only when the next line comes, or (`leave` left
 /// set) by the caller when the read pass is over. The telnet client sends `IAC IP IAC DO
 /// TIMING-MARK` and discards all output until the timing mark is answered, so that answer must
-/// go out before what the room says to the leave, or the student never sees it. Lines after a
-/// leave are handled as any other: mid-quiz the first leave only asks, and anything else
-/// carries on.
+/// go out before what the room says to the leave, or the student never sees it. A student's
+/// lines after a leave are handled as any other: mid-quiz the first leave only asks, and
+/// anything else carries on. A console's are dropped until the pass is over: a Ctrl-C there
+/// cancels an upload, and the rest of its lines must not run as commands.
 #[allow(clippy::too_many_arguments)]
 fn feed(
     decoder: &mut Decoder,
@@ -1091,9 +1092,12 @@ fn feed(
 ) -> usize {
     let mut budget = *lines;
     let mut pending = *leave;
+    let console = room.is_console(key);
     let used = decoder.feed_lines(bytes, &mut budget, |event| match event {
         Telnet::Reply(bytes) => io.send(key, bytes),
         Telnet::Window { width, .. } => room.handle_window(key, width),
+        Telnet::Leave if console => pending = true,
+        Telnet::Line(_) | Telnet::TooLong if console && pending => {}
         Telnet::Leave => {
             if std::mem::replace(&mut pending, true) {
                 // Two in a row: the first is handled now, the second waits as the first did.

@@ -270,8 +270,10 @@ pub fn wrap_into(text: &[u8], width: usize, out: &mut Vec<u8>) {
         // (a verdict, `Quiz over ... scored S out of N`) is never broken, even where the
         // window is narrower: the terminal folds it, and scripts still read it whole.
         match crate::wire::split_verdict(body) {
-            Some((verdict, answer)) => {
-                out.extend_from_slice(verdict.as_bytes());
+            Some((anchor, score, answer)) => {
+                out.extend_from_slice(anchor.as_bytes());
+                out.push(b' ');
+                out.extend_from_slice(score.as_bytes());
                 out.extend_from_slice(b"\r\n");
                 wrap_line(answer, width, out);
             }
@@ -611,13 +613,24 @@ mod wrap_tests {
             ),
             "Time is up. Score: 12/40\r\nThe answer was\r\nDomain Name System.\r\n"
         );
-        for line in [
-            "Correct! Score: 10/10\r\n",
-            "Answer recorded.\r\n",
-            "Wrong. The answer was the one Score: nothing at all\r\n",
-        ] {
+        for line in ["Correct! Score: 10/10\r\n", "Answer recorded.\r\n"] {
             assert_eq!(wrapped(line, 20), line);
         }
+        // Lines that only start like one (a bank's feedback) are wrapped as any other.
+        assert_eq!(
+            wrapped(
+                "Wrong. The answer was the one Score: nothing at all\r\n",
+                20
+            ),
+            "Wrong. The answer\r\nwas the one Score:\r\nnothing at all\r\n"
+        );
+        assert_eq!(
+            wrapped(
+                "Correct! That is right, and this feedback runs long.\r\n",
+                30
+            ),
+            "Correct! That is right, and\r\nthis feedback runs long.\r\n"
+        );
         let over = format!(
             "Quiz over, {}: you scored 3 out of 3 (100%).\r\n",
             "李".repeat(30)

@@ -131,27 +131,39 @@ pub fn time_up(out: &mut Vec<u8>, answer: Option<(impl Display, u32, usize)>) {
     };
 }
 
-/// Whether `line` carries anchors from its start to its end (a verdict, `Quiz over ... scored
-/// S out of N`), so that wrapping must leave it whole.
+/// Whether `line` carries anchors from its start to its end (a verdict ending `Score: S/A`,
+/// `Quiz over ... scored S out of N (P%).`), so that wrapping must leave it whole. A bank's
+/// feedback line that merely starts `Correct!` is not one.
 pub fn keep_whole(line: &str) -> bool {
-    [CORRECT, WRONG, TIME_UP, RECORDED, QUIZ_OVER]
+    let verdict = [CORRECT, WRONG, TIME_UP]
         .iter()
         .any(|anchor| line.starts_with(anchor))
+        && score_at_end(line).is_some();
+    verdict
+        || line == RECORDED
+        || line == TIME_UP
+        || (line.starts_with(QUIZ_OVER) && line.contains(" out of ") && line.ends_with("%)."))
+}
+
+/// Where a line's closing `Score: S/A` starts, if it ends with one.
+fn score_at_end(line: &str) -> Option<usize> {
+    let at = line.rfind(" Score: ")? + 1;
+    let (s, a) = line[at..].strip_prefix("Score: ")?.split_once('/')?;
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    (digits(s) && digits(a)).then_some(at)
 }
 
 /// A verdict line too wide for its window, split so that its anchors stay on one line:
-/// `Wrong. The answer was X. Score: S/A` gives `Wrong. Score: S/A` and `The answer was X.`
-/// (the same for `Time is up.`). `None` for any other line.
-pub fn split_verdict(line: &str) -> Option<(String, &str)> {
+/// `Wrong. The answer was X. Score: S/A` gives `Wrong.`, `Score: S/A` (to be written with a
+/// space between) and `The answer was X.` (the same for `Time is up.`). `None` for any other
+/// line.
+pub fn split_verdict(line: &str) -> Option<(&'static str, &str, &str)> {
     let (anchor, rest) = [WRONG, TIME_UP]
         .into_iter()
         .find_map(|anchor| Some((anchor, line.strip_prefix(anchor)?.strip_prefix(' ')?)))?;
-    let at = rest.rfind(" Score: ")?;
-    let score = &rest[at + 1..];
-    let (s, a) = score.strip_prefix("Score: ")?.split_once('/')?;
-    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
-    (digits(s) && digits(a) && !rest[..at].is_empty())
-        .then(|| (format!("{anchor} {score}"), &rest[..at]))
+    let at = score_at_end(rest)?;
+    let answer = rest[..at].trim_end();
+    (!answer.is_empty()).then_some((anchor, &rest[at..], answer))
 }
 
 /// `Answer recorded.` (answers not revealed).

@@ -53,6 +53,23 @@ fn a_piped_token_results_and_quit_in_one_write_print_the_results_before_the_clos
 }
 
 #[test]
+fn ctrl_c_in_an_upload_cancels_it_and_the_rest_of_that_read_never_runs_as_commands() {
+    let server = console();
+    let mut alice = server.connect();
+    alice.join("alice");
+    let mut t = server.teacher();
+    t.send_raw(
+        b"upload x.txt\r\nWhich layer is TCP on?\r\nA) four\r\n\x03say which layer is IP on?\r\nA) three\r\nANSWER: A\r\n.\r\n",
+    );
+    t.expect_line("error: upload cancelled");
+    t.expect("admin> ");
+    // The next read is heard again.
+    assert_eq!(reply(&mut t, "say hello"), "ok: sent to 1 student(s)");
+    let seen = alice.expect("[teacher] hello");
+    assert!(!seen.contains("which layer is IP"), "{seen}");
+}
+
+#[test]
 fn three_wrong_tokens_close_the_console() {
     let server = console();
     let mut t = Client::connect(server.admin.expect("console on"));

@@ -597,6 +597,17 @@ impl Room {
         }
     }
 
+    /// Whether connection `id` is a teacher console.
+    pub fn is_console(&self, id: ConnId) -> bool {
+        matches!(
+            self.members.get(id),
+            Some(Some(Member {
+                role: Role::Teacher { .. },
+                ..
+            }))
+        )
+    }
+
     /// Connection `id`'s window is `width` columns wide (0: it does not know).
     pub fn handle_window(&mut self, id: ConnId, width: u16) {
         if let Some(Some(member)) = self.members.get_mut(id) {

@@ -24,6 +24,11 @@ use crate::text::{name_keys, names_clash};
 pub struct NameKeys([u64; 2]);
 
 impl NameKeys {
+    /// The two hashes (as written, lower-cased), for a reservation outside the roster.
+    pub fn hashes(&self) -> [u64; 2] {
+        self.0
+    }
+
     pub fn of(name: &str) -> NameKeys {
         NameKeys(name_keys(name).map(|key| {
             key.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {

@@ -107,6 +107,9 @@ pub struct Session {
     /// The window's width, if the client said (telnet NAWS): questions are shown from text
     /// wrapped at 80, or unwrapped for the room to wrap at this width.
     width: Option<u16>,
+    /// Live: waiting for the next round without a seat, their name held in
+    /// [`Shared::waiting_names`] until they are seated or leave.
+    reserved: bool,
 }
 
 use wire::line;
@@ -148,6 +151,21 @@ impl Session {
             peer,
             name: String::new(),
             width: None,
+            reserved: false,
+        }
+    }
+
+    /// Lets go of a name held while waiting for the next round.
+    fn release_name(&mut self, shared: &mut Shared) {
+        if std::mem::take(&mut self.reserved) {
+            for hash in NameKeys::of(&self.name).hashes() {
+                if let Some(count) = shared.waiting_names.get_mut(&hash) {
+                    *count -= 1;
+                    if *count == 0 {
+                        shared.waiting_names.remove(&hash);
+                    }
+                }
+            }
         }
     }
 
@@ -216,7 +234,8 @@ impl Session {
                 self.open_live(seat, next, now, shared, out)
             }
             State::Paused { seat, next, .. } => self.ask(seat, next, now, shared, out),
-            State::Between => {}
+            State::Between if trimmed.is_empty() => {}
+            State::Between => line(out, "You join when the next round starts."),
             // Enter while waiting: whatever was half typed is gone; nothing to reply.
             State::Waiting { .. } if trimmed.is_empty() => self.stale = false,
             State::Waiting { .. } if std::mem::take(&mut self.stale) => {
@@ -351,6 +370,7 @@ impl Session {
     /// The connection is gone. A student who dropped mid-quiz keeps their seat for the resume
     /// window (`Disconnected`); any other end records the attempt now.
     pub fn on_close(&mut self, status: Status, now: Instant, shared: &mut Shared) {
+        self.release_name(shared);
         match self.state {
             State::Asking { seat, .. } | State::Paused { seat, .. } | State::Waiting { seat } => {
                 if status != Status::Disconnected {
@@ -401,6 +421,7 @@ impl Session {
         if self.state == State::Done {
             return;
         }
+        self.release_name(shared);
         out.extend_from_slice(b"\r\n");
         line(
             out,
@@ -495,7 +516,14 @@ impl Session {
                 }
                 self.finish(seat, status, now, shared);
             }
-            State::Naming { .. } | State::Resuming { .. } | State::Between => {
+            State::Between => {
+                // Waiting for the next round, nothing asked: no score, no row.
+                self.release_name(shared);
+                out.extend_from_slice(b"\r\n");
+                line(out, "The teacher removed you from the quiz.");
+                self.set_state(State::Done);
+            }
+            State::Naming { .. } | State::Resuming { .. } => {
                 out.extend_from_slice(b"\r\n");
                 line(out, why);
                 self.set_state(State::Done);
@@ -576,6 +604,19 @@ impl Session {
             );
             return self.set_state(State::Done);
         }
+        if keys
+            .hashes()
+            .iter()
+            .any(|hash| shared.waiting_names.contains_key(hash))
+        {
+            // Someone under this name (or one like it) waits for the next round.
+            line(
+                out,
+                &format!("error: the name {name} is taken; choose another"),
+            );
+            out.extend_from_slice(NAME_PROMPT.as_bytes());
+            return;
+        }
         let quiz = &shared.quiz;
         let taken = shared.roster.taken(keys);
         // A live round is the teacher's to run: the limit is on self-paced retakes.
@@ -636,6 +677,10 @@ impl Session {
                 out,
                 "Waiting for the teacher: you join at the next round (this one is ending).",
             );
+            for hash in keys.hashes() {
+                *shared.waiting_names.entry(hash).or_default() += 1;
+            }
+            self.reserved = true;
             self.name = name;
             self.code = code;
             return self.set_state(State::Between);
@@ -935,6 +980,7 @@ impl Session {
     }
 
     fn quit(&mut self, now: Instant, shared: &mut Shared, out: &mut Vec<u8>) {
+        self.release_name(shared);
         match self.state {
             State::Naming { .. } | State::Resuming { .. } | State::Between => {
                 line(out, "Bye.");
@@ -1019,11 +1065,17 @@ impl Session {
                         if shared.quiz.settings.reveal {
                             line(
                                 out,
-                                &format!("Score: {score}/{done} ({total} questions in all)"),
+                                &format!(
+                                    "Score: {score}/{done} ({total} question{} in all)",
+                                    if total == 1 { "" } else { "s" }
+                                ),
                             )
                         } else {
                             line(out, &format!("Answered {done} of {total} questions."))
                         }
+                    }
+                    None if self.state == State::Between => {
+                        line(out, "You join when the next round starts: no score yet.")
                     }
                     None => line(out, "error: the quiz starts once you give your name"),
                 }
@@ -1038,6 +1090,9 @@ impl Session {
                         .get(seat)
                         .map_or("", |s| s.code.as_str());
                     line(out, &format!("Your resume code is {code}."))
+                }
+                State::Between if !self.code.is_empty() => {
+                    line(out, &format!("Your resume code is {}.", self.code))
                 }
                 _ => line(out, "error: you get a resume code once your quiz starts"),
             },
@@ -1332,13 +1387,19 @@ impl Session {
     /// Live: the teacher is switching banks while this student waits in the lobby. Nothing was
     /// asked, so their seat goes without a row, and the room seats them in the new game's
     /// lobby ([`Session::rejoin`]) under the same name and code.
-    pub fn leave_lobby(&mut self, shared: &mut Shared) {
+    /// True if they were in the lobby (and are now to be seated again).
+    pub fn leave_lobby(&mut self, shared: &mut Shared) -> bool {
         if let State::Waiting { seat } = self.state
             && let Some(s) = shared.roster.unseat(seat)
         {
+            // Seated again at once: one attempt started, not two.
+            shared.counters.started = shared.counters.started.saturating_sub(1);
             self.name = s.name;
             self.code = s.code;
             self.set_state(State::Between);
+            true
+        } else {
+            false
         }
     }
 
@@ -1348,6 +1409,7 @@ impl Session {
         if self.state != State::Between {
             return;
         }
+        self.release_name(shared);
         let name = std::mem::take(&mut self.name);
         let keys = NameKeys::of(&name);
         if shared.roster.find_keyed(&name, keys).is_some() {

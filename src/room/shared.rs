@@ -99,6 +99,10 @@ pub struct Shared {
     /// Live rounds begun, this one included: with `--seed`, each round draws its own
     /// questions and lettering (replayable, but not the same round twice).
     pub rounds: u32,
+    /// Names of live students waiting, without a seat, for the next round (they joined
+    /// during a round's last question), by their key hashes: nobody else may take them
+    /// meanwhile.
+    pub waiting_names: std::collections::HashMap<u64, u32>,
     /// Randomness that only shapes a quiz (attempt seeds, the live room's questions): seeded,
     /// so a run can be replayed.
     pub rng: fastrand::Rng,
@@ -120,6 +124,7 @@ impl Shared {
             alerts: Vec::new(),
             consoles_listening: 0,
             rounds: 0,
+            waiting_names: std::collections::HashMap::new(),
             ask_gate: AskGate::default(),
             rng,
             secrets,

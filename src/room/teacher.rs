@@ -239,12 +239,30 @@ impl Room {
     /// holding `name`'s attempt.
     fn students_named(&self, name: Option<&str>) -> Vec<ConnId> {
         match name {
-            Some(name) => self
-                .seat_named(name)
-                .and_then(|key| self.shared.roster.get(key))
-                .and_then(|seat| seat.holder)
-                .into_iter()
-                .collect(),
+            Some(name) => match self.seat_named(name) {
+                Some(key) => self
+                    .shared
+                    .roster
+                    .get(key)
+                    .and_then(|seat| seat.holder)
+                    .into_iter()
+                    .collect(),
+                // Live: one who joined during the last question waits, without a seat, for
+                // the next round (a walk over the members: a teacher's command).
+                None => (0..self.members.len())
+                    .filter(|&id| {
+                        matches!(
+                            self.members.get(id),
+                            Some(Some(Member {
+                                role: Role::Student(session),
+                                ..
+                            })) if session.is_between()
+                                && session.name().is_some_and(|n| n.eq_ignore_ascii_case(name))
+                        )
+                    })
+                    .take(1)
+                    .collect(),
+            },
             None => (0..self.members.len())
                 .filter(|&id| {
                     matches!(
@@ -393,8 +411,9 @@ impl Room {
                     ..
                 }) = member
                 {
-                    session.leave_lobby(&mut self.shared);
-                    lobby.push(id);
+                    if session.leave_lobby(&mut self.shared) {
+                        lobby.push(id);
+                    }
                 }
             }
         }

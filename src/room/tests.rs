@@ -824,6 +824,11 @@ fn a_live_class_waiting_for_the_next_round_can_be_given_another_bank() {
     );
     assert_eq!(c.io.rows.len(), 2, "nothing recorded for the lobby");
     assert!(!c.closed(alice) && !c.closed(bob));
+    assert_eq!(
+        c.room.counters().started,
+        4,
+        "two per round, none for the switch"
+    );
     // The next round asks the new bank's questions, to both.
     start(&mut c, t);
     for id in [alice, bob] {
@@ -846,6 +851,35 @@ fn a_student_joining_during_the_last_question_waits_for_the_next_round_unranked(
         shown.ends_with("you join at the next round (this one is ending).\r\n"),
         "{shown}"
     );
+    // The name is theirs meanwhile, look-alikes too; and they can ask what there is to ask.
+    for other in ["late", "LATE"] {
+        let (id, shown) = c.named(other);
+        assert!(shown.starts_with("error: the name"), "{shown}");
+        c.drop_conn(id);
+    }
+    assert!(c.send(late, "/code").starts_with("Your resume code is "));
+    assert_eq!(
+        c.send(late, "/score"),
+        "You join when the next round starts: no score yet.\r\n"
+    );
+    assert_eq!(
+        c.send(late, "b"),
+        "You join when the next round starts.\r\n"
+    );
+    // Another who joins then and is removed by the teacher frees their name.
+    let (gone, _) = c.named("gone");
+    assert_eq!(
+        c.send(t, "kick gone"),
+        "ok: gone removed; their answers are saved\r\nadmin> "
+    );
+    assert_eq!(
+        c.take(gone),
+        "\r\nThe teacher removed you from the quiz.\r\n"
+    );
+    assert!(c.closed(gone));
+    let (again, shown) = c.named("gone");
+    assert!(shown.ends_with("(this one is ending).\r\n"), "{shown}");
+    c.drop_conn(again);
     let end = c.send(alice, "b");
     assert!(end.contains("You finished 1st of 1."), "{end}");
     let screen = c.take(late);
@@ -921,13 +955,10 @@ fn live_time_and_score_follow_the_room_clock_and_count_what_each_student_was_ask
     c.take(late);
     assert_eq!(
         c.send(late, "/score"),
-        "Score: 0/0 (1 questions in all)\r\nanswer> "
+        "Score: 0/0 (1 question in all)\r\nanswer> "
     );
     c.send(late, "b");
-    assert_eq!(
-        c.send(late, "/score"),
-        "Score: 0/0 (1 questions in all)\r\n"
-    );
+    assert_eq!(c.send(late, "/score"), "Score: 0/0 (1 question in all)\r\n");
     c.take(alice);
     assert_eq!(
         c.send(alice, "/score"),

@@ -410,10 +410,9 @@ impl Room {
                     role: Role::Student(session),
                     ..
                 }) = member
+                    && session.leave_lobby(&mut self.shared)
                 {
-                    if session.leave_lobby(&mut self.shared) {
-                        lobby.push(id);
-                    }
+                    lobby.push(id);
                 }
             }
         }

@@ -824,19 +824,9 @@ impl Session {
                 .is_some_and(|s| open.is_some_and(|i| s.chosen.len() > i));
             match open {
                 Some(index) if !answered => {
-                    if let Some(s) = shared.roster.seats.get_mut(seat) {
-                        s.chosen.resize(index, None);
-                        s.index = index;
-                    }
                     live.on_presence(true, now);
-                    self.show(seat, index, shared, out);
-                    out.extend_from_slice(ANSWER_PROMPT.as_bytes());
-                    self.set_state(State::Asking {
-                        seat,
-                        index,
-                        clock: None,
-                        idle: now + MAX_DURATION,
-                    });
+                    // The open question, with the time left on the room's clock.
+                    self.open_live(seat, index, now, shared, out);
                 }
                 _ => {
                     line(

@@ -926,6 +926,27 @@ fn with_a_seed_each_live_round_draws_its_own_questions_and_a_rerun_draws_the_sam
 }
 
 #[test]
+fn a_live_resume_into_the_open_question_shows_the_time_left_on_the_room_clock() {
+    let mut c = Class::new(live(None, Scoring::Count));
+    let t = c.teacher();
+    let (alice, _) = c.named("alice");
+    let (bob, hello) = c.named("bob");
+    start(&mut c, t);
+    c.send(alice, "b");
+    c.send(bob, "b");
+    c.send(t, "next");
+    c.drop_conn(bob);
+    c.secs(10);
+    let (back, _) = c.named("bob");
+    let shown = c.send(back, &code_in(&hello));
+    assert!(
+        shown.contains("Question 2 of 3 (30 s)") && shown.ends_with("(20 s left)\r\nanswer> "),
+        "{shown}"
+    );
+    c.send(alice, "b");
+}
+
+#[test]
 fn live_time_and_score_follow_the_room_clock_and_count_what_each_student_was_asked() {
     let mut c = Class::new(live(None, Scoring::Count));
     let t = c.teacher();

@@ -249,32 +249,29 @@ impl Room {
                     .collect(),
                 // Live: one who joined during the last question waits, without a seat, for
                 // the next round (a walk over the members: a teacher's command).
-                None => (0..self.members.len())
-                    .filter(|&id| {
-                        matches!(
-                            self.members.get(id),
-                            Some(Some(Member {
-                                role: Role::Student(session),
-                                ..
-                            })) if session.is_between()
-                                && session.name().is_some_and(|n| n.eq_ignore_ascii_case(name))
-                        )
+                None => self
+                    .sessions()
+                    .filter(|(_, session)| {
+                        session.is_between()
+                            && session.name().is_some_and(|n| n.eq_ignore_ascii_case(name))
                     })
+                    .map(|(id, _)| id)
                     .take(1)
                     .collect(),
             },
-            None => (0..self.members.len())
-                .filter(|&id| {
-                    matches!(
-                        self.members.get(id),
-                        Some(Some(Member {
-                            role: Role::Student(_),
-                            ..
-                        }))
-                    )
-                })
-                .collect(),
+            None => self.sessions().map(|(id, _)| id).collect(),
         }
+    }
+
+    /// Every student connection and its session.
+    fn sessions(&self) -> impl Iterator<Item = (ConnId, &super::Session)> {
+        self.members.iter().enumerate().filter_map(|(id, member)| match member {
+            Some(Member {
+                role: Role::Student(session),
+                ..
+            }) => Some((id, session)),
+            _ => None,
+        })
     }
 
     /// Ends the attempts of every student (`name`: `None`) or of one, with `status`; returns

@@ -108,14 +108,18 @@ impl Wire {
     /// The question's bytes, wrapped once here at [`DEFAULT_WIDTH`] columns (most terminals'
     /// width), so asking does no wrapping for most clients.
     fn new(question: &Question) -> Wire {
-        let wrapped = Wire::at(question, Some(DEFAULT_WIDTH));
         let plain = Wire::at(question, None);
-        let same = wrapped.text == plain.text
-            && wrapped.options == plain.options
-            && wrapped.hint == plain.hint;
+        // Most questions fit: then one copy serves every width.
+        let fits = |bytes: &[u8], indent: usize| {
+            !crate::text::needs_wrap(bytes, DEFAULT_WIDTH.saturating_sub(indent))
+        };
+        if fits(&plain.text, 0) && fits(&plain.hint, 0) && plain.options.iter().all(|o| fits(o, 5))
+        {
+            return plain;
+        }
         Wire {
-            plain: (!same).then(|| Box::new(plain)),
-            ..wrapped
+            plain: Some(Box::new(plain)),
+            ..Wire::at(question, Some(DEFAULT_WIDTH))
         }
     }
 

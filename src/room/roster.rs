@@ -746,3 +746,35 @@ pub struct Counters {
     /// Attempts under names not counted because [`MAX_NAMES_COUNTED`] names were.
     pub names_uncounted: u64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn past_the_names_counted_a_new_name_is_not_counted_but_a_known_one_still_is() {
+        let mut roster = Roster::default();
+        let mut counters = Counters::default();
+        let known = NameKeys::of("alice");
+        roster.count_taken(known.hashes(), &mut counters);
+        // Fill the memory with throw-away names (their hashes stand for them).
+        for hash in 0..MAX_NAMES_COUNTED as u64 {
+            roster.taken[0].entry(hash).or_default();
+        }
+        let new = NameKeys::of("bob");
+        roster.count_taken(new.hashes(), &mut counters);
+        assert_eq!(
+            roster.taken(new).attempts,
+            0,
+            "not counted: memory stays bounded"
+        );
+        assert_eq!(counters.names_uncounted, 1);
+        assert!(roster.taken[0].len() <= MAX_NAMES_COUNTED + 1);
+        roster.count_taken(known.hashes(), &mut counters);
+        assert_eq!(
+            roster.taken(known).attempts,
+            2,
+            "a name already counted goes on"
+        );
+    }
+}

@@ -88,7 +88,10 @@ pub struct Quiz {
     pub how_to_answer: String,
 }
 
-/// One question's text as sent: lines ending CR LF, ready to copy into output.
+/// One question's text as sent: lines ending CR LF, ready to copy into output. Prepared as
+/// the bank wrote it; the copy wrapped at [`DEFAULT_WIDTH`] (most terminals, and every client
+/// that does not say its width) is made the first time it is asked, so start-up does no
+/// wrapping and asking does none after the first time.
 #[derive(Debug)]
 pub struct Wire {
     /// The question text, every line ending CR LF.
@@ -99,77 +102,79 @@ pub struct Wire {
     /// The line saying what to type (`Type a number.`) and CR LF, for the kinds without
     /// options; empty for multiple choice.
     pub hint: Box<[u8]>,
-    /// The same, not wrapped, for a client whose window is not [`DEFAULT_WIDTH`] wide (the
-    /// room wraps it there at that width); `None` when wrapping changed nothing.
-    plain: Option<Box<Wire>>,
+    /// The same wrapped at [`DEFAULT_WIDTH`], once asked; `None` inside when it fits as is.
+    wrapped: std::cell::OnceCell<Option<Box<Wire>>>,
 }
 
 impl Wire {
-    /// The question's bytes, wrapped once here at [`DEFAULT_WIDTH`] columns (most terminals'
-    /// width), so asking does no wrapping for most clients.
+    /// The question's bytes as the bank wrote them.
     fn new(question: &Question) -> Wire {
-        let plain = Wire::at(question, None);
-        // Most questions fit: then one copy serves every width.
-        let fits = |bytes: &[u8], indent: usize| {
-            !crate::text::needs_wrap(bytes, DEFAULT_WIDTH.saturating_sub(indent))
-        };
-        if fits(&plain.text, 0) && fits(&plain.hint, 0) && plain.options.iter().all(|o| fits(o, 5))
-        {
-            return plain;
-        }
-        Wire {
-            plain: Some(Box::new(plain)),
-            ..Wire::at(question, Some(DEFAULT_WIDTH))
-        }
-    }
-
-    /// The text for a window `width` columns wide (`None`: not said, taken as
-    /// [`DEFAULT_WIDTH`]).
-    pub fn for_width(&self, width: Option<u16>) -> &Wire {
-        match (&self.plain, width) {
-            (Some(plain), Some(w)) if usize::from(w) != DEFAULT_WIDTH => plain,
-            _ => self,
-        }
-    }
-
-    /// The question's bytes, wrapped at `width` if given.
-    fn at(question: &Question, width: Option<usize>) -> Wire {
-        let wrapped = |text: &[u8], skip: usize| match width {
-            Some(width) => wrapped(text, width, skip),
-            None => text[skip.min(text.len())..].to_vec(),
+        let with_crlf = |text: &str| {
+            let mut bytes = Vec::with_capacity(text.len() + 2);
+            bytes.extend_from_slice(text.as_bytes());
+            bytes.extend_from_slice(b"\r\n");
+            bytes.into_boxed_slice()
         };
         let mut text = Vec::with_capacity(question.text.len() + 8);
         for line in question.text.split('\n') {
             text.extend_from_slice(line.trim_end_matches('\r').as_bytes());
             text.extend_from_slice(b"\r\n");
         }
-        let text = wrapped(&text, 0);
-        let with_crlf = |text: &str| {
-            let mut bytes = Vec::with_capacity(text.len() + 2);
-            bytes.extend_from_slice(text.as_bytes());
-            bytes.extend_from_slice(b"\r\n");
-            bytes
-        };
-        // An option is wrapped behind the `  a) ` it is shown with (five columns, whatever
-        // the letter), which is then left off.
         let options = match &question.kind {
-            Kind::Choice { options, .. } => options
-                .iter()
-                .map(|o| wrapped(&with_crlf(&format!("  a) {o}")), 5).into())
-                .collect(),
+            Kind::Choice { options, .. } => options.iter().map(|o| with_crlf(o)).collect(),
             _ => Box::default(),
         };
-        let hint = question
-            .kind
-            .hint()
-            .map(|h| wrapped(&with_crlf(h), 0))
-            .unwrap_or_default();
         Wire {
             text: text.into(),
             options,
-            hint: hint.into(),
-            plain: None,
+            hint: question.kind.hint().map(with_crlf).unwrap_or_default(),
+            wrapped: std::cell::OnceCell::new(),
         }
+    }
+
+    /// The text for a window `width` columns wide (`None`: not said, taken as
+    /// [`DEFAULT_WIDTH`]): wrapped at [`DEFAULT_WIDTH`], or as written for the room to wrap
+    /// at another width.
+    pub fn for_width(&self, width: Option<u16>) -> &Wire {
+        match width {
+            Some(w) if usize::from(w) != DEFAULT_WIDTH => self,
+            _ => self
+                .wrapped
+                .get_or_init(|| self.wrapped_at_default())
+                .as_deref()
+                .unwrap_or(self),
+        }
+    }
+
+    /// This text wrapped at [`DEFAULT_WIDTH`]; `None` if it fits as it is (most questions).
+    fn wrapped_at_default(&self) -> Option<Box<Wire>> {
+        // An option is wrapped behind the `  a) ` it is shown with (five columns, whatever
+        // the letter), which is then left off.
+        let option = |o: &[u8]| {
+            let mut line = Vec::with_capacity(o.len() + 5);
+            line.extend_from_slice(b"  a) ");
+            line.extend_from_slice(o);
+            line
+        };
+        // (Checked without allocating: asking a question that fits allocates nothing.)
+        let fits = !crate::text::needs_wrap(&self.text, DEFAULT_WIDTH)
+            && !crate::text::needs_wrap(&self.hint, DEFAULT_WIDTH)
+            && self
+                .options
+                .iter()
+                .all(|o| !crate::text::needs_wrap(o, DEFAULT_WIDTH - 5));
+        (!fits).then(|| {
+            Box::new(Wire {
+                text: wrapped(&self.text, DEFAULT_WIDTH, 0).into(),
+                options: self
+                    .options
+                    .iter()
+                    .map(|o| wrapped(&option(o), DEFAULT_WIDTH, 5).into())
+                    .collect(),
+                hint: wrapped(&self.hint, DEFAULT_WIDTH, 0).into(),
+                wrapped: std::cell::OnceCell::from(None),
+            })
+        })
     }
 }
 
@@ -389,6 +394,47 @@ pub(crate) fn mix(mut z: u64) -> u64 {
 mod tests {
     use super::*;
     use std::sync::Arc;
+
+    #[test]
+    fn a_long_question_is_wrapped_at_80_once_when_first_asked_and_kept_plain_for_other_widths() {
+        let file: Arc<str> = Arc::from("t.txt");
+        let long = "word ".repeat(30);
+        let question = Question::new(
+            long.trim_end().to_string(),
+            Kind::choice(vec![long.trim_end().into(), "short".into()], 0),
+            &file,
+            1,
+        );
+        let wire = Wire::new(&question);
+        assert!(wire.wrapped.get().is_none(), "nothing wrapped at start-up");
+        let at80 = wire.for_width(None);
+        let lines = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+        for line in lines(&at80.text).split("\r\n") {
+            assert!(line.len() <= 80, "{line:?}");
+        }
+        // The option's continuation lines up under its text, behind the `  a) ` added later.
+        assert!(
+            lines(&at80.options[0]).contains("\r\n     word"),
+            "{:?}",
+            lines(&at80.options[0])
+        );
+        assert!(
+            std::ptr::eq(at80, wire.for_width(Some(80))),
+            "made once, then reused"
+        );
+        assert!(
+            std::ptr::eq(&wire, wire.for_width(Some(50))),
+            "the room wraps other widths"
+        );
+        // A question that fits has no second copy.
+        let short = Wire::new(&Question::new(
+            "q?".to_string(),
+            Kind::choice(vec!["a".into(), "b".into()], 0),
+            &file,
+            2,
+        ));
+        assert!(std::ptr::eq(&short, short.for_width(None)));
+    }
 
     fn bank(n: usize) -> Bank {
         let file: Arc<str> = Arc::from("t.txt");

@@ -265,13 +265,16 @@ impl Room {
 
     /// Every student connection and its session.
     fn sessions(&self) -> impl Iterator<Item = (ConnId, &super::Session)> {
-        self.members.iter().enumerate().filter_map(|(id, member)| match member {
-            Some(Member {
-                role: Role::Student(session),
-                ..
-            }) => Some((id, session)),
-            _ => None,
-        })
+        self.members
+            .iter()
+            .enumerate()
+            .filter_map(|(id, member)| match member {
+                Some(Member {
+                    role: Role::Student(session),
+                    ..
+                }) => Some((id, session)),
+                _ => None,
+            })
     }
 
     /// Ends the attempts of every student (`name`: `None`) or of one, with `status`; returns

@@ -50,7 +50,7 @@ impl Script {
         // Verdicts shown (`reveal`): every answer's reply is a `Correct!` line.
         wire::hello(&mut reply, NAME, &quiz.how_to_answer, true, &code);
         for index in 0..count {
-            let question = quiz.wire(index as u32);
+            let question = quiz.wire(index as u32).for_width(None);
             reply.extend_from_slice(quiz.header(index));
             reply.extend_from_slice(&question.text);
             for (shown, option) in question.options.iter().enumerate() {

@@ -910,34 +910,33 @@ impl Room {
     /// taken).
     fn rejoin_all(&mut self, now: Instant, io: &mut dyn Io) {
         let mut seated = Vec::new();
-        let mut said = Vec::new();
-        for (id, member) in self.members.iter_mut().enumerate() {
-            if let Some(Member {
+        for id in 0..self.members.len() {
+            let Some(Some(Member {
                 role: Role::Student(session),
                 ..
-            }) = member
-                && session.is_between()
-            {
-                session.rejoin(now, &mut self.shared, &mut said);
-                if session.is_done() {
-                    // Refused a seat: what it was told goes out as it is.
-                    io.send(id, &said);
-                    seated.push((id, false));
-                } else {
-                    seated.push((id, true));
-                }
-                said.clear();
+            })) = self.members.get_mut(id)
+            else {
+                continue;
+            };
+            if !session.is_between() {
+                continue;
+            }
+            session.rejoin(now, &mut self.shared, &mut self.out);
+            if session.is_done() {
+                // Refused a seat: it was told why.
+                self.flush(id, io);
+            } else {
+                seated.push(id);
             }
         }
         let here = self.shared.roster.len();
         if let Some(live) = self.shared.live.as_mut() {
             live.lobby_told();
         }
-        for (id, waiting) in seated {
-            if waiting {
-                self.out.extend_from_slice(b"\r\n");
-                session::lobby_line(here, &mut self.out);
-            }
+        for id in seated {
+            // A blank line between the round that ended (or the old bank) and this lobby.
+            self.out.extend_from_slice(b"\r\n");
+            session::lobby_line(here, &mut self.out);
             self.flush(id, io);
         }
     }

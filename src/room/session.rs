@@ -645,12 +645,13 @@ impl Session {
         }
         let code = shared.secrets.code();
         wire::hello(out, &name, &quiz.how_to_answer, quiz.settings.reveal, &code);
-        self.take_seat(name, keys, code, now, shared, out);
+        self.take_seat(name, keys, code, now, shared, out, true);
     }
 
     /// Seats the student under `name` (a new attempt, numbered on from the name's last, with
-    /// resume code `code`) and starts it: the first question (self-paced), or the lobby, or
-    /// (live, under way) the next question to open.
+    /// resume code `code`) and starts it: the first question (self-paced), or the lobby (with
+    /// how many are there if `announce`), or (live, under way) the next question to open.
+    #[allow(clippy::too_many_arguments)]
     fn take_seat(
         &mut self,
         name: String,
@@ -659,6 +660,7 @@ impl Session {
         now: Instant,
         shared: &mut Shared,
         out: &mut Vec<u8>,
+        announce: bool,
     ) {
         let quiz = &shared.quiz;
         let attempt = shared.roster.taken(keys).attempts + 1;
@@ -706,7 +708,9 @@ impl Session {
                 if let Some(live) = shared.live.as_mut() {
                     live.lobby_changed(now);
                 }
-                lobby_line(shared.roster.len(), out);
+                if announce {
+                    lobby_line(shared.roster.len(), out);
+                }
                 self.set_state(State::Waiting { seat });
             }
             Some(_) => {
@@ -1395,6 +1399,7 @@ impl Session {
 
     /// Live: the round is over and a new one is in its lobby; a student still connected
     /// (after [`Transition::Over`]) takes a seat in it, under the same name and resume code.
+    /// Writes nothing unless refused a seat.
     pub fn rejoin(&mut self, now: Instant, shared: &mut Shared, out: &mut Vec<u8>) {
         if self.state != State::Between {
             return;
@@ -1408,9 +1413,8 @@ impl Session {
             return self.set_state(State::Done);
         }
         let code = std::mem::take(&mut self.code);
-        // A blank line between the round that ended and the next one's lobby.
-        out.extend_from_slice(b"\r\n");
-        self.take_seat(name, keys, code, now, shared, out);
+        // Seated silently: the room tells everyone how many are here once all are seated.
+        self.take_seat(name, keys, code, now, shared, out, false);
     }
 }
 

@@ -901,14 +901,14 @@ impl Room {
             self.shared.finish_parked(status, now);
             self.record_finished(io);
             self.shared.new_game();
-            self.rejoin_all(now, io);
+            self.rejoin_all(None, now, io);
         }
     }
 
     /// Live: seats every student still here after a round in the new round's lobby, then
     /// tells each how many are there (all of them, not the count when their own seat was
     /// taken).
-    fn rejoin_all(&mut self, now: Instant, io: &mut dyn Io) {
+    fn rejoin_all(&mut self, why: Option<&str>, now: Instant, io: &mut dyn Io) {
         let mut seated = Vec::new();
         for id in 0..self.members.len() {
             let Some(Some(Member {
@@ -934,6 +934,9 @@ impl Room {
             live.lobby_told();
         }
         for id in seated {
+            if let Some(why) = why {
+                crate::wire::line(&mut self.out, why);
+            }
             // A blank line between the round that ended (or the old bank) and this lobby.
             self.out.extend_from_slice(b"\r\n");
             session::lobby_line(here, &mut self.out);

@@ -1381,8 +1381,7 @@ impl Session {
     /// Live: the teacher is switching banks while this student waits in the lobby. Nothing was
     /// asked, so their seat goes without a row, and the room seats them in the new game's
     /// lobby ([`Session::rejoin`]) under the same name and code.
-    /// True if they were in the lobby (and are now to be seated again).
-    pub fn leave_lobby(&mut self, shared: &mut Shared) -> bool {
+    pub fn leave_lobby(&mut self, shared: &mut Shared) {
         if let State::Waiting { seat } = self.state
             && let Some(s) = shared.roster.unseat(seat)
         {
@@ -1391,9 +1390,6 @@ impl Session {
             self.name = s.name;
             self.code = s.code;
             self.set_state(State::Between);
-            true
-        } else {
-            false
         }
     }
 

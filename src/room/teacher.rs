@@ -403,16 +403,14 @@ impl Room {
         let waiting = self.shared.roster.parked();
         self.shared.finish_parked(Status::Ended, now);
         self.record_finished(io);
-        let mut lobby = Vec::new();
         if in_lobby {
-            for (id, member) in self.members.iter_mut().enumerate() {
+            for member in self.members.iter_mut() {
                 if let Some(Member {
                     role: Role::Student(session),
                     ..
                 }) = member
-                    && session.leave_lobby(&mut self.shared)
                 {
-                    lobby.push(id);
+                    session.leave_lobby(&mut self.shared);
                 }
             }
         }
@@ -421,12 +419,8 @@ impl Room {
         // A new quiz: nobody has taken it yet.
         self.shared.roster.forget_taken();
         self.shared.new_game();
-        if !lobby.is_empty() {
-            let changed = format!("The teacher changed the quiz to {title}.\r\n");
-            for id in lobby {
-                io.send(id, changed.as_bytes());
-            }
-            self.rejoin_all(now, io);
+        if in_lobby {
+            self.rejoin_all(Some(&format!("The teacher changed the quiz to {title}.")), now, io);
         }
         match source {
             BankSource::Files(paths) => self.origin = Origin::Files(paths),

@@ -813,6 +813,9 @@ fn a_live_class_waiting_for_the_next_round_can_be_given_another_bank() {
     c.take(alice);
     c.take(t);
     // Between rounds, everyone is in the next lobby: the switch goes through, and they stay.
+    // Someone still at name> is told nothing (they are not in the lobby yet).
+    let naming = c.student();
+    c.take(naming);
     assert_eq!(
         c.send(t, "load other.txt"),
         "ok: 2 questions; now serving files\r\nadmin> "
@@ -823,6 +826,7 @@ fn a_live_class_waiting_for_the_next_round_can_be_given_another_bank() {
         "{shown}"
     );
     assert_eq!(c.io.rows.len(), 2, "nothing recorded for the lobby");
+    assert_eq!(c.take(naming), "");
     assert!(!c.closed(alice) && !c.closed(bob));
     assert_eq!(
         c.room.counters().started,

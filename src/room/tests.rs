@@ -951,6 +951,21 @@ fn a_live_resume_into_the_open_question_shows_the_time_left_on_the_room_clock() 
 }
 
 #[test]
+fn a_question_that_closes_with_nobody_left_tells_the_console_nobody() {
+    let mut c = Class::new(live(None, Scoring::Count));
+    let t = c.teacher();
+    c.room.handle_window(t, 200);
+    let (alice, _) = c.named("alice");
+    start(&mut c, t);
+    c.take(t);
+    // Her only student leaves before answering: nothing is left to rank.
+    c.drop_conn(alice);
+    c.secs(30);
+    let told = c.take(t);
+    assert!(told.contains("Top: nobody yet"), "{told}");
+}
+
+#[test]
 fn live_time_and_score_follow_the_room_clock_and_count_what_each_student_was_asked() {
     let mut c = Class::new(live(None, Scoring::Count));
     let t = c.teacher();

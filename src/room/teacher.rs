@@ -420,7 +420,11 @@ impl Room {
         self.shared.roster.forget_taken();
         self.shared.new_game();
         if in_lobby {
-            self.rejoin_all(Some(&format!("The teacher changed the quiz to {title}.")), now, io);
+            self.rejoin_all(
+                Some(&format!("The teacher changed the quiz to {title}.")),
+                now,
+                io,
+            );
         }
         match source {
             BankSource::Files(paths) => self.origin = Origin::Files(paths),

@@ -37,15 +37,36 @@ pub struct Config {
     pub banks: Vec<PathBuf>,
     /// A title that replaces the bank's, kept across `load` and `reload`.
     pub title: Option<String>,
+    /// The journal ([`crate::journal`]); `None`: none (`--journal off`).
+    pub journal: Option<PathBuf>,
+    /// When the journal is forced to the disk.
+    pub journal_sync: crate::journal::Sync,
+    /// Attempts a journal holds from another bank are recorded as interrupted and the server
+    /// starts afresh (without it, it refuses to start).
+    pub journal_fresh: bool,
+}
+
+/// The journal's default place for `results`: beside it (`results.csv.journal`), or none when
+/// the results go to a device such as `/dev/null` (nothing is kept, so nothing to recover).
+pub fn default_journal(results: &std::path::Path) -> Option<PathBuf> {
+    use std::os::unix::fs::FileTypeExt;
+    match std::fs::metadata(results) {
+        Ok(meta) if meta.file_type().is_char_device() || meta.file_type().is_fifo() => None,
+        _ => Some(crate::journal::Journal::beside(results)),
+    }
 }
 
 impl Config {
     /// Settings with the defaults the binary uses, for `quiz`.
     pub fn new(listen: impl Into<String>, quiz: Quiz, results: impl Into<PathBuf>) -> Config {
+        let results = results.into();
         Config {
             listen: listen.into(),
             quiz,
-            results: results.into(),
+            journal: default_journal(&results),
+            journal_sync: crate::journal::Sync::Always,
+            journal_fresh: false,
+            results,
             max_clients: None,
             max_per_address: Some(crate::limits::MAX_PER_ADDRESS),
             output_cap: crate::limits::OUTPUT_CAP,

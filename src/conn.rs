@@ -67,6 +67,9 @@ pub struct Conn {
     pub write_interest: bool,
     pub bytes_in: u64,
     pub bytes_out: u64,
+    /// Unique over the server's life (slab keys are reused): output held for a turn goes to
+    /// this connection only if it is still the one under its key.
+    pub serial: u64,
 }
 
 impl Conn {
@@ -86,6 +89,7 @@ impl Conn {
             write_interest: false,
             bytes_in: 0,
             bytes_out: 0,
+            serial: 0,
         }
     }
 
@@ -168,6 +172,8 @@ impl Conn {
 /// the loop acts on after the room returns.
 pub(crate) struct Net {
     pub(crate) conns: Slab<Conn>,
+    /// The journal, committed once per loop turn before the turn's output is released.
+    pub(crate) journal: Option<crate::journal::Journal>,
     pub(crate) registry: Registry,
     pub(crate) results: Results,
     /// Output for the connection being read, sent once its input is handled (one `write` per
@@ -195,6 +201,15 @@ pub(crate) struct Net {
     pub(crate) stats: NetStats,
     pub(crate) output_cap: usize,
     pub(crate) linger: Duration,
+    /// With a journal: output is held for the loop turn, and sent ([`Net::release`]) only once
+    /// the turn's records are on disk, so nobody reads a verdict the disk does not have.
+    pub(crate) hold: bool,
+    /// Output held this turn: connection, its serial, and the bytes' range in `held_bytes`, in
+    /// the order it was sent.
+    pub(crate) held: Vec<(usize, u64, usize, usize)>,
+    pub(crate) held_bytes: Vec<u8>,
+    /// The next connection's serial.
+    pub(crate) next_serial: u64,
 }
 
 impl Net {
@@ -216,9 +231,20 @@ impl Net {
             conns,
             out,
             registry,
+            hold,
+            held,
+            held_bytes,
             ..
         } = self;
         let fresh: &[u8] = fresh.unwrap_or(out);
+        if *hold {
+            if let Some(conn) = conns.get(key) {
+                let start = held_bytes.len();
+                held_bytes.extend_from_slice(fresh);
+                held.push((key, conn.serial, start, held_bytes.len()));
+            }
+            return;
+        }
         let Some(conn) = conns.get_mut(key) else {
             return;
         };
@@ -269,6 +295,31 @@ impl Net {
             }
             conn.write_interest = want_write;
         }
+    }
+
+    /// Sends the output held this turn (the journal has its records on disk), in order.
+    pub(crate) fn release(&mut self) {
+        if self.held.is_empty() {
+            return;
+        }
+        let mut held = std::mem::take(&mut self.held);
+        let mut bytes = std::mem::take(&mut self.held_bytes);
+        self.hold = false;
+        for &(key, serial, start, end) in &held {
+            if self.conns.get(key).is_some_and(|c| c.serial == serial) {
+                self.push(key, Some(&bytes[start..end]));
+            }
+        }
+        self.hold = true;
+        held.clear();
+        bytes.clear();
+        if bytes.capacity() > crate::limits::OUT_KEEP * 64 {
+            // A burst (a broadcast to a large class) need not stay allocated.
+            bytes = Vec::new();
+            held = Vec::new();
+        }
+        self.held = held;
+        self.held_bytes = bytes;
     }
 
     /// Tells the decoders of the consoles that hid or showed input ([`Io::hide_input`]).
@@ -350,6 +401,7 @@ impl Io for Outbox<'_> {
             stats.bytes_in += conn.bytes_in;
             stats.bytes_out += conn.bytes_out;
         }
+        stats.journal = self.net.journal.as_ref().map(|j| j.stats.clone());
         stats
     }
 

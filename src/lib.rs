@@ -44,6 +44,7 @@ pub mod bank;
 pub mod config;
 pub mod conn;
 pub mod console;
+pub mod journal;
 pub mod limits;
 pub mod quiz;
 pub mod random;

@@ -174,6 +174,18 @@ pub const MAX_TOP: usize = 100;
 
 // --- Banks and quizzes -------------------------------------------------------------------
 
+/// The journal is rewritten as a snapshot of what is open once it is over this size (and
+/// twice its last snapshot): it never grows without bound over a day of quizzes.
+pub const JOURNAL_COMPACT: u64 = 64 * 1024 * 1024;
+/// Space reserved past the journal's end, so that appending does not allocate each turn and
+/// a disk filling up meets the reservation, not a record.
+pub const JOURNAL_PREALLOCATE: u64 = 4 * 1024 * 1024;
+/// Records kept in memory while the disk refuses them (then given up, with an error: the
+/// results file still gets every row).
+pub const JOURNAL_BACKLOG_MAX: usize = 64 * 1024 * 1024;
+/// The largest journal read at start-up (compaction keeps real ones far smaller).
+pub const JOURNAL_MAX_READ: u64 = 1024 * 1024 * 1024;
+
 /// Largest bank file read, in bytes (a 100,000-question bank is ~15 MB).
 pub const MAX_BANK_BYTES: u64 = 64 * 1024 * 1024;
 /// Largest bank, all its files together, read while students are being served (the console's

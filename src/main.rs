@@ -57,6 +57,22 @@ struct Cli {
     #[arg(long, value_name = "PATH", default_value = "results.csv")]
     results: PathBuf,
 
+    /// The crash journal: every answer is on disk before its verdict is sent, and a restart
+    /// after a crash lets every student carry on (default: beside the results file, its name
+    /// with `.journal` added); `off` for none.
+    #[arg(long, value_name = "PATH|off")]
+    journal: Option<PathBuf>,
+
+    /// When the journal is forced to the disk: `always` (every loop turn, before its replies;
+    /// survives a power cut) or `never` (survives the process being killed, not a power cut).
+    #[arg(long, value_name = "WHEN", value_enum, default_value = "always")]
+    journal_sync: quizd::journal::Sync,
+
+    /// The journal holds attempts from another bank: record them as interrupted (answers
+    /// kept) and start afresh, instead of refusing to start.
+    #[arg(long)]
+    journal_fresh: bool,
+
     /// Most students connected at once (default: the open-file limit minus a small reserve).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     max_clients: Option<u32>,
@@ -226,6 +242,13 @@ fn main() -> ExitCode {
     config.handle_signals = true;
     config.banks = cli.banks.clone();
     config.title = cli.title.clone();
+    match &cli.journal {
+        Some(path) if path.as_os_str().eq_ignore_ascii_case("off") => config.journal = None,
+        Some(path) => config.journal = Some(path.clone()),
+        None => {}
+    }
+    config.journal_sync = cli.journal_sync;
+    config.journal_fresh = cli.journal_fresh;
     if !cli.admin_listen.eq_ignore_ascii_case("off") {
         config.admin_listen = Some(cli.admin_listen.clone());
         let from_env = std::env::var("QUIZD_ADMIN_TOKEN")

@@ -274,6 +274,27 @@ impl Quiz {
     /// The seed of a name's `attempt`th attempt (from 1): fixed by `--seed`, the name and the
     /// attempt (so a run can be replayed, and a retake is not the same quiz again), otherwise
     /// drawn from `rng`, the room's generator.
+    /// A hash (FNV-1a, 64 bits) of every question, all it holds (text, options, answers,
+    /// feedback, where it came from): the journal's way to know, at a restart, that attempts
+    /// drawn from this bank can carry on with the bank given now.
+    pub fn fingerprint(&self) -> u64 {
+        struct Fnv(u64);
+        impl std::fmt::Write for Fnv {
+            fn write_str(&mut self, s: &str) -> std::fmt::Result {
+                for &b in s.as_bytes() {
+                    self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+                }
+                Ok(())
+            }
+        }
+        let mut h = Fnv(0xcbf2_9ce4_8422_2325);
+        for q in &self.questions {
+            let _ = std::fmt::Write::write_fmt(&mut h, format_args!("{:?}\n", q.kind));
+            let _ = std::fmt::Write::write_fmt(&mut h, format_args!("{:?}\n", q.text));
+        }
+        h.0
+    }
+
     pub fn attempt_seed(&self, name: &str, attempt: u32, rng: &mut fastrand::Rng) -> u64 {
         match self.settings.seed {
             Some(seed) => {

@@ -29,6 +29,14 @@ pub enum Secrets {
     Seeded(fastrand::Rng),
 }
 
+/// A run's id (the first half of its attempt ids): from the OS, so two runs sharing a results
+/// file do not draw the same one.
+pub fn run_id() -> u32 {
+    let mut bytes = [0u8; 4];
+    Secrets::Os.fill(&mut bytes);
+    u32::from_le_bytes(bytes)
+}
+
 impl Secrets {
     /// Fills `bytes` with secret randomness.
     fn fill(&mut self, bytes: &mut [u8]) {

@@ -26,8 +26,7 @@ use crate::room::roster::Attempt;
 use crate::text::percent;
 
 /// The header line; its column names are a stable interface (spreadsheets, scripts).
-pub const HEADER: &str =
-    "finished_at,name,peer,quiz,score,max,percent,duration_s,answers,status,attempt,points";
+pub const HEADER: &str = "finished_at,name,peer,quiz,score,max,percent,duration_s,answers,status,attempt,points,attempt_id";
 
 /// Where finished attempts go.
 #[derive(Debug)]
@@ -112,6 +111,14 @@ impl Results {
     /// How many rows wait to be written.
     pub fn unwritten(&self) -> usize {
         self.pending.len()
+    }
+
+    /// Forces the rows written so far to the disk (before the journal forgets their records).
+    pub fn sync(&mut self) -> io::Result<()> {
+        match self.file.as_mut() {
+            Some(file) => file.sync_data(),
+            None => Ok(()),
+        }
     }
 
     /// Writes the rows that wait, if any. Costs nothing (no system call) when none wait.
@@ -341,6 +348,9 @@ pub fn row(attempt: &Attempt, quiz: &Quiz, finished_at: SystemTime) -> String {
         } else {
             String::new()
         },
+        // Last, so it is found without parsing the quoted columns (see
+        // `journal::ids_in_results`).
+        attempt.id.to_string(),
     ];
     let mut line = fields.join(",");
     line.push_str("\r\n");
@@ -457,6 +467,10 @@ mod tests {
 
     fn attempt(name: &str) -> Attempt {
         Attempt {
+            id: crate::journal::AttemptId {
+                run: 0x3fa2_c91b,
+                number: 17,
+            },
             name: name.into(),
             attempt: 1,
             points: 0,
@@ -487,9 +501,9 @@ mod tests {
         let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000);
         assert_eq!(
             row(&attempt("alice"), &quiz(), t),
-            "2026-11-18T11:06:40Z,alice,127.0.0.1:5000,sockets,2,3,67,61.2,1:a 2:- 4:b,completed,1,\r\n"
+            "2026-11-18T11:06:40Z,alice,127.0.0.1:5000,sockets,2,3,67,61.2,1:a 2:- 4:b,completed,1,,3fa2c91b-17\r\n"
         );
-        assert_eq!(HEADER.split(',').count(), 12);
+        assert_eq!(HEADER.split(',').count(), 13);
     }
 
     #[test]
@@ -800,7 +814,7 @@ mod tests {
         assert_eq!(names_in(&path), ["alice"]);
         let text = fs::read_to_string(&path).expect("read results");
         assert!(
-            text.ends_with(",completed,1,\r\n") && text.lines().count() == 2,
+            text.ends_with(",completed,1,,3fa2c91b-17\r\n") && text.lines().count() == 2,
             "{text:?}"
         );
     }

@@ -25,6 +25,7 @@ use slab::Slab;
 
 use crate::config::Config;
 use crate::conn::{Conn, Net, Outbox, Phase};
+use crate::journal::{Journal, recover};
 use crate::limits::{
     self, ACCEPT_BUDGET, ACCEPT_PAUSE_MAX, ACCEPT_PAUSE_MIN, CONSOLE_BUFFERS,
     CONSOLE_LINES_PER_TURN, CONSOLE_OUTPUT_CAP, LISTEN_BACKLOG, MAX_CONSOLE_SOCKETS, MAX_TEACHERS,
@@ -55,6 +56,9 @@ pub enum StartError {
     AdminListen { addr: String, error: io::Error },
     /// The results file could not be opened.
     Results { path: String, error: io::Error },
+    /// The journal could not be opened, or holds what cannot be carried on (the message says
+    /// what to do).
+    Journal(String),
     /// The poll instance or signal handling could not be set up.
     Setup(io::Error),
 }
@@ -80,6 +84,7 @@ impl fmt::Display for StartError {
                 )
             }
             StartError::Setup(error) => write!(f, "cannot start: {}", describe_io_error(error)),
+            StartError::Journal(message) => f.write_str(message),
         }
     }
 }
@@ -241,7 +246,7 @@ impl Server {
             })?),
             None => None,
         };
-        let results = Results::open(&config.results).map_err(|error| StartError::Results {
+        let mut results = Results::open(&config.results).map_err(|error| StartError::Results {
             path: config.results.display().to_string(),
             error,
         })?;
@@ -288,7 +293,7 @@ impl Server {
         }
         let now = Instant::now();
         let rng = crate::random::quiz_rng(quiz.settings.seed);
-        let room = Room::new(
+        let mut room = Room::new(
             RoomConfig {
                 quiz,
                 admin_token: config.admin_token,
@@ -298,13 +303,31 @@ impl Server {
                 rng,
                 secrets: crate::random::Secrets::Os,
                 parked_per_address: config.max_per_address,
+                journal: config.journal.is_some(),
+                run: crate::random::run_id(),
             },
             now,
         );
+        let journal = match &config.journal {
+            Some(path) => {
+                let opened =
+                    Journal::open(path, config.journal_sync).map_err(StartError::Journal)?;
+                Some(
+                    recover(opened, &mut room, &mut results, config.journal_fresh, now)
+                        .map_err(StartError::Journal)?,
+                )
+            }
+            None => None,
+        };
         Ok(Server {
             poll,
             room,
             net: Net {
+                hold: journal.is_some(),
+                journal,
+                held: Vec::new(),
+                held_bytes: Vec::new(),
+                next_serial: 1,
                 conns: Slab::new(),
                 registry,
                 results,
@@ -389,6 +412,7 @@ impl Server {
                     ADMIN_LISTENER => self.accept_teachers(now),
                     SIGNALS => {
                         if self.on_signals(now) == Some(Stopped::Forced) {
+                            self.commit();
                             let closed = self.net.results.close();
                             log::warn!("stopped at once: {closed}");
                             return Ok(Stopped::Forced);
@@ -404,7 +428,10 @@ impl Server {
             }
             self.read_again(now);
             self.fire_timers(Instant::now());
+            // The turn's records on disk, then its output; what closing brings, the same.
+            self.commit();
             self.sweep(Instant::now());
+            self.commit();
             // The global output budget is only as good as this sum (debug builds check it).
             debug_assert_eq!(
                 self.net.backlog_total,
@@ -426,7 +453,11 @@ impl Server {
 
     /// How long poll may sleep: until the nearest deadline (none: block; overdue: zero).
     fn poll_timeout(&self, now: Instant) -> Option<Duration> {
-        if !self.net.ready.is_empty() || self.accept_more.contains(&true) {
+        if !self.net.ready.is_empty()
+            || self.accept_more.contains(&true)
+            || !self.net.to_close.is_empty()
+            || !self.net.held.is_empty()
+        {
             return Some(Duration::ZERO);
         }
         [
@@ -514,6 +545,8 @@ impl Server {
         };
         self.room
             .handle_close(key, Status::Disconnected, now, &mut io);
+        // What was held for it this turn is dropped with the rest of its output.
+        self.net.held.retain(|&(k, ..)| k != key);
         if let Some(conn) = self.net.conns.get_mut(key) {
             let before = conn.pending();
             conn.replace_pending(&format!(
@@ -713,6 +746,8 @@ impl Server {
         let _ = stream.set_nodelay(true);
         log::debug!("{peer} connected");
         let mut conn = Conn::new(stream, peer, door);
+        conn.serial = self.net.next_serial;
+        self.net.next_serial += 1;
         // Telnet options first (8-bit input, the window size), then the greeting.
         self.net.out.extend_from_slice(conn.decoder.opening());
         self.net.conns.insert(conn);
@@ -927,6 +962,8 @@ impl Server {
     /// attempt), then it is deregistered and its slot freed.
     fn sweep(&mut self, now: Instant) {
         while !self.net.to_close.is_empty() {
+            // Output held for these connections goes into their last flush.
+            self.commit();
             for key in std::mem::take(&mut self.net.to_close) {
                 let status = match self.net.conns.get(key) {
                     Some(conn) => conn.closing.unwrap_or(Status::Disconnected),
@@ -968,6 +1005,58 @@ impl Server {
         if let Some((_, pause)) = self.accept_paused {
             self.accept_paused = Some((now, pause));
             self.accept_all(now);
+        }
+    }
+
+    /// Writes the turn's journal records in one write and one `fdatasync`, then sends the
+    /// output held meanwhile; compacts the journal when it has grown or nothing is open.
+    fn commit(&mut self) {
+        if let (Some(journal), Some(buf)) = (self.net.journal.as_mut(), self.room.journal_mut())
+            && (!buf.is_empty() || journal.is_failing())
+        {
+            journal.commit(buf);
+            buf.clear();
+            if buf.capacity() > 4 * OUT_KEEP * 16 {
+                *buf = Vec::new();
+            }
+        }
+        self.net.release();
+        // Sending may have put connections over their cap.
+        if !self.net.over_cap.is_empty() {
+            self.after_room(Instant::now());
+        }
+        self.compact();
+    }
+
+    /// Rewrites the journal as a snapshot of what is open, once it has outgrown the last
+    /// one or when nothing is open and records were added since; never while rows wait for
+    /// the results file (their records are all that keeps them).
+    fn compact(&mut self) {
+        let Some(journal) = self.net.journal.as_mut() else {
+            return;
+        };
+        let idle = self.room.journal_idle() && journal.grew();
+        if !(idle || journal.wants_compaction()) || self.net.results.has_pending() {
+            return;
+        }
+        if let Err(e) = self.net.results.sync() {
+            log::warn!("cannot sync the results file before compacting the journal: {e}");
+            journal.postpone();
+            return;
+        }
+        let mut snapshot = Vec::new();
+        self.room.journal_snapshot(&mut snapshot);
+        let before = journal.size();
+        match journal.rewrite(&snapshot) {
+            Ok(()) => log::debug!(
+                "journal compacted: {before} -> {} bytes ({} attempt(s) open)",
+                journal.size(),
+                self.room.in_quiz()
+            ),
+            Err(e) => log::warn!(
+                "cannot compact the journal {}: {e}; it goes on growing until it can",
+                journal.path().display()
+            ),
         }
     }
 
@@ -1021,6 +1110,8 @@ impl Server {
         self.sweep(now);
         // Anything that parked since (nothing should): recorded now.
         self.with_room(None, now, |room, io| room.handle_shutdown(now, io));
+        // Every attempt is recorded: the journal is emptied once the rows are synced.
+        self.commit();
         let (finished, answers) = (self.room.counters().finished, self.room.counters().answers);
         let closed = self.net.results.close();
         log::info!("stopped: {finished} attempt(s) finished, {answers} answers, {closed}");

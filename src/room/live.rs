@@ -159,6 +159,18 @@ impl Live {
         Some(Live::new(order, quiz.settings.time_limit, settings))
     }
 
+    /// A game brought back from the journal after a crash: between questions, after question
+    /// `closed` (`None`: in the lobby), waiting for the teacher's `next` (or `start`).
+    pub fn restored(&mut self, closed: Option<usize>) {
+        self.phase = match closed {
+            Some(index) => Phase::Closed {
+                index,
+                advance_at: None,
+            },
+            None => Phase::Lobby,
+        };
+    }
+
     /// When the last question opened.
     pub fn last_opened(&self) -> Option<Instant> {
         self.last_opened

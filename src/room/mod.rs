@@ -22,6 +22,7 @@
 //! announcing it (`Quiz over`, a verdict) is [`Io::send`]; bytes for one connection go out in
 //! order; [`Io::close`] comes after the last bytes for that connection, and nothing follows it.
 
+mod journal;
 pub mod live;
 pub mod roster;
 pub mod session;
@@ -46,6 +47,8 @@ use live::{Live, Transition};
 use roster::{Attempt, Counters, Status};
 use session::Session;
 use shared::Shared;
+
+pub use journal::Restored;
 
 /// A connection's id: unique among open connections, reused once one is closed (the server's
 /// slab key).
@@ -146,6 +149,8 @@ pub struct NetStats {
     pub peak_connections: usize,
     pub bytes_in: u64,
     pub bytes_out: u64,
+    /// What the journal did (`None`: no journal).
+    pub journal: Option<crate::journal::JournalStats>,
 }
 
 /// What a room starts with.
@@ -167,6 +172,10 @@ pub struct RoomConfig {
     /// Dropped attempts one address may keep waiting (`--max-per-address`; `None`: no
     /// limit but [`crate::limits::MAX_PARKED_SEATS`] in all).
     pub parked_per_address: Option<usize>,
+    /// Whether the room writes journal records ([`Room::journal_mut`]).
+    pub journal: bool,
+    /// This run's id, the first half of every attempt id (random outside tests).
+    pub run: u32,
 }
 
 /// Where the quiz being served came from.
@@ -194,6 +203,8 @@ impl RoomConfig {
             rng: fastrand::Rng::with_seed(seed),
             secrets: Secrets::Seeded(fastrand::Rng::with_seed(seed.wrapping_add(1))),
             parked_per_address: Some(crate::limits::MAX_PER_ADDRESS),
+            journal: false,
+            run: seed as u32,
         }
     }
 }
@@ -355,6 +366,12 @@ pub struct Room {
     token_gates: TokenGates,
     token_timeout: Duration,
     started: Instant,
+    /// Journal records not yet taken by the server (`None`: no journal).
+    journal: Option<Vec<u8>>,
+    /// The live game's round and phase as last journaled.
+    journaled_live: Option<(u32, crate::journal::record::LivePhase)>,
+    /// The instant the current handler was called with (the journal's clocks count from it).
+    now: Instant,
 }
 
 impl Room {
@@ -363,6 +380,7 @@ impl Room {
             shared: {
                 let mut shared = Shared::new(config.quiz, config.rng, config.secrets);
                 shared.roster.parked_per_address = config.parked_per_address;
+                shared.roster.run = config.run;
                 shared
             },
             members: Vec::new(),
@@ -384,6 +402,22 @@ impl Room {
             token_gates: TokenGates::default(),
             token_timeout: config.token_timeout,
             started: now,
+            journal: config.journal.then(Vec::new),
+            journaled_live: None,
+            now,
+        }
+    }
+
+    /// Where the quiz came from, in words (`bundled`, the files, `NAME (uploaded)`).
+    fn origin_text(&self) -> String {
+        match &self.origin {
+            Origin::Bundled => "the bundled questions".into(),
+            Origin::Files(paths) => paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
+            Origin::Upload(name) => format!("{name} (uploaded)"),
         }
     }
 
@@ -417,6 +451,7 @@ impl Room {
     /// OpenSSH's `MaxStartups` drops unauthenticated connections), so silent connections cannot
     /// lock the teacher out. False if every console is past the token.
     pub fn make_room_for_console(&mut self, now: Instant, io: &mut dyn Io) -> bool {
+        self.now = now;
         let mut waiting: Vec<(IpAddr, Instant, ConnId)> = Vec::new();
         for &id in &self.consoles {
             if let Some(Some(Member {
@@ -497,6 +532,7 @@ impl Room {
         now: Instant,
         io: &mut dyn Io,
     ) {
+        self.now = now;
         let role = match door {
             Door::Student => {
                 self.students += 1;
@@ -540,6 +576,7 @@ impl Room {
 
     /// One input line from connection `id` (decoded, without its line end).
     pub fn handle_line(&mut self, id: ConnId, line: &str, now: Instant, io: &mut dyn Io) {
+        self.now = now;
         let Some(Some(member)) = self.members.get_mut(id) else {
             return;
         };
@@ -620,6 +657,7 @@ impl Room {
 
     /// Connection `id` sent a line over [`crate::limits::MAX_LINE`].
     pub fn handle_too_long(&mut self, id: ConnId, now: Instant, io: &mut dyn Io) {
+        self.now = now;
         let Some(Some(member)) = self.members.get_mut(id) else {
             return;
         };
@@ -632,6 +670,7 @@ impl Room {
 
     /// Connection `id` asked to leave (telnet's Ctrl-C, or Ctrl-D on an empty line).
     pub fn handle_leave(&mut self, id: ConnId, now: Instant, io: &mut dyn Io) {
+        self.now = now;
         let Some(Some(member)) = self.members.get_mut(id) else {
             return;
         };
@@ -652,6 +691,7 @@ impl Room {
     /// Connection `id` is gone (`Disconnected`: it dropped, or the server closed it; a student
     /// mid-quiz keeps their seat for the resume window). Nothing more is sent to it.
     pub fn handle_close(&mut self, id: ConnId, status: Status, now: Instant, io: &mut dyn Io) {
+        self.now = now;
         let Some(member) = self.members.get_mut(id).and_then(Option::take) else {
             return;
         };
@@ -663,6 +703,7 @@ impl Room {
     /// Fires every deadline that has passed by `now`: question clocks, name and token timeouts,
     /// resume windows, the live game's clock.
     pub fn handle_timeout(&mut self, now: Instant, io: &mut dyn Io) {
+        self.now = now;
         while let Some(&(at, id)) = self.timers.first() {
             if at > now {
                 break;
@@ -701,6 +742,7 @@ impl Room {
     /// The server is stopping: every student is told and their attempt recorded (`shutdown`),
     /// every waiting attempt is recorded, every console is told; all are closed.
     pub fn handle_shutdown(&mut self, now: Instant, io: &mut dyn Io) {
+        self.now = now;
         for id in 0..self.members.len() {
             let Some(Some(member)) = self.members.get_mut(id) else {
                 continue;
@@ -733,6 +775,8 @@ impl Room {
     /// Records finished attempts, then sends `id` its output; closes it if it is done,
     /// otherwise re-arms its deadline.
     fn flush(&mut self, id: ConnId, io: &mut dyn Io) {
+        // The journal first: the server commits it before any of this output goes out.
+        self.journal_member(id);
         // Rows first: a student who reads "Quiz over" has their row on disk.
         self.record_finished(io);
         if !self.out.is_empty() {
@@ -903,6 +947,7 @@ impl Room {
             self.shared.new_game();
             self.rejoin_all(None, now, io);
         }
+        self.journal_all();
     }
 
     /// Live: seats every student still here after a round in the new round's lobby, then
@@ -1000,7 +1045,13 @@ impl Room {
             return;
         }
         let Shared { finished, quiz, .. } = &mut self.shared;
+        let finished_at = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
         for attempt in finished.drain(..) {
+            if let Some(buf) = self.journal.as_mut() {
+                crate::journal::record::put_end(buf, &attempt, finished_at);
+            }
             io.record(&attempt, quiz);
             self.board.push(TopRow {
                 rank: 0,

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::bank::Response;
+use crate::journal::AttemptId;
 use crate::limits::{
     CODE_ADDRESSES, CODE_BACKOFF, CODE_BACKOFF_MAX, FREE_CODE_TRIES, MAX_NAMES_COUNTED,
     MAX_PARKED_SEATS, address_of,
@@ -56,6 +57,9 @@ pub enum Status {
     TimedOut,
     /// The server was stopped mid-attempt.
     Shutdown,
+    /// The server stopped without warning (a crash) and was started again with another bank
+    /// (`--journal-fresh`): the attempt could not carry on; its answers until then are kept.
+    Interrupted,
 }
 
 impl Status {
@@ -68,6 +72,7 @@ impl Status {
             Status::Ended => "ended",
             Status::TimedOut => "timed_out",
             Status::Shutdown => "shutdown",
+            Status::Interrupted => "interrupted",
         }
     }
 }
@@ -75,6 +80,9 @@ impl Status {
 /// One finished attempt: everything the results row needs but the wall-clock time.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Attempt {
+    /// Unique across restarts: the results `attempt_id` column, by which a row recovered from
+    /// the journal is written once.
+    pub id: AttemptId,
     pub name: String,
     /// Which of the name's attempts at this quiz it was (from 1).
     pub attempt: u32,
@@ -142,6 +150,27 @@ pub struct Seat {
     /// Live: the first question the student could answer (they joined while an earlier one
     /// was under way); earlier ones are neither asked nor counted.
     pub(super) first: usize,
+    /// The run that started the attempt (with `number`, its [`AttemptId`]).
+    pub run: u32,
+    /// Bumped when the resume code changes, so the journal writes the seat again.
+    pub(super) code_gen: u32,
+    /// What the journal last wrote of this seat (`None`: nothing yet).
+    pub(super) journaled: Option<Mark>,
+    /// A seat brought back from the journal: the time its question clock had left, which
+    /// starts running again when its student resumes.
+    pub(super) frozen: Option<Duration>,
+}
+
+/// What the journal compares to know a seat changed: cheap to take and to compare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mark {
+    pub chosen: usize,
+    pub score: u32,
+    pub index: usize,
+    pub points: u32,
+    pub answer_time: Duration,
+    pub clock: Option<Instant>,
+    pub code_gen: u32,
 }
 
 impl Seat {
@@ -181,6 +210,31 @@ impl Seat {
             number: 0,
             attempt: 1,
             first: 0,
+            run: 0,
+            code_gen: 0,
+            journaled: None,
+            frozen: None,
+        }
+    }
+
+    /// The attempt's id (its run and number).
+    pub fn id(&self) -> AttemptId {
+        AttemptId {
+            run: self.run,
+            number: self.number,
+        }
+    }
+
+    /// What the journal compares (see [`Mark`]).
+    pub fn mark(&self) -> Mark {
+        Mark {
+            chosen: self.chosen.len(),
+            score: self.score,
+            index: self.index,
+            points: self.points,
+            answer_time: self.answer_time,
+            clock: self.clock,
+            code_gen: self.code_gen,
         }
     }
 
@@ -248,6 +302,7 @@ impl Seat {
     /// of wrong codes starts again.
     pub fn reissue(&mut self, code: String) {
         self.code = code;
+        self.code_gen = self.code_gen.wrapping_add(1);
         self.wrong_codes = 0;
         self.code_waits = Vec::new();
     }
@@ -388,9 +443,45 @@ pub struct Roster {
     /// under each of its two key hashes (so a retake under a look-alike name counts too), for
     /// at most [`MAX_NAMES_COUNTED`] names.
     taken: [HashMap<u64, Taken>; 2],
+    /// This run's id: the first half of every new attempt's [`AttemptId`].
+    pub run: u32,
+    /// Journaled attempts that left without a row (a live lobby), for the journal to say so.
+    pub(super) dropped: Vec<AttemptId>,
 }
 
 impl Roster {
+    /// The highest attempt number given so far.
+    pub fn last_number(&self) -> u64 {
+        self.attempts
+    }
+
+    /// Brings back an attempt from the journal, with its own id, parked until `until` (its
+    /// student resumes it with the name and code); numbers given from now on follow it.
+    pub(super) fn restore(&mut self, mut seat: Seat, now: Instant, window: Duration) -> usize {
+        let keys = NameKeys::of(&seat.name);
+        let (run, number) = (seat.run, seat.number);
+        seat.holder = None;
+        let before = self.attempts;
+        let key = self.add_keyed(seat, keys);
+        self.attempts = before.max(number);
+        if let Some(seat) = self.seats.get_mut(key) {
+            seat.run = run;
+            seat.number = number;
+        }
+        let from = self.seats.get(key).map(|seat| address_of(seat.peer));
+        if let (Some(seat), Some(from)) = (self.seats.get_mut(key), from) {
+            let until = now + window;
+            seat.expires = Some(until);
+            seat.parked_at = Some(now);
+            self.parked.insert(until, key, from);
+        }
+        key
+    }
+
+    /// Numbers given from now on follow `n` (a restart goes on from the journal's).
+    pub(super) fn number_from(&mut self, n: u64) {
+        self.attempts = self.attempts.max(n);
+    }
     /// Attempts in progress, parked or not.
     pub fn len(&self) -> usize {
         self.seats.len()
@@ -466,6 +557,7 @@ impl Roster {
         seat.name_hashes = hashes;
         self.attempts += 1;
         seat.number = self.attempts;
+        seat.run = self.run;
         let key = self.seats.insert(seat);
         for (map, hash) in self.by_name.iter_mut().zip(hashes) {
             map.insert(hash, key);
@@ -503,6 +595,9 @@ impl Roster {
             self.parked.remove(until, key, address_of(seat.peer));
         }
         self.forget_name(seat.name_hashes, key);
+        if seat.journaled.is_some() {
+            self.dropped.push(seat.id());
+        }
         Some(seat)
     }
 
@@ -686,6 +781,7 @@ impl Roster {
         self.forget_name(seat.name_hashes, key);
         // Questions asked: from the first the student could answer (live, late) to the end.
         let max = seat.order.len().saturating_sub(seat.first) as u32;
+        let id = seat.id();
         let mut chosen = seat.chosen;
         chosen.resize(seat.order.len(), None);
         log::debug!(
@@ -698,6 +794,7 @@ impl Roster {
         );
         self.count_taken(seat.name_hashes, counters);
         finished.push(Attempt {
+            id,
             responses: seat.order.iter().copied().zip(chosen).collect(),
             attempt: seat.attempt,
             points: seat.points,

@@ -190,6 +190,16 @@ impl Session {
         self.state == State::Between
     }
 
+    /// The seat this session holds, if any.
+    pub fn seat(&self) -> Option<usize> {
+        match self.state {
+            State::Asking { seat, .. } | State::Paused { seat, .. } | State::Waiting { seat } => {
+                Some(seat)
+            }
+            _ => None,
+        }
+    }
+
     /// The instant at which [`Session::on_timeout`] wants to be called.
     pub fn next_deadline(&self) -> Option<Instant> {
         match self.state {
@@ -805,6 +815,10 @@ impl Session {
         }
         if let Some(old) = s.holder {
             shared.evicted.push(old);
+        }
+        if let Some(left) = s.frozen.take() {
+            // Brought back from the journal: its clock runs again from now.
+            s.clock = Some(now + left);
         }
         let (index, clock, name) = (s.index, s.clock, s.name.clone());
         let (score, done) = judged(s, shared.live.as_ref().map(Live::phase), index);

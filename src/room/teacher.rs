@@ -117,6 +117,8 @@ impl Room {
         };
         self.reply(id, reply, io);
         self.drain_effects(now, io);
+        // A command can move many seats at once (kick, end, code, the live game).
+        self.journal_all();
     }
 
     fn reply(&mut self, id: ConnId, reply: Reply, io: &mut dyn Io) {
@@ -431,6 +433,7 @@ impl Room {
             BankSource::Upload { name, .. } => self.origin = Origin::Upload(name),
             BankSource::Again => {}
         }
+        self.journal_new_quiz();
         log::info!("now serving '{title}': {questions}");
         if waiting > 0 {
             log::info!("{waiting} attempt(s) of students who dropped recorded as ended");

@@ -1,0 +1,150 @@
+//! Start-up after a crash: what the journal held goes back where it belongs. Rows that never
+//! reached the results file are written, once (a row already there, found by its attempt id, is
+//! not written again); attempts in progress wait, parked, for their students; a live game comes
+//! back between questions. Then the journal is rewritten as a snapshot of what is open.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use super::record::{Recovered, SeatState};
+use super::{Journal, Opened, ids_in_results};
+use crate::results::Results;
+use crate::room::Room;
+use crate::room::roster::{Attempt, Status};
+
+impl SeatState {
+    /// The row of an attempt that cannot carry on: what it answered, with `status`.
+    pub fn into_attempt(self, status: Status) -> Attempt {
+        let mut chosen = self.progress.chosen;
+        chosen.resize(self.order.len(), None);
+        Attempt {
+            id: self.id,
+            max: self.order.len().saturating_sub(self.first as usize) as u32,
+            responses: self.order.into_iter().zip(chosen).collect(),
+            name: self.name,
+            attempt: self.attempt,
+            points: self.progress.points,
+            peer: self.peer,
+            score: self.progress.score,
+            status,
+            duration: Duration::from_millis(self.progress.elapsed_ms),
+        }
+    }
+}
+
+/// Carries out what `opened` holds (see the module's text) and returns the journal, ready to
+/// append to; or, when attempts in progress were drawn from another bank and `fresh` is not
+/// set, the one line that says what to do.
+pub fn recover(
+    opened: Opened,
+    room: &mut Room,
+    results: &mut Results,
+    fresh: bool,
+    now: Instant,
+) -> Result<Journal, String> {
+    let Opened {
+        mut journal,
+        mut recovered,
+        cut: _,
+    } = opened;
+    let shown = journal.path().display().to_string();
+    let header = room.journal_header();
+    let same = recovered
+        .header
+        .as_ref()
+        .is_some_and(|h| h.fingerprint == header.fingerprint && h.live == header.live);
+    let mut interrupted = Vec::new();
+    if !same && (!recovered.seats.is_empty() || recovered.live_under_way()) {
+        let was = recovered.header.as_ref().map_or_else(
+            || "another bank".to_string(),
+            |h| {
+                format!(
+                    "{} ({} question(s){})",
+                    h.origin,
+                    h.questions,
+                    if h.live { ", live" } else { "" }
+                )
+            },
+        );
+        if !fresh {
+            return Err(format!(
+                "the journal {shown} holds {} attempt(s) in progress from {was}, not the questions given now; start quizd with those questions (and the same --mode) so the students carry on, or add --journal-fresh to record them as interrupted and start afresh",
+                recovered.seats.len()
+            ));
+        }
+        log::warn!(
+            "--journal-fresh: {} attempt(s) in progress from {was} are recorded as interrupted",
+            recovered.seats.len()
+        );
+        interrupted = std::mem::take(&mut recovered.seats)
+            .into_values()
+            .map(|seat| seat.into_attempt(Status::Interrupted))
+            .collect();
+    }
+    if !same {
+        recovered.live = None;
+    }
+    let ids = if recovered.ended.is_empty() && recovered.seats.is_empty() && interrupted.is_empty()
+    {
+        Default::default()
+    } else {
+        ids_in_results(results.path()).map_err(|e| {
+            format!(
+                "cannot read the results file {} to see which recovered rows it has: {e}",
+                results.path().display()
+            )
+        })?
+    };
+    let mut written = 0usize;
+    for ended in &recovered.ended {
+        if ids.contains(&ended.attempt.id) {
+            continue;
+        }
+        let at = SystemTime::UNIX_EPOCH + Duration::from_millis(ended.finished_at_ms);
+        results.record(&ended.attempt, room.quiz(), at);
+        written += 1;
+    }
+    for attempt in &interrupted {
+        if !ids.contains(&attempt.id) {
+            results.record(attempt, room.quiz(), SystemTime::now());
+            written += 1;
+        }
+    }
+    // An attempt whose row is in the file ended before the crash: its end is all that was lost.
+    recovered.seats.retain(|id, _| !ids.contains(id));
+    let restored = room.restore(&recovered, now);
+    if restored.seats > 0 || written > 0 || restored.live.is_some() {
+        log::warn!(
+            "recovered from the journal {shown}: {} attempt(s) in progress brought back with {} answer(s) (their students resume with name and code within {} s), {written} row(s) written that had not reached {}{}",
+            restored.seats,
+            restored.answers,
+            room.quiz().settings.resume_window.as_secs(),
+            results.path().display(),
+            restored.live.map(|l| format!("; {l}")).unwrap_or_default()
+        );
+    } else if recovered.records > 0 {
+        log::info!("journal {shown}: nothing was left open");
+    }
+    let mut snapshot = Vec::new();
+    room.journal_snapshot(&mut snapshot);
+    if results.has_pending() {
+        // Rows wait for the disk: the records that hold them stay; the snapshot follows them.
+        journal.commit(&snapshot);
+    } else {
+        let _ = results.sync();
+        if let Err(e) = journal.rewrite(&snapshot) {
+            log::warn!("cannot compact the journal {shown}: {e}; appending to it as it is");
+            journal.commit(&snapshot);
+        }
+    }
+    Ok(journal)
+}
+
+/// What is in a journal, for a test or a look: how many attempts are open and ended.
+pub fn summary(recovered: &Recovered) -> String {
+    format!(
+        "{} open, {} ended, {} record(s)",
+        recovered.seats.len(),
+        recovered.ended.len(),
+        recovered.records
+    )
+}

@@ -1112,9 +1112,18 @@ impl Server {
         self.with_room(None, now, |room, io| room.handle_shutdown(now, io));
         // Every attempt is recorded: the journal is emptied once the rows are synced.
         self.commit();
+        if let Some(journal) = self.net.journal.as_mut() {
+            journal.close();
+        }
         let (finished, answers) = (self.room.counters().finished, self.room.counters().answers);
+        let journal = self
+            .net
+            .journal
+            .as_ref()
+            .map(|j| format!("; {}", j.stats.describe(answers)))
+            .unwrap_or_default();
         let closed = self.net.results.close();
-        log::info!("stopped: {finished} attempt(s) finished, {answers} answers, {closed}");
+        log::info!("stopped: {finished} attempt(s) finished, {answers} answers, {closed}{journal}");
     }
 
     /// One info line, when something happened since the last one.

@@ -227,6 +227,8 @@ pub struct StatsView {
     pub asks_refused: u64,
     pub bytes_in: u64,
     pub bytes_out: u64,
+    /// What the journal did, in words (`off` without one).
+    pub journal: String,
     pub uptime: Duration,
 }
 
@@ -288,6 +290,13 @@ pub fn render_stats(view: &StatsView) -> Vec<String> {
         ),
         ("bytes in", bytes(view.bytes_in)),
         ("bytes out", bytes(view.bytes_out)),
+        (
+            "journal",
+            view.journal
+                .strip_prefix("journal: ")
+                .unwrap_or(&view.journal)
+                .to_string(),
+        ),
         ("uptime", human_duration(view.uptime)),
     ])
 }
@@ -518,6 +527,9 @@ mod tests {
             asks_refused: 2,
             bytes_in: 900,
             bytes_out: 1_572_864,
+            journal:
+                "journal: 3 writes, 3 fsyncs, 0.0 MiB (20 B per answer), 0 compactions, 0.0 s busy"
+                    .into(),
             uptime: Duration::from_secs(3 * 3600 + 7 * 60 + 9),
         };
         assert_eq!(
@@ -538,6 +550,7 @@ mod tests {
                 "asks:                 5 (2 refused, too fast)",
                 "bytes in:             900 B",
                 "bytes out:            1.5 MiB (1572864 B)",
+                "journal:              3 writes, 3 fsyncs, 0.0 MiB (20 B per answer), 0 compactions, 0.0 s busy",
                 "uptime:               3h07m",
             ]
         );

@@ -47,6 +47,11 @@ pub fn recover(
         cut: _,
     } = opened;
     let shown = journal.path().display().to_string();
+    // An attempt with nothing answered yet is not brought back: its student starts again, as
+    // after any drop before the first answer (they may not even have seen their code).
+    recovered
+        .seats
+        .retain(|_, seat| seat.progress.chosen.len() > seat.first as usize);
     let header = room.journal_header();
     let same = recovered
         .header
@@ -114,7 +119,8 @@ pub fn recover(
     let restored = room.restore(&recovered, now);
     if restored.seats > 0 || written > 0 || restored.live.is_some() {
         log::warn!(
-            "recovered from the journal {shown}: {} attempt(s) in progress brought back with {} answer(s) (their students resume with name and code within {} s), {written} row(s) written that had not reached {}{}",
+            "recovered from the journal {shown} in {:.2} s: {} attempt(s) in progress brought back with {} answer(s) (their students resume with name and code within {} s), {written} row(s) written that had not reached {}{}",
+            now.elapsed().as_secs_f64(),
             restored.seats,
             restored.answers,
             room.quiz().settings.resume_window.as_secs(),

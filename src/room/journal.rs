@@ -160,8 +160,6 @@ impl Room {
     pub fn restore(&mut self, recovered: &Recovered, now: Instant) -> Restored {
         let mut report = Restored::default();
         let window = self.shared.quiz.settings.resume_window;
-        // A live question open at the crash is asked again: nobody saw its verdict.
-        let mut reopen = None;
         if let (Some(state), Some(_)) = (&recovered.live, self.shared.live.as_ref()) {
             let settings = self.shared.quiz.settings.live.clone();
             if let Some(settings) = settings {
@@ -170,12 +168,10 @@ impl Room {
                     self.shared.quiz.settings.time_limit,
                     settings,
                 );
+                // A question open at the crash counts as closed then: the answers given to
+                // it count (their points are in the seats), who had not answered gets none.
                 let closed = match state.phase {
-                    LivePhase::Closed(i) => Some(i as usize),
-                    LivePhase::Open(i) => {
-                        reopen = Some(i as usize);
-                        (i as usize).checked_sub(1)
-                    }
+                    LivePhase::Closed(i) | LivePhase::Open(i) => Some(i as usize),
                     LivePhase::Lobby | LivePhase::Over => None,
                 };
                 game.restored(closed);
@@ -197,12 +193,8 @@ impl Room {
                 _ => state.order.clone().into(),
             };
             let p = &state.progress;
-            let mut chosen = p.chosen.clone();
-            let mut index = p.index as usize;
-            if let Some(open) = reopen {
-                chosen.truncate(open);
-                index = index.min(open);
-            }
+            let chosen = p.chosen.clone();
+            let index = p.index as usize;
             let mut seat = Seat::new(
                 state.name.clone(),
                 state.code.clone(),

@@ -610,6 +610,10 @@ impl Room {
             asks_refused: c.asks_refused,
             bytes_in: net.bytes_in,
             bytes_out: net.bytes_out,
+            journal: net
+                .journal
+                .as_ref()
+                .map_or_else(|| "off".to_string(), |j| j.describe(c.answers)),
             uptime: now.saturating_duration_since(self.started),
         }
     }

@@ -2067,3 +2067,169 @@ fn reload_keeps_the_given_title_and_another_bank_brings_its_own() {
         "ok: 1 question; now serving week2\r\nadmin> "
     );
 }
+
+// --- the journal ----------------------------------------------------------------------------
+
+impl Class {
+    /// A class whose room writes a journal.
+    fn journaled(settings: Settings) -> Class {
+        let mut c = Class::new(settings);
+        let config = RoomConfig {
+            admin_token: TOKEN.into(),
+            journal: true,
+            ..RoomConfig::replayable(Quiz::new(three(), c.room.quiz().settings.clone()), 7)
+        };
+        c.room = Room::new(config, c.now);
+        c
+    }
+
+    /// What the journal holds so far, read back as start-up reads it.
+    fn replay(&mut self) -> crate::journal::Recovered {
+        let mut bytes = crate::journal::record::MAGIC.to_vec();
+        bytes.extend_from_slice(self.room.journal_mut().expect("journal on"));
+        let (records, len, tail) = crate::journal::record::read_frames(&bytes);
+        assert_eq!(
+            (len, tail),
+            (bytes.len(), crate::journal::record::Tail::Clean)
+        );
+        crate::journal::Recovered::fold(records)
+    }
+
+    /// Every seat in the room is in the journal as it stands, and nothing else is.
+    fn assert_journal_is_the_room(&mut self) {
+        let recovered = self.replay();
+        let seats: Vec<&roster::Seat> = self.room.shared.roster.seats().collect();
+        assert_eq!(recovered.seats.len(), seats.len(), "{recovered:#?}");
+        for seat in seats {
+            let kept = &recovered.seats[&seat.id()];
+            assert_eq!(kept.name, seat.name);
+            assert_eq!(kept.code, seat.code);
+            assert_eq!(kept.progress.chosen, seat.chosen, "{}", seat.name);
+            assert_eq!(
+                (
+                    kept.progress.score,
+                    kept.progress.index as usize,
+                    kept.progress.points
+                ),
+                (seat.score, seat.index, seat.points),
+                "{}",
+                seat.name
+            );
+        }
+        let rows: Vec<&Attempt> = recovered.ended.iter().map(|e| &e.attempt).collect();
+        assert_eq!(
+            rows,
+            self.io.rows.iter().collect::<Vec<_>>(),
+            "every row, whole"
+        );
+    }
+}
+
+#[test]
+fn every_change_to_an_attempt_reaches_the_journal_as_it_happens() {
+    let mut c = Class::journaled(in_order());
+    let t = c.teacher();
+    let (alice, _) = c.named("alice");
+    let (bob, _) = c.named("bob");
+    let (carol, _) = c.named("carol");
+    c.assert_journal_is_the_room();
+    c.send(alice, "b");
+    c.send(bob, "a");
+    c.assert_journal_is_the_room();
+    // A clock that runs out, a drop, a new code from the teacher, a kick, a quit.
+    c.secs(31);
+    c.assert_journal_is_the_room();
+    c.drop_conn(carol);
+    c.send(t, "code carol");
+    c.assert_journal_is_the_room();
+    c.send(t, "kick bob");
+    c.send(alice, "");
+    c.send(alice, "/quit");
+    c.assert_journal_is_the_room();
+    assert_eq!(c.io.rows.len(), 2);
+}
+
+#[test]
+fn every_change_of_a_live_game_reaches_the_journal() {
+    let mut c = Class::journaled(live(None, Scoring::Speed));
+    let t = c.teacher();
+    let (ann, _) = c.named("ann");
+    let (ben, _) = c.named("ben");
+    start(&mut c, t);
+    c.secs(2);
+    c.send(ann, "b");
+    c.secs(1);
+    c.send(ben, "a");
+    c.assert_journal_is_the_room();
+    let recovered = c.replay();
+    assert_eq!(
+        recovered.live.map(|l| l.phase),
+        Some(crate::journal::record::LivePhase::Closed(0))
+    );
+    assert!(
+        recovered.seats.values().any(|s| s.progress.points > 0),
+        "the points of the closed question"
+    );
+}
+
+#[test]
+fn a_room_restored_from_a_journal_lets_a_student_carry_on_with_score_code_and_clock() {
+    let mut c = Class::journaled(in_order());
+    let (alice, hello) = c.named("alice");
+    let code = code_in(&hello);
+    c.send(alice, "b");
+    c.secs(10);
+    let recovered = c.replay();
+
+    // The server dies; a new room starts from the journal, later.
+    let mut d = Class::journaled(in_order());
+    d.now += Duration::from_secs(3600);
+    let restored = d.room.restore(&recovered, d.now);
+    assert_eq!((restored.seats, restored.answers), (1, 1));
+    assert_eq!(d.room.in_quiz(), 1, "alice's attempt waits for her");
+    let back = d.student();
+    assert!(d.send(back, "alice").ends_with("code> "));
+    let shown = d.send(back, &code);
+    assert!(
+        shown.starts_with("Welcome back, alice. Score so far: 1/1.\r\n"),
+        "{shown}"
+    );
+    assert!(shown.contains("Question 2 of 3"), "{shown}");
+    // Her clock had 30 s when last written: it runs again from her return.
+    assert!(shown.ends_with("(30 s left)\r\nanswer> "), "{shown}");
+    d.secs(29);
+    assert!(d.send(back, "b").starts_with("Correct! Score: 2/2"));
+    d.send(back, "b");
+    let row = d.row("alice").clone();
+    assert_eq!(
+        row.id,
+        recovered.seats.keys().next().copied().expect("her id")
+    );
+    assert_eq!(
+        row.responses,
+        vec![(0, Some(C(1))), (1, Some(C(1))), (2, Some(C(1)))]
+    );
+    // New attempts are numbered after hers.
+    let (_, _) = d.named("zed");
+    let zed = d
+        .room
+        .shared
+        .roster
+        .seats()
+        .find(|s| s.name == "zed")
+        .map(|s| s.number);
+    assert!(zed > Some(row.id.number), "{zed:?}");
+}
+
+#[test]
+fn an_unclaimed_restored_attempt_is_recorded_when_its_resume_window_ends() {
+    let mut c = Class::journaled(in_order());
+    let (alice, _) = c.named("alice");
+    c.send(alice, "b");
+    let recovered = c.replay();
+    let mut d = Class::journaled(in_order());
+    d.room.restore(&recovered, d.now);
+    d.secs(601);
+    let row = d.row("alice");
+    assert_eq!((row.status, row.score), (Status::Disconnected, 1));
+}

@@ -1,5 +1,5 @@
 //! Pure-core benchmarks, no sockets: the telnet decoder, the room serving one student at a
-//! time, and parsing a large bank. (`benches/serve.rs` runs whole quizzes over loopback.)
+//! time, parsing a large bank, and the journal (a record per answer, a replay at start-up). (`benches/serve.rs` runs whole quizzes over loopback.)
 
 use std::hint::black_box;
 use std::net::SocketAddr;
@@ -104,5 +104,79 @@ fn bank(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, decoder, session, bank);
+/// The journal's per-answer cost (one progress record, framed and checksummed) and start-up's
+/// replay of 19,000 attempts in progress with 5 answers each.
+fn journal(c: &mut Criterion) {
+    use quizd::bank::Response;
+    use quizd::journal::Recovered;
+    use quizd::journal::record::{self, AttemptId, MAGIC, ProgressView, SeatView, read_frames};
+    let chosen: Vec<Option<Response>> = (0..5).map(|i| Some(Response::Choice(i % 4))).collect();
+    let view = ProgressView {
+        chosen: &chosen,
+        score: 4,
+        index: 5,
+        points: 0,
+        answer_ms: 0,
+        clock_left_ms: Some(30_000),
+        elapsed_ms: 12_345,
+    };
+    let id = AttemptId {
+        run: 0x3fa2_c91b,
+        number: 12_345,
+    };
+    let mut buf = Vec::with_capacity(1 << 20);
+    c.bench_function("journal: one answer's record", |b| {
+        b.iter(|| {
+            if buf.len() > (1 << 20) - 256 {
+                buf.clear();
+            }
+            record::put_progress(&mut buf, id, 4, &view);
+        })
+    });
+    let order: Vec<u32> = (0..10).collect();
+    let mut journal = MAGIC.to_vec();
+    for n in 0..19_000u64 {
+        let id = AttemptId { run: 1, number: n };
+        record::put_seat(
+            &mut journal,
+            &SeatView {
+                id,
+                name: &format!("student-{n:06}"),
+                attempt: 1,
+                peer: "127.0.0.1:40000".parse().expect("address"),
+                code: "k7qf2m",
+                seed: n,
+                order: &order,
+                first: 0,
+                progress: ProgressView {
+                    chosen: &[],
+                    ..view
+                },
+            },
+        );
+        for i in 0..5 {
+            record::put_progress(
+                &mut journal,
+                id,
+                i,
+                &ProgressView {
+                    chosen: &chosen[..=i],
+                    ..view
+                },
+            );
+        }
+    }
+    let mut group = c.benchmark_group("journal");
+    group.sample_size(10);
+    group.throughput(Throughput::Bytes(journal.len() as u64));
+    group.bench_function("replay of 19,000 attempts in progress", |b| {
+        b.iter(|| {
+            let (records, _, _) = read_frames(&journal);
+            Recovered::fold(records).seats.len()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, decoder, session, bank, journal);
 criterion_main!(benches);

@@ -26,6 +26,8 @@
 //! - [`text`]: small text helpers: sanitising, name rules, percentages, ordinals, units.
 //! - [`random`]: the OS's secure randomness for secrets; seeded generators for the rest.
 //! - [`results`]: the results CSV, one row per attempt, written when the attempt ends.
+//! - [`journal`]: the crash journal: what changed, on disk before the turn's replies; replayed
+//!   at start-up after a crash (the room's side is `room/journal.rs`).
 //! - [`limits`]: every limit, with the README's Limits table; the open-file limit.
 //! - [`tools`]: the load generator and the raw baseline quizd is measured against; in the crate
 //!   to share its socket code and wire text, outside the server's code path.

@@ -358,6 +358,25 @@ pub fn table() -> Vec<Row> {
             "typed answer recorded",
             format!("{MAX_RESPONSE_CHARS} characters"),
         ),
+        row(
+            "the journal",
+            format!(
+                "rewritten as a snapshot past {} MiB (and twice its last snapshot), and whenever nothing is open",
+                JOURNAL_COMPACT >> 20
+            ),
+        ),
+        row(
+            "space written ahead of the journal",
+            format!("{} MiB of zeros", JOURNAL_PREALLOCATE >> 20),
+        ),
+        row(
+            "journal records the disk refuses",
+            format!("kept, up to {} MiB", JOURNAL_BACKLOG_MAX >> 20),
+        ),
+        row(
+            "journal read at start",
+            format!("{} GiB", JOURNAL_MAX_READ >> 30),
+        ),
     ]
 }
 

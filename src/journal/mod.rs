@@ -134,6 +134,17 @@ impl Journal {
             .mode(0o600)
             .open(path)
             .map_err(|e| format!("cannot open the journal {shown}: {e}"))?;
+        // One server per journal: a second one would take the first's attempts for a crash's.
+        // The lock goes with the process, however it ends.
+        if let Err(e) = lock(&file) {
+            return Err(if e.kind() == io::ErrorKind::WouldBlock {
+                format!(
+                    "the journal {shown} is in use by another quizd (one server per results file; give this one another --results or --journal)"
+                )
+            } else {
+                format!("cannot lock the journal {shown}: {e}")
+            });
+        }
         let meta = file
             .metadata()
             .map_err(|e| format!("cannot read the journal {shown}: {e}"))?;
@@ -361,6 +372,8 @@ impl Journal {
                 .truncate(true)
                 .mode(0o600)
                 .open(&tmp)?;
+            // Locked before it takes the journal's name, so no second server can open it.
+            lock(&file)?;
             // The snapshot is the state now: records a failed write left are in it already.
             file.write_all(MAGIC)?;
             file.write_all(snapshot)?;
@@ -396,6 +409,16 @@ impl Journal {
             }
         }
     }
+}
+
+/// Takes the journal's lock (`flock`, exclusive, without waiting).
+fn lock(file: &File) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a valid descriptor we own; flock takes no pointers.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// The attempt ids in a results file (its `attempt_id` column, the last), to write each

@@ -236,6 +236,7 @@ fn open_cuts_a_torn_tail_with_a_warning_and_appends_after_the_last_whole_record(
     let mut more = Vec::new();
     put_discard(&mut more, id(1));
     assert!(journal.commit(&more));
+    drop(journal);
     let again = Journal::open(&path, Sync::Always).expect("opens again");
     assert!(again.cut.is_none(), "the file is whole again");
     assert!(
@@ -267,6 +268,7 @@ fn rewrite_replaces_the_journal_with_the_snapshot() {
     put_discard(&mut snapshot, id(9));
     journal.rewrite(&snapshot).expect("rewrite");
     assert_eq!(journal.size(), (MAGIC.len() + snapshot.len()) as u64);
+    drop(journal);
     let again = Journal::open(&path, Sync::Always).expect("opens");
     assert_eq!(again.recovered.records, 1);
     assert!(!dir.0.join("j.tmp").exists());
@@ -288,5 +290,44 @@ fn ids_in_results_reads_the_last_column_whatever_the_quoted_ones_hold() {
     assert_eq!(
         ids.into_iter().collect::<Vec<_>>(),
         vec![AttemptId { run: 42, number: 7 }]
+    );
+}
+
+#[test]
+fn a_second_server_cannot_open_a_journal_in_use_even_after_a_compaction() {
+    let dir = Dir::new("locked");
+    let path = dir.0.join("j");
+    let mut first = Journal::open(&path, Sync::Never).expect("opens").journal;
+    let err = Journal::open(&path, Sync::Never).expect_err("in use");
+    assert!(err.contains("in use by another quizd"), "{err}");
+    first.rewrite(&[]).expect("rewrite");
+    let err = Journal::open(&path, Sync::Never).expect_err("still in use");
+    assert!(err.contains("in use by another quizd"), "{err}");
+    drop(first);
+    assert!(
+        Journal::open(&path, Sync::Never).is_ok(),
+        "free once its server is gone"
+    );
+}
+
+#[test]
+fn sync_never_writes_every_turn_but_never_forces_the_disk() {
+    let dir = Dir::new("never");
+    let path = dir.0.join("j");
+    let mut journal = Journal::open(&path, Sync::Never).expect("opens").journal;
+    let mut frames = Vec::new();
+    put_discard(&mut frames, id(1));
+    assert!(journal.commit(&frames));
+    assert_eq!((journal.stats.commits, journal.stats.syncs), (1, 0));
+    let mut always = Journal::open(&dir.0.join("k"), Sync::Always)
+        .expect("opens")
+        .journal;
+    assert!(always.commit(&frames));
+    assert_eq!((always.stats.commits, always.stats.syncs), (1, 1));
+    drop(journal);
+    let again = Journal::open(&path, Sync::Never).expect("opens");
+    assert_eq!(
+        again.recovered.records, 1,
+        "written, so a killed process loses nothing"
     );
 }

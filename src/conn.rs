@@ -210,6 +210,9 @@ pub(crate) struct Net {
     pub(crate) held_bytes: Vec<u8>,
     /// The next connection's serial.
     pub(crate) next_serial: u64,
+    /// [`Net::release`] is sending held pieces: a lingering connection is shut after its
+    /// last one.
+    pub(crate) releasing: bool,
 }
 
 impl Net {
@@ -234,6 +237,7 @@ impl Net {
             hold,
             held,
             held_bytes,
+            releasing,
             ..
         } = self;
         let fresh: &[u8] = fresh.unwrap_or(out);
@@ -280,7 +284,9 @@ impl Net {
             conn.paused = false;
             self.ready.push(key);
         }
-        conn.shut_when_flushed();
+        if !*releasing {
+            conn.shut_when_flushed();
+        }
         let want_write = conn.wants_write();
         if want_write != conn.write_interest {
             let interest = if want_write {
@@ -305,9 +311,20 @@ impl Net {
         let mut held = std::mem::take(&mut self.held);
         let mut bytes = std::mem::take(&mut self.held_bytes);
         self.hold = false;
+        // A connection closing has its output in several pieces: it is shut only after the
+        // last, not after the first that happens to drain.
+        self.releasing = true;
         for &(key, serial, start, end) in &held {
             if self.conns.get(key).is_some_and(|c| c.serial == serial) {
                 self.push(key, Some(&bytes[start..end]));
+            }
+        }
+        self.releasing = false;
+        for &(key, serial, ..) in &held {
+            if let Some(conn) = self.conns.get_mut(key)
+                && conn.serial == serial
+            {
+                conn.shut_when_flushed();
             }
         }
         self.hold = true;

@@ -328,6 +328,7 @@ impl Server {
                 held: Vec::new(),
                 held_bytes: Vec::new(),
                 next_serial: 1,
+                releasing: false,
                 conns: Slab::new(),
                 registry,
                 results,
@@ -1032,11 +1033,22 @@ impl Server {
     /// one or when nothing is open and records were added since; never while rows wait for
     /// the results file (their records are all that keeps them).
     fn compact(&mut self) {
-        let Some(journal) = self.net.journal.as_mut() else {
+        let Some(journal) = self.net.journal.as_ref() else {
             return;
         };
         let idle = self.room.journal_idle() && journal.grew();
-        if !(idle || journal.wants_compaction()) || self.net.results.has_pending() {
+        if idle || journal.wants_compaction() {
+            self.rewrite_journal(self.stopping.is_none());
+        }
+    }
+
+    /// Rewrites the journal as a snapshot of what is open (with the counts of attempts, or
+    /// not), once the results file is synced; not while rows wait for it.
+    fn rewrite_journal(&mut self, counts: bool) {
+        let Some(journal) = self.net.journal.as_mut() else {
+            return;
+        };
+        if self.net.results.has_pending() {
             return;
         }
         if let Err(e) = self.net.results.sync() {
@@ -1045,7 +1057,7 @@ impl Server {
             return;
         }
         let mut snapshot = Vec::new();
-        self.room.journal_snapshot(&mut snapshot);
+        self.room.journal_snapshot(&mut snapshot, counts);
         let before = journal.size();
         match journal.rewrite(&snapshot) {
             Ok(()) => log::debug!(
@@ -1110,8 +1122,12 @@ impl Server {
         self.sweep(now);
         // Anything that parked since (nothing should): recorded now.
         self.with_room(None, now, |room, io| room.handle_shutdown(now, io));
-        // Every attempt is recorded: the journal is emptied once the rows are synced.
+        // Every attempt is recorded: the journal is emptied once the rows are synced (the
+        // next run counts attempts afresh, as a clean start always has).
         self.commit();
+        if self.room.journal_idle() {
+            self.rewrite_journal(false);
+        }
         if let Some(journal) = self.net.journal.as_mut() {
             journal.close();
         }

@@ -136,6 +136,14 @@ pub enum Record {
     /// An attempt left with nothing to record (a live lobby).
     Discard(AttemptId),
     Live(LiveState),
+    /// Attempts a name (one of its two key hashes, `map` 0 or 1) has taken at this quiz, and
+    /// extra ones a teacher allowed: `--attempts` holds across a crash.
+    Taken {
+        map: u8,
+        hash: u64,
+        attempts: u32,
+        granted: u32,
+    },
 }
 
 const HEADER: u8 = b'H';
@@ -144,6 +152,7 @@ const PROGRESS: u8 = b'P';
 const END: u8 = b'E';
 const DISCARD: u8 = b'D';
 const LIVE: u8 = b'L';
+const TAKEN: u8 = b'T';
 
 // ---- encoding -------------------------------------------------------------------------------
 
@@ -340,6 +349,15 @@ pub fn put_live(buf: &mut Vec<u8>, round: u32, phase: LivePhase, order: &[u32]) 
     end_frame(buf, start);
 }
 
+pub fn put_taken(buf: &mut Vec<u8>, map: u8, hash: u64, attempts: u32, granted: u32) {
+    let start = begin_frame(buf, TAKEN);
+    buf.push(map);
+    put_u64(buf, hash);
+    put_u64(buf, u64::from(attempts));
+    put_u64(buf, u64::from(granted));
+    end_frame(buf, start);
+}
+
 const STATUSES: [Status; 8] = [
     Status::Completed,
     Status::Quit,
@@ -530,6 +548,12 @@ pub fn decode(payload: &[u8]) -> Option<Record> {
             })
         }
         DISCARD => Record::Discard(d.id()?),
+        TAKEN => Record::Taken {
+            map: d.u8().filter(|&m| m < 2)?,
+            hash: d.u64()?,
+            attempts: d.u32()?,
+            granted: d.u32()?,
+        },
         LIVE => {
             let round = d.u32()?;
             let kind = d.u8()?;
@@ -610,6 +634,8 @@ pub struct Recovered {
     pub seats: BTreeMap<AttemptId, SeatState>,
     pub ended: Vec<Ended>,
     pub live: Option<LiveState>,
+    /// Per name key hash (in either map): attempts taken at the quiz and extra ones allowed.
+    pub taken: std::collections::HashMap<(u8, u64), (u32, u32)>,
     pub records: usize,
 }
 
@@ -625,7 +651,19 @@ impl Recovered {
     pub fn apply(&mut self, record: Record) {
         self.records += 1;
         match record {
-            Record::Header(h) => self.header = Some(h),
+            Record::Header(h) => {
+                // A header starts a snapshot (its counts follow) or a new quiz (counted afresh).
+                self.taken.clear();
+                self.header = Some(h);
+            }
+            Record::Taken {
+                map,
+                hash,
+                attempts,
+                granted,
+            } => {
+                self.taken.insert((map, hash), (attempts, granted));
+            }
             Record::Seat(s) => {
                 self.seats.insert(s.id, s);
             }

@@ -86,7 +86,9 @@ pub fn recover(
             .collect();
     }
     if !same {
+        // The live game and the counts of attempts were another quiz's.
         recovered.live = None;
+        recovered.taken.clear();
     }
     let ids = if recovered.ended.is_empty() && recovered.seats.is_empty() && interrupted.is_empty()
     {
@@ -131,7 +133,7 @@ pub fn recover(
         log::info!("journal {shown}: nothing was left open");
     }
     let mut snapshot = Vec::new();
-    room.journal_snapshot(&mut snapshot);
+    room.journal_snapshot(&mut snapshot, true);
     if results.has_pending() {
         // Rows wait for the disk: the records that hold them stay; the snapshot follows them.
         journal.commit(&snapshot);

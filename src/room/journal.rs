@@ -63,9 +63,11 @@ impl Room {
         self.journal_all();
     }
 
-    /// A snapshot of everything still open (the header, every seat whole, the live game):
-    /// what the journal is rewritten to when compacted.
-    pub fn journal_snapshot(&mut self, buf: &mut Vec<u8>) {
+    /// A snapshot of everything still open (the header, every seat whole, the live game, and
+    /// with `counts` each name's attempts taken): what the journal is rewritten to when
+    /// compacted. A clean stop leaves the counts out: a new run starts them afresh, as it
+    /// always did; only a crash carries them over.
+    pub fn journal_snapshot(&mut self, buf: &mut Vec<u8>, counts: bool) {
         record::put_header(buf, &self.journal_header());
         let keys: Vec<usize> = self.shared.roster.seats.iter().map(|(k, _)| k).collect();
         for key in keys {
@@ -75,6 +77,12 @@ impl Room {
             }
         }
         self.shared.roster.dropped.clear();
+        self.shared.roster.recount.clear();
+        if counts {
+            for (map, hash, taken) in self.shared.roster.all_taken() {
+                record::put_taken(buf, map, hash, taken.attempts, taken.granted);
+            }
+        }
         if let Some(live) = self.shared.live.as_ref() {
             record::put_live(buf, self.shared.rounds, phase_of(live), &live.order);
         }
@@ -126,12 +134,20 @@ impl Room {
         }
     }
 
-    fn journal_dropped(&mut self) {
+    pub(super) fn journal_dropped(&mut self) {
         let Some(buf) = self.journal.as_mut() else {
             return;
         };
-        for id in self.shared.roster.dropped.drain(..) {
+        let roster = &mut self.shared.roster;
+        for id in roster.dropped.drain(..) {
             record::put_discard(buf, id);
+        }
+        for hashes in std::mem::take(&mut roster.recount) {
+            for (map, hash) in hashes.into_iter().enumerate() {
+                if let Some(t) = roster.taken_of(map, hash) {
+                    record::put_taken(buf, map as u8, hash, t.attempts, t.granted);
+                }
+            }
         }
     }
 
@@ -225,6 +241,11 @@ impl Room {
         }
         if let Some(header) = &recovered.header {
             self.shared.roster.number_from(header.numbered);
+        }
+        for (&(map, hash), &(attempts, granted)) in &recovered.taken {
+            self.shared
+                .roster
+                .restore_taken(map, hash, super::roster::Taken { attempts, granted });
         }
         self.shared.counters.started += report.seats as u64;
         report

@@ -381,6 +381,7 @@ impl Room {
                 let mut shared = Shared::new(config.quiz, config.rng, config.secrets);
                 shared.roster.parked_per_address = config.parked_per_address;
                 shared.roster.run = config.run;
+                shared.roster.journaling = config.journal;
                 shared
             },
             members: Vec::new(),
@@ -1063,6 +1064,8 @@ impl Room {
                 time: attempt.duration,
             });
         }
+        // The names' counts of attempts changed with these ends.
+        self.journal_dropped();
         if self.board.len() > 2 * crate::limits::MAX_TOP {
             // `top` shows at most MAX_TOP: the rest need not be kept.
             self.board

@@ -447,6 +447,10 @@ pub struct Roster {
     pub run: u32,
     /// Journaled attempts that left without a row (a live lobby), for the journal to say so.
     pub(super) dropped: Vec<AttemptId>,
+    /// With a journal: names whose count of attempts changed (their key hashes), for the
+    /// journal to write.
+    pub(super) recount: Vec<[u64; 2]>,
+    pub(super) journaling: bool,
 }
 
 impl Roster {
@@ -637,6 +641,29 @@ impl Roster {
             let taken = map.entry(hash).or_default();
             taken.attempts = taken.attempts.saturating_add(1);
         }
+        if self.journaling {
+            self.recount.push(hashes);
+        }
+    }
+
+    /// What `hash` (in map `map`) has taken, as the journal writes it.
+    pub(super) fn taken_of(&self, map: usize, hash: u64) -> Option<Taken> {
+        self.taken.get(map)?.get(&hash).copied()
+    }
+
+    /// Every name's count, per map, for a snapshot.
+    pub(super) fn all_taken(&self) -> impl Iterator<Item = (u8, u64, Taken)> + '_ {
+        self.taken
+            .iter()
+            .enumerate()
+            .flat_map(|(m, map)| map.iter().map(move |(&h, &t)| (m as u8, h, t)))
+    }
+
+    /// A count brought back from the journal.
+    pub(super) fn restore_taken(&mut self, map: u8, hash: u64, taken: Taken) {
+        if let Some(map) = self.taken.get_mut(usize::from(map)) {
+            map.insert(hash, taken);
+        }
     }
 
     /// A teacher's `retake`: the name `keys`, which has taken the quiz, may take one more
@@ -652,6 +679,9 @@ impl Roster {
         };
         for (map, hash) in self.taken.iter_mut().zip(keys.0) {
             map.insert(hash, after);
+        }
+        if self.journaling {
+            self.recount.push(keys.0);
         }
         Some(after)
     }

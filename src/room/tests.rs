@@ -2233,3 +2233,32 @@ fn an_unclaimed_restored_attempt_is_recorded_when_its_resume_window_ends() {
     let row = d.row("alice");
     assert_eq!((row.status, row.score), (Status::Disconnected, 1));
 }
+
+#[test]
+fn attempts_taken_before_a_crash_still_count_after_it() {
+    let mut c = Class::journaled(in_order());
+    let t = c.teacher();
+    let (alice, _) = c.named("alice");
+    for _ in 0..3 {
+        c.send(alice, "b");
+    }
+    let (bob, _) = c.named("bob");
+    for _ in 0..3 {
+        c.send(bob, "b");
+    }
+    c.send(t, "retake bob");
+    let recovered = c.replay();
+
+    let mut d = Class::journaled(in_order());
+    d.room.restore(&recovered, d.now);
+    let (_, refused) = d.named("ALICE");
+    assert!(
+        refused.starts_with("error: ALICE has had the 1 attempt allowed"),
+        "{refused}"
+    );
+    let (_, again) = d.named("bob");
+    assert!(
+        again.starts_with("Hello bob."),
+        "the retake holds too: {again}"
+    );
+}

@@ -119,6 +119,7 @@ fn journal(c: &mut Criterion) {
         answer_ms: 0,
         clock_left_ms: Some(30_000),
         elapsed_ms: 12_345,
+        at_ms: 1_700_000_000_000,
     };
     let id = AttemptId {
         run: 0x3fa2_c91b,

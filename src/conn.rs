@@ -213,6 +213,11 @@ pub(crate) struct Net {
     /// [`Net::release`] is sending held pieces: a lingering connection is shut after its
     /// last one.
     pub(crate) releasing: bool,
+    /// Output of turns whose records the journal could not write (a full disk): it waits
+    /// until they are written, as do later pieces for the same connections (by serial).
+    pub(crate) stalled: Vec<(usize, u64, usize, usize)>,
+    pub(crate) stalled_bytes: Vec<u8>,
+    pub(crate) stalled_serials: std::collections::HashSet<u64>,
 }
 
 impl Net {
@@ -303,10 +308,76 @@ impl Net {
         }
     }
 
+    /// The journal could not write this turn's records: the students' output waits with
+    /// them (a console's does not: it promises nothing about what is saved, and the teacher
+    /// must be able to see what is going on). Then what may go goes.
+    pub(crate) fn stall(&mut self) {
+        let held = std::mem::take(&mut self.held);
+        let mut keep = Vec::new();
+        for (key, serial, start, end) in held {
+            let student = self
+                .conns
+                .get(key)
+                .is_some_and(|c| c.serial == serial && c.door == Door::Student);
+            if !student {
+                keep.push((key, serial, start, end));
+                continue;
+            }
+            let at = self.stalled_bytes.len();
+            self.stalled_bytes
+                .extend_from_slice(&self.held_bytes[start..end]);
+            self.stalled
+                .push((key, serial, at, self.stalled_bytes.len()));
+            self.stalled_serials.insert(serial);
+        }
+        self.held = keep;
+        self.release();
+    }
+
+    /// The journal has written what it could not before: the output that waited goes, in
+    /// order, before this turn's.
+    pub(crate) fn unstall(&mut self) {
+        if self.stalled.is_empty() {
+            return;
+        }
+        self.stalled_serials.clear();
+        let held = std::mem::replace(&mut self.held, std::mem::take(&mut self.stalled));
+        let bytes = std::mem::replace(
+            &mut self.held_bytes,
+            std::mem::take(&mut self.stalled_bytes),
+        );
+        // Stalled first, then this turn's pieces after them.
+        let offset = self.held_bytes.len();
+        self.held_bytes.extend_from_slice(&bytes);
+        self.held.extend(
+            held.into_iter()
+                .map(|(k, s, a, b)| (k, s, a + offset, b + offset)),
+        );
+    }
+
     /// Sends the output held this turn (the journal has its records on disk), in order.
+    /// Pieces for a connection whose earlier output is stalled wait behind it.
     pub(crate) fn release(&mut self) {
         if self.held.is_empty() {
+            self.held_bytes.clear();
             return;
+        }
+        if !self.stalled_serials.is_empty() {
+            let held = std::mem::take(&mut self.held);
+            let mut keep = Vec::with_capacity(held.len());
+            for piece in held {
+                if self.stalled_serials.contains(&piece.1) {
+                    let (key, serial, start, end) = piece;
+                    let at = self.stalled_bytes.len();
+                    self.stalled_bytes
+                        .extend_from_slice(&self.held_bytes[start..end]);
+                    self.stalled
+                        .push((key, serial, at, self.stalled_bytes.len()));
+                } else {
+                    keep.push(piece);
+                }
+            }
+            self.held = keep;
         }
         let mut held = std::mem::take(&mut self.held);
         let mut bytes = std::mem::take(&mut self.held_bytes);

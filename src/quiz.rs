@@ -262,7 +262,7 @@ impl Quiz {
     /// The header of the attempt's question at `position` (0-based): a blank line, then
     /// `Question I of N (T s)`.
     pub fn header(&self, position: usize) -> &[u8] {
-        &self.headers[position]
+        self.headers.get(position).map_or(&[], |h| h)
     }
 
     /// Questions in one attempt.

@@ -329,6 +329,9 @@ impl Server {
                 held_bytes: Vec::new(),
                 next_serial: 1,
                 releasing: false,
+                stalled: Vec::new(),
+                stalled_bytes: Vec::new(),
+                stalled_serials: std::collections::HashSet::new(),
                 conns: Slab::new(),
                 registry,
                 results,
@@ -466,6 +469,12 @@ impl Server {
             self.net.lingering.first().map(|&(at, _)| at),
             self.accept_paused.map(|(at, _)| at),
             self.results_retry_at,
+            // A journal the disk refuses is tried again every second.
+            self.net
+                .journal
+                .as_ref()
+                .filter(|j| j.is_failing())
+                .map(|_| now + RESULTS_RETRY.min(Duration::from_secs(1))),
             self.stopping,
             Some(self.next_summary),
         ]
@@ -1012,16 +1021,39 @@ impl Server {
     /// Writes the turn's journal records in one write and one `fdatasync`, then sends the
     /// output held meanwhile; compacts the journal when it has grown or nothing is open.
     fn commit(&mut self) {
+        let mut stall = false;
+        let mut changed = None;
         if let (Some(journal), Some(buf)) = (self.net.journal.as_mut(), self.room.journal_mut())
             && (!buf.is_empty() || journal.is_failing())
         {
-            journal.commit(buf);
+            let fresh = !buf.is_empty();
+            let written = journal.commit(buf);
             buf.clear();
             if buf.capacity() > 4 * OUT_KEEP * 16 {
                 *buf = Vec::new();
             }
+            // Records that did not reach the disk keep this turn's output back with them
+            // (a turn that only retried older records holds back only what follows those).
+            stall = fresh && !written;
+            let failing = journal.is_failing();
+            if written {
+                self.net.unstall();
+            }
+            if failing != self.room.saving_failed() {
+                changed = Some(failing);
+            }
         }
-        self.net.release();
+        if stall {
+            self.net.stall();
+        } else {
+            self.net.release();
+        }
+        if let Some(failing) = changed {
+            // Told after the stall, so the consoles hear it now.
+            let now = Instant::now();
+            self.with_room(None, now, |room, io| room.set_saving_failed(failing, io));
+            self.net.release();
+        }
         // Sending may have put connections over their cap.
         if !self.net.over_cap.is_empty() {
             self.after_room(Instant::now());

@@ -667,6 +667,23 @@ fn a_restart_with_another_bank_refuses_with_one_line_unless_told_to_record_them_
     c.expect_line("Correct!");
     kill9(&mut q);
 
+    // The same bank asked three at a time is another quiz for an attempt drawn six long.
+    let (status, _, log) = Quizd::run(&[
+        "--listen",
+        "127.0.0.1:0",
+        "-n",
+        "3",
+        "--results",
+        text(&results),
+        text(&bank),
+    ]);
+    assert_eq!(status.code(), Some(1), "{log:?}");
+    let said = log.last().expect("a line");
+    assert!(
+        said.contains("(6 question(s), 6 per attempt)") && said.contains("--count"),
+        "{said}"
+    );
+
     let (status, _, log) = Quizd::run(&[
         "--listen",
         "127.0.0.1:0",
@@ -678,7 +695,7 @@ fn a_restart_with_another_bank_refuses_with_one_line_unless_told_to_record_them_
     let said = log.last().expect("a line");
     assert!(
         said.contains("holds 1 attempt(s) in progress from")
-            && said.contains("sockets.txt (6 question(s))")
+            && said.contains("sockets.txt (6 question(s), 6 per attempt)")
             && said.contains("--journal-fresh"),
         "{said}"
     );
@@ -694,4 +711,127 @@ fn a_restart_with_another_bank_refuses_with_one_line_unless_told_to_record_them_
         ("dan", "1", "interrupted")
     );
     assert!(rows[0][ANSWERS].starts_with("1:a 2:-"), "{rows:?}");
+}
+
+// ---- a journal the disk refuses ------------------------------------------------------------
+
+/// A 1 MiB tmpfs, unmounted on drop; `None` where mounting is not allowed (not root, or in a
+/// container without the capability): the test then says it skips.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(at: &Path) -> Option<SmallDisk> {
+        std::fs::create_dir_all(at).ok()?;
+        let ok = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=1M", "tmpfs"])
+            .arg(at)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| SmallDisk(at.to_path_buf()))
+    }
+
+    /// Fills it to the last byte.
+    fn fill(&self) {
+        let mut f = std::fs::File::create(self.0.join("filler")).expect("filler");
+        let block = vec![0x55u8; 4096];
+        while f.write_all(&block).is_ok() {}
+        let _ = f.write_all(&[0x55]);
+    }
+
+    fn free(&self) {
+        std::fs::remove_file(self.0.join("filler")).expect("remove filler");
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// A journal whose first page (4 KiB, what tmpfs allocates at a time) is full of one valid
+/// record: with the disk full, the next record needs a page there is no room for.
+fn journal_filling_its_first_page() -> Vec<u8> {
+    use quizd::journal::record::{Header, MAGIC, put_header};
+    for n in 3800..4096 {
+        let mut buf = MAGIC.to_vec();
+        put_header(
+            &mut buf,
+            &Header {
+                fingerprint: 1,
+                questions: 1,
+                count: 1,
+                live: false,
+                origin: "x".repeat(n),
+                numbered: 0,
+            },
+        );
+        if buf.len() == 4096 {
+            return buf;
+        }
+    }
+    panic!("no padding fills the page exactly");
+}
+
+#[test]
+fn while_the_journal_cannot_be_written_nothing_depending_on_it_is_sent_and_it_catches_up() {
+    let dir = TempDir::new("crash-full");
+    let Some(disk) = SmallDisk::mount(&dir.path().join("small")) else {
+        eprintln!("skipped: cannot mount a tmpfs here (needs root)");
+        return;
+    };
+    let bank = dir.write("sockets.txt", BANK);
+    let results = dir.path().join("results.csv");
+    let journal = disk.0.join("quiz.journal");
+    std::fs::write(&journal, journal_filling_its_first_page()).expect("journal");
+    disk.fill();
+    let args = [
+        "--no-shuffle",
+        "--time-limit",
+        "0",
+        "--admin-token",
+        TOKEN,
+        "--journal",
+        text(&journal),
+        "--results",
+        text(&results),
+        text(&bank),
+    ];
+    let (mut q, addr) = Quizd::serve(&args);
+    q.wait_for("the journal error", |l| l.contains("cannot write"));
+    let mut console = Console::open(&mut q);
+    let mut ann = Client::connect(addr);
+    ann.expect("name> ");
+    ann.send("ann");
+    // The console answers (its reply depends on nothing unwritten) and sees ann seated...
+    console.0.send("who");
+    console.0.expect("ann");
+    // ...but ann is shown nothing: her seat is not on disk yet.
+    ann.stream.set_nonblocking(true).expect("nonblocking");
+    let mut buf = [0u8; 256];
+    let early = ann.stream.read(&mut buf);
+    assert!(
+        matches!(&early, Err(e) if e.kind() == io::ErrorKind::WouldBlock),
+        "nothing before it is on disk: {:?}",
+        early.map(|n| String::from_utf8_lossy(&buf[..n]).into_owned())
+    );
+    ann.stream.set_nonblocking(false).expect("blocking");
+
+    // Space again: within a second the journal catches up, and ann gets her quiz.
+    disk.free();
+    console.0.expect("the journal is written again");
+    let hello = ann.expect("answer> ");
+    let code = code_in(&hello);
+    ann.send("a");
+    ann.expect_line("Correct! Score: 1/1");
+    kill9(&mut q);
+
+    let (mut q, addr) = Quizd::serve(&args);
+    q.wait_for("the recovery line", |l| {
+        l.contains("recovered from the journal")
+    });
+    let (_, welcome) = resume(addr, "ann", &code);
+    assert_eq!(welcome, "Welcome back, ann. Score so far: 1/1.");
+    stop(&mut q);
 }

@@ -132,8 +132,16 @@ impl Journal {
             .create(true)
             .truncate(false)
             .mode(0o600)
+            // Not through a symbolic link: someone who can write beside the results must not
+            // point the journal at a file of the teacher's.
+            .custom_flags(libc::O_NOFOLLOW)
             .open(path)
-            .map_err(|e| format!("cannot open the journal {shown}: {e}"))?;
+            .map_err(|e| match e.raw_os_error() {
+                Some(libc::ELOOP) => {
+                    format!("the journal {shown} is a symbolic link; give --journal a plain path")
+                }
+                _ => format!("cannot open the journal {shown}: {e}"),
+            })?;
         // One server per journal: a second one would take the first's attempts for a crash's.
         // The lock goes with the process, however it ends.
         if let Err(e) = lock(&file) {
@@ -151,10 +159,6 @@ impl Journal {
         if !meta.is_file() {
             return Err(format!("the journal {shown} is not a regular file"));
         }
-        if meta.permissions().mode() & 0o077 != 0 {
-            // It holds resume codes: only its owner may read it.
-            let _ = fs::set_permissions(path, fs::Permissions::from_mode(0o600));
-        }
         if meta.len() > JOURNAL_MAX_READ {
             return Err(format!(
                 "the journal {shown} is {} MiB, over the {} MiB quizd reads; move it away to start afresh",
@@ -170,6 +174,11 @@ impl Journal {
             return Err(format!(
                 "{shown} is not a quizd journal; give --journal another path (or remove the file)"
             ));
+        }
+        if meta.permissions().mode() & 0o077 != 0 {
+            // It holds resume codes: only its owner may read it (through the descriptor: the
+            // file checked, not whatever the path names now).
+            let _ = file.set_permissions(fs::Permissions::from_mode(0o600));
         }
         let (records, valid, tail) = if bytes.starts_with(MAGIC) {
             record::read_frames(&bytes)
@@ -340,8 +349,17 @@ impl Journal {
     }
 
     fn write_synced(&mut self, bytes: &[u8]) -> io::Result<()> {
-        if let Err(e) = self.file.write_all_at(bytes, self.size) {
-            // A part written is a torn record: cut it, so the next records follow whole ones.
+        let written = self.file.write_all_at(bytes, self.size).and_then(|()| {
+            if self.sync == Sync::Always {
+                self.stats.syncs += 1;
+                self.file.sync_data()
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(e) = written {
+            // Cut what went in: a part written is a torn record, and records whose sync failed
+            // are written again with the next ones (not twice: at the same place).
             let _ = self.file.set_len(self.size);
             self.reserved = self.size;
             return Err(e);
@@ -349,10 +367,6 @@ impl Journal {
         self.size += bytes.len() as u64;
         self.stats.commits += 1;
         self.stats.bytes += bytes.len() as u64;
-        if self.sync == Sync::Always {
-            self.stats.syncs += 1;
-            self.file.sync_data()?;
-        }
         self.reserve();
         Ok(())
     }
@@ -365,12 +379,17 @@ impl Journal {
         tmp_name.push(".tmp");
         let tmp = self.path.with_file_name(tmp_name);
         let result = (|| {
+            // A fresh file, never one already there (nor what a link there points to).
+            match fs::remove_file(&tmp) {
+                Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                _ => {}
+            }
             let mut file = OpenOptions::new()
                 .read(true)
                 .write(true)
-                .create(true)
-                .truncate(true)
+                .create_new(true)
                 .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW)
                 .open(&tmp)?;
             // Locked before it takes the journal's name, so no second server can open it.
             lock(&file)?;

@@ -59,6 +59,8 @@ pub struct Header {
     /// [`crate::quiz::Quiz::fingerprint`].
     pub fingerprint: u64,
     pub questions: u32,
+    /// Questions per attempt (`-n`): attempts drawn for another count cannot carry on.
+    pub count: u32,
     pub live: bool,
     /// Where the quiz came from, for the message when the bank differs.
     pub origin: String,
@@ -94,6 +96,10 @@ pub struct Progress {
     pub clock_left_ms: Option<u64>,
     /// Time since the attempt started.
     pub elapsed_ms: u64,
+    /// When this was written (milliseconds since the Unix epoch): at a restart, the time
+    /// between it and the journal's last record is taken off the clock (the crash came after
+    /// both).
+    pub at_ms: u64,
 }
 
 /// Where a live game stands.
@@ -235,6 +241,7 @@ pub struct ProgressView<'a> {
     pub answer_ms: u64,
     pub clock_left_ms: Option<u64>,
     pub elapsed_ms: u64,
+    pub at_ms: u64,
 }
 
 impl ProgressView<'_> {
@@ -245,6 +252,7 @@ impl ProgressView<'_> {
         put_u64(buf, self.answer_ms);
         put_opt(buf, self.clock_left_ms);
         put_u64(buf, self.elapsed_ms);
+        put_u64(buf, self.at_ms);
     }
 }
 
@@ -266,6 +274,7 @@ pub fn put_header(buf: &mut Vec<u8>, h: &Header) {
     let start = begin_frame(buf, HEADER);
     put_u64(buf, h.fingerprint);
     put_u64(buf, u64::from(h.questions));
+    put_u64(buf, u64::from(h.count));
     buf.push(u8::from(h.live));
     put_str(buf, &h.origin);
     put_u64(buf, h.numbered);
@@ -469,6 +478,7 @@ impl<'a> Dec<'a> {
             answer_ms: self.u64()?,
             clock_left_ms: self.opt()?,
             elapsed_ms: self.u64()?,
+            at_ms: self.u64()?,
         })
     }
 }
@@ -480,6 +490,7 @@ pub fn decode(payload: &[u8]) -> Option<Record> {
         HEADER => Record::Header(Header {
             fingerprint: d.u64()?,
             questions: d.u32()?,
+            count: d.u32()?,
             live: d.u8()? != 0,
             origin: d.string()?,
             numbered: d.u64()?,
@@ -636,6 +647,8 @@ pub struct Recovered {
     pub live: Option<LiveState>,
     /// Per name key hash (in either map): attempts taken at the quiz and extra ones allowed.
     pub taken: std::collections::HashMap<(u8, u64), (u32, u32)>,
+    /// The latest time any record says it was written: the crash came after it.
+    pub last_at_ms: u64,
     pub records: usize,
 }
 
@@ -665,9 +678,11 @@ impl Recovered {
                 self.taken.insert((map, hash), (attempts, granted));
             }
             Record::Seat(s) => {
+                self.last_at_ms = self.last_at_ms.max(s.progress.at_ms);
                 self.seats.insert(s.id, s);
             }
             Record::Progress { id, from, progress } => {
+                self.last_at_ms = self.last_at_ms.max(progress.at_ms);
                 if let Some(seat) = self.seats.get_mut(&id) {
                     let Progress { chosen, .. } = &progress;
                     let mut all = std::mem::take(&mut seat.progress.chosen);
@@ -680,6 +695,7 @@ impl Recovered {
                 }
             }
             Record::End(e) => {
+                self.last_at_ms = self.last_at_ms.max(e.finished_at_ms);
                 self.seats.remove(&e.attempt.id);
                 self.ended.push(e);
             }

@@ -53,26 +53,26 @@ pub fn recover(
         .seats
         .retain(|_, seat| seat.progress.chosen.len() > seat.first as usize);
     let header = room.journal_header();
-    let same = recovered
-        .header
-        .as_ref()
-        .is_some_and(|h| h.fingerprint == header.fingerprint && h.live == header.live);
+    let same = recovered.header.as_ref().is_some_and(|h| {
+        h.fingerprint == header.fingerprint && h.live == header.live && h.count == header.count
+    });
     let mut interrupted = Vec::new();
     if !same && (!recovered.seats.is_empty() || recovered.live_under_way()) {
         let was = recovered.header.as_ref().map_or_else(
             || "another bank".to_string(),
             |h| {
                 format!(
-                    "{} ({} question(s){})",
+                    "{} ({} question(s), {} per attempt{})",
                     h.origin,
                     h.questions,
+                    h.count,
                     if h.live { ", live" } else { "" }
                 )
             },
         );
         if !fresh {
             return Err(format!(
-                "the journal {shown} holds {} attempt(s) in progress from {was}, not the questions given now; start quizd with those questions (and the same --mode) so the students carry on, or add --journal-fresh to record them as interrupted and start afresh",
+                "the journal {shown} holds {} attempt(s) in progress from {was}, not the quiz given now; start quizd with those questions (and the same --count and --mode) so the students carry on, or add --journal-fresh to record them as interrupted and start afresh",
                 recovered.seats.len()
             ));
         }
@@ -90,42 +90,66 @@ pub fn recover(
         recovered.live = None;
         recovered.taken.clear();
     }
-    let ids = if recovered.ended.is_empty() && recovered.seats.is_empty() && interrupted.is_empty()
-    {
-        Default::default()
-    } else {
-        ids_in_results(results.path()).map_err(|e| {
-            format!(
-                "cannot read the results file {} to see which recovered rows it has: {e}",
-                results.path().display()
-            )
-        })?
-    };
+    let mut ids =
+        if recovered.ended.is_empty() && recovered.seats.is_empty() && interrupted.is_empty() {
+            Default::default()
+        } else {
+            ids_in_results(results.path()).map_err(|e| {
+                format!(
+                    "cannot read the results file {} to see which recovered rows it has: {e}",
+                    results.path().display()
+                )
+            })?
+        };
     let mut written = 0usize;
     for ended in &recovered.ended {
-        if ids.contains(&ended.attempt.id) {
+        // Each id once: a record written twice (a failed sync) is one row.
+        if !ids.insert(ended.attempt.id) {
             continue;
         }
         let at = SystemTime::UNIX_EPOCH + Duration::from_millis(ended.finished_at_ms);
         results.record(&ended.attempt, room.quiz(), at);
         written += 1;
     }
+    // Ends decided here, journaled too: if their rows must wait for the results file, the
+    // next start must not bring those attempts back.
+    let mut ends = Vec::new();
+    let now_ms = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
     for attempt in &interrupted {
-        if !ids.contains(&attempt.id) {
+        if ids.insert(attempt.id) {
             results.record(attempt, room.quiz(), SystemTime::now());
+            super::record::put_end(&mut ends, attempt, now_ms);
             written += 1;
         }
     }
     // An attempt whose row is in the file ended before the crash: its end is all that was lost.
     recovered.seats.retain(|id, _| !ids.contains(id));
-    let restored = room.restore(&recovered, now);
+    let mut restored = room.restore(&recovered, now);
+    for attempt in std::mem::take(&mut restored.unfit) {
+        log::warn!(
+            "{}'s attempt {} does not fit this quiz: recorded as interrupted",
+            attempt.name,
+            attempt.id
+        );
+        if ids.insert(attempt.id) {
+            results.record(&attempt, room.quiz(), SystemTime::now());
+            super::record::put_end(&mut ends, &attempt, now_ms);
+            written += 1;
+        }
+    }
     if restored.seats > 0 || written > 0 || restored.live.is_some() {
         log::warn!(
-            "recovered from the journal {shown} in {:.2} s: {} attempt(s) in progress brought back with {} answer(s) (their students resume with name and code within {} s), {written} row(s) written that had not reached {}{}",
+            "recovered from the journal {shown} in {:.2} s: {} attempt(s) in progress brought back with {} answer(s) (their students resume with name and code {}), {written} row(s) written that had not reached {}{}",
             now.elapsed().as_secs_f64(),
             restored.seats,
             restored.answers,
-            room.quiz().settings.resume_window.as_secs(),
+            if room.quiz().settings.live.is_some() {
+                "until the quiz is over".to_string()
+            } else {
+                format!("within {} s", room.quiz().settings.resume_window.as_secs())
+            },
             results.path().display(),
             restored.live.map(|l| format!("; {l}")).unwrap_or_default()
         );
@@ -136,7 +160,8 @@ pub fn recover(
     room.journal_snapshot(&mut snapshot, true);
     if results.has_pending() {
         // Rows wait for the disk: the records that hold them stay; the snapshot follows them.
-        journal.commit(&snapshot);
+        ends.extend_from_slice(&snapshot);
+        journal.commit(&ends);
     } else {
         let _ = results.sync();
         if let Err(e) = journal.rewrite(&snapshot) {

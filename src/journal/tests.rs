@@ -26,6 +26,7 @@ fn history() -> (Vec<u8>, Vec<Record>) {
     let header = Header {
         fingerprint: 42,
         questions: 3,
+        count: 3,
         live: false,
         origin: "bank.gift".into(),
         numbered: 0,
@@ -53,6 +54,7 @@ fn history() -> (Vec<u8>, Vec<Record>) {
                     answer_ms: 0,
                     clock_left_ms: Some(30_000),
                     elapsed_ms: 0,
+                    at_ms: 1_700_000_000_000,
                 },
             },
         );
@@ -78,6 +80,7 @@ fn history() -> (Vec<u8>, Vec<Record>) {
                 answer_ms: 0,
                 clock_left_ms: None,
                 elapsed_ms: 1000 * i as u64,
+                at_ms: 1_700_000_000_000 + 1000 * i as u64,
             },
         );
     }
@@ -330,4 +333,19 @@ fn sync_never_writes_every_turn_but_never_forces_the_disk() {
         again.recovered.records, 1,
         "written, so a killed process loses nothing"
     );
+}
+
+#[test]
+fn a_journal_path_that_is_a_symbolic_link_is_refused_and_its_target_untouched() {
+    let dir = Dir::new("symlink");
+    let target = dir.0.join("lesson-plan.txt");
+    fs::write(&target, "mine\n").expect("write");
+    fs::set_permissions(&target, fs::Permissions::from_mode(0o644)).expect("chmod");
+    let link = dir.0.join("results.csv.journal");
+    std::os::unix::fs::symlink(&target, &link).expect("symlink");
+    let err = Journal::open(&link, Sync::Never).expect_err("refused");
+    assert!(err.contains("symbolic link"), "{err}");
+    assert_eq!(fs::read_to_string(&target).expect("read"), "mine\n");
+    let mode = fs::metadata(&target).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o644, "not even its mode changed");
 }

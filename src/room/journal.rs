@@ -17,10 +17,13 @@ use super::{Member, Role, Room};
 use crate::journal::record::{self, Header, LivePhase, ProgressView, Recovered, SeatView};
 
 /// What a restart brought back, for the log.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct Restored {
     /// Attempts in progress, waiting for their students.
     pub seats: usize,
+    /// Attempts that cannot go on with this quiz (their questions are not in it, or not as
+    /// many): recorded as `interrupted`.
+    pub unfit: Vec<super::roster::Attempt>,
     /// Answers in them.
     pub answers: usize,
     /// The live game's state, when one was under way (`after question 3 of 10`).
@@ -32,6 +35,26 @@ fn millis(d: Duration) -> u64 {
 }
 
 impl Room {
+    /// The journal cannot be written (`true`) or can again: while it cannot, answers are
+    /// refused (not graded), and every console is told once.
+    pub fn set_saving_failed(&mut self, failed: bool, io: &mut dyn super::Io) {
+        if self.shared.saving_failed == failed {
+            return;
+        }
+        self.shared.saving_failed = failed;
+        self.shared.alerts.push(if failed {
+            "the journal cannot be written (is the disk full?): answers are refused until it can; what was answered is kept".to_string()
+        } else {
+            "the journal is written again: answers are taken".to_string()
+        });
+        self.deliver_to_consoles(io);
+    }
+
+    /// Whether answers are refused because the journal cannot be written.
+    pub fn saving_failed(&self) -> bool {
+        self.shared.saving_failed
+    }
+
     /// Whether the room writes a journal.
     pub fn journal_on(&self) -> bool {
         self.journal.is_some()
@@ -47,7 +70,8 @@ impl Room {
     pub fn journal_header(&self) -> Header {
         Header {
             fingerprint: self.shared.quiz.fingerprint(),
-            questions: self.shared.quiz.count() as u32,
+            questions: self.shared.quiz.questions.len() as u32,
+            count: self.shared.quiz.count() as u32,
             live: self.shared.live.is_some(),
             origin: self.origin_text(),
             numbered: self.shared.roster.last_number(),
@@ -68,12 +92,13 @@ impl Room {
     /// compacted. A clean stop leaves the counts out: a new run starts them afresh, as it
     /// always did; only a crash carries them over.
     pub fn journal_snapshot(&mut self, buf: &mut Vec<u8>, counts: bool) {
+        let at_ms = self.wall_ms();
         record::put_header(buf, &self.journal_header());
         let keys: Vec<usize> = self.shared.roster.seats.iter().map(|(k, _)| k).collect();
         for key in keys {
             if let Some(seat) = self.shared.roster.seats.get_mut(key) {
                 seat.journaled = Some(seat.mark());
-                put_seat(buf, seat, self.now);
+                put_seat(buf, seat, self.now, at_ms);
             }
         }
         self.shared.roster.dropped.clear();
@@ -152,6 +177,7 @@ impl Room {
     }
 
     fn journal_seat(&mut self, key: usize) {
+        let at_ms = self.wall_ms();
         let (Some(buf), Some(seat)) =
             (self.journal.as_mut(), self.shared.roster.seats.get_mut(key))
         else {
@@ -160,11 +186,12 @@ impl Room {
         let mark = seat.mark();
         match seat.journaled {
             Some(old) if old == mark => return,
-            Some(old) if old.code_gen == mark.code_gen => {
-                let view = progress_view(seat, self.now);
+            // A new code or a new address (a resume): the seat whole; otherwise its progress.
+            Some(old) if old.code_gen == mark.code_gen && old.peer == mark.peer => {
+                let view = progress_view(seat, self.now, at_ms);
                 record::put_progress(buf, seat.id(), old.chosen.min(mark.chosen), &view);
             }
-            _ => put_seat(buf, seat, self.now),
+            _ => put_seat(buf, seat, self.now, at_ms),
         }
         seat.journaled = Some(mark);
     }
@@ -175,7 +202,12 @@ impl Room {
     /// waiting for the teacher's `next`. The caller has checked the bank is the same.
     pub fn restore(&mut self, recovered: &Recovered, now: Instant) -> Restored {
         let mut report = Restored::default();
-        let window = self.shared.quiz.settings.resume_window;
+        // Live seats wait for the round, as any live seat whose student dropped does.
+        let window = if self.shared.quiz.settings.live.is_some() {
+            crate::limits::MAX_DURATION
+        } else {
+            self.shared.quiz.settings.resume_window
+        };
         if let (Some(state), Some(_)) = (&recovered.live, self.shared.live.as_ref()) {
             let settings = self.shared.quiz.settings.live.clone();
             if let Some(settings) = settings {
@@ -203,12 +235,27 @@ impl Room {
                 self.shared.live = Some(game);
             }
         }
+        let quiz = &self.shared.quiz;
+        let (questions, count) = (quiz.questions.len(), quiz.count());
         for state in recovered.seats.values() {
+            let p = &state.progress;
+            let fits = state.order.len() == count
+                && state.order.iter().all(|&q| (q as usize) < questions)
+                && p.chosen.len() <= count
+                && (p.index as usize) <= count
+                && (state.first as usize) <= count;
+            if !fits {
+                report.unfit.push(
+                    state
+                        .clone()
+                        .into_attempt(super::roster::Status::Interrupted),
+                );
+                continue;
+            }
             let order: Arc<[u32]> = match self.shared.live.as_ref() {
                 Some(live) if *live.order == *state.order => live.order.clone(),
                 _ => state.order.clone().into(),
             };
-            let p = &state.progress;
             let chosen = p.chosen.clone();
             let index = p.index as usize;
             let mut seat = Seat::new(
@@ -227,10 +274,16 @@ impl Room {
             seat.answer_time = Duration::from_millis(p.answer_ms);
             seat.attempt = state.attempt;
             seat.first = state.first as usize;
+            // Time passed after this record and before the journal's last one is time the
+            // student had: it comes off the clock and counts in the duration. (What passed
+            // after the last record, until the crash, nobody can know: it is given back.)
+            let gap = recovered.last_at_ms.saturating_sub(p.at_ms);
             seat.started = now
-                .checked_sub(Duration::from_millis(p.elapsed_ms))
+                .checked_sub(Duration::from_millis(p.elapsed_ms.saturating_add(gap)))
                 .unwrap_or(now);
-            seat.frozen = p.clock_left_ms.map(Duration::from_millis);
+            seat.frozen = p
+                .clock_left_ms
+                .map(|left| Duration::from_millis(left.saturating_sub(gap)));
             seat.run = state.id.run;
             seat.number = state.id.number;
             let key = self.shared.roster.restore(seat, now, window);
@@ -261,7 +314,7 @@ fn phase_of(live: &Live) -> LivePhase {
     }
 }
 
-fn progress_view(seat: &Seat, now: Instant) -> ProgressView<'_> {
+fn progress_view(seat: &Seat, now: Instant, at_ms: u64) -> ProgressView<'_> {
     let clock_left = match (seat.frozen, seat.clock) {
         (Some(left), _) => Some(left),
         (None, Some(at)) => Some(at.saturating_duration_since(now)),
@@ -275,10 +328,11 @@ fn progress_view(seat: &Seat, now: Instant) -> ProgressView<'_> {
         answer_ms: millis(seat.answer_time),
         clock_left_ms: clock_left.map(millis),
         elapsed_ms: millis(now.saturating_duration_since(seat.started)),
+        at_ms,
     }
 }
 
-fn put_seat(buf: &mut Vec<u8>, seat: &Seat, now: Instant) {
+fn put_seat(buf: &mut Vec<u8>, seat: &Seat, now: Instant, at_ms: u64) {
     record::put_seat(
         buf,
         &SeatView {
@@ -290,7 +344,7 @@ fn put_seat(buf: &mut Vec<u8>, seat: &Seat, now: Instant) {
             seed: seat.seed,
             order: &seat.order,
             first: seat.first as u32,
-            progress: progress_view(seat, now),
+            progress: progress_view(seat, now, at_ms),
         },
     );
 }

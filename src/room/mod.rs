@@ -372,6 +372,9 @@ pub struct Room {
     journaled_live: Option<(u32, crate::journal::record::LivePhase)>,
     /// The instant the current handler was called with (the journal's clocks count from it).
     now: Instant,
+    /// The wall-clock time at `started`, read once: the journal's timestamps follow from it
+    /// and the room's instants.
+    wall_start: std::time::SystemTime,
 }
 
 impl Room {
@@ -406,7 +409,16 @@ impl Room {
             journal: config.journal.then(Vec::new),
             journaled_live: None,
             now,
+            wall_start: std::time::SystemTime::now(),
         }
+    }
+
+    /// The wall-clock time of the current handler's instant, in milliseconds since the Unix
+    /// epoch (for the journal).
+    fn wall_ms(&self) -> u64 {
+        let at = self.wall_start + self.now.saturating_duration_since(self.started);
+        at.duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
     }
 
     /// Where the quiz came from, in words (`bundled`, the files, `NAME (uploaded)`).
@@ -1045,10 +1057,8 @@ impl Room {
         if self.shared.finished.is_empty() {
             return;
         }
+        let finished_at = self.wall_ms();
         let Shared { finished, quiz, .. } = &mut self.shared;
-        let finished_at = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
         for attempt in finished.drain(..) {
             if let Some(buf) = self.journal.as_mut() {
                 crate::journal::record::put_end(buf, &attempt, finished_at);

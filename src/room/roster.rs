@@ -159,7 +159,14 @@ pub struct Seat {
     /// A seat brought back from the journal: the time its question clock had left, which
     /// starts running again when its student resumes.
     pub(super) frozen: Option<Duration>,
+    /// The address it is parked under (its student's; for a seat brought back from the
+    /// journal, [`RESTORED`], which no per-address quota counts: classmates behind one NAT
+    /// must not push each other's restored attempts out before they are back).
+    pub(super) parked_from: IpAddr,
 }
+
+/// The address restored seats are parked under: no client connects from it.
+pub const RESTORED: IpAddr = IpAddr::V4(std::net::Ipv4Addr::BROADCAST);
 
 /// What the journal compares to know a seat changed: cheap to take and to compare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,6 +178,7 @@ pub struct Mark {
     pub answer_time: Duration,
     pub clock: Option<Instant>,
     pub code_gen: u32,
+    pub peer: SocketAddr,
 }
 
 impl Seat {
@@ -214,6 +222,7 @@ impl Seat {
             code_gen: 0,
             journaled: None,
             frozen: None,
+            parked_from: RESTORED,
         }
     }
 
@@ -235,6 +244,7 @@ impl Seat {
             answer_time: self.answer_time,
             clock: self.clock,
             code_gen: self.code_gen,
+            peer: self.peer,
         }
     }
 
@@ -472,12 +482,12 @@ impl Roster {
             seat.run = run;
             seat.number = number;
         }
-        let from = self.seats.get(key).map(|seat| address_of(seat.peer));
-        if let (Some(seat), Some(from)) = (self.seats.get_mut(key), from) {
+        if let Some(seat) = self.seats.get_mut(key) {
             let until = now + window;
             seat.expires = Some(until);
             seat.parked_at = Some(now);
-            self.parked.insert(until, key, from);
+            seat.parked_from = RESTORED;
+            self.parked.insert(until, key, RESTORED);
         }
         key
     }
@@ -596,7 +606,7 @@ impl Roster {
     pub(super) fn unseat(&mut self, key: usize) -> Option<Seat> {
         let seat = self.seats.try_remove(key)?;
         if let Some(until) = seat.expires {
-            self.parked.remove(until, key, address_of(seat.peer));
+            self.parked.remove(until, key, seat.parked_from);
         }
         self.forget_name(seat.name_hashes, key);
         if seat.journaled.is_some() {
@@ -739,6 +749,7 @@ impl Roster {
             seat.holder = None;
             seat.expires = Some(until);
             seat.parked_at = Some(now);
+            seat.parked_from = from;
             self.parked.insert(until, key, from);
         }
     }
@@ -757,7 +768,7 @@ impl Roster {
     pub(super) fn unpark(&mut self, key: usize, holder: usize) {
         if let Some(seat) = self.seats.get_mut(key) {
             if let Some(until) = seat.expires.take() {
-                self.parked.remove(until, key, address_of(seat.peer));
+                self.parked.remove(until, key, seat.parked_from);
             }
             seat.parked_at = None;
             seat.holder = Some(holder);
@@ -806,7 +817,7 @@ impl Roster {
             return;
         };
         if let Some(until) = seat.expires {
-            self.parked.remove(until, key, address_of(seat.peer));
+            self.parked.remove(until, key, seat.parked_from);
         }
         self.forget_name(seat.name_hashes, key);
         // Questions asked: from the first the student could answer (live, late) to the end.

@@ -932,6 +932,9 @@ impl Session {
         shared: &mut Shared,
         out: &mut Vec<u8>,
     ) {
+        if shared.saving_failed {
+            return refuse_unsaved(out);
+        }
         let quiz = &shared.quiz;
         let Some(s) = shared.roster.seats.get_mut(seat) else {
             return self.set_state(State::Done);
@@ -1214,6 +1217,9 @@ impl Session {
         shared: &mut Shared,
         out: &mut Vec<u8>,
     ) {
+        if shared.saving_failed {
+            return refuse_unsaved(out);
+        }
         let quiz = &shared.quiz;
         let Some(live) = shared.live.as_mut() else {
             return;
@@ -1516,6 +1522,16 @@ fn grade_or_explain<'q>(
             None
         }
     }
+}
+
+/// An answer that cannot be saved (the journal cannot be written): not taken, and the same
+/// prompt again.
+fn refuse_unsaved(out: &mut Vec<u8>) {
+    line(
+        out,
+        "error: answers cannot be saved right now (the server's disk is full), so yours was not taken; your teacher is told: try again in a moment",
+    );
+    out.extend_from_slice(ANSWER_PROMPT.as_bytes());
 }
 
 fn final_line(seat: &Seat, out: &mut Vec<u8>) {

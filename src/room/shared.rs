@@ -96,6 +96,9 @@ pub struct Shared {
     pub alerts: Vec<String>,
     /// Teacher consoles past the token: the ones an `/ask` reaches.
     pub consoles_listening: usize,
+    /// The journal cannot be written (a full disk): answers are refused, not graded, so that
+    /// no verdict is shown for an answer that is not on disk.
+    pub saving_failed: bool,
     /// Live rounds begun, this one included: with `--seed`, each round draws its own
     /// questions and lettering (replayable, but not the same round twice).
     pub rounds: u32,
@@ -123,6 +126,7 @@ impl Shared {
             asks: Vec::new(),
             alerts: Vec::new(),
             consoles_listening: 0,
+            saving_failed: false,
             rounds: 0,
             waiting_names: std::collections::HashMap::new(),
             ask_gate: AskGate::default(),

@@ -2262,3 +2262,82 @@ fn attempts_taken_before_a_crash_still_count_after_it() {
         "the retake holds too: {again}"
     );
 }
+
+#[test]
+fn while_the_journal_cannot_be_written_answers_are_refused_and_the_teacher_is_told() {
+    let mut c = Class::journaled(in_order());
+    let t = c.teacher();
+    let (alice, _) = c.named("alice");
+    c.room.set_saving_failed(true, &mut c.io);
+    assert!(
+        c.take(t)
+            .contains("the journal cannot be written (is the disk full?)")
+    );
+    let refused = c.send(alice, "b");
+    assert!(
+        refused.starts_with("error: answers cannot be saved right now"),
+        "{refused}"
+    );
+    assert!(refused.ends_with("answer> "), "{refused}");
+    assert_eq!(c.room.counters().answers, 0, "not taken");
+    c.room.set_saving_failed(false, &mut c.io);
+    assert!(c.take(t).contains("the journal is written again"));
+    assert!(c.send(alice, "b").starts_with("Correct! Score: 1/1"));
+}
+
+#[test]
+fn a_journaled_attempt_that_does_not_fit_the_quiz_is_not_brought_back_but_recorded() {
+    let mut c = Class::journaled(in_order());
+    let (alice, _) = c.named("alice");
+    c.send(alice, "b");
+    let mut recovered = c.replay();
+    // As a corrupt (but checksummed) record, or another bank, could say: question 9 of 3.
+    for seat in recovered.seats.values_mut() {
+        seat.order[1] = 9;
+    }
+    let mut d = Class::journaled(in_order());
+    let restored = d.room.restore(&recovered, d.now);
+    assert_eq!(restored.seats, 0);
+    assert_eq!(restored.unfit.len(), 1);
+    assert_eq!(restored.unfit[0].status, Status::Interrupted);
+    assert_eq!(
+        restored.unfit[0].responses[0],
+        (0, Some(C(1))),
+        "her answer is kept"
+    );
+    assert_eq!(d.room.in_quiz(), 0);
+}
+
+#[test]
+fn a_restored_clock_loses_the_time_that_passed_before_the_journal_last_wrote() {
+    let mut c = Class::journaled(in_order());
+    let (alice, hello) = c.named("alice");
+    let code = code_in(&hello);
+    c.send(alice, "b");
+    c.secs(12);
+    // Someone else answers 12 s later: the crash came after that.
+    let (bob, _) = c.named("bob");
+    c.send(bob, "b");
+    let recovered = c.replay();
+    let mut d = Class::journaled(in_order());
+    d.room.restore(&recovered, d.now);
+    let back = d.student();
+    d.send(back, "alice");
+    let shown = d.send(back, &code);
+    assert!(shown.ends_with("(18 s left)\r\nanswer> "), "{shown}");
+}
+
+#[test]
+fn restored_live_seats_wait_for_the_round_not_the_resume_window() {
+    let mut c = Class::journaled(live(None, Scoring::Count));
+    let t = c.teacher();
+    let (ann, _) = c.named("ann");
+    start(&mut c, t);
+    c.send(ann, "b");
+    let recovered = c.replay();
+    let mut d = Class::journaled(live(None, Scoring::Count));
+    d.room.restore(&recovered, d.now);
+    d.secs(3600);
+    assert!(d.io.rows.is_empty(), "{:?}", d.io.rows);
+    assert_eq!(d.room.in_quiz(), 1);
+}

@@ -74,6 +74,38 @@ fn code_in(hello: &str) -> String {
         .collect()
 }
 
+/// A class's directory: its bank and results file, and the command line serving them.
+struct Setup {
+    dir: TempDir,
+    bank: std::path::PathBuf,
+    results: std::path::PathBuf,
+}
+
+impl Setup {
+    fn new(tag: &str, bank: &str) -> Setup {
+        let dir = TempDir::new(tag);
+        let bank = dir.write("sockets.txt", bank);
+        let results = dir.path().join("results.csv");
+        Setup { dir, bank, results }
+    }
+
+    /// `OPTIONS --results RESULTS BANK`.
+    fn args<'a>(&'a self, options: &[&'a str]) -> Vec<&'a str> {
+        let mut args = options.to_vec();
+        args.extend(["--results", text(&self.results), text(&self.bank)]);
+        args
+    }
+}
+
+/// Answers `a` to each question from `next` to the last, seeing each verdict.
+fn answer_rest(c: &mut Client, next: usize, of: usize) {
+    for _ in next..of {
+        c.expect("answer> ");
+        c.send("a");
+        c.expect_line("Correct!");
+    }
+}
+
 fn rows(results: &Path) -> Vec<Vec<String>> {
     csv_rows(&std::fs::read_to_string(results).expect("results file"))
 }
@@ -97,17 +129,9 @@ fn resume(addr: SocketAddr, name: &str, code: &str) -> (Client, String) {
 #[test]
 fn twenty_students_mid_quiz_killed_with_sigkill_resume_with_their_codes_and_finish_with_every_answer()
  {
-    let dir = TempDir::new("crash-twenty");
-    let bank = dir.write("sockets.txt", BANK);
-    let results = dir.path().join("results.csv");
-    let args = [
-        "--no-shuffle",
-        "--time-limit",
-        "0",
-        "--results",
-        text(&results),
-        text(&bank),
-    ];
+    let class = Setup::new("crash-twenty", BANK);
+    let (results, dir) = (&class.results, &class.dir);
+    let args = class.args(&["--no-shuffle", "--time-limit", "0"]);
     let (mut q, addr) = Quizd::serve(&args);
     let mut class = Vec::new();
     for i in 0..20 {
@@ -134,7 +158,7 @@ fn twenty_students_mid_quiz_killed_with_sigkill_resume_with_their_codes_and_fini
         0o600,
         "it holds resume codes"
     );
-    assert!(rows(&results).is_empty(), "nobody had finished");
+    assert!(rows(results).is_empty(), "nobody had finished");
 
     let (mut q, addr) = Quizd::serve(&args);
     let recovered = q.wait_for("the recovery line", |l| {
@@ -152,15 +176,11 @@ fn twenty_students_mid_quiz_killed_with_sigkill_resume_with_their_codes_and_fini
             format!("Welcome back, {name}. Score so far: {answered}/{answered}.")
         );
         c.expect(&format!("Question {} of {QUESTIONS}", answered + 1));
-        for _ in answered..QUESTIONS {
-            c.expect("answer> ");
-            c.send("a");
-            c.expect_line("Correct!");
-        }
+        answer_rest(&mut c, answered, QUESTIONS);
         c.expect_line(&format!("Quiz over, {name}: you scored 6 out of 6"));
     }
     stop(&mut q);
-    let rows = rows(&results);
+    let rows = rows(results);
     assert_eq!(rows.len(), 20, "one row each: {rows:?}");
     for row in &rows {
         assert_eq!(
@@ -230,10 +250,9 @@ fn live_question(console: &mut Console, students: &mut [(String, String, Client)
 
 #[test]
 fn a_live_quiz_killed_with_sigkill_comes_back_between_questions_with_its_scores() {
-    let dir = TempDir::new("crash-live");
-    let bank = dir.write("sockets.txt", BANK);
-    let results = dir.path().join("results.csv");
-    let args = [
+    let class = Setup::new("crash-live", BANK);
+    let results = &class.results;
+    let args = class.args(&[
         "--mode",
         "live",
         "-n",
@@ -243,10 +262,7 @@ fn a_live_quiz_killed_with_sigkill_comes_back_between_questions_with_its_scores(
         "0",
         "--admin-token",
         TOKEN,
-        "--results",
-        text(&results),
-        text(&bank),
-    ];
+    ]);
     let (mut q, addr) = Quizd::serve(&args);
     let mut console = Console::open(&mut q);
     let mut students: Vec<(String, String, Client)> = (0..5)
@@ -303,7 +319,7 @@ fn a_live_quiz_killed_with_sigkill_comes_back_between_questions_with_its_scores(
     live_question(&mut console, &mut back, 4);
     console.0.expect("live: quiz over");
     stop(&mut q);
-    let rows = rows(&results);
+    let rows = rows(results);
     assert_eq!(rows.len(), 5, "{rows:?}");
     let points: Vec<u32> = rows
         .iter()
@@ -498,19 +514,9 @@ fn attend(addr: SocketAddr, name: &str, seen: &mut Seen) -> io::Result<()> {
 fn killed_at_random_moments_under_load_every_verdict_a_student_saw_is_in_their_one_row() {
     const STUDENTS: usize = 12;
     const KILLS: u32 = 20;
-    let dir = TempDir::new("crash-random");
-    let bank = dir.write("long.txt", &long_bank());
-    let results = dir.path().join("results.csv");
-    let args = [
-        "--no-shuffle",
-        "--time-limit",
-        "0",
-        "-n",
-        "40",
-        "--results",
-        text(&results),
-        text(&bank),
-    ];
+    let class = Setup::new("crash-random", &long_bank());
+    let results = &class.results;
+    let args = class.args(&["--no-shuffle", "--time-limit", "0", "-n", "40"]);
     let lives = Arc::new(Lives::default());
     let (mut q, addr) = Quizd::serve(&args);
     lives.set(1, Some(addr));
@@ -545,7 +551,7 @@ fn killed_at_random_moments_under_load_every_verdict_a_student_saw_is_in_their_o
         .map(|t| t.join().expect("a student thread"))
         .collect();
     stop(&mut q);
-    let rows = rows(&results);
+    let rows = rows(results);
     for (name, seen) in &seen {
         let mine: Vec<&Vec<String>> = rows.iter().filter(|r| r[NAME] == *name).collect();
         assert_eq!(mine.len(), 1, "{name} has exactly one row: {rows:?}");
@@ -579,32 +585,20 @@ fn play_all(addr: SocketAddr, name: &str) {
     let mut c = Client::connect(addr);
     c.expect("name> ");
     c.send(name);
-    for _ in 0..QUESTIONS {
-        c.expect("answer> ");
-        c.send("a");
-        c.expect_line("Correct!");
-    }
+    answer_rest(&mut c, 0, QUESTIONS);
     c.expect_line("Quiz over");
 }
 
 #[test]
 fn a_row_the_results_file_could_not_take_before_sigkill_is_written_once_at_restart() {
-    let dir = TempDir::new("crash-unwritten");
-    let bank = dir.write("sockets.txt", BANK);
-    let results = dir.path().join("results.csv");
-    let args = [
-        "--no-shuffle",
-        "--time-limit",
-        "0",
-        "--results",
-        text(&results),
-        text(&bank),
-    ];
+    let class = Setup::new("crash-unwritten", BANK);
+    let (results, dir) = (&class.results, &class.dir);
+    let args = class.args(&["--no-shuffle", "--time-limit", "0"]);
     let (mut q, addr) = Quizd::serve(&args);
     // The results file stops taking rows (as a full disk would): its path now names a FIFO,
     // which quizd refuses to write to, so finished rows wait in memory.
-    std::fs::rename(&results, dir.path().join("moved.csv")).expect("move the results away");
-    mkfifo(&results);
+    std::fs::rename(results, dir.path().join("moved.csv")).expect("move the results away");
+    mkfifo(results);
     play_all(addr, "ada");
     play_all(addr, "bea");
     // Someone is still mid-quiz, so the journal is not emptied.
@@ -616,9 +610,9 @@ fn a_row_the_results_file_could_not_take_before_sigkill_is_written_once_at_resta
     carl.expect_line("Correct!");
     kill9(&mut q);
     // The rows ada and bea were told about were only in memory: gone with the process.
-    std::fs::remove_file(&results).expect("remove the fifo");
-    std::fs::rename(dir.path().join("moved.csv"), &results).expect("move the results back");
-    assert!(rows(&results).is_empty());
+    std::fs::remove_file(results).expect("remove the fifo");
+    std::fs::rename(dir.path().join("moved.csv"), results).expect("move the results back");
+    assert!(rows(results).is_empty());
 
     let (mut q, addr) = Quizd::serve(&args);
     let recovered = q.wait_for("the recovery line", |l| {
@@ -628,7 +622,7 @@ fn a_row_the_results_file_could_not_take_before_sigkill_is_written_once_at_resta
         recovered.contains("1 attempt(s) in progress") && recovered.contains("2 row(s) written"),
         "{recovered}"
     );
-    let written: Vec<String> = rows(&results).iter().map(|r| r[NAME].clone()).collect();
+    let written: Vec<String> = rows(results).iter().map(|r| r[NAME].clone()).collect();
     assert_eq!(written, ["ada", "bea"]);
     // Killed again at once: the rows are not written a second time.
     kill9(&mut q);
@@ -636,14 +630,10 @@ fn a_row_the_results_file_could_not_take_before_sigkill_is_written_once_at_resta
     let _ = addr;
     let (mut c, welcome) = resume(addr2, "carl", &code);
     assert_eq!(welcome, "Welcome back, carl. Score so far: 1/1.");
-    for _ in 1..QUESTIONS {
-        c.expect("answer> ");
-        c.send("a");
-        c.expect_line("Correct!");
-    }
+    answer_rest(&mut c, 1, QUESTIONS);
     c.expect_line("Quiz over");
     stop(&mut q);
-    let rows = rows(&results);
+    let rows = rows(results);
     let names: Vec<&str> = rows.iter().map(|r| &*r[NAME]).collect();
     assert_eq!(names, ["ada", "bea", "carl"], "each row once");
     assert!(
@@ -776,17 +766,15 @@ fn journal_filling_its_first_page() -> Vec<u8> {
 
 #[test]
 fn while_the_journal_cannot_be_written_nothing_depending_on_it_is_sent_and_it_catches_up() {
-    let dir = TempDir::new("crash-full");
-    let Some(disk) = SmallDisk::mount(&dir.path().join("small")) else {
+    let class = Setup::new("crash-full", BANK);
+    let Some(disk) = SmallDisk::mount(&class.dir.path().join("small")) else {
         eprintln!("skipped: cannot mount a tmpfs here (needs root)");
         return;
     };
-    let bank = dir.write("sockets.txt", BANK);
-    let results = dir.path().join("results.csv");
     let journal = disk.0.join("quiz.journal");
     std::fs::write(&journal, journal_filling_its_first_page()).expect("journal");
     disk.fill();
-    let args = [
+    let args = class.args(&[
         "--no-shuffle",
         "--time-limit",
         "0",
@@ -794,10 +782,7 @@ fn while_the_journal_cannot_be_written_nothing_depending_on_it_is_sent_and_it_ca
         TOKEN,
         "--journal",
         text(&journal),
-        "--results",
-        text(&results),
-        text(&bank),
-    ];
+    ]);
     let (mut q, addr) = Quizd::serve(&args);
     q.wait_for("the journal error", |l| l.contains("cannot write"));
     let mut console = Console::open(&mut q);

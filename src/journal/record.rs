@@ -83,10 +83,11 @@ pub struct SeatState {
     pub progress: Progress,
 }
 
-/// What changes as an attempt goes on.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Progress {
-    pub chosen: Vec<Option<Response>>,
+/// What changes as an attempt goes on: owned when read back, borrowed from the room's seat
+/// when written ([`ProgressView`]: no copy, no allocation).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Progress<C = Vec<Option<Response>>> {
+    pub chosen: C,
     pub score: u32,
     /// The question on screen (or next to be).
     pub index: u32,
@@ -231,20 +232,10 @@ fn put_u32s(buf: &mut Vec<u8>, v: &[u32]) {
     }
 }
 
-/// The changing part of an attempt, borrowed from the room's seat (no copy, no allocation).
-#[derive(Debug, Clone, Copy)]
-pub struct ProgressView<'a> {
-    pub chosen: &'a [Option<Response>],
-    pub score: u32,
-    pub index: u32,
-    pub points: u32,
-    pub answer_ms: u64,
-    pub clock_left_ms: Option<u64>,
-    pub elapsed_ms: u64,
-    pub at_ms: u64,
-}
+/// An attempt's progress as the room's seat holds it.
+pub type ProgressView<'a> = Progress<&'a [Option<Response>]>;
 
-impl ProgressView<'_> {
+impl<C> Progress<C> {
     fn put_tail(&self, buf: &mut Vec<u8>) {
         put_u64(buf, u64::from(self.score));
         put_u64(buf, u64::from(self.index));

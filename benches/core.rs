@@ -97,6 +97,7 @@ fn bank(c: &mut Criterion) {
             let bank = quizd::bank::Bank {
                 title: "big".into(),
                 questions: questions.unwrap_or_default(),
+                ..Default::default()
             };
             Quiz::new(bank, Settings::default()).count()
         })

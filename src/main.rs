@@ -155,10 +155,24 @@ fn check(paths: &[PathBuf]) -> ExitCode {
     } else {
         paths.iter().map(Some).collect()
     };
+    let mut skipped = 0;
     for target in targets {
         let (name, loaded) = one(target);
         match loaded {
-            Ok(bank) => println!("{name}: ok, {} questions", bank.questions.len()),
+            Ok(bank) => {
+                print_problems(&bank.warnings);
+                skipped += bank.skipped;
+                if bank.skipped > 0 {
+                    println!(
+                        "{name}: ok, {} of {} questions ({} skipped)",
+                        bank.questions.len(),
+                        bank.questions.len() + bank.skipped,
+                        bank.skipped
+                    );
+                } else {
+                    println!("{name}: ok, {} questions", bank.questions.len());
+                }
+            }
             Err(problems) => {
                 bad += bank::total_problems(&problems);
                 print_problems(&problems);
@@ -168,6 +182,10 @@ fn check(paths: &[PathBuf]) -> ExitCode {
     if bad > 0 {
         eprintln!("quizd: {bad} problem(s) found");
         ExitCode::FAILURE
+    } else if skipped > 0 {
+        // Serves, but not every question: a script can tell (status 3).
+        eprintln!("quizd: {skipped} question(s) would be skipped");
+        ExitCode::from(3)
     } else {
         ExitCode::SUCCESS
     }
@@ -195,6 +213,17 @@ fn main() -> ExitCode {
     };
     if let Some(title) = &cli.title {
         bank.title = title.clone();
+    }
+    for warning in &bank.warnings {
+        log::warn!("{warning}");
+    }
+    if bank.skipped > 0 {
+        log::warn!(
+            "serving {} of {} questions ({} skipped: quizd cannot ask them; see above)",
+            bank.questions.len(),
+            bank.questions.len() + bank.skipped,
+            bank.skipped
+        );
     }
     if let Some(n) = cli.count
         && n as usize > bank.questions.len()

@@ -460,6 +460,7 @@ mod tests {
             Bank {
                 title: "sockets".into(),
                 questions: (1..=4).map(q).collect(),
+                ..Default::default()
             },
             Settings::default(),
         )

@@ -373,7 +373,7 @@ fn check_on_a_bad_gift_bank_reports_each_problem_at_its_line() {
     let good = dir.write("good.gift", "::t:: Is UDP connectionless? {T}\n");
     let bad = dir.write(
         "bad.gift",
-        "// Two problems and one good question.\nMatch. {=a -> b =c -> d}\n\nOK? {T}\n\nPort? {\n=80\n~22\n=443\n}\n",
+        "// One problem, one question quizd cannot ask, one good question.\nMatch. {=a -> b =c -> d}\n\nOK? {T}\n\nPort? {#eighty}\n",
     );
     let (status, stdout, log) = Quizd::run(&["--check", text(&good), text(&bad)]);
     assert_eq!(status.code(), Some(1), "stderr: {log:#?}");
@@ -382,17 +382,25 @@ fn check_on_a_bad_gift_bank_reports_each_problem_at_its_line() {
     assert_eq!(
         log,
         vec![
+            format!("{file}:6: \"eighty\" is not a number: write numbers like 42, -2, 3.14 or 1e3"),
             format!(
-                "{file}:2: matching questions (->) are not supported: quizd asks multiple \
-                 choice, true/false, short-answer and numeric questions"
+                "{file}:2: warning: skipped: a matching question (->), which quizd cannot ask yet"
             ),
-            format!(
-                "{file}:9: more than one right option (=): quizd's multiple choice has exactly \
-                 one; mark the others with ~ (Moodle's multiple-answer questions are not \
-                 supported)"
-            ),
-            "quizd: 2 problem(s) found".to_string(),
+            "quizd: 1 problem(s) found".to_string(),
         ]
+    );
+    // With only questions it cannot ask, the bank serves the rest, and --check says so
+    // with status 3.
+    let skips = dir.write("skips.gift", "Match. {=a -> b =c -> d}\n\nOK? {T}\n");
+    let (status, stdout, log) = Quizd::run(&["--check", text(&skips)]);
+    assert_eq!(status.code(), Some(3), "stderr: {log:#?}");
+    assert_eq!(
+        stdout,
+        format!("{}: ok, 1 of 2 questions (1 skipped)\n", text(&skips))
+    );
+    assert_eq!(
+        log.last().map(String::as_str),
+        Some("quizd: 1 question(s) would be skipped")
     );
 }
 

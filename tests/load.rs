@@ -50,6 +50,7 @@ fn uneven_bank() -> Bank {
     Bank {
         title: "uneven".into(),
         questions: vec![q(1, 2), q(2, 3), q(3, 4)],
+        ..Default::default()
     }
 }
 

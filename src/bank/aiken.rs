@@ -51,14 +51,14 @@
 use std::mem;
 use std::sync::Arc;
 
-use super::{Kind, Problems, Question, source_lines};
+use super::{Kind, Parsed, Problems, Question, source_lines};
 
 /// Option letters, in order; a question has at most one option per letter.
 const LETTERS: &[u8; 26] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
 /// Parses an Aiken bank. `file` names it in questions and problems; `text` is the decoded file
 /// (a leading BOM is ignored). Returns every question, or every problem found.
-pub fn parse(file: &Arc<str>, text: &str) -> Result<Vec<Question>, Problems> {
+pub fn parse(file: &Arc<str>, text: &str) -> Result<Parsed, Problems> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut parser = Parser::new(file);
     for line in source_lines(text) {
@@ -101,7 +101,8 @@ fn classify(line: &str) -> Line<'_> {
     }
 }
 
-/// `A) text`, `A)text`, `A. text`, or an empty `A)` / `A.` (reported later as an empty option).
+/// `A) text`, `A)text`, `A. text`, `A.text`, or an empty `A)` / `A.` (reported later as an
+/// empty option): Moodle's rule, `/^[A-Z][).][ \t]?/`.
 fn option(line: &str) -> Option<Line<'_>> {
     let &[letter, mark, ..] = line.as_bytes() else {
         return None;
@@ -111,8 +112,7 @@ fn option(line: &str) -> Option<Line<'_>> {
     }
     // The first two bytes are ASCII, so 2 is a character boundary.
     let rest = line.get(2..)?;
-    let spaced = rest.is_empty() || rest.starts_with(char::is_whitespace);
-    (spaced || mark == b')').then(|| Line::Option {
+    Some(Line::Option {
         letter,
         text: rest.trim(),
     })
@@ -367,7 +367,7 @@ impl<'f> Parser<'f> {
         }
     }
 
-    fn finish(mut self) -> Result<Vec<Question>, Problems> {
+    fn finish(mut self) -> Result<Parsed, Problems> {
         if let State::Reading(_) = self.state {
             self.report(
                 self.last_line,
@@ -375,7 +375,11 @@ impl<'f> Parser<'f> {
             );
         }
         if self.problems.total() == 0 {
-            Ok(self.questions)
+            self.problems.sort_by_line();
+            Ok(Parsed {
+                questions: self.questions,
+                notes: self.problems,
+            })
         } else {
             Err(self.problems)
         }
@@ -387,7 +391,9 @@ mod tests {
     use super::*;
 
     fn parse_str(text: &str) -> Result<Vec<Question>, Vec<crate::bank::Problem>> {
-        parse(&Arc::from("sockets.txt"), text).map_err(Problems::into_vec)
+        parse(&Arc::from("sockets.txt"), text)
+            .map(|parsed| parsed.questions)
+            .map_err(Problems::into_vec)
     }
 
     fn questions(text: &str) -> Vec<Question> {
@@ -470,9 +476,20 @@ mod tests {
     }
 
     #[test]
-    fn dot_without_space_is_question_text() {
-        let qs = questions("Which is true?\nU.S. law applies.\nA. yes\nB. no\nANSWER: B\n");
-        assert_eq!(qs[0].text, "Which is true?\nU.S. law applies.");
+    fn a_dot_without_a_space_after_the_letter_is_an_option_as_in_moodle() {
+        let qs = questions("Which format is text?\nA.XML\nB.PNG\nANSWER: A\n");
+        assert_eq!(
+            choice(&qs[0]),
+            (vec!["XML", "PNG"], 0),
+            "what the old reading refused with a misleading 'needs at least 2 options'"
+        );
+        // A line of text that happens to look like one is an option to Moodle too, and the
+        // letters out of order say so.
+        assert!(
+            problems("Which is true?\nU.S. law applies.\nA. yes\nB. no\nANSWER: B\n")
+                .iter()
+                .any(|p| p.contains("out of order")),
+        );
     }
 
     #[test]
@@ -789,7 +806,14 @@ ANSWER: B
             }
         );
         assert_eq!(classify("ANSWER: D"), Line::Answer("D"));
-        assert_eq!(classify("A.B. test"), Line::Text("A.B. test"));
+        // Moodle's rule, /^[A-Z][).][ \t]?/: no space is needed after the mark.
+        assert_eq!(
+            classify("A.XML"),
+            Line::Option {
+                letter: b'A',
+                text: "XML"
+            }
+        );
         assert_eq!(classify("é) x"), Line::Text("é) x"));
         assert_eq!(classify("ANSWERS: all"), Line::Text("ANSWERS: all"));
         assert_eq!(classify(""), Line::Blank);

@@ -61,7 +61,9 @@
 
 use std::sync::Arc;
 
-use super::{Kind, NumericAnswer, Problems, Question, ShortAnswer, normalise, source_lines};
+use super::{
+    Kind, NumericAnswer, Parsed, Problems, Question, ShortAnswer, normalise, source_lines,
+};
 
 /// Most options in a multiple-choice question (letters a to z).
 use crate::limits::MAX_OPTIONS;
@@ -74,10 +76,12 @@ const FORMAT_MARKERS: [&str; 4] = ["[html]", "[moodle]", "[plain]", "[markdown]"
 
 /// Parses a GIFT bank. `file` names it in questions and problems; `text` is the decoded file
 /// (a leading BOM is ignored). Returns every question, or every problem found.
-pub fn parse(file: &Arc<str>, text: &str) -> Result<Vec<Question>, Problems> {
+pub fn parse(file: &Arc<str>, text: &str) -> Result<Parsed, Problems> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut parser = Parser {
         file,
+        skip: None,
+        description: None,
         after_unclosed: false,
         questions: Vec::new(),
         problems: Problems::default(),
@@ -103,6 +107,12 @@ type Found = (u32, String);
 
 struct Parser<'f> {
     file: &'f Arc<str>,
+    /// Why the question just read is left out (a type quizd cannot ask): a warning, not a
+    /// problem.
+    skip: Option<Found>,
+    /// A description (text with no answer block, Moodle's "description" item) waiting to be
+    /// shown before the next question, and its line.
+    description: Option<(u32, String)>,
     /// The last question's answer block was never closed: a `}` that starts the next one is
     /// the rest of it, already reported.
     after_unclosed: bool,
@@ -139,8 +149,20 @@ impl Parser<'_> {
             return;
         }
         match self.question(&source, first, ended_by) {
-            Ok(question) => self.questions.push(question),
+            Ok(mut question) => {
+                if let Some((_, text)) = self.description.take() {
+                    // Shown before the question it introduces, wherever shuffling puts it.
+                    question.text = format!("{text}\n\n{}", question.text);
+                }
+                self.questions.push(question);
+            }
+            Err(found) if found.is_empty() => {
+                if let Some((line, message)) = self.skip.take() {
+                    self.problems.skip(self.file, line, message);
+                }
+            }
             Err(found) => {
+                self.skip = None;
                 for (line, message) in found {
                     self.report(line, message);
                 }
@@ -174,12 +196,16 @@ impl Parser<'_> {
         let (open, close) = (find_plain(rest, "{"), find_plain(rest, "}"));
         let (open, close) = match (open, close) {
             (None, None) => {
-                return fail(
-                    first,
-                    "no answer block: put the answers in { } after the question, like {=Paris} \
-                     or {T} (Moodle would import this text as a description, which quizd \
-                     cannot ask)",
-                );
+                // A description: shown before the next question, as a quiz shows it.
+                let text = clean_text(rest);
+                if !text.is_empty() {
+                    let joined = match self.description.take() {
+                        Some((line, before)) => (line, format!("{before}\n\n{text}")),
+                        None => (first, text),
+                    };
+                    self.description = Some(joined);
+                }
+                return Err(Vec::new());
             }
             (Some(open), None) => {
                 self.after_unclosed = true;
@@ -238,7 +264,29 @@ impl Parser<'_> {
             Some(at) => (&inner[..at], clean_feedback(&inner[at + 4..])),
             None => (inner, None),
         };
-        let kind = Answers { source, block_line }.kind(answers.trim())?;
+        let answers_read = Answers {
+            source,
+            block_line,
+            skip: std::cell::RefCell::new(None),
+            warnings: std::cell::RefCell::new(Vec::new()),
+        };
+        let kind = answers_read.kind(answers.trim());
+        let skip = answers_read.skip.into_inner();
+        if skip.is_none() {
+            for (line, message) in answers_read.warnings.into_inner() {
+                self.problems.warn(self.file, line, message);
+            }
+        }
+        let kind = match (kind, skip) {
+            // A mistake is reported even in a question quizd would skip.
+            (Err(found), _) if !found.is_empty() => return Err(found),
+            (_, Some(why)) => {
+                self.skip = Some(why);
+                return Err(Vec::new());
+            }
+            (Ok(kind), None) => kind,
+            (Err(found), None) => return Err(found),
+        };
         Ok(Question {
             text,
             kind,
@@ -249,9 +297,20 @@ impl Parser<'_> {
         })
     }
 
-    fn finish(mut self) -> Result<Vec<Question>, Problems> {
+    fn finish(mut self) -> Result<Parsed, Problems> {
+        if let Some((line, _)) = self.description.take() {
+            self.problems.warn(
+                self.file,
+                line,
+                "a description with no question after it is not shown",
+            );
+        }
         if self.problems.total() == 0 {
-            Ok(self.questions)
+            self.problems.sort_by_line();
+            Ok(Parsed {
+                questions: self.questions,
+                notes: self.problems,
+            })
         } else {
             self.problems.sort_by_line();
             Err(self.problems)
@@ -296,30 +355,53 @@ struct Answers<'s> {
     source: &'s Source,
     /// The line of the block's `{`, for problems of the block as a whole.
     block_line: u32,
+    /// Set when the question is of a type quizd cannot ask: it is skipped with this warning
+    /// (unless it also has a mistake, which is reported).
+    skip: std::cell::RefCell<Option<Found>>,
+    /// Things read as Moodle reads them that may not be what the teacher meant.
+    warnings: std::cell::RefCell<Vec<Found>>,
 }
 
 impl Answers<'_> {
+    /// The question is of a type quizd cannot ask (the first reason found is kept).
+    fn cannot_ask(&self, line: u32, what: &str) {
+        let mut skip = self.skip.borrow_mut();
+        if skip.is_none() {
+            *skip = Some((line, format!("skipped: {what}")));
+        }
+    }
+
+    /// Whether the question is already known to be skipped.
+    fn skipping(&self) -> bool {
+        self.skip.borrow().is_some()
+    }
+
     /// `body` is the trimmed inside of the block, general feedback removed.
     fn kind(&self, body: &str) -> Result<Kind, Vec<Found>> {
         if body.is_empty() {
-            return Err(vec![(
+            self.cannot_ask(
                 self.block_line,
-                "empty answer block: {} is an essay question, which quizd cannot grade; put the \
-                 answer inside the braces"
-                    .to_owned(),
-            )]);
+                "an essay question ({}), which quizd cannot grade",
+            );
+            return Err(Vec::new());
+        }
+        if is_embedded(body) {
+            self.cannot_ask(
+                self.block_line,
+                "embedded answers (cloze, {1:MULTICHOICE:...}), which quizd cannot ask in a terminal",
+            );
+            return Err(Vec::new());
         }
         if let Some(numbers) = body.strip_prefix('#') {
             self.numeric(numbers)
         } else if find_plain(body, "~").is_some() {
             self.choice(body)
         } else if find_plain(body, "=").is_some() && body.contains("->") {
-            Err(vec![(
+            self.cannot_ask(
                 self.block_line,
-                "matching questions (->) are not supported: quizd asks multiple choice, \
-                 true/false, short-answer and numeric questions"
-                    .to_owned(),
-            )])
+                "a matching question (->), which quizd cannot ask yet",
+            );
+            Err(Vec::new())
         } else if let Some(answer) = true_false_word(body) {
             Ok(self.true_false(body, answer))
         } else {
@@ -348,19 +430,22 @@ impl Answers<'_> {
                 (b'=', None | Some(100.0)) => true,
                 (b'~', None | Some(0.0)) => false,
                 (_, Some(percent)) => {
-                    found.push((
+                    self.cannot_ask(
                         line,
-                        format!(
-                            "weighted options ({percent}%) are not supported: quizd's multiple \
-                             choice has one right option, marked =, and wrong ones, marked ~"
+                        &format!(
+                            "weighted options ({percent}%): a multiple-answer question, which quizd cannot ask yet"
                         ),
-                    ));
+                    );
                     continue;
                 }
                 (_, None) => false,
             };
             let (answer, comment) = split_feedback(rest);
             let option = clean_answer(answer);
+            if option.is_empty() && marker == b'~' && comment.trim().is_empty() {
+                // Moodle drops an empty wrong option: `~=right` is a slip for `=right`.
+                continue;
+            }
             if option.is_empty() {
                 found.push((
                     line,
@@ -377,7 +462,7 @@ impl Answers<'_> {
             options.push(option);
             feedback.push(clean_feedback(comment));
         }
-        if found.is_empty() {
+        if found.is_empty() && !self.skipping() {
             if options.len() < 2 {
                 found.push((
                     self.block_line,
@@ -395,13 +480,10 @@ impl Answers<'_> {
                         .to_owned(),
                 ));
             } else if let Some(&(_, line)) = right.get(1) {
-                found.push((
+                self.cannot_ask(
                     line,
-                    "more than one right option (=): quizd's multiple choice has exactly one; \
-                     mark the others with ~ (Moodle's multiple-answer questions are not \
-                     supported)"
-                        .to_owned(),
-                ));
+                    "more than one right option (=), which quizd's multiple choice cannot ask yet",
+                );
             }
         }
         match right.first() {
@@ -447,30 +529,39 @@ impl Answers<'_> {
             if text == "*" {
                 self.catch_all(right, line, comment, &mut otherwise, &mut found);
             } else if text.contains('*') {
-                found.push((
+                self.cannot_ask(
                     line,
-                    "* is a wildcard in Moodle, which quizd does not support: write each \
-                     accepted answer in full after ="
-                        .to_owned(),
-                ));
+                    "a wildcard (*) in a short answer, which quizd cannot match yet",
+                );
             } else if text.is_empty() {
                 found.push((
                     line,
                     "an answer after = is empty: write it, or remove the =".to_owned(),
                 ));
-            } else if answers
+            } else if let Some(first) = answers
                 .iter()
-                .any(|known: &ShortAnswer| known.key == normalise(&text))
+                .find(|known: &&ShortAnswer| known.key == normalise(&text))
             {
-                // The first match wins, so a second copy could never be reached (Moodle
-                // imports it silently; with =%0%DNS ... =DNS it would grade DNS wrong).
-                found.push((
-                    line,
-                    format!(
-                        "the answer {} is already given above (answers ignore case and spaces) and the first one wins: remove one",
-                        shorten(&text)
-                    ),
-                ));
+                // Moodle accepts a second copy and grades by the first. One marked the other
+                // way could never count (=%0%DNS ... =DNS grades DNS wrong): a mistake. One
+                // with other feedback is worth a word.
+                if first.right != right {
+                    found.push((
+                        line,
+                        format!(
+                            "the answer {} is already given above marked the other way (answers ignore case and spaces), and the first one counts: remove one",
+                            shorten(&text)
+                        ),
+                    ));
+                } else if first.feedback != clean_feedback(comment) {
+                    self.warnings.borrow_mut().push((
+                        line,
+                        format!(
+                            "the answer {} is given above already (answers ignore case and spaces) with other feedback; the first one's is shown, as in Moodle",
+                            shorten(&text)
+                        ),
+                    ));
+                }
             } else {
                 answers.push(ShortAnswer {
                     key: normalise(&text),
@@ -480,7 +571,7 @@ impl Answers<'_> {
                 });
             }
         }
-        if found.is_empty() && !answers.iter().any(|answer| answer.right) {
+        if found.is_empty() && !self.skipping() && !answers.iter().any(|answer| answer.right) {
             found.push((
                 self.block_line,
                 "no right answer: write each accepted answer after =, like {=Paris =Paris, \
@@ -556,7 +647,7 @@ impl Answers<'_> {
                 Err(message) => found.push((line, message)),
             }
         }
-        if found.is_empty() && !answers.iter().any(|answer| answer.right) {
+        if found.is_empty() && !self.skipping() && !answers.iter().any(|answer| answer.right) {
             found.push((
                 self.block_line,
                 "no right number: write it after the #, like {#42}, {#3.14:0.01} (give or take \
@@ -583,13 +674,11 @@ impl Answers<'_> {
             (None | Some(100.0), rest) => Some((true, rest)),
             (Some(0.0), rest) => Some((false, rest)),
             (Some(percent), _) => {
-                found.push((
+                self.cannot_ask(
                     line,
-                    format!(
-                        "partial credit ({percent}%) is not supported: an answer is right (=) \
-                         or, for its feedback, a known wrong one (=%0%)"
-                    ),
-                ));
+                    &format!("partial credit ({percent}%), which quizd cannot give yet"),
+                );
+                let _ = found;
                 None
             }
         }
@@ -620,6 +709,19 @@ impl Answers<'_> {
             *otherwise = clean_feedback(comment);
         }
     }
+}
+
+/// Moodle's embedded answers (cloze) inside a block: `1:MULTICHOICE:...`, `:SA:...`.
+fn is_embedded(body: &str) -> bool {
+    let rest = body.trim_start_matches(|c: char| c.is_ascii_digit());
+    let Some(rest) = rest.strip_prefix(':') else {
+        return false;
+    };
+    let kind_len = rest
+        .bytes()
+        .take_while(|b| b.is_ascii_uppercase() || *b == b'_')
+        .count();
+    kind_len > 0 && rest[kind_len..].starts_with(':')
 }
 
 /// The answers of a short-answer or numeric block: text before the first `=` (Moodle takes it
@@ -880,7 +982,22 @@ mod tests {
     use super::*;
 
     fn parse_str(text: &str) -> Result<Vec<Question>, Vec<crate::bank::Problem>> {
-        parse(&Arc::from("net.gift"), text).map_err(Problems::into_vec)
+        parse(&Arc::from("net.gift"), text)
+            .map(|parsed| parsed.questions)
+            .map_err(Problems::into_vec)
+    }
+
+    /// How many questions were read, and the warnings (line and message).
+    fn warned(text: &str) -> (usize, Vec<(u32, String)>) {
+        let parsed = parse(&Arc::from("net.gift"), text)
+            .unwrap_or_else(|problems| panic!("unexpected problems: {:#?}", problems.into_vec()));
+        let warnings = parsed
+            .notes
+            .warnings()
+            .into_iter()
+            .map(|p| (p.line, p.message))
+            .collect();
+        (parsed.questions.len(), warnings)
     }
 
     fn questions(text: &str) -> Vec<Question> {
@@ -988,11 +1105,29 @@ mod tests {
     }
 
     #[test]
+    fn a_short_answer_listed_twice_loads_as_in_moodle() {
+        let twice = question("Is it? {=It is =it is}");
+        assert_eq!(short(&twice).0.len(), 1, "the first one counts");
+        question("OK? {=yes =yes}");
+        assert_eq!(
+            warned("Q? {=yes#Good. =yes#Great!}").1,
+            vec![(
+                1,
+                "the answer yes is given above already (answers ignore case and spaces) with \
+                 other feedback; the first one's is shown, as in Moodle"
+                    .into()
+            )]
+        );
+    }
+
+    #[test]
     fn an_answer_an_earlier_one_would_always_match_first_is_a_problem() {
         let shadowed = problems("Q? {=%0%dns#no =DNS}");
         assert_eq!(shadowed.len(), 1, "{shadowed:?}");
         assert!(
-            shadowed[0].starts_with("net.gift:1: the answer DNS is already given"),
+            shadowed[0].starts_with(
+                "net.gift:1: the answer DNS is already given above marked the other way"
+            ),
             "{shadowed:?}"
         );
         let overlap = problems("Q? {#=%0%5 =5:1}");
@@ -1303,85 +1438,112 @@ $CATEGORY: $course$/Default
     }
 
     #[test]
-    fn unsupported_types_are_problems_that_say_what_quizd_asks() {
+    fn types_quizd_cannot_ask_are_skipped_with_a_warning_that_names_them() {
         assert_eq!(
-            problem("Match them. {=cat -> food =dog -> bone}"),
+            warned("Match them. {=cat -> food =dog -> bone}\n\nNext? {T}"),
             (
                 1,
-                "matching questions (->) are not supported: quizd asks multiple choice, \
-                 true/false, short-answer and numeric questions"
-                    .into()
+                vec![(
+                    1,
+                    "skipped: a matching question (->), which quizd cannot ask yet".into()
+                )]
             )
         );
         for essay in ["Tell me. {}", "Tell me. {\n####Be brief.\n}"] {
             assert_eq!(
-                problem(essay),
+                warned(essay),
                 (
-                    1,
-                    "empty answer block: {} is an essay question, which quizd cannot grade; \
-                     put the answer inside the braces"
-                        .into()
+                    0,
+                    vec![(
+                        1,
+                        "skipped: an essay question ({}), which quizd cannot grade".into()
+                    )]
                 ),
                 "{essay:?}"
             );
         }
         assert_eq!(
-            problem("Q1? {T}\n\n::Intro:: Read this first.\nThen answer.\n"),
-            (
-                3,
-                "no answer block: put the answers in { } after the question, like {=Paris} or \
-                 {T} (Moodle would import this text as a description, which quizd cannot ask)"
+            warned("Cloze: the {1:MULTICHOICE:=red~blue} car.").1,
+            vec![(
+                1,
+                "skipped: embedded answers (cloze, {1:MULTICHOICE:...}), which quizd cannot ask \
+                 in a terminal"
                     .into()
-            )
+            )]
         );
     }
 
     #[test]
-    fn weights_other_than_right_and_wrong_are_problems() {
-        assert_eq!(
-            problem("Q? {\n=a\n~%50%b\n~c\n}"),
-            (
-                3,
-                "weighted options (50%) are not supported: quizd's multiple choice has one \
-                 right option, marked =, and wrong ones, marked ~"
-                    .into()
-            )
+    fn a_description_is_shown_before_the_next_question() {
+        let qs = questions(
+            "Q1? {T}\n\n::Intro:: Read this first.\nThen answer.\n\n[html]<b>Part 2</b>\n\nQ2? {F}\n",
         );
-        assert_eq!(problem("Q? {=a ~%-50%b ~c}").0, 1);
+        assert_eq!(qs.len(), 2);
+        assert_eq!(qs[0].text, "Q1?");
         assert_eq!(
-            problems("Q? {\n~%100%a\n~%100%b\n~c\n}").len(),
-            2,
-            "each weighted option is reported"
+            qs[1].text,
+            "Read this first.\nThen answer.\n\n<b>Part 2</b>\n\nQ2?"
         );
         assert_eq!(
-            problem("Q? {=%50%half =full}"),
+            warned("Q1? {T}\n\nThe end, thank you.\n"),
             (
                 1,
-                "partial credit (50%) is not supported: an answer is right (=) or, for its \
-                 feedback, a known wrong one (=%0%)"
-                    .into()
-            )
-        );
-        assert_eq!(
-            problem("When? {#\n=1822:0\n=%33.3%1822:2\n}"),
-            (
-                3,
-                "partial credit (33.3%) is not supported: an answer is right (=) or, for its \
-                 feedback, a known wrong one (=%0%)"
-                    .into()
+                vec![(
+                    3,
+                    "a description with no question after it is not shown".into()
+                )]
             )
         );
     }
 
     #[test]
-    fn multiple_choice_needs_exactly_one_right_option() {
+    fn weights_other_than_right_and_wrong_skip_the_question() {
         assert_eq!(
-            problem("Q? {\n=a\n~b\n=c\n}"),
+            warned("Q? {\n=a\n~%50%b\n~c\n}"),
             (
-                4,
-                "more than one right option (=): quizd's multiple choice has exactly one; mark \
-                 the others with ~ (Moodle's multiple-answer questions are not supported)"
-                    .into()
+                0,
+                vec![(
+                    3,
+                    "skipped: weighted options (50%): a multiple-answer question, which quizd \
+                     cannot ask yet"
+                        .into()
+                )]
+            )
+        );
+        assert_eq!(warned("Q? {=a ~%-50%b ~c}").1[0].0, 1);
+        assert_eq!(
+            warned("Q? {\n~%100%a\n~%100%b\n~c\n}").1.len(),
+            1,
+            "one warning per question skipped"
+        );
+        assert_eq!(
+            warned("Q? {=%50%half =full}").1,
+            vec![(
+                1,
+                "skipped: partial credit (50%), which quizd cannot give yet".into()
+            )]
+        );
+        assert_eq!(
+            warned("When? {#\n=1822:0\n=%33.3%1822:2\n}").1,
+            vec![(
+                3,
+                "skipped: partial credit (33.3%), which quizd cannot give yet".into()
+            )]
+        );
+    }
+
+    #[test]
+    fn two_right_options_are_skipped_with_a_warning_and_none_is_a_problem() {
+        assert_eq!(
+            warned("Q? {\n=a\n~b\n=c\n}\n\nNext? {T}"),
+            (
+                1,
+                vec![(
+                    4,
+                    "skipped: more than one right option (=), which quizd's multiple choice \
+                     cannot ask yet"
+                        .into()
+                )]
             )
         );
         assert_eq!(
@@ -1407,12 +1569,15 @@ $CATEGORY: $course$/Default
             problem(&format!("Q? {{\n=right\n{many}}}")),
             (1, "a question has at most 26 options (a to z)".into())
         );
+        // An empty wrong option is dropped, as Moodle drops it: `~=right` is a slip for
+        // `=right` that a whole course made.
         assert_eq!(
-            problem("Q? {\n=a\n~\n~c\n}"),
-            (
-                3,
-                "an option after ~ is empty: write its text, or remove the ~".into()
-            )
+            choice(&question("Q? {\n=a\n~\n~c\n}")),
+            (vec!["a", "c"], 0, vec![])
+        );
+        assert_eq!(
+            choice(&question("Capital of France? {~=Paris ~London ~Rome}")),
+            (vec!["Paris", "London", "Rome"], 0, vec![])
         );
         assert_eq!(
             problem("Q? {\n=  # feedback only\n~c\n}"),
@@ -1520,12 +1685,14 @@ $CATEGORY: $course$/Default
     #[test]
     fn short_answer_problems() {
         assert_eq!(
-            problem("Q? {=Par*}"),
+            warned("Q? {=Par*}"),
             (
-                1,
-                "* is a wildcard in Moodle, which quizd does not support: write each accepted \
-                 answer in full after ="
-                    .into()
+                0,
+                vec![(
+                    1,
+                    "skipped: a wildcard (*) in a short answer, which quizd cannot match yet"
+                        .into()
+                )]
             )
         );
         assert_eq!(
@@ -1614,7 +1781,7 @@ $CATEGORY: $course$/Default
     }
 
     #[test]
-    fn reports_every_problem_in_a_file_and_keeps_the_good_questions_out_of_it() {
+    fn reports_every_problem_in_a_file_then_every_question_skipped() {
         let text = "\
 Good? {T}
 
@@ -1629,12 +1796,11 @@ Bad number? {#x}
         assert_eq!(
             problems(text),
             [
-                "net.gift:3: more than one right option (=): quizd's multiple choice has \
-                 exactly one; mark the others with ~ (Moodle's multiple-answer questions are \
-                 not supported)",
-                "net.gift:5: matching questions (->) are not supported: quizd asks multiple \
-                 choice, true/false, short-answer and numeric questions",
                 "net.gift:9: \"x\" is not a number: write numbers like 42, -2, 3.14 or 1e3",
+                "net.gift:3: warning: skipped: more than one right option (=), which quizd's \
+                 multiple choice cannot ask yet",
+                "net.gift:5: warning: skipped: a matching question (->), which quizd cannot ask \
+                 yet",
             ]
         );
     }

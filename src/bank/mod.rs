@@ -180,6 +180,10 @@ pub struct Problem {
     pub file: String,
     pub line: u32,
     pub message: String,
+    /// Not a problem that refuses the bank: a question quizd cannot ask was skipped, or
+    /// something was read as Moodle reads it but may not be what the teacher meant. Shown
+    /// as `FILE:LINE: warning: message`.
+    pub warning: bool,
 }
 
 impl Problem {
@@ -189,16 +193,26 @@ impl Problem {
             file: file.into(),
             line,
             message: message.into(),
+            warning: false,
+        }
+    }
+
+    /// A warning at `line` of `file`.
+    pub fn warning(file: impl Into<String>, line: u32, message: impl Into<String>) -> Self {
+        Problem {
+            warning: true,
+            ..Problem::new(file, line, message)
         }
     }
 }
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let warning = if self.warning { "warning: " } else { "" };
         match (self.file.as_str(), self.line) {
-            ("", _) => f.write_str(&self.message),
-            (file, 0) => write!(f, "{file}: {}", self.message),
-            (file, line) => write!(f, "{file}:{line}: {}", self.message),
+            ("", _) => write!(f, "{warning}{}", self.message),
+            (file, 0) => write!(f, "{file}: {warning}{}", self.message),
+            (file, line) => write!(f, "{file}:{line}: {warning}{}", self.message),
         }
     }
 }
@@ -212,6 +226,12 @@ pub struct Problems {
     kept: Vec<Problem>,
     /// Problems found past the cap (or dropped when two lists were merged).
     more: usize,
+    /// Warnings, capped the same way but apart, so many skipped questions never hide a
+    /// problem.
+    warnings: Vec<Problem>,
+    more_warnings: usize,
+    /// Questions left out (each with a warning).
+    pub skipped: usize,
 }
 
 impl Problems {
@@ -224,29 +244,64 @@ impl Problems {
         }
     }
 
-    /// Every problem found, kept or counted.
+    /// Records a warning; past the cap it is only counted.
+    pub(crate) fn warn(&mut self, file: &str, line: u32, message: impl Into<String>) {
+        if self.warnings.len() < MAX_PROBLEMS {
+            self.warnings.push(Problem::warning(file, line, message));
+        } else {
+            self.more_warnings += 1;
+        }
+    }
+
+    /// A question quizd cannot ask is left out, with a warning saying why.
+    pub(crate) fn skip(&mut self, file: &str, line: u32, message: impl Into<String>) {
+        self.skipped += 1;
+        self.warn(file, line, message);
+    }
+
+    /// Every problem found, kept or counted (warnings are not problems).
     pub fn total(&self) -> usize {
         self.kept.len() + self.more
+    }
+
+    /// Every warning, kept or counted.
+    pub fn total_warnings(&self) -> usize {
+        self.warnings.len() + self.more_warnings
+    }
+
+    /// The warnings alone, as [`Problems::into_vec`] lists them.
+    pub fn warnings(&self) -> Vec<Problem> {
+        let mut all = self.warnings.clone();
+        if self.more_warnings > 0 {
+            all.push(Problem::warning(
+                "",
+                0,
+                more_problems_message(self.more_warnings).replace("problem", "warning"),
+            ));
+        }
+        all
     }
 
     /// Sorts the kept problems by line (stable: same-line problems stay in the order found).
     pub(crate) fn sort_by_line(&mut self) {
         self.kept.sort_by_key(|problem| problem.line);
+        self.warnings.sort_by_key(|problem| problem.line);
     }
 
     /// Adds `other`'s problems after these (the next file of a load).
     fn append(&mut self, other: Problems) {
         self.kept.extend(other.kept);
         self.more += other.more;
+        self.warnings.extend(other.warnings);
+        self.more_warnings += other.more_warnings;
+        self.skipped += other.skipped;
         self.trim();
     }
 
     /// Merges two lists of one file, both in line order, into one in line order.
     fn merge_by_line(&mut self, other: Problems) {
-        self.kept.extend(other.kept);
-        self.more += other.more;
+        self.append(other);
         self.sort_by_line();
-        self.trim();
     }
 
     fn trim(&mut self) {
@@ -254,15 +309,21 @@ impl Problems {
             self.more += self.kept.len() - MAX_PROBLEMS;
             self.kept.truncate(MAX_PROBLEMS);
         }
+        if self.warnings.len() > MAX_PROBLEMS {
+            self.more_warnings += self.warnings.len() - MAX_PROBLEMS;
+            self.warnings.truncate(MAX_PROBLEMS);
+        }
     }
 
     /// The problems as callers see them: those kept, then, if any were only counted, one
     /// last `... and N more problems`.
     pub fn into_vec(self) -> Vec<Problem> {
+        let warnings = self.warnings();
         let mut all = self.kept;
         if self.more > 0 {
             all.push(Problem::new("", 0, more_problems_message(self.more)));
         }
+        all.extend(warnings);
         all
     }
 }
@@ -271,7 +332,7 @@ impl From<Problem> for Problems {
     fn from(problem: Problem) -> Problems {
         Problems {
             kept: vec![problem],
-            more: 0,
+            ..Problems::default()
         }
     }
 }
@@ -294,6 +355,8 @@ fn more_problems_message(more: usize) -> String {
 /// stands for: its length, or, when it ends with `... and N more problems`, the problems
 /// listed plus N. For a count such as `quizd: N problem(s) found`.
 pub fn total_problems(problems: &[Problem]) -> usize {
+    let problems: Vec<Problem> = problems.iter().filter(|p| !p.warning).cloned().collect();
+    let problems = problems.as_slice();
     let more = problems.last().and_then(|last| {
         if !last.file.is_empty() || last.line != 0 {
             return None;
@@ -311,10 +374,23 @@ pub fn total_problems(problems: &[Problem]) -> usize {
 }
 
 /// A set of questions ready to serve.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Bank {
     pub title: String,
     pub questions: Vec<Question>,
+    /// What was read but not as the teacher may expect: questions skipped (each says why),
+    /// things read as Moodle reads them. `FILE:LINE: warning: ...` lines.
+    pub warnings: Vec<Problem>,
+    /// Questions left out because quizd cannot ask them in a terminal.
+    pub skipped: usize,
+}
+
+/// What a parser returns for a file it could read: the questions, and the warnings (with
+/// the count of questions skipped).
+#[derive(Debug, Default)]
+pub struct Parsed {
+    pub questions: Vec<Question>,
+    pub notes: Problems,
 }
 
 pub use crate::limits::MAX_BANK_BYTES;
@@ -392,6 +468,11 @@ impl Budget {
 /// Takes raw bytes: strips a UTF-8 BOM; invalid UTF-8 is a Problem at the line where it occurs.
 /// At most [`MAX_PROBLEMS`] problems are listed, then `... and N more problems`.
 pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Question>, Vec<Problem>> {
+    parse_file(file, bytes).map(|parsed| parsed.questions)
+}
+
+/// [`parse`], with the warnings and the count of questions skipped.
+pub fn parse_file(file: &str, bytes: &[u8]) -> Result<Parsed, Vec<Problem>> {
     let format = Format::of(Path::new(file)).ok_or_else(|| vec![unsupported(file)])?;
     parse_as(format, file, bytes).map_err(Problems::into_vec)
 }
@@ -415,12 +496,14 @@ pub fn load_with(paths: &[PathBuf], limits: BankLimits) -> Result<Bank, Vec<Prob
         return Err(vec![Problem::new("", 0, "no bank file or directory given")]);
     }
     let mut budget = Budget::new(limits);
-    let questions = gather(paths.iter().map(|path| load_path(path, &mut budget)))
+    let parsed = gather(paths.iter().map(|path| load_path(path, &mut budget)))
         .map_err(Problems::into_vec)?;
     let titles: Vec<String> = paths.iter().map(|path| title_of(path)).collect();
     Ok(Bank {
         title: titles.join(" + "),
-        questions,
+        questions: parsed.questions,
+        warnings: parsed.notes.warnings(),
+        skipped: parsed.notes.skipped,
     })
 }
 
@@ -439,9 +522,12 @@ pub fn from_text(file: &str, bytes: &[u8]) -> Result<Bank, Vec<Problem>> {
         || file.to_owned(),
         |stem| stem.to_string_lossy().into_owned(),
     );
+    let parsed = parse_file(file, bytes)?;
     Ok(Bank {
         title,
-        questions: parse(file, bytes)?,
+        questions: parsed.questions,
+        warnings: parsed.notes.warnings(),
+        skipped: parsed.notes.skipped,
     })
 }
 
@@ -472,7 +558,7 @@ impl Format {
         }
     }
 
-    fn parse(self, file: &Arc<str>, text: &str) -> Result<Vec<Question>, Problems> {
+    fn parse(self, file: &Arc<str>, text: &str) -> Result<Parsed, Problems> {
         match self {
             Format::Aiken => aiken::parse(file, text),
             Format::Gift => gift::parse(file, text),
@@ -500,15 +586,35 @@ impl Format {
 
 /// Decodes and parses one bank file whose format is already known, adding the checks every
 /// format shares: invalid UTF-8 and a file with no questions at all.
-fn parse_as(format: Format, file: &str, bytes: &[u8]) -> Result<Vec<Question>, Problems> {
+fn parse_as(format: Format, file: &str, bytes: &[u8]) -> Result<Parsed, Problems> {
     let (text, mut problems) = decode(file, bytes);
     let name: Arc<str> = Arc::from(file);
     match format.parse(&name, &text) {
-        Ok(_) if problems.total() > 0 => Err(problems),
-        Ok(questions) if questions.is_empty() => {
-            Err(Problem::new(file, 1, "no questions found").into())
+        Ok(parsed) if problems.total() > 0 => {
+            problems.merge_by_line(parsed.notes);
+            Err(problems)
         }
-        Ok(questions) => Ok(questions),
+        Ok(parsed) if parsed.questions.is_empty() => {
+            let mut problems: Problems = if parsed.notes.skipped > 0 {
+                Problem::new(
+                    file,
+                    0,
+                    format!(
+                        "no question quizd can ask ({} skipped, each said why)",
+                        parsed.notes.skipped
+                    ),
+                )
+                .into()
+            } else {
+                Problem::new(file, 1, "no questions found").into()
+            };
+            problems.append(parsed.notes);
+            Err(problems)
+        }
+        Ok(mut parsed) => {
+            parsed.notes.merge_by_line(problems);
+            Ok(parsed)
+        }
         Err(more) => {
             // Both lists are in line order; a stable sort interleaves them by line.
             problems.merge_by_line(more);
@@ -665,19 +771,23 @@ impl<'a> Iterator for SourceLines<'a> {
 }
 
 /// Merges the results of several files: all their questions in order, or all their problems.
-fn gather(
-    results: impl IntoIterator<Item = Result<Vec<Question>, Problems>>,
-) -> Result<Vec<Question>, Problems> {
+fn gather(results: impl IntoIterator<Item = Result<Parsed, Problems>>) -> Result<Parsed, Problems> {
     let mut questions = Vec::new();
     let mut problems = Problems::default();
     for result in results {
         match result {
-            Ok(mut more) => questions.append(&mut more),
+            Ok(mut more) => {
+                questions.append(&mut more.questions);
+                problems.append(more.notes);
+            }
             Err(more) => problems.append(more),
         }
     }
     if problems.total() == 0 {
-        Ok(questions)
+        Ok(Parsed {
+            questions,
+            notes: problems,
+        })
     } else {
         Err(problems)
     }
@@ -685,7 +795,7 @@ fn gather(
 
 /// Loads one command-line path, a bank file or a directory of them. Anything else (a FIFO, a
 /// device, a socket) is refused from its `stat`, without opening it.
-fn load_path(path: &Path, budget: &mut Budget) -> Result<Vec<Question>, Problems> {
+fn load_path(path: &Path, budget: &mut Budget) -> Result<Parsed, Problems> {
     let name = path.display().to_string();
     let metadata = fs::metadata(path).map_err(|error| cannot_read(&name, &error))?;
     if metadata.is_dir() {
@@ -698,7 +808,7 @@ fn load_path(path: &Path, budget: &mut Budget) -> Result<Vec<Question>, Problems
 }
 
 /// Loads every bank file directly inside `dir`, in name order.
-fn load_dir(dir: &Path, name: &str, budget: &mut Budget) -> Result<Vec<Question>, Problems> {
+fn load_dir(dir: &Path, name: &str, budget: &mut Budget) -> Result<Parsed, Problems> {
     let files = bank_files(dir).map_err(|error| cannot_read(name, &error))?;
     if files.is_empty() {
         let message = format!(
@@ -745,7 +855,7 @@ fn bank_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
 
 /// Loads one bank file; its extension is checked before reading so that a wrong file (a PDF,
 /// a video) is refused without reading it.
-fn load_file(path: &Path, name: &str, budget: &mut Budget) -> Result<Vec<Question>, Problems> {
+fn load_file(path: &Path, name: &str, budget: &mut Budget) -> Result<Parsed, Problems> {
     let format = Format::of(path).ok_or_else(|| unsupported(name))?;
     let bytes = read_bank(path, name, budget)?;
     parse_as(format, name, &bytes)

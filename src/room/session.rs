@@ -1644,6 +1644,7 @@ mod tests {
             Bank {
                 title: "mixed".into(),
                 questions,
+                ..Default::default()
             },
             settings,
         )
@@ -2481,6 +2482,7 @@ mod tests {
         let only_numbers = Bank {
             title: "numbers".into(),
             questions: vec![quiz.questions[2].clone()],
+            ..Default::default()
         };
         let mut w = World::serving(Quiz::new(only_numbers, in_order()));
         let (mut s, _) = w.connect();

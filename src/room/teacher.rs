@@ -383,7 +383,13 @@ impl Room {
             Err(problems) => {
                 return problems
                     .iter()
-                    .map(|p| format!("error: {p}"))
+                    .map(|p| {
+                        if p.warning {
+                            p.to_string()
+                        } else {
+                            format!("error: {p}")
+                        }
+                    })
                     .collect::<Vec<_>>()
                     .join("\n");
             }
@@ -398,9 +404,16 @@ impl Room {
             _ => self.title = None,
         }
         let title = bank.title.clone();
-        let questions = match count {
-            1 => "1 question".to_string(),
-            n => format!("{n} questions"),
+        for warning in &bank.warnings {
+            log::warn!("{warning}");
+        }
+        let questions = match (count, bank.skipped) {
+            (1, 0) => "1 question".to_string(),
+            (n, 0) => format!("{n} questions"),
+            (n, skipped) => format!(
+                "{n} of {} questions ({skipped} skipped: quizd cannot ask them; the log, or quizd --check, says why)",
+                n + skipped
+            ),
         };
         let waiting = self.shared.roster.parked();
         self.shared.finish_parked(Status::Ended, now);

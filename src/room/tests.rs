@@ -70,6 +70,7 @@ impl Io for Sink {
         Ok(Bank {
             title: "files".into(),
             questions,
+            ..Default::default()
         })
     }
 
@@ -121,6 +122,7 @@ pub(super) fn three() -> Bank {
                 )
             })
             .collect(),
+        ..Default::default()
     }
 }
 

@@ -84,6 +84,7 @@ pub fn three_questions() -> Bank {
         .zip(1..)
         .map(|(text, i)| question(&file, i, text.to_string()))
         .collect(),
+        ..Default::default()
     }
 }
 
@@ -101,6 +102,7 @@ pub fn numbered_questions(n: u32) -> Bank {
                 )
             })
             .collect(),
+        ..Default::default()
     }
 }
 

@@ -124,6 +124,11 @@ struct Cli {
     #[arg(long, value_name = "TOKEN")]
     admin_token: Option<String>,
 
+    /// Read every bank file as this format, whatever its name (default: `.gift` is GIFT, `.txt`
+    /// is Aiken unless it reads as GIFT, as Moodle's own GIFT export saved as `.txt` does).
+    #[arg(long, value_name = "FORMAT", value_enum)]
+    format: Option<bank::Format>,
+
     /// Quiz title shown to students and written to results (default: the bank's file name).
     #[arg(long, value_name = "TEXT")]
     title: Option<String>,
@@ -135,19 +140,30 @@ fn print_problems(problems: &[Problem]) {
     }
 }
 
-fn load_banks(paths: &[PathBuf]) -> Result<Bank, Vec<Problem>> {
+fn load_banks(paths: &[PathBuf], format: Option<bank::Format>) -> Result<Bank, Vec<Problem>> {
     if paths.is_empty() {
         bank::bundled()
     } else {
-        bank::load(paths)
+        bank::load_with(paths, limits(format))
+    }
+}
+
+/// Start-up's limits, reading the banks as `format` if given.
+fn limits(format: Option<bank::Format>) -> bank::BankLimits {
+    bank::BankLimits {
+        format,
+        ..bank::BankLimits::AT_START
     }
 }
 
 /// `--check`: each bank on its own, so the report names what is good as well as what is not.
-fn check(paths: &[PathBuf]) -> ExitCode {
+fn check(paths: &[PathBuf], format: Option<bank::Format>) -> ExitCode {
     let mut bad = 0;
     let one = |path: Option<&PathBuf>| match path {
-        Some(p) => (p.display().to_string(), bank::load(std::slice::from_ref(p))),
+        Some(p) => (
+            p.display().to_string(),
+            bank::load_with(std::slice::from_ref(p), limits(format)),
+        ),
         None => ("(bundled) sockets.txt".to_string(), bank::bundled()),
     };
     let targets: Vec<Option<&PathBuf>> = if paths.is_empty() {
@@ -198,9 +214,9 @@ fn main() -> ExitCode {
         .init();
 
     if cli.check {
-        return check(&cli.banks);
+        return check(&cli.banks, cli.format);
     }
-    let mut bank = match load_banks(&cli.banks) {
+    let mut bank = match load_banks(&cli.banks, cli.format) {
         Ok(bank) => bank,
         Err(problems) => {
             print_problems(&problems);

@@ -33,6 +33,16 @@ pub fn is_invisible(c: char) -> bool {
             | '\u{fff9}'..='\u{fffb}' | '\u{fffd}' | '\u{e0000}'..='\u{e007f}')
 }
 
+/// Whether a bank may not hold `c`: what can move a terminal's cursor or hide text (C0 and C1
+/// controls but the tab, so escape sequences too; bidi embeddings, overrides and isolates,
+/// which reorder what follows) and U+FFFD, the mark of bytes that were not valid text.
+/// Ordinary format characters are fine: ZWNJ and ZWJ (Persian, Indic scripts, emoji), the
+/// soft hyphen of text pasted from Word or a PDF, LRM and RLM, the word joiner, ZWSP.
+pub fn unfit_for_a_bank(c: char) -> bool {
+    (c.is_control() && c != '\t')
+        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{fffd}')
+}
+
 /// Makes text safe to show on another person's terminal (names on leaderboards, teacher
 /// messages to students, `/ask` messages to teachers): drops every invisible or control
 /// character (so no escape sequence or bidi override gets through), turns any whitespace

@@ -113,22 +113,32 @@ pub fn correct(out: &mut Vec<u8>, score: u32, answered: usize) {
 
 /// `Wrong. The answer was X. Score: S/A`.
 pub fn wrong(out: &mut Vec<u8>, answer: impl Display, score: u32, answered: usize) {
-    let _ = write!(
-        out,
-        "{WRONG} The answer was {answer}. Score: {score}/{answered}\r\n"
-    );
+    let _ = write!(out, "{WRONG} ");
+    answer_was(out, answer, score, answered);
+}
+
+/// `The answer was X. Score: S/A` and CR LF; an answer that ends a sentence itself
+/// (`b) hard work.`) gets no second full stop.
+fn answer_was(out: &mut Vec<u8>, answer: impl Display, score: u32, answered: usize) {
+    let _ = write!(out, "The answer was {answer}");
+    if !matches!(out.last(), Some(b'.' | b'!' | b'?')) {
+        out.push(b'.');
+    }
+    let _ = write!(out, " Score: {score}/{answered}\r\n");
 }
 
 /// `Time is up. The answer was X. Score: S/A`, or `Time is up.` alone when answers are not
 /// revealed (`answer`: `None`).
 pub fn time_up(out: &mut Vec<u8>, answer: Option<(impl Display, u32, usize)>) {
-    let _ = match answer {
-        Some((answer, score, answered)) => write!(
-            out,
-            "{TIME_UP} The answer was {answer}. Score: {score}/{answered}\r\n"
-        ),
-        None => write!(out, "{TIME_UP}\r\n"),
-    };
+    match answer {
+        Some((answer, score, answered)) => {
+            let _ = write!(out, "{TIME_UP} ");
+            answer_was(out, answer, score, answered);
+        }
+        None => {
+            let _ = write!(out, "{TIME_UP}\r\n");
+        }
+    }
 }
 
 /// Whether `line` carries anchors from its start to its end (a verdict ending `Score: S/A`,
@@ -259,6 +269,11 @@ mod tests {
         assert_eq!(
             text(|o| time_up(o, Some(("254", 0, 1)))),
             "Time is up. The answer was 254. Score: 0/1\r\n"
+        );
+        // An option that ends in a full stop gets no second one.
+        assert_eq!(
+            text(|o| wrong(o, "b) hard work.", 0, 1)),
+            "Wrong. The answer was b) hard work. Score: 0/1\r\n"
         );
         assert_eq!(
             text(|o| time_up(o, None::<(&str, u32, usize)>)),

@@ -39,13 +39,18 @@
 //!   `=%0%` marks a known wrong answer (for its feedback) and `=%0%*#...` or, numeric only,
 //!   `~#...` gives feedback for any other answer (what Moodle's own export writes).
 //!
-//! Moodle types quizd cannot ask, and Moodle behaviours that almost always hide a mistake, are
-//! `FILE:LINE:` problems rather than silent skips or surprises:
+//! A description (text with no answer block) is shown before the next question. An empty wrong
+//! option is dropped, as Moodle drops it (`~=right` reads as `=right`). A short answer listed
+//! twice counts once.
 //!
-//! - Unsupported: matching (`->`), essay (`{}`), description (text with no block), partial
-//!   credit and multiple-answer weights (`~%50%`, `=%33.3%`), wildcards (`*`) in short answers.
-//! - Multiple choice must have exactly one `=` option (Moodle accepts two right options, and
-//!   imports a question with none), at least 2 options and at most 26, none empty.
+//! Moodle types quizd cannot ask are skipped, each with a `FILE:LINE: warning:` that names
+//! it: matching (`->`), essay (`{}`), embedded answers (cloze), partial credit and
+//! multiple-answer weights (`~%50%`, `=%33.3%`), more than one right option, wildcards (`*`)
+//! in short answers. Moodle behaviours that almost always hide a mistake are `FILE:LINE:`
+//! problems, which refuse the bank:
+//!
+//! - Multiple choice needs a right option (Moodle imports a question with none), at least 2
+//!   options and at most 26.
 //! - Text before the first `=`/`~` of a multiple-choice block (Moodle makes it a wrong option).
 //! - A `{` without its `}` (often a blank line inside the block: Moodle reports it too, and
 //!   the stray `}` of the rest is not reported again), a `}` with no `{`, a second block.
@@ -56,8 +61,8 @@
 //! - Numbers with a decimal comma, a backwards range (`{#5..1}`) and a negative margin are
 //!   reported; Moodle would import a question nobody can answer right.
 //!
-//! Every question with a problem is left out and every problem is reported; one mistake gives
-//! one message, since a blank line always starts the next question afresh.
+//! Every problem is reported; one mistake gives one message, since a blank line always starts
+//! the next question afresh.
 
 use std::sync::Arc;
 

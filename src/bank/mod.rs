@@ -405,6 +405,8 @@ pub struct BankLimits {
     /// students are being served; a file that takes the load past it is refused with
     /// `too large to switch to while serving ...: restart quizd with it`. `None`: no such cap.
     pub max_switch_bytes: Option<u64>,
+    /// Which format to read the files as (`--format`); `None`: by extension and content.
+    pub format: Option<Format>,
 }
 
 impl BankLimits {
@@ -413,12 +415,14 @@ impl BankLimits {
     pub const AT_START: BankLimits = BankLimits {
         max_file_bytes: MAX_BANK_BYTES,
         max_switch_bytes: None,
+        format: None,
     };
     /// A bank switched while serving (the console's `load` and `reload`): all its files
     /// together up to [`MAX_SWITCH_BANK_BYTES`], so the switch stalls students only briefly.
     pub const WHILE_SERVING: BankLimits = BankLimits {
         max_file_bytes: MAX_BANK_BYTES,
         max_switch_bytes: Some(MAX_SWITCH_BANK_BYTES),
+        format: None,
     };
 }
 
@@ -533,8 +537,8 @@ pub fn from_text(file: &str, bytes: &[u8]) -> Result<Bank, Vec<Problem>> {
 
 /// The bank formats quizd reads. Adding one means a variant, an entry in [`Format::ALL`] and
 /// an arm in each method; file handling, decoding and messages stay shared.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Format {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
     Aiken,
     Gift,
 }
@@ -587,7 +591,22 @@ impl Format {
 /// Decodes and parses one bank file whose format is already known, adding the checks every
 /// format shares: invalid UTF-8 and a file with no questions at all.
 fn parse_as(format: Format, file: &str, bytes: &[u8]) -> Result<Parsed, Problems> {
+    read_as(format, file, bytes, true)
+}
+
+/// [`parse_as`]; with `sniff`, a `.txt` file whose content is GIFT is read as GIFT.
+fn read_as(format: Format, file: &str, bytes: &[u8], sniff: bool) -> Result<Parsed, Problems> {
+    if let Some(problem) = utf16(file, bytes) {
+        return Err(problem.into());
+    }
     let (text, mut problems) = decode(file, bytes);
+    // Moodle's own GIFT export is saved as `.txt` (qformat_gift::export_file_extension): a
+    // `.txt` file that reads as GIFT is GIFT.
+    let format = if sniff && format == Format::Aiken && looks_like_gift(&text) {
+        Format::Gift
+    } else {
+        format
+    };
     let name: Arc<str> = Arc::from(file);
     match format.parse(&name, &text) {
         Ok(parsed) if problems.total() > 0 => {
@@ -623,6 +642,40 @@ fn parse_as(format: Format, file: &str, bytes: &[u8]) -> Result<Parsed, Problems
     }
 }
 
+/// A file in UTF-16 (a byte-order mark, or every other byte zero, as Notepad's "Unicode"
+/// writes): one line naming it, rather than a problem per line that does not exist.
+fn utf16(file: &str, bytes: &[u8]) -> Option<Problem> {
+    let bom = bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]);
+    let sample = &bytes[..bytes.len().min(4096)];
+    let zeros_at = |parity: usize| {
+        sample
+            .iter()
+            .skip(parity)
+            .step_by(2)
+            .filter(|&&b| b == 0)
+            .count()
+    };
+    let half = sample.len() / 2;
+    // Zeros at one parity and not the other (a file of zeros is no text at all, and says so).
+    let (even, odd) = (zeros_at(0), zeros_at(1));
+    let interleaved =
+        half >= 2 && ((even * 2 > half && odd * 4 < half) || (odd * 2 > half && even * 4 < half));
+    (bom || interleaved).then(|| {
+        Problem::new(
+            file,
+            0,
+            "is UTF-16 (what Notepad calls \"Unicode\"): save it as UTF-8 and load it again",
+        )
+    })
+}
+
+/// Whether a file named as Aiken is GIFT: no `ANSWER:` line (every Aiken question has one)
+/// and an answer block `{...}` (every GIFT question but a description has one).
+fn looks_like_gift(text: &str) -> bool {
+    let aiken = source_lines(text).any(|line| line.text.trim_start().starts_with("ANSWER:"));
+    !aiken && text.contains('{') && text.contains('}')
+}
+
 /// Strips a UTF-8 BOM and decodes the rest. Invalid UTF-8 is replaced (so the rest of the file
 /// is still checked in the same run) and reported once for each line where it occurs.
 fn decode<'b>(file: &str, bytes: &'b [u8]) -> (Cow<'b, str>, Problems) {
@@ -654,9 +707,10 @@ fn decode<'b>(file: &str, bytes: &'b [u8]) -> (Cow<'b, str>, Problems) {
 }
 
 /// A problem for each line (but those in `skip`, reported already) holding a character that
-/// prints nothing or acts on a terminal: ESC starting an escape sequence, a bidi override, a
-/// zero-width space... Question text goes to every student's screen, so a bank may not hold
-/// them. U+FFFD is what undecodable bytes became (an upload, decoded on arrival).
+/// can move a cursor or hide text ([`crate::text::unfit_for_a_bank`]): ESC starting an escape
+/// sequence, another control character, a bidi override. Question text goes to every
+/// student's screen. U+FFFD is what undecodable bytes became (an upload, decoded on arrival).
+/// Format characters that do neither (ZWNJ, ZWJ, soft hyphen, LRM, RLM, ZWSP...) are text.
 fn invisible_problems(file: &str, text: &str, skip: &[u32]) -> Problems {
     let mut problems = Problems::default();
     // Plain printable ASCII (most banks, most lines) cannot hold one: only lines with a control
@@ -675,7 +729,7 @@ fn invisible_problems(file: &str, text: &str, skip: &[u32]) -> Problems {
         let Some(c) = line
             .text
             .chars()
-            .find(|&c| crate::text::is_invisible(c) && !c.is_whitespace())
+            .find(|&c| crate::text::unfit_for_a_bank(c))
         else {
             continue;
         };
@@ -690,7 +744,7 @@ fn invisible_problems(file: &str, text: &str, skip: &[u32]) -> Problems {
                 file,
                 line.number,
                 format!(
-                    "holds the invisible or control character U+{:04X}: remove it (it could garble or hide text on students' screens)",
+                    "holds the control character U+{:04X}: remove it (it could garble or hide text on students' screens)",
                     u32::from(c)
                 ),
             );
@@ -856,9 +910,12 @@ fn bank_files(dir: &Path) -> io::Result<Vec<PathBuf>> {
 /// Loads one bank file; its extension is checked before reading so that a wrong file (a PDF,
 /// a video) is refused without reading it.
 fn load_file(path: &Path, name: &str, budget: &mut Budget) -> Result<Parsed, Problems> {
-    let format = Format::of(path).ok_or_else(|| unsupported(name))?;
+    let forced = budget.limits.format;
+    let format = forced
+        .or_else(|| Format::of(path))
+        .ok_or_else(|| unsupported(name))?;
     let bytes = read_bank(path, name, budget)?;
-    parse_as(format, name, &bytes)
+    read_as(format, name, &bytes, forced.is_none())
 }
 
 /// Reads a whole bank file within the budget. The file is opened without blocking
@@ -1034,8 +1091,32 @@ mod tests {
             questions[0].kind,
             Kind::TrueFalse { answer: true, .. }
         ));
-        // The same text read as Aiken is not a bank: the extension decides.
-        assert!(parse("dir/bank.txt", GIFT.as_bytes()).is_err());
+        // Named .txt, it is still GIFT: its content says so (Moodle's GIFT export is .txt).
+        assert_eq!(
+            texts(&parse("dir/bank.txt", GIFT.as_bytes()).expect("GIFT")),
+            ["Q3?"]
+        );
+        // --format aiken reads it as Aiken, whatever it looks like.
+        let dir = TempDir::new("forced");
+        let file = dir.write("bank.txt", GIFT);
+        let forced = BankLimits {
+            format: Some(Format::Aiken),
+            ..BankLimits::AT_START
+        };
+        assert!(load_with(std::slice::from_ref(&file), forced).is_err());
+        let gift = BankLimits {
+            format: Some(Format::Gift),
+            ..BankLimits::AT_START
+        };
+        let other = dir.write("bank.questions", GIFT);
+        assert_eq!(
+            texts(
+                &load_with(&[other], gift)
+                    .expect("any name with --format")
+                    .questions
+            ),
+            ["Q3?"]
+        );
     }
 
     #[test]
@@ -1102,6 +1183,47 @@ mod tests {
         assert_eq!(lines, [1, 7], "{problems:?}");
         assert!(problems[0].message.contains("U+001B"), "{problems:?}");
         assert!(problems[1].message.contains("U+202E"), "{problems:?}");
+    }
+
+    #[test]
+    fn format_characters_that_move_no_cursor_are_text_in_a_bank() {
+        // ZWNJ (Persian), ZWJ (an emoji family), a soft hyphen pasted from Word, LRM and RLM,
+        // the word joiner, a zero-width space.
+        let text = "\u{645}\u{06cc}\u{200c}\u{062e}\u{0648}\u{0627}\u{0647}\u{0645}? \u{1f468}\u{200d}\u{1f469}\u{200d}\u{1f467}\nA) net\u{00ad}work \u{200e}x\u{200f}\nB) a\u{2060}b\u{200b}c\nANSWER: A\n";
+        let questions = parse("fa.txt", text.as_bytes()).expect("loads");
+        assert!(questions[0].text.contains('\u{200c}'), "kept as written");
+    }
+
+    #[test]
+    fn a_utf16_file_is_named_in_one_line() {
+        let text = "Q?\nA) a\nB) b\nANSWER: A\n";
+        for (bom, encode) in [
+            (&[0xff, 0xfe][..], u16::to_le_bytes as fn(u16) -> [u8; 2]),
+            (&[0xfe, 0xff][..], u16::to_be_bytes),
+        ] {
+            let mut bytes = bom.to_vec();
+            bytes.extend(text.encode_utf16().flat_map(encode));
+            let problems = parse("notepad.txt", &bytes).expect_err("refused");
+            assert_eq!(problems.len(), 1, "{problems:?}");
+            assert_eq!(
+                problems[0].to_string(),
+                "notepad.txt: is UTF-16 (what Notepad calls \"Unicode\"): save it as UTF-8 and load it again"
+            );
+        }
+        // No byte-order mark, but every other byte zero: UTF-16 too.
+        let bytes: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        assert_eq!(parse("no-bom.txt", &bytes).expect_err("refused").len(), 1);
+    }
+
+    #[test]
+    fn a_moodle_gift_export_saved_as_txt_is_read_as_gift() {
+        let export = "// question: 1  name: Ports\n::Ports::[html]Which port is HTTPS?{\n\t~80\n\t=443\n}\n\n";
+        let questions = parse("moodle-export.txt", export.as_bytes()).expect("read as GIFT");
+        assert_eq!(questions.len(), 1);
+        assert_eq!(questions[0].title.as_deref(), Some("Ports"));
+        // An Aiken bank stays Aiken.
+        let aiken = "Q?\nA) a\nB) b\nANSWER: A\n";
+        assert_eq!(parse("a.txt", aiken.as_bytes()).expect("aiken").len(), 1);
     }
 
     #[test]

@@ -188,13 +188,24 @@ impl Draft {
         }
     }
 
-    fn into_question(self, file: &Arc<str>, correct: usize) -> Question {
-        Question::new(
-            self.text,
-            Kind::choice(self.options, correct),
-            file,
-            self.line,
-        )
+    /// The question, its text and options rendered as Moodle shows them (HTML and entities,
+    /// which an Aiken file exported from Moodle may hold, as text), and the images they name.
+    fn into_question(self, file: &Arc<str>, correct: usize) -> (Question, Vec<String>) {
+        use super::markup::{Markup, render};
+        let mut images = Vec::new();
+        let mut shown = |text: &str| {
+            let rendered = render(text, Markup::Moodle);
+            images.extend(rendered.images);
+            rendered.text
+        };
+        let text = shown(&self.text);
+        let options = self
+            .options
+            .iter()
+            .map(|option| shown(option).replace('\n', " "))
+            .collect();
+        let question = Question::new(text, Kind::choice(options, correct), file, self.line);
+        (question, images)
     }
 }
 
@@ -361,7 +372,17 @@ impl<'f> Parser<'f> {
             Err(message) => self.report(number, message),
             Ok(_) if draft.failed => {}
             Ok(correct) => {
-                let question = draft.into_question(self.file, correct);
+                let (question, images) = draft.into_question(self.file, correct);
+                if !images.is_empty() {
+                    self.problems.warn(
+                        self.file,
+                        question.line,
+                        format!(
+                            "needs an image a terminal cannot show ({}); students see [image: ...] in its place",
+                            images.join(", ")
+                        ),
+                    );
+                }
                 self.questions.push(question);
             }
         }

@@ -66,6 +66,7 @@
 
 use std::sync::Arc;
 
+use super::markup::{self, Markup};
 use super::{
     Kind, NumericAnswer, Parsed, Problems, Question, ShortAnswer, normalise, source_lines,
 };
@@ -77,7 +78,12 @@ use crate::limits::MAX_OPTIONS;
 const ESCAPABLE: &[u8] = b"\\:#={}~n";
 
 /// Text-format markers Moodle reads at the start of a text (case-sensitive, as in Moodle).
-const FORMAT_MARKERS: [&str; 4] = ["[html]", "[moodle]", "[plain]", "[markdown]"];
+const FORMAT_MARKERS: [(&str, Markup); 4] = [
+    ("[html]", Markup::Html),
+    ("[moodle]", Markup::Moodle),
+    ("[plain]", Markup::Plain),
+    ("[markdown]", Markup::Markdown),
+];
 
 /// Parses a GIFT bank. `file` names it in questions and problems; `text` is the decoded file
 /// (a leading BOM is ignored). Returns every question, or every problem found.
@@ -253,11 +259,16 @@ impl Parser<'_> {
                  in the text",
             );
         }
-        let text = if after.trim().is_empty() {
-            clean_text(&rest[..open])
+        let mut images = Vec::new();
+        let (text, markup) = if after.trim().is_empty() {
+            render_text(&rest[..open], Markup::Moodle, &mut images)
         } else {
             // A missing-word question: the blank shows where the answer goes.
-            clean_text(&format!("{}_____{after}", &rest[..open]))
+            render_text(
+                &format!("{}_____{after}", &rest[..open]),
+                Markup::Moodle,
+                &mut images,
+            )
         };
         if text.is_empty() {
             return fail(
@@ -266,7 +277,10 @@ impl Parser<'_> {
             );
         }
         let (answers, general) = match rfind_plain(inner, "####") {
-            Some(at) => (&inner[..at], clean_feedback(&inner[at + 4..])),
+            Some(at) => {
+                let (text, _) = render_text(&inner[at + 4..], markup, &mut images);
+                (&inner[..at], Some(text).filter(|t| !t.is_empty()))
+            }
             None => (inner, None),
         };
         let answers_read = Answers {
@@ -274,12 +288,25 @@ impl Parser<'_> {
             block_line,
             skip: std::cell::RefCell::new(None),
             warnings: std::cell::RefCell::new(Vec::new()),
+            markup,
+            images: std::cell::RefCell::new(Vec::new()),
         };
         let kind = answers_read.kind(answers.trim());
         let skip = answers_read.skip.into_inner();
+        images.extend(answers_read.images.into_inner());
         if skip.is_none() {
             for (line, message) in answers_read.warnings.into_inner() {
                 self.problems.warn(self.file, line, message);
+            }
+            if !images.is_empty() {
+                self.problems.warn(
+                    self.file,
+                    first,
+                    format!(
+                        "needs an image a terminal cannot show ({}); students see [image: ...] in its place",
+                        images.join(", ")
+                    ),
+                );
             }
         }
         let kind = match (kind, skip) {
@@ -365,9 +392,26 @@ struct Answers<'s> {
     skip: std::cell::RefCell<Option<Found>>,
     /// Things read as Moodle reads them that may not be what the teacher meant.
     warnings: std::cell::RefCell<Vec<Found>>,
+    /// How answers and feedback without a marker of their own are written: as the question
+    /// text is (Moodle's `parse_text_with_format` default).
+    markup: Markup,
+    /// Images named in answers and feedback.
+    images: std::cell::RefCell<Vec<String>>,
 }
 
 impl Answers<'_> {
+    /// An option or answer as shown (one line).
+    fn answer(&self, raw: &str) -> String {
+        let (text, _) = render_text(raw, self.markup, &mut self.images.borrow_mut());
+        text.replace('\n', " ")
+    }
+
+    /// Feedback as shown, `None` when there is none.
+    fn feedback(&self, raw: &str) -> Option<String> {
+        let (text, _) = render_text(raw, self.markup, &mut self.images.borrow_mut());
+        Some(text).filter(|text| !text.is_empty())
+    }
+
     /// The question is of a type quizd cannot ask (the first reason found is kept).
     fn cannot_ask(&self, line: u32, what: &str) {
         let mut skip = self.skip.borrow_mut();
@@ -446,7 +490,7 @@ impl Answers<'_> {
                 (_, None) => false,
             };
             let (answer, comment) = split_feedback(rest);
-            let option = clean_answer(answer);
+            let option = self.answer(answer);
             if option.is_empty() && marker == b'~' && comment.trim().is_empty() {
                 // Moodle drops an empty wrong option: `~=right` is a slip for `=right`.
                 continue;
@@ -465,7 +509,7 @@ impl Answers<'_> {
                 right.push((options.len(), line));
             }
             options.push(option);
-            feedback.push(clean_feedback(comment));
+            feedback.push(self.feedback(comment));
         }
         if found.is_empty() && !self.skipping() {
             if options.len() < 2 {
@@ -514,8 +558,8 @@ impl Answers<'_> {
         let (wrong, right) = split_feedback(comments);
         Kind::TrueFalse {
             answer,
-            right_feedback: clean_feedback(right),
-            wrong_feedback: clean_feedback(wrong),
+            right_feedback: self.feedback(right),
+            wrong_feedback: self.feedback(wrong),
         }
     }
 
@@ -530,7 +574,7 @@ impl Answers<'_> {
                 continue;
             };
             let (answer, comment) = split_feedback(rest);
-            let text = clean_answer(answer);
+            let text = self.answer(answer);
             if text == "*" {
                 self.catch_all(right, line, comment, &mut otherwise, &mut found);
             } else if text.contains('*') {
@@ -558,7 +602,7 @@ impl Answers<'_> {
                             shorten(&text)
                         ),
                     ));
-                } else if first.feedback != clean_feedback(comment) {
+                } else if first.feedback != self.feedback(comment) {
                     self.warnings.borrow_mut().push((
                         line,
                         format!(
@@ -572,7 +616,7 @@ impl Answers<'_> {
                     key: normalise(&text),
                     text,
                     right,
-                    feedback: clean_feedback(comment),
+                    feedback: self.feedback(comment),
                 });
             }
         }
@@ -601,7 +645,7 @@ impl Answers<'_> {
                 let wrong = &body[at + 1..];
                 let (head, comment) = split_feedback(wrong);
                 if head.trim().is_empty() {
-                    otherwise = clean_feedback(comment);
+                    otherwise = self.feedback(comment);
                 } else {
                     found.push((
                         self.source.line_of(wrong),
@@ -646,7 +690,7 @@ impl Answers<'_> {
                     min,
                     max,
                     right,
-                    feedback: clean_feedback(comment),
+                    feedback: self.feedback(comment),
                     shown,
                 }),
                 Err(message) => found.push((line, message)),
@@ -711,7 +755,7 @@ impl Answers<'_> {
                 "a second feedback for any other answer: keep one".to_owned(),
             ));
         } else {
-            *otherwise = clean_feedback(comment);
+            *otherwise = self.feedback(comment);
         }
     }
 }
@@ -953,26 +997,29 @@ fn unescape(text: &str) -> String {
     out
 }
 
-/// Question or feedback text as shown: the format marker dropped, escapes resolved, each
-/// line trimmed.
-fn clean_text(raw: &str) -> String {
+/// Question or feedback text as shown: its format marker read (`default` without one),
+/// escapes resolved, HTML or Markdown rendered as terminal text, each line trimmed. Images it
+/// names are added to `images`. Returns the text and how it was written.
+fn render_text(raw: &str, default: Markup, images: &mut Vec<String>) -> (String, Markup) {
     let trimmed = raw.trim();
-    let marked = FORMAT_MARKERS
+    let (markup, body) = FORMAT_MARKERS
         .iter()
-        .find_map(|marker| trimmed.strip_prefix(marker));
-    let text = unescape(marked.unwrap_or(trimmed));
-    let lines: Vec<&str> = text.split('\n').map(str::trim).collect();
-    lines.join("\n").trim().to_owned()
+        .find_map(|&(marker, markup)| trimmed.strip_prefix(marker).map(|rest| (markup, rest)))
+        .unwrap_or((default, trimmed));
+    let rendered = markup::render(&unescape(body), markup);
+    images.extend(rendered.images);
+    let lines: Vec<&str> = rendered.text.split('\n').map(str::trim).collect();
+    (lines.join("\n").trim().to_owned(), markup)
+}
+
+/// Text as shown, read as Moodle's default format (no marker: HTML only if it looks like it).
+fn clean_text(raw: &str) -> String {
+    render_text(raw, Markup::Moodle, &mut Vec::new()).0
 }
 
 /// An option, answer or title: one line on screen, so line breaks become spaces.
 fn clean_answer(raw: &str) -> String {
     clean_text(raw).replace('\n', " ")
-}
-
-/// Feedback text, `None` when there is none.
-fn clean_feedback(raw: &str) -> Option<String> {
-    Some(clean_text(raw)).filter(|text| !text.is_empty())
 }
 
 /// Bank text quoted in a problem message: what the file holds can reach a terminal (`--check`,
@@ -1261,16 +1308,41 @@ $CATEGORY: $course$/networks
     }
 
     #[test]
-    fn format_markers_are_dropped_and_text_shown_as_written() {
-        let q = question("::T::[markdown]Is *this* bold? {=[plain]no #[html]<b>not</b> here ~yes}");
-        assert_eq!(q.text, "Is *this* bold?");
-        assert_eq!(choice(&q).0, ["no", "yes"]);
-        assert_eq!(choice(&q).2, [Some("<b>not</b> here"), None]);
+    fn format_markers_say_how_text_is_written_and_it_is_shown_as_terminal_text() {
+        // Answers and feedback without a marker are written as the question text is.
+        let q = question(
+            "::T::[markdown]Is *this* bold? {=[plain]no *really* #[html]<b>not</b>&nbsp;here ~**yes**}",
+        );
+        assert_eq!(q.text, "Is this bold?");
+        assert_eq!(choice(&q).0, ["no *really*", "yes"]);
+        assert_eq!(choice(&q).2, [Some("not here"), None]);
         let q = question("[html]<p>Hi</p>{T}");
-        assert_eq!(q.text, "<p>Hi</p>");
+        assert_eq!(q.text, "Hi");
+        // What Moodle's export writes: HTML and entities with no marker in the answers.
+        let q = question(
+            "::Q1::[html]<p>Which is &quot;secure&quot;?</p>{\n\t~<p>HTTP</p>\n\t=<p>HTTPS</p>#<p>Yes: TLS.</p>\n}",
+        );
+        assert_eq!(q.text, "Which is \"secure\"?");
+        assert_eq!(choice(&q).0, ["HTTP", "HTTPS"]);
+        assert_eq!(choice(&q).2, [None, Some("Yes: TLS.")]);
         // Only Moodle's four names are markers.
         let q = question("[note] Q? {T}");
         assert_eq!(q.text, "[note] Q?");
+    }
+
+    #[test]
+    fn an_image_is_named_in_the_text_and_the_question_gets_a_warning() {
+        let text = "[html]<p>Which animal? <img src=\"@@PLUGINFILE@@/cat.jpg\" alt=\"a cat\"></p>{=cat ~dog}";
+        let parsed = parse(&Arc::from("net.gift"), text).expect("loads");
+        assert_eq!(parsed.questions[0].text, "Which animal? [image: a cat]");
+        assert_eq!(
+            warned(text).1,
+            vec![(
+                1,
+                "needs an image a terminal cannot show (a cat); students see [image: ...] in its place"
+                    .into()
+            )]
+        );
     }
 
     #[test]
@@ -1487,7 +1559,7 @@ $CATEGORY: $course$/Default
         assert_eq!(qs[0].text, "Q1?");
         assert_eq!(
             qs[1].text,
-            "Read this first.\nThen answer.\n\n<b>Part 2</b>\n\nQ2?"
+            "Read this first.\nThen answer.\n\nPart 2\n\nQ2?"
         );
         assert_eq!(
             warned("Q1? {T}\n\nThe end, thank you.\n"),

@@ -22,6 +22,7 @@
 pub mod aiken;
 pub mod gift;
 pub mod grade;
+pub mod markup;
 
 pub use grade::{Graded, MAX_RESPONSE_CHARS, Response, RightAnswer};
 

@@ -1,0 +1,359 @@
+//! Bank text written as HTML or Markdown, shown as plain terminal text.
+//!
+//! Moodle's exports carry `[html]<p>...</p>`, entities (`&nbsp;`, `&quot;`), `<span style>`,
+//! lists, images (`<img src="@@PLUGINFILE@@/x.jpg">`) and Markdown. quizd renders them to text
+//! with `html2text` (entities decoded, `<br>` and paragraphs as line breaks, lists as `* `
+//! lines, no styling) and `pulldown-cmark` for Markdown; an image becomes `[image: ALT]`, and
+//! the bank gets a warning that the question needs an image a terminal cannot show.
+
+/// How a text is written, as Moodle's format markers say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Markup {
+    /// `[plain]`: shown as written.
+    Plain,
+    /// `[html]`: HTML; line breaks in the source are spaces.
+    Html,
+    /// `[moodle]`, and text with no marker (Moodle's default, FORMAT_MOODLE): HTML where line
+    /// breaks count. Text with no tag or entity in it is shown as written, so `vector<int>`
+    /// or `a < b` in a plain bank stays as it is.
+    Moodle,
+    /// `[markdown]`.
+    Markdown,
+}
+
+/// Text ready for a terminal, and the images it mentioned.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Rendered {
+    pub text: String,
+    /// Each image's alt text (or file name), in order.
+    pub images: Vec<String>,
+}
+
+/// Renders `text` written in `markup` as plain text. Line breaks are `\n`; lines are not
+/// wrapped (the quiz wraps to each student's window).
+pub fn render(text: &str, markup: Markup) -> Rendered {
+    match markup {
+        Markup::Plain => Rendered {
+            text: text.to_owned(),
+            images: Vec::new(),
+        },
+        Markup::Html => from_html(text),
+        Markup::Moodle if looks_like_html(text) => from_html(&text.replace('\n', "<br>")),
+        Markup::Moodle => Rendered {
+            text: text.to_owned(),
+            images: Vec::new(),
+        },
+        Markup::Markdown => {
+            let mut html = String::with_capacity(text.len() + text.len() / 4);
+            pulldown_cmark::html::push_html(&mut html, pulldown_cmark::Parser::new(text));
+            from_html(&html)
+        }
+    }
+}
+
+/// Whether text with no marker is HTML: a tag Moodle's editor writes, or an entity.
+fn looks_like_html(text: &str) -> bool {
+    if !text.contains('<') && !text.contains('&') {
+        return false;
+    }
+    let lower = text.to_ascii_lowercase();
+    const TAGS: [&str; 16] = [
+        "<p>", "<p ", "</p>", "<br", "<b>", "</b>", "<i>", "</i>", "<strong>", "<em>", "<span",
+        "<div", "<img", "<ul>", "<ol>", "<li>",
+    ];
+    const ENTITIES: [&str; 8] = [
+        "&nbsp;", "&amp;", "&lt;", "&gt;", "&quot;", "&#", "&apos;", "&eacute;",
+    ];
+    TAGS.iter().any(|t| lower.contains(t)) || ENTITIES.iter().any(|e| lower.contains(e))
+}
+
+fn from_html(html: &str) -> Rendered {
+    let (html, images) = images_as_text(html);
+    // What Moodle's editor writes for most questions (paragraphs, bold, a line break, an
+    // entity) is turned into text here, at a fraction of a full parse's cost; anything else
+    // (lists, tables, attributes, other entities) goes to html2text.
+    let text = simple_html(&html).unwrap_or_else(|| {
+        html2text::config::plain_no_decorate()
+            .string_from_read(html.as_bytes(), 100_000)
+            .unwrap_or_else(|_| html.clone())
+    });
+    // A non-breaking space shows as a space; runs of blank lines as one.
+    let text = text.replace('\u{a0}', " ");
+    let mut out = String::with_capacity(text.len());
+    let mut blank = 0;
+    for line in text.lines().map(str::trim_end) {
+        if line.trim().is_empty() {
+            blank += 1;
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(if blank > 0 { "\n\n" } else { "\n" });
+        }
+        blank = 0;
+        out.push_str(line);
+    }
+    Rendered { text: out, images }
+}
+
+/// Text of HTML that holds only `p`, `br`, `b`, `strong`, `i`, `em`, `u`, `span` and `div`
+/// tags (no attribute but on `span` and `p`) and the common entities, as html2text would
+/// write it; `None` for anything else.
+fn simple_html(html: &str) -> Option<String> {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    let mut space = false;
+    let push_break = |out: &mut String, paragraph: bool| {
+        while out.ends_with(' ') {
+            out.pop();
+        }
+        if out.is_empty() {
+            return;
+        }
+        let want = if paragraph { "\n\n" } else { "\n" };
+        if !out.ends_with(want) {
+            if paragraph && out.ends_with('\n') {
+                out.push('\n');
+            } else if !out.ends_with('\n') || paragraph {
+                out.push_str(want);
+            }
+        }
+    };
+    while let Some(c) = rest.chars().next() {
+        match c {
+            '<' => {
+                let end = rest.find('>')?;
+                let tag = rest[1..end].trim().to_ascii_lowercase();
+                let (closing, name) = match tag.strip_prefix('/') {
+                    Some(name) => (true, name.trim()),
+                    None => (false, tag.trim_end_matches('/').trim()),
+                };
+                let (name, attributes) = name.split_once(char::is_whitespace).unwrap_or((name, ""));
+                if !attributes.is_empty() && !matches!(name, "span" | "p") {
+                    return None;
+                }
+                match name {
+                    "p" | "div" => {
+                        push_break(&mut out, true);
+                        space = false;
+                    }
+                    "br" => {
+                        push_break(&mut out, false);
+                        space = false;
+                    }
+                    // Inline: a space before it is still owed.
+                    "b" | "strong" | "i" | "em" | "u" | "span" => {}
+                    _ => return None,
+                }
+                let _ = closing;
+                rest = &rest[end + 1..];
+            }
+            '&' => {
+                let end = rest.find(';').filter(|&e| e <= 10)?;
+                let entity = &rest[1..end];
+                let decoded = match entity {
+                    "nbsp" => ' ',
+                    "amp" => '&',
+                    "lt" => '<',
+                    "gt" => '>',
+                    "quot" => '"',
+                    "apos" => '\'',
+                    _ => {
+                        let code = match entity
+                            .strip_prefix("#x")
+                            .or_else(|| entity.strip_prefix("#X"))
+                        {
+                            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                            None => entity.strip_prefix('#')?.parse().ok()?,
+                        };
+                        char::from_u32(code)?
+                    }
+                };
+                if space {
+                    out.push(' ');
+                    space = false;
+                }
+                out.push(decoded);
+                rest = &rest[end + 1..];
+            }
+            c if c.is_whitespace() => {
+                space = !out.is_empty() && !out.ends_with('\n');
+                rest = &rest[c.len_utf8()..];
+            }
+            c => {
+                if space {
+                    out.push(' ');
+                    space = false;
+                }
+                out.push(c);
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+    }
+    Some(out.trim_end().to_string())
+}
+
+/// Replaces each `<img ...>` with the text `[image: ALT]` (the file name without alt text),
+/// and lists them.
+fn images_as_text(html: &str) -> (String, Vec<String>) {
+    let mut out = String::with_capacity(html.len());
+    let mut images = Vec::new();
+    let mut rest = html;
+    while let Some(at) = find_ignoring_case(rest, "<img") {
+        out.push_str(&rest[..at]);
+        let tag_end = rest[at..].find('>').map_or(rest.len(), |end| at + end + 1);
+        let tag = &rest[at..tag_end];
+        let name = attribute(tag, "alt")
+            .filter(|alt| !alt.trim().is_empty())
+            .or_else(|| {
+                attribute(tag, "src").map(|src| src.rsplit('/').next().unwrap_or(&src).to_string())
+            })
+            .unwrap_or_else(|| "picture".to_string());
+        let name = name.trim().to_string();
+        out.push_str("[image: ");
+        out.push_str(&escape_html(&name));
+        out.push(']');
+        images.push(name);
+        rest = &rest[tag_end..];
+    }
+    out.push_str(rest);
+    (out, images)
+}
+
+fn find_ignoring_case(haystack: &str, needle: &str) -> Option<usize> {
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .position(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
+}
+
+/// The value of `name="..."` (or `'...'`) in a tag, entities left as written.
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let mut from = 0;
+    while let Some(at) = find_ignoring_case(&tag[from..], name) {
+        let start = from + at;
+        from = start + name.len();
+        let before = tag[..start].chars().next_back();
+        if !before.is_some_and(char::is_whitespace) {
+            continue;
+        }
+        let after = tag[from..].trim_start();
+        let Some(value) = after.strip_prefix('=') else {
+            continue;
+        };
+        let value = value.trim_start();
+        let quote = value.chars().next()?;
+        if quote == '"' || quote == '\'' {
+            let inner = &value[1..];
+            return Some(inner[..inner.find(quote)?].to_string());
+        }
+        let end = value
+            .find(|c: char| c.is_whitespace() || c == '>')
+            .unwrap_or(value.len());
+        return Some(value[..end].to_string());
+    }
+    None
+}
+
+fn escape_html(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn html(text: &str) -> String {
+        render(text, Markup::Html).text
+    }
+
+    #[test]
+    fn moodle_html_becomes_terminal_text() {
+        assert_eq!(
+            html("<p>Which <b>port</b>&nbsp;is &quot;HTTPS&quot;?</p><p>Pick one.</p>"),
+            "Which port is \"HTTPS\"?\n\nPick one."
+        );
+        assert_eq!(
+            html("Line one<br>Line two<ul><li>first</li><li>second</li></ul>"),
+            "Line one\nLine two\n* first\n* second"
+        );
+        assert_eq!(
+            html("<span style=\"color:red\">red</span> &amp; &lt;tag&gt; &eacute;"),
+            "red & <tag> é"
+        );
+        // Line breaks in HTML source are spaces.
+        assert_eq!(html("two\nlines"), "two lines");
+    }
+
+    #[test]
+    fn simple_html_reads_as_html2text_reads_it() {
+        for html in [
+            "<p>Which <b>port</b>&nbsp;is &quot;HTTPS&quot;?</p><p>Pick one.</p>",
+            "<p dir=\"ltr\" style=\"text-align: left;\">Left<br>and right</p>",
+            "A &amp; B &lt;tag&gt; &#233; &#x41; <span style=\"x\">s</span>",
+            "<p>one</p>\n<p>two</p>",
+            "two\n  spaced   words",
+            "<p></p><p>after empty</p>",
+        ] {
+            let simple = simple_html(html).expect("simple");
+            let full = html2text::config::plain_no_decorate()
+                .string_from_read(html.as_bytes(), 100_000)
+                .expect("html2text");
+            let tidy = |t: &str| {
+                t.replace('\u{a0}', " ")
+                    .lines()
+                    .map(str::trim_end)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+                    .trim()
+                    .to_string()
+            };
+            assert_eq!(tidy(&simple), tidy(&full), "{html:?}");
+        }
+        assert_eq!(
+            simple_html("<ul><li>x</li></ul>"),
+            None,
+            "lists go to html2text"
+        );
+        assert_eq!(simple_html("&unknown;"), None);
+    }
+
+    #[test]
+    fn an_image_is_named_and_listed() {
+        let r = render(
+            "<p><img src=\"@@PLUGINFILE@@/cat.jpg\" alt=\"a cat\" width=\"200\"> What is it?</p>",
+            Markup::Html,
+        );
+        assert_eq!(r.text, "[image: a cat] What is it?");
+        assert_eq!(r.images, ["a cat"]);
+        let r = render("<IMG SRC='@@PLUGINFILE@@/net/diagram.png'>", Markup::Html);
+        assert_eq!(r.text, "[image: diagram.png]");
+    }
+
+    #[test]
+    fn text_with_no_marker_is_html_only_when_it_looks_like_it() {
+        assert_eq!(
+            render(
+                "#include <sys/socket.h>\nvector<int> x; a < b && c",
+                Markup::Moodle
+            )
+            .text,
+            "#include <sys/socket.h>\nvector<int> x; a < b && c"
+        );
+        assert_eq!(
+            render("Caf&eacute;?\nSecond line", Markup::Moodle).text,
+            "Café?\nSecond line"
+        );
+    }
+
+    #[test]
+    fn markdown_becomes_text() {
+        let r = render(
+            "**Bold** and *em*\n\n- one\n- two\n\n![a graph](g.png)",
+            Markup::Markdown,
+        );
+        assert_eq!(r.text, "Bold and em\n* one\n* two\n\n[image: a graph]");
+        assert_eq!(r.images, ["a graph"]);
+    }
+}

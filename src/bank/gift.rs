@@ -45,8 +45,8 @@
 //!
 //! Moodle types quizd cannot ask are skipped, each with a `FILE:LINE: warning:` that names
 //! it: matching (`->`), essay (`{}`), embedded answers (cloze), partial credit and
-//! multiple-answer weights (`~%50%`, `=%33.3%`), more than one right option, wildcards (`*`)
-//! in short answers. Moodle behaviours that almost always hide a mistake are `FILE:LINE:`
+//! multiple-answer weights (`~%50%`, `=%33.3%`), more than one right option. A `*` in a short
+//! answer is a wildcard, as Moodle matches it. Moodle behaviours that almost always hide a mistake are `FILE:LINE:`
 //! problems, which refuse the bank:
 //!
 //! - Multiple choice needs a right option (Moodle imports a question with none), at least 2
@@ -577,11 +577,6 @@ impl Answers<'_> {
             let text = self.answer(answer);
             if text == "*" {
                 self.catch_all(right, line, comment, &mut otherwise, &mut found);
-            } else if text.contains('*') {
-                self.cannot_ask(
-                    line,
-                    "a wildcard (*) in a short answer, which quizd cannot match yet",
-                );
             } else if text.is_empty() {
                 found.push((
                     line,
@@ -1761,17 +1756,22 @@ $CATEGORY: $course$/Default
 
     #[test]
     fn short_answer_problems() {
-        assert_eq!(
-            warned("Q? {=Par*}"),
-            (
-                0,
-                vec![(
-                    1,
-                    "skipped: a wildcard (*) in a short answer, which quizd cannot match yet"
-                        .into()
-                )]
-            )
-        );
+        // A wildcard, as Moodle matches it: loads, and grades.
+        let q = question("Which city? {=Par* =%0%Lyon#No. =New*York}");
+        for (typed, right) in [
+            ("Paris", true),
+            ("par", true),
+            ("PARMA", true),
+            ("new   york", true),
+            ("NewYork", true),
+            ("Lyon", false),
+            ("Apar", false),
+        ] {
+            assert_eq!(q.grade(typed, &[]).expect("graded").right, right, "{typed}");
+        }
+        let literal = question("Star? {=a\\*b}");
+        assert!(literal.grade("a*b", &[]).expect("graded").right);
+        assert!(!literal.grade("axb", &[]).expect("graded").right);
         assert_eq!(
             problem("Q? {=*}"),
             (

@@ -92,7 +92,7 @@ impl Question {
                 }
                 let matched = answers
                     .iter()
-                    .find(|known| known.key == key)
+                    .find(|known| known.matches(&key))
                     .map(|known| (known.right, &known.feedback));
                 Ok(open_answer(typed, matched, otherwise))
             }

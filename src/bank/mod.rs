@@ -136,6 +136,61 @@ pub struct ShortAnswer {
     pub feedback: Option<String>,
 }
 
+impl ShortAnswer {
+    /// Whether a typed answer ([`normalise`]d) is this one. A `*` in the answer matches any
+    /// run of characters, as in Moodle (`\*` is a star itself): `Par*` matches `Paris` and
+    /// `Parma`.
+    pub fn matches(&self, typed: &str) -> bool {
+        if !self.key.contains('*') {
+            return self.key == typed;
+        }
+        wildcard_match(&self.key, typed)
+    }
+}
+
+/// Moodle's `compare_string_with_wildcard`: the pattern split on runs of unescaped `*`, each
+/// part found in order, the first at the start and the last at the end.
+fn wildcard_match(pattern: &str, text: &str) -> bool {
+    let mut parts: Vec<String> = vec![String::new()];
+    let mut chars = pattern.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'*') => {
+                chars.next();
+                if let Some(last) = parts.last_mut() {
+                    last.push('*');
+                }
+            }
+            '*' => {
+                while chars.peek() == Some(&'*') {
+                    chars.next();
+                }
+                parts.push(String::new());
+            }
+            c => {
+                if let Some(last) = parts.last_mut() {
+                    last.push(c);
+                }
+            }
+        }
+    }
+    if parts.len() == 1 {
+        return parts[0] == text;
+    }
+    let (first, rest) = parts.split_first().expect("two parts at least");
+    let (last, middle) = rest.split_last().expect("two parts at least");
+    let Some(mut text) = text.strip_prefix(first.as_str()) else {
+        return false;
+    };
+    for part in middle {
+        match text.find(part.as_str()) {
+            Some(at) => text = &text[at + part.len()..],
+            None => return false,
+        }
+    }
+    text.ends_with(last.as_str())
+}
+
 /// One answer a numeric question knows: a closed range of numbers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NumericAnswer {

@@ -576,6 +576,7 @@ mod banks {
             Kind::Choice {
                 options,
                 correct,
+                also_right,
                 feedback,
             } => {
                 prop_assert!(
@@ -585,6 +586,14 @@ mod banks {
                     options
                 );
                 prop_assert!(*correct < options.len(), "{}: right option {}", at, correct);
+                prop_assert!(
+                    also_right
+                        .iter()
+                        .all(|&i| i < options.len() && i != *correct),
+                    "{}: other right options {:?}",
+                    at,
+                    also_right
+                );
                 prop_assert!(
                     options.iter().all(|option| !option.trim().is_empty()),
                     "{}: {:?}",

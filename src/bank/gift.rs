@@ -528,11 +528,6 @@ impl Answers<'_> {
                     "no right option: mark the right one with = and the wrong ones with ~"
                         .to_owned(),
                 ));
-            } else if let Some(&(_, line)) = right.get(1) {
-                self.cannot_ask(
-                    line,
-                    "more than one right option (=), which quizd's multiple choice cannot ask yet",
-                );
             }
         }
         match right.first() {
@@ -540,9 +535,12 @@ impl Answers<'_> {
                 if feedback.iter().all(Option::is_none) {
                     feedback.clear();
                 }
+                // Two `=` options: Moodle makes each full marks in a one-answer question.
+                let also_right = right.iter().skip(1).map(|&(index, _)| index).collect();
                 Ok(Kind::Choice {
                     options,
                     correct,
+                    also_right,
                     feedback,
                 })
             }
@@ -1083,6 +1081,7 @@ mod tests {
             options,
             correct,
             feedback,
+            ..
         } = &question.kind
         else {
             panic!("multiple choice: {question:#?}")
@@ -1605,19 +1604,16 @@ $CATEGORY: $course$/Default
     }
 
     #[test]
-    fn two_right_options_are_skipped_with_a_warning_and_none_is_a_problem() {
-        assert_eq!(
-            warned("Q? {\n=a\n~b\n=c\n}\n\nNext? {T}"),
-            (
-                1,
-                vec![(
-                    4,
-                    "skipped: more than one right option (=), which quizd's multiple choice \
-                     cannot ask yet"
-                        .into()
-                )]
-            )
-        );
+    fn two_right_options_are_each_right_as_in_moodle_and_none_is_a_problem() {
+        let q = question("Q? {\n=a\n~b\n=c\n}");
+        assert_eq!(choice(&q).1, 0, "the first is the one named");
+        for (typed, right) in [("a", true), ("b", false), ("c", true)] {
+            assert_eq!(
+                q.grade(typed, &[0, 1, 2]).expect("graded").right,
+                right,
+                "{typed}"
+            );
+        }
         assert_eq!(
             problem("Q?\n{~a ~b}"),
             (
@@ -1874,8 +1870,6 @@ Bad number? {#x}
             problems(text),
             [
                 "net.gift:9: \"x\" is not a number: write numbers like 42, -2, 3.14 or 1e3",
-                "net.gift:3: warning: skipped: more than one right option (=), which quizd's \
-                 multiple choice cannot ask yet",
                 "net.gift:5: warning: skipped: a matching question (->), which quizd cannot ask \
                  yet",
             ]

@@ -49,6 +49,7 @@ impl Question {
             Kind::Choice {
                 options,
                 correct,
+                also_right,
                 feedback,
             } => {
                 let Some(shown) = parse_letter(input, options.len()) else {
@@ -61,7 +62,7 @@ impl Question {
                     .get(shown)
                     .map_or(shown, |&index| usize::from(index));
                 Ok(Graded {
-                    right: picked == *correct,
+                    right: picked == *correct || also_right.contains(&picked),
                     response: Response::Choice(u8::try_from(picked).unwrap_or(u8::MAX)),
                     feedback: feedback.get(picked).and_then(Option::as_deref),
                 })
@@ -291,11 +292,10 @@ mod tests {
 
     #[test]
     fn the_right_answer_is_named_on_one_line_whatever_breaks_the_bank_put_in_it() {
-        let choice = question(Kind::Choice {
-            options: vec!["other".into(), "first\nsecond".into()],
-            correct: 1,
-            feedback: Vec::new(),
-        });
+        let choice = question(Kind::choice(
+            vec!["other".into(), "first\nsecond".into()],
+            1,
+        ));
         assert_eq!(choice.right_answer(&[0, 1]).to_string(), "b) first second");
         let typed = question(Kind::Short {
             answers: vec![short("alpha\r\n\nbeta", true, None)],
@@ -337,6 +337,7 @@ mod tests {
         let q = question(Kind::Choice {
             options: vec!["w".into(), "r".into(), "x".into()],
             correct: 1,
+            also_right: Vec::new(),
             feedback: vec![Some("not w".into()), None, Some("not x".into())],
         });
         // Shown as a) x, b) w, c) r.

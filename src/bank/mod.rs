@@ -72,11 +72,14 @@ impl Question {
 /// What kind of answer a question takes, what is right, and the feedback for each answer.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Kind {
-    /// Multiple choice with exactly one right option. `options` in file order; `correct` indexes
-    /// it. `feedback` is empty (Aiken has none) or holds one entry per option.
+    /// Multiple choice: the student picks one option. `options` in file order; `correct`
+    /// indexes the right one (the one "The answer was ..." names), `also_right` any other that
+    /// is right too (GIFT with two `=` options, each full marks as in Moodle). `feedback` is
+    /// empty (Aiken has none) or holds one entry per option.
     Choice {
         options: Vec<String>,
         correct: usize,
+        also_right: Vec<usize>,
         feedback: Vec<Option<String>>,
     },
     /// A statement the student marks true or false.
@@ -108,6 +111,7 @@ impl Kind {
         Kind::Choice {
             options,
             correct,
+            also_right: Vec::new(),
             feedback: Vec::new(),
         }
     }

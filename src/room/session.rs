@@ -1634,6 +1634,7 @@ mod tests {
                 Kind::Choice {
                     options: vec!["80".into(), "443".into()],
                     correct: 1,
+                    also_right: Vec::new(),
                     feedback: vec![Some("80 is plain HTTP.".into()), None],
                 },
                 &file,

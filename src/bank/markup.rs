@@ -57,9 +57,9 @@ fn looks_like_html(text: &str) -> bool {
         return false;
     }
     let lower = text.to_ascii_lowercase();
-    const TAGS: [&str; 16] = [
-        "<p>", "<p ", "</p>", "<br", "<b>", "</b>", "<i>", "</i>", "<strong>", "<em>", "<span",
-        "<div", "<img", "<ul>", "<ol>", "<li>",
+    const TAGS: [&str; 18] = [
+        "<p>", "<p ", "</p>", "<br>", "<br/>", "<br />", "<b>", "</b>", "<i>", "</i>",
+        "<strong>", "<em>", "<span ", "<div", "<img ", "<ul>", "<ol>", "<li>",
     ];
     const ENTITIES: [&str; 8] = [
         "&nbsp;", "&amp;", "&lt;", "&gt;", "&quot;", "&#", "&apos;", "&eacute;",

@@ -190,14 +190,10 @@ impl Draft {
 
     /// The question, its text and options rendered as Moodle shows them (HTML and entities,
     /// which an Aiken file exported from Moodle may hold, as text), and the images they name.
-    fn into_question(self, file: &Arc<str>, correct: usize) -> (Question, Vec<String>) {
-        use super::markup::{Markup, render};
-        let mut images = Vec::new();
-        let mut shown = |text: &str| {
-            let rendered = render(text, Markup::Moodle);
-            images.extend(rendered.images);
-            rendered.text
-        };
+    fn into_question(self, file: &Arc<str>, correct: usize) -> (Question, super::markup::Media) {
+        use super::markup::{Markup, Media, render};
+        let mut media = Media::default();
+        let mut shown = |text: &str| media.keep(render(text, Markup::Moodle));
         let text = shown(&self.text);
         let options = self
             .options
@@ -205,7 +201,7 @@ impl Draft {
             .map(|option| shown(option).replace('\n', " "))
             .collect();
         let question = Question::new(text, Kind::choice(options, correct), file, self.line);
-        (question, images)
+        (question, media)
     }
 }
 
@@ -372,16 +368,9 @@ impl<'f> Parser<'f> {
             Err(message) => self.report(number, message),
             Ok(_) if draft.failed => {}
             Ok(correct) => {
-                let (question, images) = draft.into_question(self.file, correct);
-                if !images.is_empty() {
-                    self.problems.warn(
-                        self.file,
-                        question.line,
-                        format!(
-                            "needs an image a terminal cannot show ({}); students see [image: ...] in its place",
-                            images.join(", ")
-                        ),
-                    );
+                let (question, media) = draft.into_question(self.file, correct);
+                for warning in media.warnings() {
+                    self.problems.warn(self.file, question.line, warning);
                 }
                 self.questions.push(question);
             }

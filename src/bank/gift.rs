@@ -66,7 +66,7 @@
 
 use std::sync::Arc;
 
-use super::markup::{self, Markup};
+use super::markup::{self, Markup, Media};
 use super::{
     Kind, NumericAnswer, Parsed, Problems, Question, ShortAnswer, normalise, source_lines,
 };
@@ -259,15 +259,15 @@ impl Parser<'_> {
                  in the text",
             );
         }
-        let mut images = Vec::new();
+        let mut media = Media::default();
         let (text, markup) = if after.trim().is_empty() {
-            render_text(&rest[..open], Markup::Moodle, &mut images)
+            render_text(&rest[..open], Markup::Moodle, &mut media)
         } else {
             // A missing-word question: the blank shows where the answer goes.
             render_text(
                 &format!("{}_____{after}", &rest[..open]),
                 Markup::Moodle,
-                &mut images,
+                &mut media,
             )
         };
         if text.is_empty() {
@@ -278,7 +278,7 @@ impl Parser<'_> {
         }
         let (answers, general) = match rfind_plain(inner, "####") {
             Some(at) => {
-                let (text, _) = render_text(&inner[at + 4..], markup, &mut images);
+                let (text, _) = render_text(&inner[at + 4..], markup, &mut media);
                 (&inner[..at], Some(text).filter(|t| !t.is_empty()))
             }
             None => (inner, None),
@@ -289,24 +289,17 @@ impl Parser<'_> {
             skip: std::cell::RefCell::new(None),
             warnings: std::cell::RefCell::new(Vec::new()),
             markup,
-            images: std::cell::RefCell::new(Vec::new()),
+            media: std::cell::RefCell::new(Media::default()),
         };
         let kind = answers_read.kind(answers.trim());
         let skip = answers_read.skip.into_inner();
-        images.extend(answers_read.images.into_inner());
+        media.append(answers_read.media.into_inner());
         if skip.is_none() {
             for (line, message) in answers_read.warnings.into_inner() {
                 self.problems.warn(self.file, line, message);
             }
-            if !images.is_empty() {
-                self.problems.warn(
-                    self.file,
-                    first,
-                    format!(
-                        "needs an image a terminal cannot show ({}); students see [image: ...] in its place",
-                        images.join(", ")
-                    ),
-                );
+            for warning in media.warnings() {
+                self.problems.warn(self.file, first, warning);
             }
         }
         let kind = match (kind, skip) {
@@ -395,20 +388,20 @@ struct Answers<'s> {
     /// How answers and feedback without a marker of their own are written: as the question
     /// text is (Moodle's `parse_text_with_format` default).
     markup: Markup,
-    /// Images named in answers and feedback.
-    images: std::cell::RefCell<Vec<String>>,
+    /// Images and recordings named in answers and feedback.
+    media: std::cell::RefCell<Media>,
 }
 
 impl Answers<'_> {
     /// An option or answer as shown (one line).
     fn answer(&self, raw: &str) -> String {
-        let (text, _) = render_text(raw, self.markup, &mut self.images.borrow_mut());
+        let (text, _) = render_text(raw, self.markup, &mut self.media.borrow_mut());
         text.replace('\n', " ")
     }
 
     /// Feedback as shown, `None` when there is none.
     fn feedback(&self, raw: &str) -> Option<String> {
-        let (text, _) = render_text(raw, self.markup, &mut self.images.borrow_mut());
+        let (text, _) = render_text(raw, self.markup, &mut self.media.borrow_mut());
         Some(text).filter(|text| !text.is_empty())
     }
 
@@ -993,21 +986,20 @@ fn unescape(text: &str) -> String {
 /// Question or feedback text as shown: its format marker read (`default` without one),
 /// escapes resolved, HTML or Markdown rendered as terminal text, each line trimmed. Images it
 /// names are added to `images`. Returns the text and how it was written.
-fn render_text(raw: &str, default: Markup, images: &mut Vec<String>) -> (String, Markup) {
+fn render_text(raw: &str, default: Markup, media: &mut Media) -> (String, Markup) {
     let trimmed = raw.trim();
     let (markup, body) = FORMAT_MARKERS
         .iter()
         .find_map(|&(marker, markup)| trimmed.strip_prefix(marker).map(|rest| (markup, rest)))
         .unwrap_or((default, trimmed));
-    let rendered = markup::render(&unescape(body), markup);
-    images.extend(rendered.images);
-    let lines: Vec<&str> = rendered.text.split('\n').map(str::trim).collect();
+    let text = media.keep(markup::render(&unescape(body), markup));
+    let lines: Vec<&str> = text.split('\n').map(str::trim).collect();
     (lines.join("\n").trim().to_owned(), markup)
 }
 
 /// Text as shown, read as Moodle's default format (no marker: HTML only if it looks like it).
 fn clean_text(raw: &str) -> String {
-    render_text(raw, Markup::Moodle, &mut Vec::new()).0
+    render_text(raw, Markup::Moodle, &mut Media::default()).0
 }
 
 /// An option, answer or title: one line on screen, so line breaks become spaces.

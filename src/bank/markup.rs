@@ -21,12 +21,54 @@ pub enum Markup {
     Markdown,
 }
 
-/// Text ready for a terminal, and the images it mentioned.
+/// Text ready for a terminal, and the images and recordings it mentioned.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Rendered {
     pub text: String,
     /// Each image's alt text (or file name), in order.
     pub images: Vec<String>,
+    /// Each sound or video (a link to one, `<audio>`, `<video>`): its file name.
+    pub recordings: Vec<String>,
+}
+
+/// The images and recordings one question names, gathered from its texts.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Media {
+    pub images: Vec<String>,
+    pub recordings: Vec<String>,
+}
+
+impl Media {
+    /// Keeps what `rendered` names; returns its text.
+    pub fn keep(&mut self, rendered: Rendered) -> String {
+        self.images.extend(rendered.images);
+        self.recordings.extend(rendered.recordings);
+        rendered.text
+    }
+
+    pub fn append(&mut self, other: Media) {
+        self.images.extend(other.images);
+        self.recordings.extend(other.recordings);
+    }
+
+    /// The warnings for a question naming these: students cannot see or hear them in a
+    /// terminal.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if !self.images.is_empty() {
+            out.push(format!(
+                "needs an image a terminal cannot show ({}); students see [image: ...] in its place",
+                self.images.join(", ")
+            ));
+        }
+        if !self.recordings.is_empty() {
+            out.push(format!(
+                "needs a recording a terminal cannot play ({}); students see [recording: ...] in its place",
+                self.recordings.join(", ")
+            ));
+        }
+        out
+    }
 }
 
 /// Renders `text` written in `markup` as plain text. Line breaks are `\n`; lines are not
@@ -35,13 +77,13 @@ pub fn render(text: &str, markup: Markup) -> Rendered {
     match markup {
         Markup::Plain => Rendered {
             text: text.to_owned(),
-            images: Vec::new(),
+            ..Rendered::default()
         },
         Markup::Html => from_html(text),
         Markup::Moodle if looks_like_html(text) => from_html(&text.replace('\n', "<br>")),
         Markup::Moodle => Rendered {
             text: text.to_owned(),
-            images: Vec::new(),
+            ..Rendered::default()
         },
         Markup::Markdown => {
             let mut html = String::with_capacity(text.len() + text.len() / 4);
@@ -58,8 +100,8 @@ fn looks_like_html(text: &str) -> bool {
     }
     let lower = text.to_ascii_lowercase();
     const TAGS: [&str; 18] = [
-        "<p>", "<p ", "</p>", "<br>", "<br/>", "<br />", "<b>", "</b>", "<i>", "</i>",
-        "<strong>", "<em>", "<span ", "<div", "<img ", "<ul>", "<ol>", "<li>",
+        "<p>", "<p ", "</p>", "<br>", "<br/>", "<br />", "<b>", "</b>", "<i>", "</i>", "<strong>",
+        "<em>", "<span ", "<div", "<img ", "<ul>", "<ol>", "<li>",
     ];
     const ENTITIES: [&str; 8] = [
         "&nbsp;", "&amp;", "&lt;", "&gt;", "&quot;", "&#", "&apos;", "&eacute;",
@@ -68,7 +110,8 @@ fn looks_like_html(text: &str) -> bool {
 }
 
 fn from_html(html: &str) -> Rendered {
-    let (html, images) = images_as_text(html);
+    let (html, recordings) = recordings_as_text(html);
+    let (html, images) = images_as_text(&html);
     // What Moodle's editor writes for most questions (paragraphs, bold, a line break, an
     // entity) is turned into text here, at a fraction of a full parse's cost; anything else
     // (lists, tables, attributes, other entities) goes to html2text.
@@ -92,7 +135,79 @@ fn from_html(html: &str) -> Rendered {
         blank = 0;
         out.push_str(line);
     }
-    Rendered { text: out, images }
+    Rendered {
+        text: out,
+        images,
+        recordings,
+    }
+}
+
+/// File extensions of sound and video.
+const RECORDINGS: [&str; 11] = [
+    ".mp3", ".wav", ".ogg", ".oga", ".m4a", ".aac", ".flac", ".mp4", ".webm", ".mov", ".avi",
+];
+
+/// Replaces each link to a recording with its text and `[recording: FILE]`, and each
+/// `<audio>` or `<video>` with `[recording: FILE]`; lists the files.
+fn recordings_as_text(html: &str) -> (String, Vec<String>) {
+    let lower = html.to_ascii_lowercase();
+    if !RECORDINGS.iter().any(|ext| lower.contains(ext)) {
+        return (html.to_owned(), Vec::new());
+    }
+    let mut out = String::with_capacity(html.len());
+    let mut found = Vec::new();
+    let mut rest = html;
+    loop {
+        let next = ["<a ", "<audio", "<video"]
+            .iter()
+            .filter_map(|tag| find_ignoring_case(rest, tag).map(|at| (at, *tag)))
+            .min();
+        let Some((at, tag)) = next else {
+            break;
+        };
+        let Some(open_end) = rest[at..].find('>').map(|e| at + e + 1) else {
+            break;
+        };
+        let open = &rest[at..open_end];
+        let file = attribute(open, "href")
+            .or_else(|| attribute(open, "src"))
+            .filter(|f| {
+                let f = f.to_ascii_lowercase();
+                RECORDINGS.iter().any(|ext| f.ends_with(ext))
+            });
+        let close = match tag {
+            "<a " => "</a>".to_string(),
+            other => format!("</{}>", &other[1..]),
+        };
+        let close = close.as_str();
+        let Some(file) = file.or_else(|| {
+            // <audio><source src=...></audio>
+            let end = find_ignoring_case(&rest[open_end..], close)?;
+            let inner = &rest[open_end..open_end + end];
+            let source = find_ignoring_case(inner, "<source")?;
+            attribute(&inner[source..], "src")
+        }) else {
+            out.push_str(&rest[..open_end]);
+            rest = &rest[open_end..];
+            continue;
+        };
+        let name = file.rsplit('/').next().unwrap_or(&file).to_string();
+        let end = find_ignoring_case(&rest[open_end..], close)
+            .map_or(open_end, |e| open_end + e + close.len());
+        out.push_str(&rest[..at]);
+        if tag == "<a " {
+            let inner_end = end.saturating_sub(close.len()).max(open_end);
+            out.push_str(&rest[open_end..inner_end]);
+            out.push(' ');
+        }
+        out.push_str("[recording: ");
+        out.push_str(&escape_html(&name));
+        out.push(']');
+        found.push(name);
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    (out, found)
 }
 
 /// Text of HTML that holds only `p`, `br`, `b`, `strong`, `i`, `em`, `u`, `span` and `div`
@@ -137,7 +252,13 @@ fn simple_html(html: &str) -> Option<String> {
                         space = false;
                     }
                     "br" => {
-                        push_break(&mut out, false);
+                        // Each <br> is a line break: two make a blank line.
+                        while out.ends_with(' ') {
+                            out.pop();
+                        }
+                        if !out.is_empty() {
+                            out.push('\n');
+                        }
                         space = false;
                     }
                     // Inline: a space before it is still owed.
@@ -295,6 +416,7 @@ mod tests {
             "<p>one</p>\n<p>two</p>",
             "two\n  spaced   words",
             "<p></p><p>after empty</p>",
+            "Listen:<br /><br />What language?",
         ] {
             let simple = simple_html(html).expect("simple");
             let full = html2text::config::plain_no_decorate()
@@ -329,6 +451,30 @@ mod tests {
         assert_eq!(r.images, ["a cat"]);
         let r = render("<IMG SRC='@@PLUGINFILE@@/net/diagram.png'>", Markup::Html);
         assert_eq!(r.text, "[image: diagram.png]");
+    }
+
+    #[test]
+    fn a_recording_is_named_and_listed() {
+        let r = render(
+            "<a href=\"http://demo.moodle.net/media/bonjour.mp3\">Listen to this greeting:</a><br /><br />What language is being spoken?",
+            Markup::Html,
+        );
+        assert_eq!(
+            r.text,
+            "Listen to this greeting: [recording: bonjour.mp3]\n\nWhat language is being spoken?"
+        );
+        assert_eq!(r.recordings, ["bonjour.mp3"]);
+        let r = render(
+            "<p>Hear it: <audio controls><source src=\"@@PLUGINFILE@@/word.ogg\"></audio></p>",
+            Markup::Html,
+        );
+        assert_eq!(r.text, "Hear it: [recording: word.ogg]");
+        // An ordinary link stays a link's text.
+        assert!(
+            render("<a href=\"x.html\">see</a>", Markup::Html)
+                .recordings
+                .is_empty()
+        );
     }
 
     #[test]

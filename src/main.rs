@@ -129,6 +129,11 @@ struct Cli {
     #[arg(long, value_name = "FORMAT", value_enum)]
     format: Option<bank::Format>,
 
+    /// Skip a question with a mistake (with a warning) instead of refusing the bank, as
+    /// Moodle's import does when "stop on error" is off.
+    #[arg(long)]
+    skip_broken: bool,
+
     /// Quiz title shown to students and written to results (default: the bank's file name).
     #[arg(long, value_name = "TEXT")]
     title: Option<String>,
@@ -140,29 +145,30 @@ fn print_problems(problems: &[Problem]) {
     }
 }
 
-fn load_banks(paths: &[PathBuf], format: Option<bank::Format>) -> Result<Bank, Vec<Problem>> {
+fn load_banks(paths: &[PathBuf], limits: bank::BankLimits) -> Result<Bank, Vec<Problem>> {
     if paths.is_empty() {
         bank::bundled()
     } else {
-        bank::load_with(paths, limits(format))
+        bank::load_with(paths, limits)
     }
 }
 
-/// Start-up's limits, reading the banks as `format` if given.
-fn limits(format: Option<bank::Format>) -> bank::BankLimits {
+/// Start-up's limits, with how the command line asks the banks to be read.
+fn limits(cli: &Cli) -> bank::BankLimits {
     bank::BankLimits {
-        format,
+        format: cli.format,
+        skip_broken: cli.skip_broken,
         ..bank::BankLimits::AT_START
     }
 }
 
 /// `--check`: each bank on its own, so the report names what is good as well as what is not.
-fn check(paths: &[PathBuf], format: Option<bank::Format>) -> ExitCode {
+fn check(paths: &[PathBuf], limits: bank::BankLimits) -> ExitCode {
     let mut bad = 0;
     let one = |path: Option<&PathBuf>| match path {
         Some(p) => (
             p.display().to_string(),
-            bank::load_with(std::slice::from_ref(p), limits(format)),
+            bank::load_with(std::slice::from_ref(p), limits),
         ),
         None => ("(bundled) sockets.txt".to_string(), bank::bundled()),
     };
@@ -214,9 +220,9 @@ fn main() -> ExitCode {
         .init();
 
     if cli.check {
-        return check(&cli.banks, cli.format);
+        return check(&cli.banks, limits(&cli));
     }
-    let mut bank = match load_banks(&cli.banks, cli.format) {
+    let mut bank = match load_banks(&cli.banks, limits(&cli)) {
         Ok(bank) => bank,
         Err(problems) => {
             print_problems(&problems);

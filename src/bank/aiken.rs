@@ -59,8 +59,18 @@ const LETTERS: &[u8; 26] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 /// Parses an Aiken bank. `file` names it in questions and problems; `text` is the decoded file
 /// (a leading BOM is ignored). Returns every question, or every problem found.
 pub fn parse(file: &Arc<str>, text: &str) -> Result<Parsed, Problems> {
+    parse_with(file, text, Problems::default())
+}
+
+/// [`parse`], reporting into `problems` (which says whether a mistake skips its question).
+pub(super) fn parse_with(
+    file: &Arc<str>,
+    text: &str,
+    problems: Problems,
+) -> Result<Parsed, Problems> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut parser = Parser::new(file);
+    parser.problems = problems;
     for line in source_lines(text) {
         parser.line(line.number, line.text.trim());
     }

@@ -88,6 +88,15 @@ const FORMAT_MARKERS: [(&str, Markup); 4] = [
 /// Parses a GIFT bank. `file` names it in questions and problems; `text` is the decoded file
 /// (a leading BOM is ignored). Returns every question, or every problem found.
 pub fn parse(file: &Arc<str>, text: &str) -> Result<Parsed, Problems> {
+    parse_with(file, text, Problems::default())
+}
+
+/// [`parse`], reporting into `problems` (which says whether a mistake skips its question).
+pub(super) fn parse_with(
+    file: &Arc<str>,
+    text: &str,
+    problems: Problems,
+) -> Result<Parsed, Problems> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut parser = Parser {
         file,
@@ -95,7 +104,7 @@ pub fn parse(file: &Arc<str>, text: &str) -> Result<Parsed, Problems> {
         description: None,
         after_unclosed: false,
         questions: Vec::new(),
-        problems: Problems::default(),
+        problems,
     };
     let mut block: Vec<(u32, &str)> = Vec::new();
     for line in source_lines(text) {
@@ -174,8 +183,15 @@ impl Parser<'_> {
             }
             Err(found) => {
                 self.skip = None;
-                for (line, message) in found {
-                    self.report(line, message);
+                // With --skip-broken, the question is skipped once, whatever else is wrong in it.
+                let lenient = self.problems.lenient;
+                for (i, (line, message)) in found.into_iter().enumerate() {
+                    if lenient && i > 0 {
+                        self.problems
+                            .warn(self.file, line, format!("and: {message}"));
+                    } else {
+                        self.report(line, message);
+                    }
                 }
             }
         }

@@ -292,11 +292,22 @@ pub struct Problems {
     more_warnings: usize,
     /// Questions left out (each with a warning).
     pub skipped: usize,
+    /// `--skip-broken`: a mistake in a question skips that question (with a warning) instead
+    /// of refusing the bank.
+    pub(crate) lenient: bool,
 }
 
 impl Problems {
     /// Records a problem; past the cap it is only counted (and its text never built).
     pub(crate) fn report(&mut self, file: &str, line: u32, message: impl Into<String>) {
+        if self.lenient {
+            let message = message.into();
+            return self.skip(
+                file,
+                line,
+                format!("skipped, a mistake (--skip-broken): {message}"),
+            );
+        }
         if self.kept.len() < MAX_PROBLEMS {
             self.kept.push(Problem::new(file, line, message));
         } else {
@@ -467,6 +478,8 @@ pub struct BankLimits {
     pub max_switch_bytes: Option<u64>,
     /// Which format to read the files as (`--format`); `None`: by extension and content.
     pub format: Option<Format>,
+    /// `--skip-broken`: a question with a mistake is skipped with a warning; the bank loads.
+    pub skip_broken: bool,
 }
 
 impl BankLimits {
@@ -476,6 +489,7 @@ impl BankLimits {
         max_file_bytes: MAX_BANK_BYTES,
         max_switch_bytes: None,
         format: None,
+        skip_broken: false,
     };
     /// A bank switched while serving (the console's `load` and `reload`): all its files
     /// together up to [`MAX_SWITCH_BANK_BYTES`], so the switch stalls students only briefly.
@@ -483,6 +497,7 @@ impl BankLimits {
         max_file_bytes: MAX_BANK_BYTES,
         max_switch_bytes: Some(MAX_SWITCH_BANK_BYTES),
         format: None,
+        skip_broken: false,
     };
 }
 
@@ -622,10 +637,14 @@ impl Format {
         }
     }
 
-    fn parse(self, file: &Arc<str>, text: &str) -> Result<Parsed, Problems> {
+    fn parse(self, file: &Arc<str>, text: &str, lenient: bool) -> Result<Parsed, Problems> {
+        let problems = Problems {
+            lenient,
+            ..Problems::default()
+        };
         match self {
-            Format::Aiken => aiken::parse(file, text),
-            Format::Gift => gift::parse(file, text),
+            Format::Aiken => aiken::parse_with(file, text, problems),
+            Format::Gift => gift::parse_with(file, text, problems),
         }
     }
 
@@ -651,11 +670,17 @@ impl Format {
 /// Decodes and parses one bank file whose format is already known, adding the checks every
 /// format shares: invalid UTF-8 and a file with no questions at all.
 fn parse_as(format: Format, file: &str, bytes: &[u8]) -> Result<Parsed, Problems> {
-    read_as(format, file, bytes, true)
+    read_as(format, file, bytes, true, false)
 }
 
 /// [`parse_as`]; with `sniff`, a `.txt` file whose content is GIFT is read as GIFT.
-fn read_as(format: Format, file: &str, bytes: &[u8], sniff: bool) -> Result<Parsed, Problems> {
+fn read_as(
+    format: Format,
+    file: &str,
+    bytes: &[u8],
+    sniff: bool,
+    lenient: bool,
+) -> Result<Parsed, Problems> {
     if let Some(problem) = utf16(file, bytes) {
         return Err(problem.into());
     }
@@ -668,7 +693,7 @@ fn read_as(format: Format, file: &str, bytes: &[u8], sniff: bool) -> Result<Pars
         format
     };
     let name: Arc<str> = Arc::from(file);
-    match format.parse(&name, &text) {
+    match format.parse(&name, &text, lenient) {
         Ok(parsed) if problems.total() > 0 => {
             problems.merge_by_line(parsed.notes);
             Err(problems)
@@ -975,7 +1000,13 @@ fn load_file(path: &Path, name: &str, budget: &mut Budget) -> Result<Parsed, Pro
         .or_else(|| Format::of(path))
         .ok_or_else(|| unsupported(name))?;
     let bytes = read_bank(path, name, budget)?;
-    read_as(format, name, &bytes, forced.is_none())
+    read_as(
+        format,
+        name,
+        &bytes,
+        forced.is_none(),
+        budget.limits.skip_broken,
+    )
 }
 
 /// Reads a whole bank file within the budget. The file is opened without blocking
@@ -1252,6 +1283,37 @@ mod tests {
         let text = "\u{645}\u{06cc}\u{200c}\u{062e}\u{0648}\u{0627}\u{0647}\u{0645}? \u{1f468}\u{200d}\u{1f469}\u{200d}\u{1f467}\nA) net\u{00ad}work \u{200e}x\u{200f}\nB) a\u{2060}b\u{200b}c\nANSWER: A\n";
         let questions = parse("fa.txt", text.as_bytes()).expect("loads");
         assert!(questions[0].text.contains('\u{200c}'), "kept as written");
+    }
+
+    #[test]
+    fn skip_broken_leaves_out_the_questions_with_a_mistake_and_serves_the_rest() {
+        let dir = TempDir::new("skip-broken");
+        let gift = dir.write(
+            "mixed.gift",
+            "Good? {T}\n\nBad? {#x}\n\nWorse? {=a ~b\n\nAlso good? {=yes}\n",
+        );
+        let aiken = dir.write(
+            "mixed.txt",
+            "Good?\nA) a\nB) b\nANSWER: A\n\nBad?\nA) a\nB) b\nANSWER: C\n",
+        );
+        assert!(
+            load(std::slice::from_ref(&gift)).is_err(),
+            "refused by default"
+        );
+        let lenient = BankLimits {
+            skip_broken: true,
+            ..BankLimits::AT_START
+        };
+        let bank = load_with(&[gift, aiken], lenient).expect("served");
+        assert_eq!(texts(&bank.questions), ["Good?", "Also good?", "Good?"]);
+        assert_eq!(bank.skipped, 3, "{:#?}", bank.warnings);
+        assert!(
+            bank.warnings.iter().all(|w| w.warning
+                && w.message
+                    .starts_with("skipped, a mistake (--skip-broken): ")),
+            "{:#?}",
+            bank.warnings
+        );
     }
 
     #[test]

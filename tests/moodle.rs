@@ -106,7 +106,14 @@ fn assert_gift_skipped(text: &str, names: &str) {
     let read = read("moodle.gift", text.as_bytes());
     assert!(read.questions.is_empty(), "{read:#?}");
     assert_eq!(read.skipped, 1, "{read:#?}");
-    assert_eq!(read.warnings.len(), 1, "{read:#?}");
+    // The skip, and the file's "nothing in this file quizd can ask".
+    assert_eq!(read.warnings.len(), 2, "{read:#?}");
+    assert!(
+        read.warnings[1]
+            .message
+            .starts_with("nothing in this file quizd can ask"),
+        "{read:#?}"
+    );
     let message = &read.warnings[0].message;
     assert!(message.starts_with("skipped:"), "{message}");
     assert!(message.contains(names), "{message} does not name {names}");
@@ -274,7 +281,10 @@ fn gift_test_import_multichoice_multi() {
 /// fractions 1, -0.5, -0.5.
 #[test]
 fn gift_test_import_multichoice_multi_tricky() {
-    assert_gift_skipped(
+    // Moodle: a multiple-response question, fractions 1, -0.5, -0.5. One option has full
+    // marks and the others a penalty, so quizd asks it as a one-answer question: the same
+    // right answer and feedback; a pick of red or blue gives nothing, not -50%.
+    let question = gift_question(
         "
 // multiple choice, multiple response with specified feedback for right and wrong answers
 ::colours:: What's between orange and green in the spectrum?
@@ -283,7 +293,14 @@ fn gift_test_import_multichoice_multi_tricky() {
     ~%-50%red # wrong
     ~%-50%blue # wrong
 }",
-        "multiple-answer",
+    );
+    assert_eq!(
+        choice(&question),
+        (
+            vec!["yellow", "red", "blue"],
+            0,
+            vec![Some("right; good!"), Some("wrong"), Some("wrong")]
+        )
     );
 }
 
@@ -478,7 +495,8 @@ fn gift_test_export_multichoice_read_back() {
 /// single 0, fractions 1, -0.5, -0.5.
 #[test]
 fn gift_test_export_multichoice_multi_tricky_read_back() {
-    assert_gift_skipped(
+    // As the import above: asked as a one-answer question, the same right answer.
+    let question = gift_question(
         "// question: 666  name: Q8
 ::Q8::What's between orange and green in the spectrum?{
 \t~%100%yellow#right; good!
@@ -487,7 +505,18 @@ fn gift_test_export_multichoice_multi_tricky_read_back() {
 }
 
 ",
-        "multiple-answer",
+    );
+    assert_eq!(
+        choice(&question),
+        (
+            vec!["yellow", "red", "blue"],
+            0,
+            vec![
+                Some("right; good!"),
+                Some("wrong, it's yellow"),
+                Some("wrong, it's yellow")
+            ]
+        )
     );
 }
 

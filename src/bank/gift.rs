@@ -268,6 +268,16 @@ impl Parser<'_> {
                  brace",
             );
         }
+        // Embedded answers (cloze) have a block per gap: the question is skipped, not refused.
+        if is_embedded(inner.trim()) || has_embedded_block(after) {
+            self.skip = Some((
+                block_line,
+                "skipped: embedded answers (cloze, {1:MULTICHOICE:...}), which quizd cannot ask \
+                 in a terminal"
+                    .to_owned(),
+            ));
+            return Err(Vec::new());
+        }
         if let Some(at) = first_brace_at(after) {
             return fail(
                 source.line_of(&after[at..]),
@@ -289,7 +299,12 @@ impl Parser<'_> {
         if text.is_empty() {
             return fail(
                 first,
-                "the question has no text: write it before the answer block",
+                if title.is_some() {
+                    "the question has no text, only a ::title::, which students never see: write \
+                     the question after the title"
+                } else {
+                    "the question has no text: write it before the answer block"
+                },
             );
         }
         let (answers, general) = match rfind_plain(inner, "####") {
@@ -487,6 +502,11 @@ impl Answers<'_> {
             let is_right = match (marker, weight) {
                 (b'=', None | Some(100.0)) => true,
                 (b'~', None | Some(0.0)) => false,
+                // Full marks for one option and none (or a penalty) for the others is a
+                // one-answer question, whatever the markers: asked as one, a pick of the
+                // penalised option gives nothing rather than less than nothing.
+                (_, Some(percent)) if percent >= 100.0 => true,
+                (_, Some(percent)) if percent <= 0.0 => false,
                 (_, Some(percent)) => {
                     self.cannot_ask(
                         line,
@@ -760,6 +780,21 @@ impl Answers<'_> {
             *otherwise = self.feedback(comment);
         }
     }
+}
+
+/// Whether `text` (after a question's first block) holds another block of embedded answers.
+fn has_embedded_block(text: &str) -> bool {
+    let mut rest = text;
+    while let Some(at) = find_plain(rest, "{") {
+        let inner = &rest[at + 1..];
+        let end = find_plain(inner, "}").unwrap_or(inner.len());
+        if is_embedded(inner[..end].trim()) {
+            return true;
+        }
+        // Past this block's `}` (or the end).
+        rest = inner.get(end + 1..).unwrap_or("");
+    }
+    false
 }
 
 /// Moodle's embedded answers (cloze) inside a block: `1:MULTICHOICE:...`, `:SA:...`.
@@ -1553,6 +1588,22 @@ $CATEGORY: $course$/Default
     }
 
     #[test]
+    fn a_question_with_several_embedded_answer_blocks_is_skipped_not_refused() {
+        assert_eq!(
+            warned("He is good {1:MC:~on~=at} tennis and keen {1:SA:=on} it.\n\nNext? {T}"),
+            (
+                1,
+                vec![(
+                    1,
+                    "skipped: embedded answers (cloze, {1:MULTICHOICE:...}), which quizd cannot \
+                     ask in a terminal"
+                        .into()
+                )]
+            )
+        );
+    }
+
+    #[test]
     fn a_description_is_shown_before_the_next_question() {
         let qs = questions(
             "Q1? {T}\n\n::Intro:: Read this first.\nThen answer.\n\n[html]<b>Part 2</b>\n\nQ2? {F}\n",
@@ -1589,9 +1640,14 @@ $CATEGORY: $course$/Default
                 )]
             )
         );
-        assert_eq!(warned("Q? {=a ~%-50%b ~c}").1[0].0, 1);
+        // Full marks for one and none or a penalty for the rest is a one-answer question.
+        let q = question("Q? {~%100%raised ~%-100%grew ~fell}");
+        assert_eq!(choice(&q).0, ["raised", "grew", "fell"]);
+        assert_eq!(choice(&q).1, 0);
+        let q = question("Q? {=a ~%-50%b ~c}");
+        assert_eq!(choice(&q).1, 0);
         assert_eq!(
-            warned("Q? {\n~%100%a\n~%100%b\n~c\n}").1.len(),
+            warned("Q? {\n~%50%a\n~%50%b\n~c\n}").1.len(),
             1,
             "one warning per question skipped"
         );
@@ -1733,7 +1789,7 @@ $CATEGORY: $course$/Default
                 "the title has no closing :: (write ::title:: before the question text)".into()
             )
         );
-        for text in ["{T}", "::Only a title::\n{T}", "[html] {T}"] {
+        for text in ["{T}", "[html] {T}"] {
             assert_eq!(
                 problem(text),
                 (
@@ -1743,6 +1799,16 @@ $CATEGORY: $course$/Default
                 "{text:?}"
             );
         }
+        // The whole question in its title (students never see titles).
+        assert_eq!(
+            problem("::Is UDP connectionless?::\n{T}"),
+            (
+                1,
+                "the question has no text, only a ::title::, which students never see: write \
+                 the question after the title"
+                    .into()
+            )
+        );
     }
 
     #[test]

@@ -553,7 +553,24 @@ pub fn parse(file: &str, bytes: &[u8]) -> Result<Vec<Question>, Vec<Problem>> {
 /// [`parse`], with the warnings and the count of questions skipped.
 pub fn parse_file(file: &str, bytes: &[u8]) -> Result<Parsed, Vec<Problem>> {
     let format = Format::of(Path::new(file)).ok_or_else(|| vec![unsupported(file)])?;
-    parse_as(format, file, bytes).map_err(Problems::into_vec)
+    parse_as(format, file, bytes)
+        .and_then(|parsed| nonempty(parsed, file))
+        .map_err(Problems::into_vec)
+}
+
+/// A load with no question at all to ask is refused (its warnings say why); `name` is the
+/// file, or empty for a load of several.
+fn nonempty(parsed: Parsed, name: &str) -> Result<Parsed, Problems> {
+    if !parsed.questions.is_empty() {
+        return Ok(parsed);
+    }
+    let why = match parsed.notes.skipped {
+        0 => "no question quizd can ask (the warnings say why)".to_string(),
+        n => format!("no question quizd can ask ({n} skipped, each said why)"),
+    };
+    let mut problems: Problems = Problem::new(name, 0, why).into();
+    problems.append(parsed.notes);
+    Err(problems)
 }
 
 /// Loads every path: a file is one bank, a directory means every bank file in it (by supported
@@ -576,6 +593,7 @@ pub fn load_with(paths: &[PathBuf], limits: BankLimits) -> Result<Bank, Vec<Prob
     }
     let mut budget = Budget::new(limits);
     let parsed = gather(paths.iter().map(|path| load_path(path, &mut budget)))
+        .and_then(|parsed| nonempty(parsed, ""))
         .map_err(Problems::into_vec)?;
     let titles: Vec<String> = paths.iter().map(|path| title_of(path)).collect();
     Ok(Bank {
@@ -698,22 +716,18 @@ fn read_as(
             problems.merge_by_line(parsed.notes);
             Err(problems)
         }
-        Ok(parsed) if parsed.questions.is_empty() => {
-            let mut problems: Problems = if parsed.notes.skipped > 0 {
-                Problem::new(
-                    file,
-                    0,
-                    format!(
-                        "no question quizd can ask ({} skipped, each said why)",
-                        parsed.notes.skipped
-                    ),
-                )
-                .into()
-            } else {
-                Problem::new(file, 1, "no questions found").into()
-            };
-            problems.append(parsed.notes);
-            Err(problems)
+        Ok(mut parsed) if parsed.questions.is_empty() => {
+            if parsed.notes.skipped == 0 && parsed.notes.total_warnings() == 0 {
+                return Err(Problem::new(file, 1, "no questions found").into());
+            }
+            // Questions quizd cannot ask, or only a description: Moodle imports it, so it is
+            // no mistake; only a load with nothing at all to ask is refused (see `nonempty`).
+            parsed.notes.warn(
+                file,
+                0,
+                "nothing in this file quizd can ask (see the warnings above)",
+            );
+            Ok(parsed)
         }
         Ok(mut parsed) => {
             parsed.notes.merge_by_line(problems);
@@ -1314,6 +1328,35 @@ mod tests {
             "{:#?}",
             bank.warnings
         );
+    }
+
+    #[test]
+    fn a_file_with_nothing_to_ask_is_a_warning_in_a_load_that_has_questions() {
+        let dir = TempDir::new("nothing-to-ask");
+        let good = dir.write("a-good.gift", "Q? {T}\n");
+        let matching = dir.write("b-match.gift", "Match. {=a -> b =c -> d}\n");
+        let prompt = dir.write("c-prompt.gift", "Discuss this in pairs.\n");
+        let bank = load(std::slice::from_ref(&dir.0)).expect("the directory serves");
+        assert_eq!(texts(&bank.questions), ["Q?"]);
+        assert_eq!(bank.skipped, 1);
+        assert!(
+            bank.warnings
+                .iter()
+                .any(|w| w.file == matching.display().to_string()
+                    && w.message.starts_with("nothing in this file quizd can ask")),
+            "{:#?}",
+            bank.warnings
+        );
+        // Alone, a file with nothing to ask is refused, its warnings saying why.
+        let problems = load(std::slice::from_ref(&matching)).expect_err("nothing to ask");
+        assert!(
+            problems[0]
+                .message
+                .starts_with("no question quizd can ask (1 skipped"),
+            "{problems:?}"
+        );
+        assert!(load(&[prompt]).is_err());
+        drop(good);
     }
 
     #[test]

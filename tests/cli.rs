@@ -402,6 +402,14 @@ fn check_on_a_bad_gift_bank_reports_each_problem_at_its_line() {
         log.last().map(String::as_str),
         Some("quizd: 1 question(s) would be skipped")
     );
+    // A bank of nothing quizd can ask is no mistake either (Moodle imports it): status 3.
+    let matching = dir.write("matching.gift", "Match. {=a -> b =c -> d}\n");
+    let (status, stdout, log) = Quizd::run(&["--check", text(&matching)]);
+    assert_eq!(status.code(), Some(3), "stderr: {log:#?}");
+    assert_eq!(
+        stdout,
+        format!("{}: nothing quizd can ask (1 skipped)\n", text(&matching))
+    );
 }
 
 #[test]

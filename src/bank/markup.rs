@@ -72,8 +72,26 @@ impl Media {
 }
 
 /// Renders `text` written in `markup` as plain text. Line breaks are `\n`; lines are not
-/// wrapped (the quiz wraps to each student's window).
+/// wrapped (the quiz wraps to each student's window). What an entity or Markdown turned into
+/// a character that could move a cursor or hide text (`&#27;`, `&#x202E;`) is dropped: the
+/// bank's own bytes were checked before rendering, its entities could not be.
 pub fn render(text: &str, markup: Markup) -> Rendered {
+    let mut rendered = render_unchecked(text, markup);
+    if rendered
+        .text
+        .chars()
+        .any(|c| c != '\n' && crate::text::unfit_for_a_bank(c))
+    {
+        rendered.text = rendered
+            .text
+            .chars()
+            .filter(|&c| c == '\n' || !crate::text::unfit_for_a_bank(c))
+            .collect();
+    }
+    rendered
+}
+
+fn render_unchecked(text: &str, markup: Markup) -> Rendered {
     match markup {
         Markup::Plain => Rendered {
             text: text.to_owned(),
@@ -526,6 +544,23 @@ mod tests {
         assert!(nesting(&deep) > MAX_NESTING);
         assert_eq!(render(&deep, Markup::Html).text, "deep? & more");
         assert_eq!(nesting("<p><b>x</b><br><img src=a></p>"), 2);
+    }
+
+    #[test]
+    fn entities_cannot_make_characters_that_move_a_cursor_or_hide_text() {
+        for markup in [Markup::Html, Markup::Moodle, Markup::Markdown] {
+            let text = render(
+                "<p>A&#27;[2J&#x1b;]0;x&#7;B&#155;C&#x202E;D&#8297;E &nbsp;<b>ok</b></p><ul><li>&#27;[31m</li></ul>",
+                markup,
+            )
+            .text;
+            assert!(
+                !text
+                    .chars()
+                    .any(|c| c != '\n' && crate::text::unfit_for_a_bank(c)),
+                "{markup:?}: {text:?}"
+            );
+        }
     }
 
     #[test]

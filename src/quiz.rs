@@ -378,6 +378,10 @@ fn how_to_answer(questions: &[Question]) -> String {
         ),
         (has(|k| matches!(k, Kind::Numeric { .. })), "a number"),
         (has(|k| matches!(k, Kind::Short { .. })), "a few words"),
+        (
+            has(|k| matches!(k, Kind::Essay)),
+            "a sentence for your teacher",
+        ),
     ];
     let present: Vec<&str> = kinds
         .iter()

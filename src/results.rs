@@ -26,7 +26,7 @@ use crate::room::roster::Attempt;
 use crate::text::percent;
 
 /// The header line; its column names are a stable interface (spreadsheets, scripts).
-pub const HEADER: &str = "finished_at,name,peer,quiz,score,max,percent,duration_s,answers,status,attempt,points,attempt_id";
+pub const HEADER: &str = "finished_at,name,peer,quiz,score,max,percent,duration_s,answers,status,attempt,points,to_grade,attempt_id";
 
 /// Where finished attempts go.
 #[derive(Debug)]
@@ -348,6 +348,7 @@ pub fn row(attempt: &Attempt, quiz: &Quiz, finished_at: SystemTime) -> String {
         } else {
             String::new()
         },
+        to_grade(attempt, quiz),
         // Last, so it is found without parsing the quoted columns (see
         // `journal::ids_in_results`).
         attempt.id.to_string(),
@@ -355,6 +356,29 @@ pub fn row(attempt: &Attempt, quiz: &Quiz, finished_at: SystemTime) -> String {
     let mut line = fields.join(",");
     line.push_str("\r\n");
     line
+}
+
+/// The bank numbers of the essays the student answered, for the teacher to mark
+/// (`3 7`), in bank order; empty when there are none.
+fn to_grade(attempt: &Attempt, quiz: &Quiz) -> String {
+    let mut numbers: Vec<u32> = attempt
+        .responses
+        .iter()
+        .filter(|(q, answer)| {
+            answer.is_some()
+                && quiz
+                    .questions
+                    .get(*q as usize)
+                    .is_some_and(crate::bank::Question::is_essay)
+        })
+        .map(|(q, _)| q + 1)
+        .collect();
+    numbers.sort_unstable();
+    numbers
+        .iter()
+        .map(u32::to_string)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// `QUESTION:ANSWER` per question of the attempt, sorted by question number, space separated:
@@ -502,9 +526,9 @@ mod tests {
         let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000);
         assert_eq!(
             row(&attempt("alice"), &quiz(), t),
-            "2026-11-18T11:06:40Z,alice,127.0.0.1:5000,sockets,2,3,67,61.2,1:a 2:- 4:b,completed,1,,3fa2c91b-17\r\n"
+            "2026-11-18T11:06:40Z,alice,127.0.0.1:5000,sockets,2,3,67,61.2,1:a 2:- 4:b,completed,1,,,3fa2c91b-17\r\n"
         );
-        assert_eq!(HEADER.split(',').count(), 13);
+        assert_eq!(HEADER.split(',').count(), 14);
     }
 
     #[test]
@@ -815,7 +839,7 @@ mod tests {
         assert_eq!(names_in(&path), ["alice"]);
         let text = fs::read_to_string(&path).expect("read results");
         assert!(
-            text.ends_with(",completed,1,,3fa2c91b-17\r\n") && text.lines().count() == 2,
+            text.ends_with(",completed,1,,,3fa2c91b-17\r\n") && text.lines().count() == 2,
             "{text:?}"
         );
     }

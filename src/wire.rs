@@ -40,6 +40,8 @@ pub const WRONG: &str = "Wrong.";
 pub const TIME_UP: &str = "Time is up.";
 /// The verdict under `--no-reveal`.
 pub const RECORDED: &str = "Answer recorded.";
+/// The verdict on an essay: no mark now, the teacher gives one.
+pub const FOR_THE_TEACHER: &str = "Answer recorded; your teacher will mark it.";
 /// Starts the last line of an attempt, which holds `scored S out of N`.
 pub const QUIZ_OVER: &str = "Quiz over";
 /// Starts every error line, on both ports.

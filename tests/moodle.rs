@@ -9,8 +9,10 @@
 //!   answers, right answer and feedback, in quizd's model (HTML shown as plain text, trimmed;
 //!   Moodle's `fraction` 1 is a right answer, 0 a wrong one; the `*` catch-all answer of a
 //!   numeric question is `otherwise`);
-//! - a type quizd cannot ask (matching, essay, multiple-answer multiple choice, partial
-//!   credit): the question is skipped with a warning starting `skipped:` that names the type.
+//! - an essay: read as one (recorded for the teacher to mark);
+//! - a type quizd cannot ask (matching, multiple-answer multiple choice with partial weights,
+//!   partial credit): the question is skipped with a warning starting `skipped:` that names
+//!   the type.
 //!
 //! Where quizd's outcome contradicts Moodle's expectation for another reason, the test asserts
 //! what Moodle expects and is `#[ignore]`d with the difference.
@@ -97,6 +99,13 @@ fn aiken_or_gift_question(file: &str, text: &str) -> Question {
     assert!(read.warnings.is_empty(), "{read:#?}");
     assert_eq!(read.questions.len(), 1, "{read:#?}");
     read.questions.into_iter().next().expect("one question")
+}
+
+/// A GIFT text whose one question is an essay: read as one, to be recorded for the teacher
+/// to mark (Moodle's qtype essay).
+fn assert_gift_essay(text: &str) {
+    let question = gift_question(text);
+    assert!(question.is_essay(), "{question:#?}");
 }
 
 /// A GIFT text whose one question is of a type quizd cannot ask: it is skipped with one
@@ -216,11 +225,10 @@ fn assert_yellow_red_blue(question: &Question) {
 /// giftformat_test::test_import_essay: qtype essay.
 #[test]
 fn gift_test_import_essay() {
-    assert_gift_skipped(
+    assert_gift_essay(
         "
 // essay
 ::Q8:: How are you? {}",
-        "essay",
     );
 }
 
@@ -403,18 +411,17 @@ fn gift_test_import_truefalse_true_answer2() {
 /// giftformat_test::test_import_backslash (MDL-34171): essay with text `A \ B \\ C`.
 #[test]
 fn gift_test_import_backslash() {
-    assert_gift_skipped(
+    assert_gift_essay(
         r"
 // essay
 ::double backslash:: A \\ B \\\\ C{}",
-        "essay",
     );
 }
 
 /// giftformat_test::test_import_pre_content: an essay whose HTML text holds `\{` and `\}`.
 #[test]
 fn gift_test_import_pre_content() {
-    assert_gift_skipped(
+    assert_gift_essay(
         r"
 ::Q001::[html]<p>What would running the test method print?</p>
 <pre>
@@ -425,7 +432,6 @@ fn gift_test_import_pre_content() {
     \}
 </pre>
 {}",
-        "essay",
     );
 }
 
@@ -433,12 +439,11 @@ fn gift_test_import_pre_content() {
 /// comment).
 #[test]
 fn gift_test_import_question_with_tags() {
-    assert_gift_skipped(
+    assert_gift_essay(
         "
 // This question is to test importing tags: [tag:tag] [tag:other-tag].
 // And an idnumber: [id:myid].
 ::Question name:: How are you? {}",
-        "essay",
     );
 }
 
@@ -449,10 +454,7 @@ fn gift_test_import_question_with_tags() {
 /// giftformat_test::test_export_essay: exported from an essay.
 #[test]
 fn gift_test_export_essay_read_back() {
-    assert_gift_skipped(
-        "// question: 666  name: Q8\n::Q8::How are you?{}\n\n",
-        "essay",
-    );
+    assert_gift_essay("// question: 666  name: Q8\n::Q8::How are you?{}\n\n");
 }
 
 /// giftformat_test::test_export_match: exported from a match question.
@@ -598,12 +600,11 @@ fn gift_test_export_truefalse_read_back() {
 /// giftformat_test::test_export_backslash (MDL-34171): exported from an essay.
 #[test]
 fn gift_test_export_backslash_read_back() {
-    assert_gift_skipped(
+    assert_gift_essay(
         r"// question: 666  name: backslash
 ::backslash::A \\ B \\\\ C{}
 
 ",
-        "essay",
     );
 }
 
@@ -664,24 +665,25 @@ fn assert_skips_name(read: &Read, names: &[&str]) {
 
 /// import_export.feature, "import some GIFT questions": Moodle imports 9 questions from
 /// questions.gift.txt (the Moodle tests' inputs in one file) and shows "What's between orange
-/// and green in the spectrum?" and "colours". quizd reads the 5 it asks as those tests expect
-/// and skips the essay, the match, the multiple-answer "colours" and the partial-credit short
-/// answer. Moodle's file is `.gift.txt`, Moodle's own export name: quizd reads it as GIFT.
+/// and green in the spectrum?" and "colours". quizd reads the 6 it asks as those tests expect
+/// (the essay is recorded for the teacher) and skips the match, the multiple-answer "colours"
+/// and the partial-credit short answer. Moodle's file is `.gift.txt`, Moodle's own export name: quizd reads it as GIFT.
 #[test]
 fn gift_fixture_questions_gift_txt() {
     let read = read("questions.gift.txt", QUESTIONS_GIFT);
     assert!(read.problems.is_empty(), "{read:#?}");
     assert_eq!(read.questions.len() + read.skipped, 9, "{read:#?}");
-    assert_eq!(read.skipped, 4, "{read:#?}");
-    assert_eq!(read.warnings.len(), 4, "{read:#?}");
-    assert_skips_name(
-        &read,
-        &["essay", "matching", "multiple-answer", "partial credit"],
-    );
+    assert_eq!(read.skipped, 3, "{read:#?}");
+    assert_eq!(read.warnings.len(), 3, "{read:#?}");
+    assert_skips_name(&read, &["matching", "multiple-answer", "partial credit"]);
 
-    let [q2, q5, q1, tsl1, tsl2] = &read.questions[..] else {
-        panic!("5 questions: {read:#?}");
+    let [q8, q2, q5, q1, tsl1, tsl2] = &read.questions[..] else {
+        panic!("6 questions: {read:#?}");
     };
+    // test_import_essay's question.
+    assert_eq!(q8.title.as_deref(), Some("Q8"));
+    assert!(q8.is_essay());
+    assert_eq!(q8.text, "How are you?");
     // test_import_multichoice's question.
     assert_eq!(q2.title.as_deref(), Some("Q2"));
     assert_yellow_red_blue(q2);

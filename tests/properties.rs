@@ -606,7 +606,7 @@ mod banks {
                     at
                 );
             }
-            Kind::TrueFalse { .. } => {}
+            Kind::TrueFalse { .. } | Kind::Essay => {}
             Kind::Short { answers, .. } => {
                 prop_assert!(
                     answers.iter().any(|answer| answer.right),

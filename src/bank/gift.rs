@@ -452,11 +452,8 @@ impl Answers<'_> {
     /// `body` is the trimmed inside of the block, general feedback removed.
     fn kind(&self, body: &str) -> Result<Kind, Vec<Found>> {
         if body.is_empty() {
-            self.cannot_ask(
-                self.block_line,
-                "an essay question ({}), which quizd cannot grade",
-            );
-            return Err(Vec::new());
+            // An essay: recorded for the teacher to mark.
+            return Ok(Kind::Essay);
         }
         if is_embedded(body) {
             self.cannot_ask(
@@ -1563,19 +1560,11 @@ $CATEGORY: $course$/Default
                 )]
             )
         );
-        for essay in ["Tell me. {}", "Tell me. {\n####Be brief.\n}"] {
-            assert_eq!(
-                warned(essay),
-                (
-                    0,
-                    vec![(
-                        1,
-                        "skipped: an essay question ({}), which quizd cannot grade".into()
-                    )]
-                ),
-                "{essay:?}"
-            );
-        }
+        // An essay is asked: recorded for the teacher to mark.
+        let essay = question("Tell me. {\n####Be brief.\n}");
+        assert!(essay.is_essay());
+        assert_eq!(essay.feedback.as_deref(), Some("Be brief."));
+        assert!(question("Tell me. {}").is_essay());
         assert_eq!(
             warned("Cloze: the {1:MULTICHOICE:=red~blue} car.").1,
             vec![(

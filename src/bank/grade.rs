@@ -97,6 +97,17 @@ impl Question {
                     .map(|known| (known.right, &known.feedback));
                 Ok(open_answer(typed, matched, otherwise))
             }
+            Kind::Essay => {
+                let typed = cleaned(input);
+                if typed.is_empty() {
+                    return Err("type your answer".into());
+                }
+                Ok(Graded {
+                    right: false,
+                    response: Response::Text(typed.into()),
+                    feedback: None,
+                })
+            }
             Kind::Numeric { answers, otherwise } => {
                 let typed = cleaned(input);
                 let number =
@@ -158,6 +169,8 @@ impl fmt::Display for RightAnswer<'_> {
                 let first = answers.iter().find(|known| known.right);
                 one_line(f, first.map_or("", |known| known.shown.as_str()))
             }
+            // No right answer: the teacher marks it.
+            Kind::Essay => f.write_str("for your teacher to mark"),
         }
     }
 }

@@ -56,6 +56,11 @@ pub struct Question {
 }
 
 impl Question {
+    /// Whether it is an essay: recorded for the teacher, no mark given.
+    pub fn is_essay(&self) -> bool {
+        matches!(self.kind, Kind::Essay)
+    }
+
     /// A question with no title and no general feedback.
     pub fn new(text: impl Into<String>, kind: Kind, file: &Arc<str>, line: u32) -> Question {
         Question {
@@ -103,6 +108,8 @@ pub enum Kind {
         /// Feedback for a number that falls in none of `answers`.
         otherwise: Option<String>,
     },
+    /// Moodle's essay: a line of text recorded for the teacher to mark; no mark is given.
+    Essay,
 }
 
 impl Kind {
@@ -124,6 +131,7 @@ impl Kind {
             Kind::TrueFalse { .. } => Some("Type true or false."),
             Kind::Short { .. } => Some("Type your answer."),
             Kind::Numeric { .. } => Some("Type a number."),
+            Kind::Essay => Some("Type your answer on one line; your teacher will mark it."),
         }
     }
 }

@@ -353,16 +353,19 @@ impl Live {
 
     /// `Answers: a 3 | b 20 | c 1 | d 0 | none 2` for a question with `options` shown options
     /// (0: not multiple choice: `right 12 | wrong 5 | none 3`), of `asked` students.
-    pub fn distribution(&self, options: usize, asked: usize) -> String {
+    pub fn distribution(&self, options: usize, asked: usize, essay: bool) -> String {
         let count = |slot: usize| self.tally.get(slot).copied().unwrap_or(0);
-        let mut parts: Vec<String> = if options == 0 {
+        let answered: u32 = self.tally.iter().sum();
+        let mut parts: Vec<String> = if essay {
+            // Nothing is right or wrong until the teacher marks it.
+            vec![format!("answered {answered}")]
+        } else if options == 0 {
             vec![format!("right {}", count(0)), format!("wrong {}", count(1))]
         } else {
             (0..options)
                 .map(|i| format!("{} {}", crate::text::letter(i), count(i)))
                 .collect()
         };
-        let answered: u32 = self.tally.iter().sum();
         parts.push(format!("none {}", asked.saturating_sub(answered as usize)));
         format!("{} {}", wire::ANSWERS, parts.join(" | "))
     }
@@ -496,9 +499,14 @@ pub fn results(
         .order
         .get(index)
         .map_or(0, |&q| quiz.wire(q).options.len());
+    let essay = live
+        .order
+        .get(index)
+        .and_then(|&q| quiz.questions.get(q as usize))
+        .is_some_and(crate::bank::Question::is_essay);
     let (standings, ranks) = ranked(roster);
     let mut out = Vec::new();
-    wire::line(&mut out, &live.distribution(options, asked));
+    wire::line(&mut out, &live.distribution(options, asked, essay));
     for l in leaderboard(&standings, &ranks, live.settings.scoring) {
         wire::line(&mut out, &l);
     }
@@ -598,7 +606,7 @@ mod tests {
             })
         );
         assert_eq!(
-            live.distribution(4, 3),
+            live.distribution(4, 3, false),
             "Answers: a 1 | b 1 | c 0 | d 0 | none 1"
         );
         assert!(matches!(
@@ -640,7 +648,7 @@ mod tests {
             })
         );
         assert_eq!(
-            live.distribution(0, 2),
+            live.distribution(0, 2, false),
             "Answers: right 0 | wrong 0 | none 2"
         );
         let t2 = t1 + Duration::from_secs(5);

@@ -354,7 +354,8 @@ impl Session {
         let Some(s) = shared.roster.seats.get_mut(seat) else {
             return self.set_state(State::Done);
         };
-        if quiz.settings.reveal {
+        let (essay, _) = question(s, index, quiz);
+        if quiz.settings.reveal && !essay.is_essay() {
             let (question, order) = question(s, index, quiz);
             let answer = question.right_answer(order.as_slice());
             wire::time_up(out, Some((answer, s.score, index + 1)));
@@ -945,6 +946,14 @@ impl Session {
         };
         s.chosen.push(Some(graded.response));
         shared.counters.answers += 1;
+        if question.is_essay() {
+            // No mark now: the teacher gives one from the results.
+            line(out, wire::FOR_THE_TEACHER);
+            if quiz.settings.reveal {
+                feedback(out, question.feedback.as_deref());
+            }
+            return self.advance(seat, index, now, shared, out);
+        }
         if graded.right {
             s.score += 1;
         }
@@ -1307,6 +1316,8 @@ impl Session {
                     let asked = index + 1 - s.first;
                     let answer = question.right_answer(order.as_slice());
                     match (quiz.settings.reveal, answered, answered && s.last_right) {
+                        _ if question.is_essay() && answered => line(out, wire::FOR_THE_TEACHER),
+                        _ if question.is_essay() => wire::time_up(out, None::<(&str, u32, usize)>),
                         (false, true, _) => wire::recorded(out),
                         (false, false, _) => wire::time_up(out, None::<(&str, u32, usize)>),
                         (true, _, true) => wire::correct(out, s.score, asked),
@@ -2126,6 +2137,59 @@ mod tests {
         let shown = w.with_ctx(|shared, _, out| s.on_too_long(shared, out));
         assert_eq!(shown, "error: line too long (max 1024 bytes)\r\nanswer> ");
         assert_eq!(w.counters.lines_too_long, 1);
+    }
+
+    #[test]
+    fn an_essay_is_recorded_for_the_teacher_with_no_mark() {
+        let file: Arc<str> = Arc::from("e.gift");
+        let bank = Bank {
+            title: "essays".into(),
+            questions: vec![
+                Question::new("Why do sockets need ports?", Kind::Essay, &file, 1),
+                Question::new(
+                    "Is TCP reliable?",
+                    Kind::TrueFalse {
+                        answer: true,
+                        right_feedback: None,
+                        wrong_feedback: None,
+                    },
+                    &file,
+                    3,
+                ),
+            ],
+            ..Default::default()
+        };
+        let mut w = World::serving(Quiz::new(bank, in_order()));
+        let (mut s, _) = w.connect();
+        let first = w.send(&mut s, "alice");
+        assert!(
+            first.contains("Type your answer on one line; your teacher will mark it."),
+            "{first}"
+        );
+        assert!(w.send(&mut s, "").starts_with("error: type your answer"));
+        let recorded = w.send(&mut s, "To tell services apart on one host.");
+        assert!(
+            recorded.starts_with("Answer recorded; your teacher will mark it.\r\n"),
+            "{recorded}"
+        );
+        let end = w.send(&mut s, "true");
+        assert!(
+            end.contains("Quiz over, alice: you scored 1 out of 2"),
+            "{end}"
+        );
+        let row = &w.finished[0];
+        assert_eq!(
+            row.responses[0],
+            (
+                0,
+                Some(Response::Text("To tell services apart on one host.".into()))
+            )
+        );
+        let csv = crate::results::row(row, &w.quiz, std::time::SystemTime::UNIX_EPOCH);
+        assert!(
+            csv.ends_with(&format!(",1,{}\r\n", row.id)),
+            "to_grade names question 1: {csv}"
+        );
     }
 
     #[test]

@@ -174,6 +174,11 @@ pub const MAX_TOP: usize = 100;
 
 // --- Banks and quizzes -------------------------------------------------------------------
 
+/// Answers one short-answer or numeric question may list: checking each against those before
+/// it (a duplicate, an overlap) grows with their square, and a bank is read on the server's
+/// one thread.
+pub const MAX_ANSWERS: usize = 100;
+
 /// The journal is rewritten as a snapshot of what is open once it is over this size (and
 /// twice its last snapshot): it never grows without bound over a day of quizzes.
 pub const JOURNAL_COMPACT: u64 = 64 * 1024 * 1024;
@@ -354,6 +359,10 @@ pub fn table() -> Vec<Row> {
         ),
         row("problems listed for a bank", format!("{MAX_PROBLEMS}")),
         row("options per question", format!("{MAX_OPTIONS} (a to z)")),
+        row(
+            "answers per short-answer or numeric question",
+            format!("{MAX_ANSWERS}"),
+        ),
         row(
             "typed answer recorded",
             format!("{MAX_RESPONSE_CHARS} characters"),

@@ -198,20 +198,15 @@ impl Draft {
         }
     }
 
-    /// The question, its text and options rendered as Moodle shows them (HTML and entities,
-    /// which an Aiken file exported from Moodle may hold, as text), and the images they name.
-    fn into_question(self, file: &Arc<str>, correct: usize) -> (Question, super::markup::Media) {
-        use super::markup::{Markup, Media, render};
-        let mut media = Media::default();
-        let mut shown = |text: &str| media.keep(render(text, Markup::Moodle));
-        let text = shown(&self.text);
-        let options = self
-            .options
-            .iter()
-            .map(|option| shown(option).replace('\n', " "))
-            .collect();
-        let question = Question::new(text, Kind::choice(options, correct), file, self.line);
-        (question, media)
+    /// The question, its text and options as written: Moodle shows Aiken text literally
+    /// (`htmlspecialchars`), so `<b>` is shown as typed.
+    fn into_question(self, file: &Arc<str>, correct: usize) -> Question {
+        Question::new(
+            self.text,
+            Kind::choice(self.options, correct),
+            file,
+            self.line,
+        )
     }
 }
 
@@ -378,10 +373,7 @@ impl<'f> Parser<'f> {
             Err(message) => self.report(number, message),
             Ok(_) if draft.failed => {}
             Ok(correct) => {
-                let (question, media) = draft.into_question(self.file, correct);
-                for warning in media.warnings() {
-                    self.problems.warn(self.file, question.line, warning);
-                }
+                let question = draft.into_question(self.file, correct);
                 self.questions.push(question);
             }
         }

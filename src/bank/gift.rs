@@ -72,7 +72,7 @@ use super::{
 };
 
 /// Most options in a multiple-choice question (letters a to z).
-use crate::limits::MAX_OPTIONS;
+use crate::limits::{MAX_ANSWERS, MAX_OPTIONS};
 
 /// Characters a backslash escapes (`n` is the line break).
 const ESCAPABLE: &[u8] = b"\\:#={}~n";
@@ -130,9 +130,9 @@ struct Parser<'f> {
     /// Why the question just read is left out (a type quizd cannot ask): a warning, not a
     /// problem.
     skip: Option<Found>,
-    /// A description (text with no answer block, Moodle's "description" item) waiting to be
-    /// shown before the next question, and its line.
-    description: Option<(u32, String)>,
+    /// Descriptions (text with no answer block, Moodle's "description" item) waiting to be
+    /// shown before the next question, and the line of the first.
+    description: Option<(u32, Vec<String>)>,
     /// The last question's answer block was never closed: a `}` that starts the next one is
     /// the rest of it, already reported.
     after_unclosed: bool,
@@ -170,9 +170,10 @@ impl Parser<'_> {
         }
         match self.question(&source, first, ended_by) {
             Ok(mut question) => {
-                if let Some((_, text)) = self.description.take() {
+                if let Some((_, mut parts)) = self.description.take() {
                     // Shown before the question it introduces, wherever shuffling puts it.
-                    question.text = format!("{text}\n\n{}", question.text);
+                    parts.push(std::mem::take(&mut question.text));
+                    question.text = parts.join("\n\n");
                 }
                 self.questions.push(question);
             }
@@ -226,11 +227,20 @@ impl Parser<'_> {
                 // A description: shown before the next question, as a quiz shows it.
                 let text = clean_text(rest);
                 if !text.is_empty() {
-                    let joined = match self.description.take() {
-                        Some((line, before)) => (line, format!("{before}\n\n{text}")),
-                        None => (first, text),
-                    };
-                    self.description = Some(joined);
+                    if find_plain(rest, "=").is_some() || find_plain(rest, "~").is_some() {
+                        // `Which port? =443`: answers with their braces forgotten.
+                        self.problems.warn(
+                            self.file,
+                            first,
+                            "read as a description (text with no { } block), shown before the next question: if it is a question, put its answers in { }",
+                        );
+                    }
+                    match self.description.as_mut() {
+                        // Parts kept apart and joined once: a run of descriptions costs
+                        // their length, not its square.
+                        Some((_, parts)) => parts.push(text),
+                        None => self.description = Some((first, vec![text])),
+                    }
                 }
                 return Err(Vec::new());
             }
@@ -444,6 +454,17 @@ impl Answers<'_> {
         }
     }
 
+    /// At most [`MAX_ANSWERS`] answers in a short-answer or numeric block.
+    fn few_answers(&self, body: &str) -> Result<(), Vec<Found>> {
+        if answer_items(body).nth(MAX_ANSWERS).is_some() {
+            return Err(vec![(
+                self.block_line,
+                format!("a question has at most {MAX_ANSWERS} answers"),
+            )]);
+        }
+        Ok(())
+    }
+
     /// Whether the question is already known to be skipped.
     fn skipping(&self) -> bool {
         self.skip.borrow().is_some()
@@ -589,6 +610,7 @@ impl Answers<'_> {
 
     /// `{=Paris =paris#Right}`, `{Paris}`, `{=Paris =%0%Lyon#No, that is... =%0%*#Any other}`.
     fn short(&self, body: &str) -> Result<Kind, Vec<Found>> {
+        self.few_answers(body)?;
         let mut found = Vec::new();
         let mut answers = Vec::new();
         let mut otherwise = None;
@@ -598,18 +620,20 @@ impl Answers<'_> {
                 continue;
             };
             let (answer, comment) = split_feedback(rest);
-            let text = self.answer(answer);
-            if text == "*" {
+            // Compared as written, as Moodle compares them: never rendered as HTML, so
+            // `vector<int>` and `<stdio.h>` stay what the student types.
+            let text = plain_answer(answer);
+            if !text.is_empty() && text.trim_matches('*').is_empty() {
                 self.catch_all(right, line, comment, &mut otherwise, &mut found);
             } else if text.is_empty() {
                 found.push((
                     line,
                     "an answer after = is empty: write it, or remove the =".to_owned(),
                 ));
-            } else if let Some(first) = answers
-                .iter()
-                .find(|known: &&ShortAnswer| known.key == normalise(&text))
-            {
+            } else if let Some(first) = {
+                let key = normalise(&text);
+                answers.iter().find(|known: &&ShortAnswer| known.key == key)
+            } {
                 // Moodle accepts a second copy and grades by the first. One marked the other
                 // way could never count (=%0%DNS ... =DNS grades DNS wrong): a mistake. One
                 // with other feedback is worth a word.
@@ -677,6 +701,7 @@ impl Answers<'_> {
             }
             None => body,
         };
+        self.few_answers(numbers)?;
         let mut answers = Vec::new();
         for item in answer_items(numbers) {
             let line = self.source.line_of(item);
@@ -1043,6 +1068,19 @@ fn render_text(raw: &str, default: Markup, media: &mut Media) -> (String, Markup
     let text = media.keep(markup::render(&unescape(body), markup));
     let lines: Vec<&str> = text.split('\n').map(str::trim).collect();
     (lines.join("\n").trim().to_owned(), markup)
+}
+
+/// A short answer as written: its format marker dropped, escapes resolved, one line; no
+/// rendering.
+fn plain_answer(raw: &str) -> String {
+    let trimmed = raw.trim();
+    let body = FORMAT_MARKERS
+        .iter()
+        .find_map(|&(marker, _)| trimmed.strip_prefix(marker))
+        .unwrap_or(trimmed);
+    let text = unescape(body);
+    let lines: Vec<&str> = text.split('\n').map(str::trim).collect();
+    lines.join(" ").trim().to_owned()
 }
 
 /// Text as shown, read as Moodle's default format (no marker: HTML only if it looks like it).
@@ -1589,6 +1627,44 @@ $CATEGORY: $course$/Default
                         .into()
                 )]
             )
+        );
+    }
+
+    #[test]
+    fn short_answers_are_compared_as_written_never_rendered() {
+        let q = question("[html]<p>Which type holds ints?</p>{=vector<int> =<stdio.h>}");
+        let (answers, _) = short(&q);
+        let texts: Vec<&str> = answers.iter().map(|a| a.0).collect();
+        assert_eq!(texts, ["vector<int>", "<stdio.h>"]);
+        assert!(q.grade("vector<int>", &[]).expect("graded").right);
+        assert!(!q.grade("vector", &[]).expect("graded").right);
+        // A run of stars alone is the catch-all, and cannot be right.
+        assert_eq!(
+            problem("Q? {=**}").1,
+            "* (any answer) cannot be right: write it as =%0%*#feedback, for the feedback to \
+             any other answer"
+        );
+        // At most 100 answers.
+        let many: String = (0..101).map(|i| format!("=a{i} ")).collect();
+        assert_eq!(
+            problem(&format!("Q? {{{many}}}")).1,
+            "a question has at most 100 answers"
+        );
+    }
+
+    #[test]
+    fn answers_with_their_braces_forgotten_are_a_description_with_a_warning() {
+        let (count, warnings) =
+            warned("Which port does HTTPS use? =443\n\nWhich transport? {=UDP ~TCP}");
+        assert_eq!(count, 1);
+        assert_eq!(
+            warnings,
+            vec![(
+                1,
+                "read as a description (text with no { } block), shown before the next \
+                 question: if it is a question, put its answers in { }"
+                    .into()
+            )]
         );
     }
 

@@ -134,14 +134,22 @@ fn from_html(html: &str) -> Rendered {
     // entity) is turned into text here, at a fraction of a full parse's cost; anything else
     // (lists, tables, attributes, other entities) goes to html2text.
     let text = simple_html(&html).unwrap_or_else(|| {
-        if nesting(&html) > MAX_NESTING {
+        // A table is laid out padded to its widest cell: one long cell over many rows made
+        // gigabytes of spaces. Tables, and deep nesting, are read flat.
+        if find_ignoring_case(&html, "<table").is_some() || nesting(&html) > MAX_NESTING {
             // Deeply nested lists cost html2text time that grows faster than the text: a
             // 280 KB file took 5 s. Such text is read flat instead.
             return flat_text(&html);
         }
-        html2text::config::plain_no_decorate()
+        let text = html2text::config::plain_no_decorate()
             .string_from_read(html.as_bytes(), 100_000)
-            .unwrap_or_else(|_| html.clone())
+            .unwrap_or_else(|_| html.clone());
+        // Text several times longer than its HTML is padding, not content.
+        if text.len() > 4 * html.len() + 4096 {
+            flat_text(&html)
+        } else {
+            text
+        }
     });
     // A non-breaking space shows as a space; runs of blank lines as one.
     let text = text.replace('\u{a0}', " ");
@@ -168,42 +176,53 @@ fn from_html(html: &str) -> Rendered {
 /// Deepest nesting of HTML elements handed to html2text; deeper text is read flat.
 const MAX_NESTING: usize = 64;
 
-/// How deep the elements of `html` nest (roughly: opening tags less closing ones, void
-/// elements not counted).
+/// How deep the elements of `html` nest: a stack of open elements, a closing tag popping
+/// back to the element it closes (one that closes nothing is ignored, as an HTML parser
+/// ignores it), void elements not counted.
 fn nesting(html: &str) -> usize {
-    let (mut depth, mut deepest) = (0usize, 0usize);
-    let bytes = html.as_bytes();
+    let mut open: Vec<String> = Vec::new();
+    let mut deepest = 0;
     for (at, _) in html.match_indices('<') {
-        match bytes.get(at + 1) {
-            Some(b'/') => depth = depth.saturating_sub(1),
-            Some(c) if c.is_ascii_alphabetic() => {
-                let name: String = html[at + 1..]
-                    .chars()
-                    .take_while(char::is_ascii_alphanumeric)
-                    .collect::<String>()
-                    .to_ascii_lowercase();
-                let void = matches!(
-                    name.as_str(),
-                    "br" | "img"
-                        | "hr"
-                        | "input"
-                        | "meta"
-                        | "link"
-                        | "source"
-                        | "wbr"
-                        | "col"
-                        | "area"
-                        | "base"
-                        | "embed"
-                        | "param"
-                        | "track"
-                );
-                if !void {
-                    depth += 1;
-                    deepest = deepest.max(depth);
-                }
+        let rest = &html[at + 1..];
+        let closing = rest.starts_with('/');
+        let name: String = rest
+            .trim_start_matches('/')
+            .chars()
+            .take_while(char::is_ascii_alphanumeric)
+            .collect::<String>()
+            .to_ascii_lowercase();
+        if name.is_empty() {
+            continue;
+        }
+        if closing {
+            if let Some(depth) = open.iter().rposition(|n| *n == name) {
+                open.truncate(depth);
             }
-            _ => {}
+            continue;
+        }
+        let void = matches!(
+            name.as_str(),
+            "br" | "img"
+                | "hr"
+                | "input"
+                | "meta"
+                | "link"
+                | "source"
+                | "wbr"
+                | "col"
+                | "area"
+                | "base"
+                | "embed"
+                | "param"
+                | "track"
+        );
+        if !void {
+            open.push(name);
+            deepest = deepest.max(open.len());
+            if deepest > MAX_NESTING {
+                // Deep enough to be read flat: no need to look further.
+                return deepest;
+            }
         }
     }
     deepest
@@ -238,13 +257,17 @@ fn flat_text(html: &str) -> String {
         .join("\n")
 }
 
+/// How far past a recording's opening tag its closing tag is looked for.
+const CLOSE_WITHIN: usize = 4096;
+
 /// File extensions of sound and video.
 const RECORDINGS: [&str; 11] = [
     ".mp3", ".wav", ".ogg", ".oga", ".m4a", ".aac", ".flac", ".mp4", ".webm", ".mov", ".avi",
 ];
 
 /// Replaces each link to a recording with its text and `[recording: FILE]`, and each
-/// `<audio>` or `<video>` with `[recording: FILE]`; lists the files.
+/// `<audio>` or `<video>` with `[recording: FILE]`; lists the files. One pass forward: each
+/// tag is looked at where it starts, and a link's or element's end searched for once.
 fn recordings_as_text(html: &str) -> (String, Vec<String>) {
     let lower = html.to_ascii_lowercase();
     if !RECORDINGS.iter().any(|ext| lower.contains(ext)) {
@@ -252,57 +275,63 @@ fn recordings_as_text(html: &str) -> (String, Vec<String>) {
     }
     let mut out = String::with_capacity(html.len());
     let mut found = Vec::new();
-    let mut rest = html;
-    loop {
-        let next = ["<a ", "<audio", "<video"]
-            .iter()
-            .filter_map(|tag| find_ignoring_case(rest, tag).map(|at| (at, *tag)))
-            .min();
-        let Some((at, tag)) = next else {
-            break;
-        };
-        let Some(open_end) = rest[at..].find('>').map(|e| at + e + 1) else {
-            break;
-        };
-        let open = &rest[at..open_end];
-        let file = attribute(open, "href")
-            .or_else(|| attribute(open, "src"))
-            .filter(|f| {
-                let f = f.to_ascii_lowercase();
-                RECORDINGS.iter().any(|ext| f.ends_with(ext))
-            });
-        let close = match tag {
-            "<a " => "</a>".to_string(),
-            other => format!("</{}>", &other[1..]),
-        };
-        let close = close.as_str();
-        let Some(file) = file.or_else(|| {
-            // <audio><source src=...></audio>
-            let end = find_ignoring_case(&rest[open_end..], close)?;
-            let inner = &rest[open_end..open_end + end];
-            let source = find_ignoring_case(inner, "<source")?;
-            attribute(&inner[source..], "src")
-        }) else {
-            out.push_str(&rest[..open_end]);
-            rest = &rest[open_end..];
+    let mut at = 0;
+    let mut copied = 0;
+    while let Some(next) = lower[at..].find('<') {
+        let start = at + next;
+        at = start + 1;
+        let tag = if lower[start..].starts_with("<a ") {
+            "a"
+        } else if lower[start..].starts_with("<audio") {
+            "audio"
+        } else if lower[start..].starts_with("<video") {
+            "video"
+        } else {
             continue;
         };
-        let name = file.rsplit('/').next().unwrap_or(&file).to_string();
-        let end = find_ignoring_case(&rest[open_end..], close)
-            .map_or(open_end, |e| open_end + e + close.len());
-        out.push_str(&rest[..at]);
-        if tag == "<a " {
-            let inner_end = end.saturating_sub(close.len()).max(open_end);
-            out.push_str(&rest[open_end..inner_end]);
+        let Some(open_end) = lower[start..].find('>').map(|e| start + e + 1) else {
+            break;
+        };
+        let close = format!("</{tag}>");
+        // The element's end, looked for only near it (each tag costs a bounded search, so a
+        // file of unclosed tags is not searched to its end again and again).
+        let end_near = |from: usize| {
+            let window = &lower[from..(from + CLOSE_WITHIN).min(lower.len())];
+            window.find(&close).map(|e| from + e)
+        };
+        let open = &html[start..open_end];
+        let mut file = attribute(open, "href").or_else(|| attribute(open, "src"));
+        if tag != "a" && file.is_none() {
+            // <audio><source src=...></audio>
+            file = end_near(open_end).and_then(|end| {
+                let inner = &html[open_end..end];
+                let source = find_ignoring_case(inner, "<source")?;
+                attribute(&inner[source..], "src")
+            });
+        }
+        let Some(file) = file.filter(|f| {
+            let f = f.to_ascii_lowercase();
+            RECORDINGS.iter().any(|ext| f.ends_with(ext))
+        }) else {
+            at = open_end;
+            continue;
+        };
+        let end = end_near(open_end);
+        let name = crate::text::sanitize(file.rsplit('/').next().unwrap_or(&file), 80);
+        out.push_str(&html[copied..start]);
+        let after = end.map_or(open_end, |end| end + close.len());
+        if tag == "a" {
+            out.push_str(&html[open_end..end.unwrap_or(open_end)]);
             out.push(' ');
         }
         out.push_str("[recording: ");
         out.push_str(&escape_html(&name));
         out.push(']');
         found.push(name);
-        rest = &rest[end..];
+        copied = after;
+        at = after;
     }
-    out.push_str(rest);
+    out.push_str(&html[copied..]);
     (out, found)
 }
 
@@ -425,7 +454,7 @@ fn images_as_text(html: &str) -> (String, Vec<String>) {
                 attribute(tag, "src").map(|src| src.rsplit('/').next().unwrap_or(&src).to_string())
             })
             .unwrap_or_else(|| "picture".to_string());
-        let name = name.trim().to_string();
+        let name = crate::text::sanitize(name.trim(), 80);
         out.push_str("[image: ");
         out.push_str(&escape_html(&name));
         out.push(']');
@@ -561,6 +590,26 @@ mod tests {
                 "{markup:?}: {text:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_table_is_read_flat_and_stray_end_tags_do_not_hide_nesting() {
+        let long = "x".repeat(20_000);
+        let table = format!(
+            "<table><tr><td>{long}</td></tr>{}</table>",
+            "<tr><td>a</td></tr>".repeat(2_000)
+        );
+        let text = render(&table, Markup::Html).text;
+        assert!(text.len() < 2 * table.len(), "{} bytes", text.len());
+        assert!(nesting(&"<ul></b><li></b>".repeat(1_000)) > MAX_NESTING);
+        assert_eq!(nesting("<p>a</p><p>b</p><p>c</p>"), 1);
+        // An image's name reaches the teacher's log: made safe to print.
+        let r = render("<img alt=\"&#27;[2Jx\u{1b}]0;t\">", Markup::Html);
+        assert!(
+            r.images.iter().all(|n| !n.contains('\u{1b}')),
+            "{:?}",
+            r.images
+        );
     }
 
     #[test]

@@ -218,14 +218,20 @@ pub struct NumericAnswer {
     pub shown: String,
 }
 
-/// A short answer as compared: trimmed, runs of whitespace folded to one space, lowercased.
+/// A short answer as compared: trimmed, runs of whitespace folded to one space, lowercased,
+/// invisible characters (a soft hyphen, ZWNJ, ZWJ, ZWSP...) dropped, as they are from what a
+/// student types: a bank may hold them, and a student cannot be expected to type them.
 pub fn normalise(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for word in text.split_whitespace() {
         if !out.is_empty() {
             out.push(' ');
         }
-        out.extend(word.chars().flat_map(char::to_lowercase));
+        out.extend(
+            word.chars()
+                .filter(|&c| !crate::text::is_invisible(c))
+                .flat_map(char::to_lowercase),
+        );
     }
     out
 }
@@ -776,11 +782,35 @@ fn utf16(file: &str, bytes: &[u8]) -> Option<Problem> {
     })
 }
 
-/// Whether a file named as Aiken is GIFT: no `ANSWER:` line (every Aiken question has one)
-/// and an answer block `{...}` (every GIFT question but a description has one).
+/// Whether a file named as Aiken is GIFT: nothing in it looks like Aiken (an `ANSWER:` line,
+/// even misspelled, or an option line `A)`, `B.`), and a GIFT answer block holds `=`, `~`,
+/// `#`, `T` or `F` (or a `::title::` or `$CATEGORY:` line says GIFT).
 fn looks_like_gift(text: &str) -> bool {
-    let aiken = source_lines(text).any(|line| line.text.trim_start().starts_with("ANSWER:"));
-    !aiken && text.contains('{') && text.contains('}')
+    let mut gift = false;
+    for line in source_lines(text) {
+        let t = line.text.trim_start();
+        let upper = t.get(..6).map(str::to_ascii_uppercase);
+        let bytes = t.as_bytes();
+        let aiken_option =
+            bytes.len() >= 2 && bytes[0].is_ascii_uppercase() && matches!(bytes[1], b')' | b'.');
+        if upper.as_deref() == Some("ANSWER") || aiken_option {
+            return false;
+        }
+        if t.starts_with("::") || t.starts_with("$CATEGORY:") {
+            gift = true;
+        }
+        if let Some(open) = t.find('{') {
+            let inner = t[open + 1..].trim_start();
+            if inner.starts_with(['=', '~', '#', '}'])
+                || inner.starts_with("T}")
+                || inner.starts_with("F}")
+                || inner.is_empty()
+            {
+                gift = true;
+            }
+        }
+    }
+    gift
 }
 
 /// Strips a UTF-8 BOM and decodes the rest. Invalid UTF-8 is replaced (so the rest of the file
@@ -1365,6 +1395,42 @@ mod tests {
         );
         assert!(load(&[prompt]).is_err());
         drop(good);
+    }
+
+    #[test]
+    fn an_aiken_file_with_braces_and_a_misspelled_answer_line_is_not_read_as_gift() {
+        let text = "Which set is {1, 2, 3} in roster form?\nA) Yes\nB) No\nAnswer: A\n\nWhich is a prime?\nA) 4\nB) 7\nAnswer: B\n";
+        let problems = parse("sets.txt", text.as_bytes()).expect_err("read as Aiken");
+        assert!(
+            problems[0]
+                .message
+                .contains("write the answer line as ANSWER:"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn short_answers_with_format_characters_are_graded_as_the_student_types_them() {
+        let text = "Word? {=Photo\u{00ad}synthesis =\u{645}\u{06cc}\u{200c}\u{062e}\u{0648}\u{0627}\u{0647}\u{0645}}";
+        let q = &parse("f.gift", text.as_bytes()).expect("loads")[0];
+        for typed in [
+            "photosynthesis",
+            "Photo\u{00ad}synthesis",
+            "\u{645}\u{06cc}\u{200c}\u{062e}\u{0648}\u{0627}\u{0647}\u{0645}",
+        ] {
+            assert!(q.grade(typed, &[]).expect("graded").right, "{typed:?}");
+        }
+    }
+
+    #[test]
+    fn aiken_text_is_shown_as_written_as_moodle_shows_it() {
+        let text = "Which tag makes <em>emphasis</em>?\nA) <b>\nB) <i>\nC) <p>\nANSWER: B\n";
+        let q = &parse("html.txt", text.as_bytes()).expect("loads")[0];
+        assert_eq!(q.text, "Which tag makes <em>emphasis</em>?");
+        let Kind::Choice { options, .. } = &q.kind else {
+            panic!("choice")
+        };
+        assert_eq!(options, &["<b>", "<i>", "<p>"]);
     }
 
     #[test]

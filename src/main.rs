@@ -24,7 +24,8 @@ struct Cli {
     #[arg(short, long, value_name = "ADDR", default_value = "0.0.0.0:9999")]
     listen: String,
 
-    /// Check the banks (FILE:LINE: problems on stderr) and exit: 0 if all are good, 1 if not.
+    /// Check the banks (FILE:LINE: problems and warnings on stderr) and exit: 0 if every
+    /// question can be asked, 3 if some would be skipped, 1 if there are problems.
     #[arg(long)]
     check: bool,
 
@@ -207,10 +208,14 @@ fn check(paths: &[PathBuf], limits: bank::BankLimits) -> ExitCode {
                     let none = problems
                         .iter()
                         .filter(|p| p.warning && p.message.starts_with("skipped"))
-                        .count()
-                        .max(1);
-                    skipped += none;
-                    println!("{name}: nothing quizd can ask ({none} skipped)");
+                        .count();
+                    // Counted so the status is 3 even for a file of descriptions alone.
+                    skipped += none.max(1);
+                    if none > 0 {
+                        println!("{name}: nothing quizd can ask ({none} skipped)");
+                    } else {
+                        println!("{name}: nothing quizd can ask");
+                    }
                 } else {
                     bad += bank::total_problems(&problems);
                 }

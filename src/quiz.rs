@@ -86,6 +86,9 @@ pub struct Quiz {
     /// How the greeting tells students to answer, from the kinds of question in the bank:
     /// `Answer each question with the letter of your choice` (no final stop).
     pub how_to_answer: String,
+    /// [`Quiz::fingerprint`], worked out once (the journal writes it at start-up and in every
+    /// snapshot).
+    fingerprint: std::cell::OnceCell<u64>,
 }
 
 /// One question's text as sent: lines ending CR LF, ready to copy into output. Prepared as
@@ -242,6 +245,7 @@ impl Quiz {
             wire,
             headers: Vec::new(),
             how_to_answer,
+            fingerprint: std::cell::OnceCell::new(),
         };
         let count = quiz.count();
         quiz.headers = (0..count)
@@ -278,21 +282,14 @@ impl Quiz {
     /// feedback, where it came from): the journal's way to know, at a restart, that attempts
     /// drawn from this bank can carry on with the bank given now.
     pub fn fingerprint(&self) -> u64 {
-        struct Fnv(u64);
-        impl std::fmt::Write for Fnv {
-            fn write_str(&mut self, s: &str) -> std::fmt::Result {
-                for &b in s.as_bytes() {
-                    self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-                }
-                Ok(())
+        *self.fingerprint.get_or_init(|| {
+            let mut h = Fnv::default();
+            for q in &self.questions {
+                let _ = std::fmt::Write::write_fmt(&mut h, format_args!("{:?}\n", q.kind));
+                let _ = std::fmt::Write::write_fmt(&mut h, format_args!("{:?}\n", q.text));
             }
-        }
-        let mut h = Fnv(0xcbf2_9ce4_8422_2325);
-        for q in &self.questions {
-            let _ = std::fmt::Write::write_fmt(&mut h, format_args!("{:?}\n", q.kind));
-            let _ = std::fmt::Write::write_fmt(&mut h, format_args!("{:?}\n", q.text));
-        }
-        h.0
+            h.0
+        })
     }
 
     pub fn attempt_seed(&self, name: &str, attempt: u32, rng: &mut fastrand::Rng) -> u64 {
@@ -401,10 +398,35 @@ fn how_to_answer(questions: &[Question]) -> String {
 }
 
 /// FNV-1a: a stable hash (unlike std's `DefaultHasher`) so `--seed` means the same on every build.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    })
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h = Fnv::default();
+    h.bytes(bytes);
+    h.0
+}
+
+/// FNV-1a, fed a piece at a time (or through `write!`, so text need not be built to be
+/// hashed).
+pub(crate) struct Fnv(pub u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    pub(crate) fn bytes(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+impl std::fmt::Write for Fnv {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.bytes(s.as_bytes());
+        Ok(())
+    }
 }
 
 /// SplitMix64's finaliser: spreads nearby seeds far apart.

@@ -186,11 +186,10 @@ fn wildcard_match(pattern: &str, text: &str) -> bool {
             }
         }
     }
-    if parts.len() == 1 {
-        return parts[0] == text;
-    }
-    let (first, rest) = parts.split_first().expect("two parts at least");
-    let (last, middle) = rest.split_last().expect("two parts at least");
+    let [first, middle @ .., last] = parts.as_slice() else {
+        // No unescaped star: the pattern is the answer itself.
+        return parts.first().is_some_and(|only| only == text);
+    };
     let Some(mut text) = text.strip_prefix(first.as_str()) else {
         return false;
     };

@@ -31,11 +31,7 @@ impl NameKeys {
     }
 
     pub fn of(name: &str) -> NameKeys {
-        NameKeys(name_keys(name).map(|key| {
-            key.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-            })
-        }))
+        NameKeys(name_keys(name).map(|key| crate::quiz::fnv1a(key.as_bytes())))
     }
 }
 

@@ -228,6 +228,50 @@ fn nesting(html: &str) -> usize {
     deepest
 }
 
+/// The character a common entity (`nbsp`, `amp`, ..., `#233`, `#xE9`) stands for.
+fn entity(name: &str) -> Option<char> {
+    Some(match name {
+        "nbsp" => ' ',
+        "amp" => '&',
+        "lt" => '<',
+        "gt" => '>',
+        "quot" => '"',
+        "apos" => '\'',
+        _ => {
+            let code = match name.strip_prefix("#x").or_else(|| name.strip_prefix("#X")) {
+                Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                None => name.strip_prefix('#')?.parse().ok()?,
+            };
+            char::from_u32(code)?
+        }
+    })
+}
+
+/// Text with its common entities decoded ([`entity`]); others are left as written.
+fn decode_entities(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        let decoded = rest[at..]
+            .find(';')
+            .filter(|&end| end <= 10)
+            .and_then(|end| Some((entity(&rest[at + 1..at + end])?, end)));
+        match decoded {
+            Some((c, end)) => {
+                out.push(c);
+                rest = &rest[at + end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[at + 1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// HTML read flat, in time linear in its length: tags are spaces (block tags line breaks),
 /// the common entities decoded.
 fn flat_text(html: &str) -> String {
@@ -244,13 +288,7 @@ fn flat_text(html: &str) -> String {
         rest = &rest[end..];
     }
     out.push_str(rest);
-    let out = out
-        .replace("&nbsp;", " ")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&amp;", "&");
+    let out = decode_entities(&out);
     out.lines()
         .map(|line| line.split_whitespace().collect::<Vec<_>>().join(" "))
         .collect::<Vec<_>>()
@@ -395,25 +433,7 @@ fn simple_html(html: &str) -> Option<String> {
             }
             '&' => {
                 let end = rest.find(';').filter(|&e| e <= 10)?;
-                let entity = &rest[1..end];
-                let decoded = match entity {
-                    "nbsp" => ' ',
-                    "amp" => '&',
-                    "lt" => '<',
-                    "gt" => '>',
-                    "quot" => '"',
-                    "apos" => '\'',
-                    _ => {
-                        let code = match entity
-                            .strip_prefix("#x")
-                            .or_else(|| entity.strip_prefix("#X"))
-                        {
-                            Some(hex) => u32::from_str_radix(hex, 16).ok()?,
-                            None => entity.strip_prefix('#')?.parse().ok()?,
-                        };
-                        char::from_u32(code)?
-                    }
-                };
+                let decoded = entity(&rest[1..end])?;
                 if space {
                     out.push(' ');
                     space = false;

@@ -354,9 +354,9 @@ impl Session {
         let Some(s) = shared.roster.seats.get_mut(seat) else {
             return self.set_state(State::Done);
         };
-        let (essay, _) = question(s, index, quiz);
-        if quiz.settings.reveal && !essay.is_essay() {
-            let (question, order) = question(s, index, quiz);
+        let (question, order) = question(s, index, quiz);
+        // An essay has no right answer to name.
+        if quiz.settings.reveal && !question.is_essay() {
             let answer = question.right_answer(order.as_slice());
             wire::time_up(out, Some((answer, s.score, index + 1)));
             feedback(out, question.feedback.as_deref());

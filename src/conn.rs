@@ -217,7 +217,8 @@ pub(crate) struct Net {
     /// until they are written, as do later pieces for the same connections (by serial).
     pub(crate) stalled: Vec<(usize, u64, usize, usize)>,
     pub(crate) stalled_bytes: Vec<u8>,
-    pub(crate) stalled_serials: std::collections::HashSet<u64>,
+    /// Bytes stalled per connection serial.
+    pub(crate) stalled_serials: HashMap<u64, usize>,
 }
 
 impl Net {
@@ -323,15 +324,30 @@ impl Net {
                 keep.push((key, serial, start, end));
                 continue;
             }
-            let at = self.stalled_bytes.len();
-            self.stalled_bytes
-                .extend_from_slice(&self.held_bytes[start..end]);
-            self.stalled
-                .push((key, serial, at, self.stalled_bytes.len()));
-            self.stalled_serials.insert(serial);
+            self.keep_stalled((key, serial, start, end));
         }
         self.held = keep;
         self.release();
+    }
+
+    /// Keeps a held piece back with the stalled output. Bounded like any output: a student
+    /// whose stalled output passes the output cap (one who keeps typing while the disk is
+    /// full) is closed, their attempt parked for them to resume.
+    fn keep_stalled(&mut self, (key, serial, start, end): (usize, u64, usize, usize)) {
+        let kept = self.stalled_serials.entry(serial).or_default();
+        *kept += end - start;
+        if *kept > self.output_cap || self.stalled_bytes.len() + (end - start) > TOTAL_OUTPUT_BUDGET
+        {
+            // Not kept: the connection is closed, and what it was owed goes with it.
+            log::debug!("connection {key}: too much output waiting for the journal; closing");
+            self.mark_close(key, Status::Disconnected);
+            return;
+        }
+        let at = self.stalled_bytes.len();
+        self.stalled_bytes
+            .extend_from_slice(&self.held_bytes[start..end]);
+        self.stalled
+            .push((key, serial, at, self.stalled_bytes.len()));
     }
 
     /// The journal has written what it could not before: the output that waited goes, in
@@ -366,13 +382,8 @@ impl Net {
             let held = std::mem::take(&mut self.held);
             let mut keep = Vec::with_capacity(held.len());
             for piece in held {
-                if self.stalled_serials.contains(&piece.1) {
-                    let (key, serial, start, end) = piece;
-                    let at = self.stalled_bytes.len();
-                    self.stalled_bytes
-                        .extend_from_slice(&self.held_bytes[start..end]);
-                    self.stalled
-                        .push((key, serial, at, self.stalled_bytes.len()));
+                if self.stalled_serials.contains_key(&piece.1) {
+                    self.keep_stalled(piece);
                 } else {
                     keep.push(piece);
                 }

@@ -331,7 +331,7 @@ impl Server {
                 releasing: false,
                 stalled: Vec::new(),
                 stalled_bytes: Vec::new(),
-                stalled_serials: std::collections::HashSet::new(),
+                stalled_serials: HashMap::new(),
                 conns: Slab::new(),
                 registry,
                 results,

@@ -802,6 +802,14 @@ fn while_the_journal_cannot_be_written_nothing_depending_on_it_is_sent_and_it_ca
         early.map(|n| String::from_utf8_lossy(&buf[..n]).into_owned())
     );
     ann.stream.set_nonblocking(false).expect("blocking");
+    // Output held for the journal is bounded like any output: a student who keeps typing
+    // meanwhile is closed at the output cap, not kept in memory without end.
+    let mut cal = Client::connect(addr);
+    cal.expect("name> ");
+    cal.send("cal");
+    cal.send_raw("/help\r\n".repeat(600).as_bytes());
+    let owed = cal.read_to_end();
+    assert!(owed.len() < 1024, "nothing held for cal was sent: {owed:?}");
 
     // Space again: within a second the journal catches up, and ann gets her quiz.
     disk.free();

@@ -349,3 +349,72 @@ fn a_journal_path_that_is_a_symbolic_link_is_refused_and_its_target_untouched() 
     let mode = fs::metadata(&target).expect("meta").permissions().mode() & 0o777;
     assert_eq!(mode, 0o644, "not even its mode changed");
 }
+
+#[test]
+fn a_journal_over_the_size_read_at_start_is_refused_with_what_to_do() {
+    let dir = Dir::new("huge");
+    let path = dir.0.join("j");
+    let file = fs::File::create(&path).expect("create");
+    // Sparse: nothing is written, the size is what open checks first.
+    file.set_len(crate::limits::JOURNAL_MAX_READ + 1)
+        .expect("set_len");
+    let err = Journal::open(&path, Sync::Never).expect_err("refused");
+    assert!(
+        err.contains("over the 1024 MiB quizd reads; move it away"),
+        "{err}"
+    );
+}
+
+#[test]
+fn compaction_waits_for_the_limit_and_for_twice_the_last_snapshot() {
+    let dir = Dir::new("compact");
+    let mut journal = Journal::open(&dir.0.join("j"), Sync::Never)
+        .expect("opens")
+        .journal;
+    let limit = crate::limits::JOURNAL_COMPACT;
+    journal.size = limit;
+    assert!(!journal.wants_compaction(), "at the limit, not past it");
+    journal.size = limit + 1;
+    assert!(journal.wants_compaction());
+    // A large snapshot raises the bar: twice its size.
+    journal.snapshot = limit;
+    assert!(!journal.wants_compaction());
+    journal.size = 2 * limit + 1;
+    assert!(journal.wants_compaction());
+    // A compaction that could not happen waits for as much again.
+    journal.postpone();
+    assert!(!journal.wants_compaction() && !journal.grew());
+}
+
+#[test]
+fn records_the_disk_refuses_are_kept_and_written_later_up_to_the_backlog_limit() {
+    let dir = Dir::new("backlog");
+    let path = dir.0.join("j");
+    let mut journal = Journal::open(&path, Sync::Never).expect("opens").journal;
+    let writable = std::mem::replace(&mut journal.file, fs::File::open(&path).expect("ro"));
+    let mut frames = Vec::new();
+    put_discard(&mut frames, id(1));
+    assert!(
+        !journal.commit(&frames),
+        "a read-only descriptor refuses the write"
+    );
+    assert!(journal.is_failing());
+    assert_eq!(journal.stats.failures, 1);
+    // Past the limit, what waits is given up and counted (the results file keeps every row).
+    let flood = vec![0u8; crate::limits::JOURNAL_BACKLOG_MAX];
+    assert!(!journal.commit(&flood));
+    assert!(journal.stats.dropped > crate::limits::JOURNAL_BACKLOG_MAX as u64);
+    assert!(journal.backlog.is_empty());
+    // The disk takes records again: the next ones are written and the spell ends.
+    journal.file = writable;
+    let mut more = Vec::new();
+    put_discard(&mut more, id(2));
+    assert!(journal.commit(&more));
+    assert!(!journal.is_failing());
+    drop(journal);
+    let again = Journal::open(&path, Sync::Never).expect("opens");
+    assert_eq!(
+        again.recovered.records, 1,
+        "the record written after the spell"
+    );
+}

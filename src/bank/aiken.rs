@@ -57,17 +57,9 @@ use super::{Kind, Parsed, Problems, Question, source_lines};
 const LETTERS: &[u8; 26] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
 /// Parses an Aiken bank. `file` names it in questions and problems; `text` is the decoded file
-/// (a leading BOM is ignored). Returns every question, or every problem found.
-pub fn parse(file: &Arc<str>, text: &str) -> Result<Parsed, Problems> {
-    parse_with(file, text, Problems::default())
-}
-
-/// [`parse`], reporting into `problems` (which says whether a mistake skips its question).
-pub(super) fn parse_with(
-    file: &Arc<str>,
-    text: &str,
-    problems: Problems,
-) -> Result<Parsed, Problems> {
+/// (a leading BOM is ignored); problems go into `problems` (which says whether a mistake
+/// skips its question, `--skip-broken`). Returns every question, or every problem found.
+pub fn parse(file: &Arc<str>, text: &str, problems: Problems) -> Result<Parsed, Problems> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut parser = Parser::new(file);
     parser.problems = problems;
@@ -403,7 +395,7 @@ mod tests {
     use super::*;
 
     fn parse_str(text: &str) -> Result<Vec<Question>, Vec<crate::bank::Problem>> {
-        parse(&Arc::from("sockets.txt"), text)
+        parse(&Arc::from("sockets.txt"), text, Problems::default())
             .map(|parsed| parsed.questions)
             .map_err(Problems::into_vec)
     }

@@ -86,17 +86,9 @@ const FORMAT_MARKERS: [(&str, Markup); 4] = [
 ];
 
 /// Parses a GIFT bank. `file` names it in questions and problems; `text` is the decoded file
-/// (a leading BOM is ignored). Returns every question, or every problem found.
-pub fn parse(file: &Arc<str>, text: &str) -> Result<Parsed, Problems> {
-    parse_with(file, text, Problems::default())
-}
-
-/// [`parse`], reporting into `problems` (which says whether a mistake skips its question).
-pub(super) fn parse_with(
-    file: &Arc<str>,
-    text: &str,
-    problems: Problems,
-) -> Result<Parsed, Problems> {
+/// (a leading BOM is ignored); problems go into `problems` (which says whether a mistake
+/// skips its question, `--skip-broken`). Returns every question, or every problem found.
+pub fn parse(file: &Arc<str>, text: &str, problems: Problems) -> Result<Parsed, Problems> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut parser = Parser {
         file,
@@ -1105,14 +1097,14 @@ mod tests {
     use super::*;
 
     fn parse_str(text: &str) -> Result<Vec<Question>, Vec<crate::bank::Problem>> {
-        parse(&Arc::from("net.gift"), text)
+        parse(&Arc::from("net.gift"), text, Problems::default())
             .map(|parsed| parsed.questions)
             .map_err(Problems::into_vec)
     }
 
     /// How many questions were read, and the warnings (line and message).
     fn warned(text: &str) -> (usize, Vec<(u32, String)>) {
-        let parsed = parse(&Arc::from("net.gift"), text)
+        let parsed = parse(&Arc::from("net.gift"), text, Problems::default())
             .unwrap_or_else(|problems| panic!("unexpected problems: {:#?}", problems.into_vec()));
         let warnings = parsed
             .notes
@@ -1405,7 +1397,7 @@ $CATEGORY: $course$/networks
     #[test]
     fn an_image_is_named_in_the_text_and_the_question_gets_a_warning() {
         let text = "[html]<p>Which animal? <img src=\"@@PLUGINFILE@@/cat.jpg\" alt=\"a cat\"></p>{=cat ~dog}";
-        let parsed = parse(&Arc::from("net.gift"), text).expect("loads");
+        let parsed = parse(&Arc::from("net.gift"), text, Problems::default()).expect("loads");
         assert_eq!(parsed.questions[0].text, "Which animal? [image: a cat]");
         assert_eq!(
             warned(text).1,

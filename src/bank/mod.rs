@@ -674,8 +674,8 @@ impl Format {
             ..Problems::default()
         };
         match self {
-            Format::Aiken => aiken::parse_with(file, text, problems),
-            Format::Gift => gift::parse_with(file, text, problems),
+            Format::Aiken => aiken::parse(file, text, problems),
+            Format::Gift => gift::parse(file, text, problems),
         }
     }
 

@@ -177,15 +177,18 @@ impl Room {
     }
 
     fn journal_seat(&mut self, key: usize) {
-        let at_ms = self.wall_ms();
         let (Some(buf), Some(seat)) =
             (self.journal.as_mut(), self.shared.roster.seats.get_mut(key))
         else {
             return;
         };
         let mark = seat.mark();
+        if seat.journaled == Some(mark) {
+            // Nothing moved (most handlers): no clock read, nothing written.
+            return;
+        }
+        let at_ms = super::wall_ms(self.wall_start, self.started, self.now);
         match seat.journaled {
-            Some(old) if old == mark => return,
             // A new code or a new address (a resume): the seat whole; otherwise its progress.
             Some(old) if old.code_gen == mark.code_gen && old.peer == mark.peer => {
                 let view = progress_view(seat, self.now, at_ms);

@@ -416,9 +416,7 @@ impl Room {
     /// The wall-clock time of the current handler's instant, in milliseconds since the Unix
     /// epoch (for the journal).
     fn wall_ms(&self) -> u64 {
-        let at = self.wall_start + self.now.saturating_duration_since(self.started);
-        at.duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        wall_ms(self.wall_start, self.started, self.now)
     }
 
     /// Where the quiz came from, in words (`bundled`, the files, `NAME (uploaded)`).
@@ -1119,6 +1117,14 @@ impl Room {
             }
         }
     }
+}
+
+/// The wall-clock time of `now`, in milliseconds since the Unix epoch, from the wall-clock
+/// time `wall_start` read at the instant `started`.
+fn wall_ms(wall_start: std::time::SystemTime, started: Instant, now: Instant) -> u64 {
+    let at = wall_start + now.saturating_duration_since(started);
+    at.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// A leaderboard row (`   1. ada    4 points  (9.3 s)`) for a console line: single spaces,

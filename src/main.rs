@@ -203,7 +203,7 @@ fn check(paths: &[PathBuf], limits: bank::BankLimits) -> ExitCode {
                 let nothing_to_ask = problems
                     .iter()
                     .filter(|p| !p.warning)
-                    .all(|p| p.message.starts_with("no question quizd can ask"));
+                    .all(|p| p.message.starts_with(bank::NOTHING_TO_ASK));
                 if nothing_to_ask {
                     let none = problems
                         .iter()

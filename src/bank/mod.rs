@@ -571,6 +571,10 @@ pub fn parse_file(file: &str, bytes: &[u8]) -> Result<Parsed, Vec<Problem>> {
         .map_err(Problems::into_vec)
 }
 
+/// How the problem of a load with nothing quizd can ask starts: not a mistake in a bank
+/// (`--check` tells it apart by this).
+pub const NOTHING_TO_ASK: &str = "no question quizd can ask";
+
 /// A load with no question at all to ask is refused (its warnings say why); `name` is the
 /// file, or empty for a load of several.
 fn nonempty(parsed: Parsed, name: &str) -> Result<Parsed, Problems> {
@@ -578,8 +582,8 @@ fn nonempty(parsed: Parsed, name: &str) -> Result<Parsed, Problems> {
         return Ok(parsed);
     }
     let why = match parsed.notes.skipped {
-        0 => "no question quizd can ask (the warnings say why)".to_string(),
-        n => format!("no question quizd can ask ({n} skipped, each said why)"),
+        0 => format!("{NOTHING_TO_ASK} (the warnings say why)"),
+        n => format!("{NOTHING_TO_ASK} ({n} skipped, each said why)"),
     };
     let mut problems: Problems = Problem::new(name, 0, why).into();
     problems.append(parsed.notes);

@@ -123,10 +123,19 @@ impl Wire {
             text.extend_from_slice(line.trim_end_matches('\r').as_bytes());
             text.extend_from_slice(b"\r\n");
         }
-        let options = match &question.kind {
-            Kind::Choice { options, .. } => options.iter().map(|o| with_crlf(o)).collect(),
-            _ => Box::default(),
-        };
+        // A matching question's items are numbered under its text; its choices are lettered
+        // like options.
+        if let Kind::Matching { items, .. } = &question.kind {
+            for (i, item) in items.iter().enumerate() {
+                text.extend_from_slice(format!("  {}. {item}\r\n", i + 1).as_bytes());
+            }
+        }
+        let options = question
+            .kind
+            .lettered()
+            .iter()
+            .map(|o| with_crlf(o))
+            .collect();
         Wire {
             text: text.into(),
             options,
@@ -341,10 +350,11 @@ impl Quiz {
     /// How the options of bank question `question` are lettered for the attempt `seed`: as
     /// the bank has them in live mode (everyone sees the same letters) or without shuffling.
     pub fn option_order(&self, seed: u64, question: u32) -> OptionOrder {
-        let len = match &self.questions[question as usize].kind {
-            Kind::Choice { options, .. } => options.len().min(MAX_OPTIONS),
-            _ => 0,
-        };
+        let len = self.questions[question as usize]
+            .kind
+            .lettered()
+            .len()
+            .min(MAX_OPTIONS);
         let mut slots = [0u8; MAX_OPTIONS];
         for (i, slot) in slots.iter_mut().enumerate().take(len) {
             *slot = i as u8;
@@ -372,6 +382,14 @@ fn how_to_answer(questions: &[Question]) -> String {
         (
             has(|k| matches!(k, Kind::TrueFalse { .. })),
             "true or false",
+        ),
+        (
+            has(|k| matches!(k, Kind::Multiple { .. })),
+            "the letters of every answer that applies",
+        ),
+        (
+            has(|k| matches!(k, Kind::Matching { .. })),
+            "a letter for each numbered item",
         ),
         (has(|k| matches!(k, Kind::Numeric { .. })), "a number"),
         (has(|k| matches!(k, Kind::Short { .. })), "a few words"),

@@ -23,7 +23,6 @@ use crate::bank::Response;
 use crate::limits::RESULTS_RETRY;
 use crate::quiz::Quiz;
 use crate::room::roster::Attempt;
-use crate::text::percent;
 
 /// The header line; its column names are a stable interface (spreadsheets, scripts).
 pub const HEADER: &str = "finished_at,name,peer,quiz,score,max,percent,duration_s,answers,status,attempt,points,to_grade,attempt_id";
@@ -337,16 +336,15 @@ pub fn row(attempt: &Attempt, quiz: &Quiz, finished_at: SystemTime) -> String {
         csv_text(&quiz.title),
         attempt.score.to_string(),
         attempt.max.to_string(),
-        percent(attempt.score, attempt.max).to_string(),
+        attempt.score.percent_of(attempt.max).to_string(),
         format!("{:.1}", attempt.duration.as_secs_f64()),
         csv_text(&answers),
         attempt.status.as_str().to_string(),
         attempt.attempt.to_string(),
         // Leaderboard points exist in live mode only.
-        if quiz.settings.live.is_some() {
-            attempt.points.to_string()
-        } else {
-            String::new()
+        match &quiz.settings.live {
+            Some(live) => crate::room::live::shown_points(live.scoring, attempt.points),
+            None => String::new(),
         },
         to_grade(attempt, quiz),
         // Last, so it is found without parsing the quoted columns (see
@@ -400,6 +398,18 @@ pub fn answers_column(attempt: &Attempt) -> String {
         match answer {
             None => out.push('-'),
             Some(Response::Choice(c)) => out.push(crate::text::letter(usize::from(*c))),
+            // Every option chosen, as the bank letters them: `3:ac`.
+            Some(Response::Picks(bits)) => out.extend(
+                (0..32usize)
+                    .filter(|i| bits & (1 << i) != 0)
+                    .map(crate::text::letter),
+            ),
+            // The choice given for each item in turn, as the bank letters them: `5:bca`.
+            Some(Response::Pairs(pairs)) => out.extend(
+                pairs
+                    .iter()
+                    .map(|&choice| crate::text::letter(usize::from(choice))),
+            ),
             Some(Response::Text(text)) => {
                 out.push('"');
                 for c in text.chars() {
@@ -464,6 +474,7 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bank::Marks;
     use crate::bank::{Bank, Kind, Question, Response};
     use crate::quiz::Settings;
     use crate::room::roster::Status;
@@ -500,7 +511,7 @@ mod tests {
             attempt: 1,
             points: 0,
             peer: "127.0.0.1:5000".parse().expect("literal address"),
-            score: 2,
+            score: Marks::whole(2),
             max: 3,
             responses: vec![
                 (3, Some(Response::Choice(1))),

@@ -158,11 +158,6 @@ pub fn letter(shown: usize) -> char {
         .map_or('?', |shown| char::from(b'a' + shown))
 }
 
-/// Rounded percentage; 0 of 0 is 0%.
-pub fn percent(score: u32, max: u32) -> u32 {
-    (score * 100 + max / 2).checked_div(max).unwrap_or(0)
-}
-
 /// `1st`, `2nd`, `3rd`, `4th`, `11th`, `21st`, ...
 pub fn ordinal(n: usize) -> String {
     let suffix = match (n % 10, n % 100) {

@@ -10,6 +10,8 @@
 //! next question cost no allocation per answer.
 
 use std::fmt::Display;
+
+use crate::bank::Marks;
 use std::io::Write as _;
 use std::time::Duration;
 
@@ -37,6 +39,9 @@ pub const QUESTION: &str = "Question ";
 /// Verdict anchors.
 pub const CORRECT: &str = "Correct!";
 pub const WRONG: &str = "Wrong.";
+/// An answer worth part of the mark (a multiple-answer question with some of its right
+/// options, two pairs of three matched, a short answer with partial credit).
+pub const PARTLY: &str = "Partly right";
 pub const TIME_UP: &str = "Time is up.";
 /// The verdict under `--no-reveal`.
 pub const RECORDED: &str = "Answer recorded.";
@@ -109,19 +114,31 @@ pub fn hello(out: &mut Vec<u8>, name: &str, how_to_answer: &str, reveal: bool, c
 }
 
 /// `Correct! Score: S/A`.
-pub fn correct(out: &mut Vec<u8>, score: u32, answered: usize) {
+pub fn correct(out: &mut Vec<u8>, score: Marks, answered: usize) {
     let _ = write!(out, "{CORRECT} Score: {score}/{answered}\r\n");
 }
 
 /// `Wrong. The answer was X. Score: S/A`.
-pub fn wrong(out: &mut Vec<u8>, answer: impl Display, score: u32, answered: usize) {
+pub fn wrong(out: &mut Vec<u8>, answer: impl Display, score: Marks, answered: usize) {
     let _ = write!(out, "{WRONG} ");
+    answer_was(out, answer, score, answered);
+}
+
+/// `Partly right (0.5 of 1). The answer was X. Score: S/A`.
+pub fn partly(
+    out: &mut Vec<u8>,
+    marks: Marks,
+    answer: impl Display,
+    score: Marks,
+    answered: usize,
+) {
+    let _ = write!(out, "{PARTLY} ({marks} of 1). ");
     answer_was(out, answer, score, answered);
 }
 
 /// `The answer was X. Score: S/A` and CR LF; an answer that ends a sentence itself
 /// (`b) hard work.`) gets no second full stop.
-fn answer_was(out: &mut Vec<u8>, answer: impl Display, score: u32, answered: usize) {
+fn answer_was(out: &mut Vec<u8>, answer: impl Display, score: Marks, answered: usize) {
     let _ = write!(out, "The answer was {answer}");
     if !matches!(out.last(), Some(b'.' | b'!' | b'?')) {
         out.push(b'.');
@@ -131,7 +148,7 @@ fn answer_was(out: &mut Vec<u8>, answer: impl Display, score: u32, answered: usi
 
 /// `Time is up. The answer was X. Score: S/A`, or `Time is up.` alone when answers are not
 /// revealed (`answer`: `None`).
-pub fn time_up(out: &mut Vec<u8>, answer: Option<(impl Display, u32, usize)>) {
+pub fn time_up(out: &mut Vec<u8>, answer: Option<(impl Display, Marks, usize)>) {
     match answer {
         Some((answer, score, answered)) => {
             let _ = write!(out, "{TIME_UP} ");
@@ -147,7 +164,7 @@ pub fn time_up(out: &mut Vec<u8>, answer: Option<(impl Display, u32, usize)>) {
 /// `Quiz over ... scored S out of N (P%).`), so that wrapping must leave it whole. A bank's
 /// feedback line that merely starts `Correct!` is not one.
 pub fn keep_whole(line: &str) -> bool {
-    let verdict = [CORRECT, WRONG, TIME_UP]
+    let verdict = [CORRECT, WRONG, TIME_UP, PARTLY]
         .iter()
         .any(|anchor| line.starts_with(anchor))
         && score_at_end(line).is_some();
@@ -162,17 +179,22 @@ fn score_at_end(line: &str) -> Option<usize> {
     let at = line.rfind(" Score: ")? + 1;
     let (s, a) = line[at..].strip_prefix("Score: ")?.split_once('/')?;
     let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
-    (digits(s) && digits(a)).then_some(at)
+    (Marks::parse(s).is_some() && digits(a)).then_some(at)
 }
 
 /// A verdict line too wide for its window, split so that its anchors stay on one line:
 /// `Wrong. The answer was X. Score: S/A` gives `Wrong.`, `Score: S/A` (to be written with a
-/// space between) and `The answer was X.` (the same for `Time is up.`). `None` for any other
-/// line.
-pub fn split_verdict(line: &str) -> Option<(&'static str, &str, &str)> {
+/// space between) and `The answer was X.` (the same for `Time is up.`, and for `Partly right
+/// (0.5 of 1).`, which keeps the marks it gave). `None` for any other line.
+pub fn split_verdict(line: &str) -> Option<(&str, &str, &str)> {
     let (anchor, rest) = [WRONG, TIME_UP]
         .into_iter()
-        .find_map(|anchor| Some((anchor, line.strip_prefix(anchor)?.strip_prefix(' ')?)))?;
+        .find_map(|anchor| Some((anchor, line.strip_prefix(anchor)?.strip_prefix(' ')?)))
+        .or_else(|| {
+            line.strip_prefix(PARTLY)?;
+            let end = line.find(". ")? + 1;
+            Some((&line[..end], &line[end + 1..]))
+        })?;
     let at = score_at_end(rest)?;
     let answer = rest[..at].trim_end();
     (!answer.is_empty()).then_some((anchor, &rest[at..], answer))
@@ -184,11 +206,11 @@ pub fn recorded(out: &mut Vec<u8>) {
 }
 
 /// `Quiz over, alice: you scored 8 out of 10 (80%).`
-pub fn quiz_over(out: &mut Vec<u8>, name: &str, score: u32, max: u32) {
+pub fn quiz_over(out: &mut Vec<u8>, name: &str, score: Marks, max: u32) {
     let _ = write!(
         out,
         "{QUIZ_OVER}, {name}: you scored {score} out of {max} ({}%).\r\n",
-        crate::text::percent(score, max)
+        score.percent_of(max)
     );
 }
 
@@ -200,6 +222,7 @@ pub fn server_full(students: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bank::Marks;
 
     fn text(f: impl FnOnce(&mut Vec<u8>)) -> String {
         let mut out = Vec::new();
@@ -224,13 +247,14 @@ mod tests {
             ]
         );
         assert_eq!(
-            [CORRECT, WRONG, TIME_UP, RECORDED, QUIZ_OVER],
+            [CORRECT, WRONG, TIME_UP, RECORDED, QUIZ_OVER, PARTLY],
             [
                 "Correct!",
                 "Wrong.",
                 "Time is up.",
                 "Answer recorded.",
-                "Quiz over"
+                "Quiz over",
+                "Partly right"
             ]
         );
         assert_eq!(
@@ -263,28 +287,63 @@ mod tests {
         );
         assert_eq!(header(0, 1, None), "\r\nQuestion 1 of 1\r\n");
         assert_eq!(&option_prefix(1), b"  b) ");
-        assert_eq!(text(|o| correct(o, 3, 3)), "Correct! Score: 3/3\r\n");
         assert_eq!(
-            text(|o| wrong(o, "b) bind()", 2, 3)),
+            text(|o| correct(o, Marks::whole(3), 3)),
+            "Correct! Score: 3/3\r\n"
+        );
+        assert_eq!(
+            text(|o| wrong(o, "b) bind()", Marks::whole(2), 3)),
             "Wrong. The answer was b) bind(). Score: 2/3\r\n"
         );
         assert_eq!(
-            text(|o| time_up(o, Some(("254", 0, 1)))),
+            text(|o| time_up(o, Some(("254", Marks::ZERO, 1)))),
             "Time is up. The answer was 254. Score: 0/1\r\n"
         );
         // An option that ends in a full stop gets no second one.
         assert_eq!(
-            text(|o| wrong(o, "b) hard work.", 0, 1)),
+            text(|o| wrong(o, "b) hard work.", Marks::ZERO, 1)),
             "Wrong. The answer was b) hard work. Score: 0/1\r\n"
         );
         assert_eq!(
-            text(|o| time_up(o, None::<(&str, u32, usize)>)),
+            text(|o| time_up(o, None::<(&str, Marks, usize)>)),
             "Time is up.\r\n"
         );
         assert_eq!(
-            text(|o| quiz_over(o, "alice", 8, 10)),
+            text(|o| quiz_over(o, "alice", Marks::whole(8), 10)),
             "Quiz over, alice: you scored 8 out of 10 (80%).\r\n"
         );
         assert!(server_full(3).starts_with(SERVER_FULL));
+    }
+
+    #[test]
+    fn part_of_a_mark_reads_partly_right_with_the_marks_and_keeps_its_anchors_when_split() {
+        let half = Marks::of_fraction(0.5);
+        let line = text(|o| {
+            partly(
+                o,
+                half,
+                "b) Grant, c) his wife",
+                Marks::from_units(15_000),
+                2,
+            )
+        });
+        assert_eq!(
+            line,
+            "Partly right (0.5 of 1). The answer was b) Grant, c) his wife. Score: 1.5/2\r\n"
+        );
+        let line = line.trim_end();
+        assert!(keep_whole(line));
+        assert_eq!(
+            split_verdict(line),
+            Some((
+                "Partly right (0.5 of 1).",
+                "Score: 1.5/2",
+                "The answer was b) Grant, c) his wife."
+            ))
+        );
+        assert_eq!(
+            text(|o| quiz_over(o, "bo", Marks::from_units(26_667), 4)),
+            "Quiz over, bo: you scored 2.67 out of 4 (67%).\r\n"
+        );
     }
 }

@@ -37,16 +37,21 @@ fn every_bundled_bank_loads_with_at_least_25_questions_all_answerable() {
             }
             // The answer a verdict names must itself be graded right, under a lettering that
             // is not the bank's (as a shuffled student sees it).
-            let lettering: Vec<u8> = match &q.kind {
-                Kind::Choice { options, .. } => (0..options.len() as u8).rev().collect(),
-                _ => Vec::new(),
-            };
+            let lettering: Vec<u8> = (0..q.kind.lettered().len() as u8).rev().collect();
             let named = q.right_answer(&lettering).to_string();
             let typed = match &q.kind {
                 // "c) bind()": the letter.
                 Kind::Choice { .. } => named.chars().take(1).collect(),
+                // "a) TCP, b) SCTP": every letter.
+                Kind::Multiple { .. } => named
+                    .split(", ")
+                    .filter_map(|part| part.split_once(") ").map(|(l, _)| l))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                // "cab (1 Transport, ...)": the letters.
+                Kind::Matching { .. } => named.split(' ').next().unwrap_or("").to_string(),
                 Kind::Numeric { answers, .. } => {
-                    let right = answers.iter().find(|a| a.right).expect("a right number");
+                    let right = answers.iter().find(|a| a.right()).expect("a right number");
                     right.min.to_string()
                 }
                 _ => named,
@@ -54,7 +59,7 @@ fn every_bundled_bank_loads_with_at_least_25_questions_all_answerable() {
             let graded = q
                 .grade(&typed, &lettering)
                 .unwrap_or_else(|e| panic!("{at}: {e}"));
-            assert!(graded.right, "{at}: {typed:?} is not graded right");
+            assert!(graded.right(), "{at}: {typed:?} is not graded right");
         }
     }
 }
@@ -95,7 +100,10 @@ fn the_gift_bank_mixes_every_kind_with_feedback_titles_and_a_missing_word() {
     );
     assert!(qs.iter().any(|q| q.feedback.is_some()), "general feedback");
     let with_feedback = |q: &&bank::Question| match &q.kind {
-        Kind::Choice { feedback, .. } => feedback.iter().any(Option::is_some),
+        Kind::Choice { feedback, .. } | Kind::Multiple { feedback, .. } => {
+            feedback.iter().any(Option::is_some)
+        }
+        Kind::Matching { .. } => false,
         Kind::TrueFalse {
             right_feedback,
             wrong_feedback,

@@ -373,7 +373,7 @@ fn check_on_a_bad_gift_bank_reports_each_problem_at_its_line() {
     let good = dir.write("good.gift", "::t:: Is UDP connectionless? {T}\n");
     let bad = dir.write(
         "bad.gift",
-        "// One problem, one question quizd cannot ask, one good question.\nMatch. {=a -> b =c -> d}\n\nOK? {T}\n\nPort? {#eighty}\n",
+        "// One problem, one question quizd cannot ask, one good question.\nThe {1:MULTICHOICE:=red~blue} car.\n\nOK? {T}\n\nPort? {#eighty}\n",
     );
     let (status, stdout, log) = Quizd::run(&["--check", text(&good), text(&bad)]);
     assert_eq!(status.code(), Some(1), "stderr: {log:#?}");
@@ -384,14 +384,17 @@ fn check_on_a_bad_gift_bank_reports_each_problem_at_its_line() {
         vec![
             format!("{file}:6: \"eighty\" is not a number: write numbers like 42, -2, 3.14 or 1e3"),
             format!(
-                "{file}:2: warning: skipped: a matching question (->), which quizd cannot ask yet"
+                "{file}:2: warning: skipped: embedded answers (cloze, {{1:MULTICHOICE:...}}), which quizd cannot ask in a terminal"
             ),
             "quizd: 1 problem(s) found".to_string(),
         ]
     );
     // With only questions it cannot ask, the bank serves the rest, and --check says so
     // with status 3.
-    let skips = dir.write("skips.gift", "Match. {=a -> b =c -> d}\n\nOK? {T}\n");
+    let skips = dir.write(
+        "skips.gift",
+        "The {1:MULTICHOICE:=red~blue} car.\n\nOK? {T}\n",
+    );
     let (status, stdout, log) = Quizd::run(&["--check", text(&skips)]);
     assert_eq!(status.code(), Some(3), "stderr: {log:#?}");
     assert_eq!(
@@ -403,7 +406,7 @@ fn check_on_a_bad_gift_bank_reports_each_problem_at_its_line() {
         Some("quizd: 1 question(s) would be skipped")
     );
     // A bank of nothing quizd can ask is no mistake either (Moodle imports it): status 3.
-    let matching = dir.write("matching.gift", "Match. {=a -> b =c -> d}\n");
+    let matching = dir.write("cloze.gift", "The {1:MULTICHOICE:=red~blue} car.\n");
     let (status, stdout, log) = Quizd::run(&["--check", text(&matching)]);
     assert_eq!(status.code(), Some(3), "stderr: {log:#?}");
     assert_eq!(
@@ -433,7 +436,8 @@ fn a_gift_bank_is_served_with_hint_lines_feedback_and_typed_answers_in_the_resul
     let hello = c.expect("a few words.\r\n");
     assert!(
         hello.ends_with(
-            "the letter of your choice, true or\r\nfalse, a number, or a few words.\r\n"
+            "the letter of your choice, true or\r\nfalse, the letters of every answer that \
+             applies, a letter for each numbered\r\nitem, a number, or a few words.\r\n"
         ),
         "{hello:?}"
     );

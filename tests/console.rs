@@ -269,13 +269,15 @@ fn upload_serves_a_good_bank_and_lists_every_problem_of_a_bad_one() {
     s.expect_line("Welcome to quizd: extra. 2 questions");
 
     t.send("upload broken.gift");
-    t.send_raw(b"::Q1:: Match. {=a -> b =c -> d}\r\n\r\n::Q2:: No answer {~x ~y}\r\n.\r\n");
+    t.send_raw(
+        b"::Q1:: The {1:MULTICHOICE:=red~blue} car.\r\n\r\n::Q2:: No answer {~x ~y}\r\n.\r\n",
+    );
     // A problem refuses the upload; the question quizd cannot ask is named too.
     let first = t.expect_line("error: ");
     assert!(first.starts_with("error: broken.gift:3: "), "{first}");
     let second = t.expect_line("broken.gift:");
     assert!(
-        second.starts_with("broken.gift:1: warning: skipped: a matching question"),
+        second.starts_with("broken.gift:1: warning: skipped: embedded answers"),
         "{second}"
     );
     t.expect("admin> ");

@@ -755,6 +755,7 @@ fn journal_filling_its_first_page() -> Vec<u8> {
                 live: false,
                 origin: "x".repeat(n),
                 numbered: 0,
+                marks_unit: quizd::bank::Marks::UNIT,
             },
         );
         if buf.len() == 4096 {

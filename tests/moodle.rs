@@ -108,33 +108,6 @@ fn assert_gift_essay(text: &str) {
     assert!(question.is_essay(), "{question:#?}");
 }
 
-/// A GIFT text whose one question is of a type quizd cannot ask: it is skipped with one
-/// warning that starts `skipped:` and names the type (`names`). A bank of nothing but that
-/// question has nothing to ask, which is its one problem.
-fn assert_gift_skipped(text: &str, names: &str) {
-    let read = read("moodle.gift", text.as_bytes());
-    assert!(read.questions.is_empty(), "{read:#?}");
-    assert_eq!(read.skipped, 1, "{read:#?}");
-    // The skip, and the file's "nothing in this file quizd can ask".
-    assert_eq!(read.warnings.len(), 2, "{read:#?}");
-    assert!(
-        read.warnings[1]
-            .message
-            .starts_with("nothing in this file quizd can ask"),
-        "{read:#?}"
-    );
-    let message = &read.warnings[0].message;
-    assert!(message.starts_with("skipped:"), "{message}");
-    assert!(message.contains(names), "{message} does not name {names}");
-    assert_eq!(read.problems.len(), 1, "{read:#?}");
-    assert!(
-        read.problems[0]
-            .message
-            .starts_with("no question quizd can ask"),
-        "{read:#?}"
-    );
-}
-
 /// Moodle's multiple choice with one right answer (every one in Moodle's tests has exactly one
 /// option at fraction 1): options, the right one, per-option feedback.
 fn choice(question: &Question) -> (Vec<&str>, usize, Vec<Option<&str>>) {
@@ -143,6 +116,7 @@ fn choice(question: &Question) -> (Vec<&str>, usize, Vec<Option<&str>>) {
         correct,
         also_right,
         feedback,
+        ..
     } = &question.kind
     else {
         panic!("expected multiple choice: {question:#?}");
@@ -179,6 +153,97 @@ fn numeric(question: &Question) -> (&[NumericAnswer], Option<&str>) {
     (answers, otherwise.as_deref())
 }
 
+/// Moodle's multichoice with `single` 0: options, each one's fraction, each one's feedback.
+fn multiple(question: &Question) -> (Vec<&str>, Vec<f64>, Vec<Option<&str>>) {
+    let Kind::Multiple {
+        options,
+        credit,
+        feedback,
+    } = &question.kind
+    else {
+        panic!("expected multiple answers: {question:#?}");
+    };
+    (
+        options.iter().map(String::as_str).collect(),
+        credit.clone(),
+        feedback.iter().map(Option::as_deref).collect(),
+    )
+}
+
+/// Moodle's match: the items (subquestions with text), the distinct answers, and per item the
+/// answer it goes with.
+fn matching(question: &Question) -> (Vec<&str>, Vec<&str>, Vec<&str>) {
+    let Kind::Matching {
+        items,
+        choices,
+        answers,
+    } = &question.kind
+    else {
+        panic!("expected matching: {question:#?}");
+    };
+    (
+        items.iter().map(String::as_str).collect(),
+        choices.iter().map(String::as_str).collect(),
+        answers
+            .iter()
+            .map(|&a| choices[usize::from(a)].as_str())
+            .collect(),
+    )
+}
+
+/// Moodle's "Moodle activities" match (test_import_match, test_export_match, both fixtures):
+/// four subquestions whose texts are written four ways, and a fifth answer, Chat, with no
+/// subquestion. Moodle's test expects each subquestion's text and format as written; quizd
+/// shows each as terminal text.
+fn assert_moodle_activities(question: &Question) {
+    assert_eq!(question.title.as_deref(), Some("Moodle activities"));
+    let (items, choices, answers) = matching(question);
+    assert_eq!(
+        items,
+        [
+            "An activity supporting asynchronous discussions.",
+            "A teacher asks a question and specifies a choice of multiple responses.",
+            "A bank of record entries which participants can add to.",
+            "A collection of web pages that anyone can add to or edit.",
+        ]
+    );
+    assert_eq!(choices, ["Forum", "Choice", "Database", "Wiki", "Chat"]);
+    assert_eq!(answers, ["Forum", "Choice", "Database", "Wiki"]);
+}
+
+/// Moodle's "Which is the best animal?" shortanswer: Frog at 1 ("Good!"), Cat at 0.5, and `*`
+/// at 0 with "Completely wrong" (quizd's feedback for any other answer).
+fn assert_best_animal(question: &Question) {
+    assert_eq!(question.title.as_deref(), Some("Shortanswer"));
+    let (answers, otherwise) = short(question);
+    let read: Vec<(&str, f64, Option<&str>)> = answers
+        .iter()
+        .map(|a| (a.text.as_str(), a.credit, a.feedback.as_deref()))
+        .collect();
+    assert_eq!(
+        read,
+        [
+            ("Frog", 1.0, Some("Good!")),
+            ("Cat", 0.5, Some("What is it with Moodlers and cats?")),
+        ]
+    );
+    assert_eq!(otherwise, Some("Completely wrong"));
+}
+
+/// Moodle's "colours" multichoice with `single` 0: yellow 0.5, red -1, off-beige 0.5, blue -1.
+fn assert_colours(question: &Question) {
+    assert_eq!(question.title.as_deref(), Some("colours"));
+    let right = Some("right; good!");
+    assert_eq!(
+        multiple(question),
+        (
+            vec!["yellow", "red", "off-beige", "blue"],
+            vec![0.5, -1.0, 0.5, -1.0],
+            vec![right, Some("wrong"), right, Some("wrong")]
+        )
+    );
+}
+
 fn short(question: &Question) -> (&[ShortAnswer], Option<&str>) {
     let Kind::Short { answers, otherwise } = &question.kind else {
         panic!("expected short answer: {question:#?}");
@@ -192,7 +257,7 @@ fn assert_three_give_or_take_two(question: &Question) {
     let (answers, otherwise) = numeric(question);
     assert_eq!(answers.len(), 1, "{question:#?}");
     assert_eq!((answers[0].min, answers[0].max), (1.0, 5.0));
-    assert!(answers[0].right);
+    assert!(answers[0].right());
     assert_eq!(answers[0].feedback, None);
     assert_eq!(otherwise, Some("Completely wrong"));
 }
@@ -235,7 +300,7 @@ fn gift_test_import_essay() {
 /// giftformat_test::test_import_match: qtype match.
 #[test]
 fn gift_test_import_match() {
-    assert_gift_skipped(
+    let question = gift_question(
         "
 // question: 2  name: Moodle activities
 ::Moodle activities::[html]Match the <b>activity</b> to the description.{
@@ -245,8 +310,9 @@ fn gift_test_import_match() {
     =[markdown]A collection of web pages that anyone can add to or edit. -> Wiki
     = -> Chat
 }",
-        "matching",
     );
+    assert_eq!(question.text, "Match the activity to the description.");
+    assert_moodle_activities(&question);
 }
 
 /// giftformat_test::test_import_multichoice (run by Moodle once per answer numbering style,
@@ -271,7 +337,7 @@ fn gift_test_import_multichoice() {
 /// 0.5, -1.
 #[test]
 fn gift_test_import_multichoice_multi() {
-    assert_gift_skipped(
+    let question = gift_question(
         "
 // multiple choice, multiple response with specified feedback for right and wrong answers
 ::colours:: What's between orange and green in the spectrum?
@@ -281,17 +347,15 @@ fn gift_test_import_multichoice_multi() {
     ~%50%off-beige # right; good!
     ~%-100%[plain]blue # wrong
 }",
-        "multiple-answer",
     );
+    assert_colours(&question);
 }
 
 /// giftformat_test::test_import_multichoice_multi_tricky: multichoice, single 0 (no `=`),
 /// fractions 1, -0.5, -0.5.
 #[test]
 fn gift_test_import_multichoice_multi_tricky() {
-    // Moodle: a multiple-response question, fractions 1, -0.5, -0.5. One option has full
-    // marks and the others a penalty, so quizd asks it as a one-answer question: the same
-    // right answer and feedback; a pick of red or blue gives nothing, not -50%.
+    // Moodle: a multiple-response question (no `=`), fractions 1, -0.5, -0.5.
     let question = gift_question(
         "
 // multiple choice, multiple response with specified feedback for right and wrong answers
@@ -303,10 +367,10 @@ fn gift_test_import_multichoice_multi_tricky() {
 }",
     );
     assert_eq!(
-        choice(&question),
+        multiple(&question),
         (
             vec!["yellow", "red", "blue"],
-            0,
+            vec![1.0, -0.5, -0.5],
             vec![Some("right; good!"), Some("wrong"), Some("wrong")]
         )
     );
@@ -330,7 +394,7 @@ fn gift_test_import_numerical() {
 /// giftformat_test::test_import_shortanswer: shortanswer, fractions 1, 0.5 (Cat), 0 (*).
 #[test]
 fn gift_test_import_shortanswer() {
-    assert_gift_skipped(
+    let question = gift_question(
         "
 // question: 666  name: Shortanswer
 ::Shortanswer::Which is the best animal?{
@@ -338,15 +402,16 @@ fn gift_test_import_shortanswer() {
     =%50%Cat#What is it with Moodlers and cats?
     =%0%*#Completely wrong
 }",
-        "partial credit",
     );
+    assert_best_animal(&question);
+    assert_eq!(question.feedback, None);
 }
 
 /// giftformat_test::test_import_shortanswer_with_general_feedback: as above, with general
 /// feedback.
 #[test]
 fn gift_test_import_shortanswer_with_general_feedback() {
-    assert_gift_skipped(
+    let question = gift_question(
         "
 // question: 666  name: Shortanswer
 ::Shortanswer::Which is the best animal?{
@@ -355,7 +420,11 @@ fn gift_test_import_shortanswer_with_general_feedback() {
     =%0%*#Completely wrong
     ####[html]Here is some general feedback!
 }",
-        "partial credit",
+    );
+    assert_best_animal(&question);
+    assert_eq!(
+        question.feedback.as_deref(),
+        Some("Here is some general feedback!")
     );
 }
 
@@ -460,7 +529,7 @@ fn gift_test_export_essay_read_back() {
 /// giftformat_test::test_export_match: exported from a match question.
 #[test]
 fn gift_test_export_match_read_back() {
-    assert_gift_skipped(
+    let question = gift_question(
         "// question: 666  name: Moodle activities
 ::Moodle activities::[html]Match the <b>activity</b> to the description.{
 \t=<div class\\=\"frog\">An activity supporting asynchronous discussions.</div> -> Forum
@@ -471,8 +540,8 @@ fn gift_test_export_match_read_back() {
 }
 
 ",
-        "matching",
     );
+    assert_moodle_activities(&question);
 }
 
 /// giftformat_test::test_export_multichoice: exported from single-answer multichoice Q8,
@@ -497,7 +566,7 @@ fn gift_test_export_multichoice_read_back() {
 /// single 0, fractions 1, -0.5, -0.5.
 #[test]
 fn gift_test_export_multichoice_multi_tricky_read_back() {
-    // As the import above: asked as a one-answer question, the same right answer.
+    // As the import above: a multiple-answer question, fractions 1, -0.5, -0.5.
     let question = gift_question(
         "// question: 666  name: Q8
 ::Q8::What's between orange and green in the spectrum?{
@@ -509,10 +578,10 @@ fn gift_test_export_multichoice_multi_tricky_read_back() {
 ",
     );
     assert_eq!(
-        choice(&question),
+        multiple(&question),
         (
             vec!["yellow", "red", "blue"],
-            0,
+            vec![1.0, -0.5, -0.5],
             vec![
                 Some("right; good!"),
                 Some("wrong, it's yellow"),
@@ -543,7 +612,7 @@ fn gift_test_export_numerical_read_back() {
 /// giftformat_test::test_export_shortanswer: exported from a shortanswer with Cat at 0.5.
 #[test]
 fn gift_test_export_shortanswer_read_back() {
-    assert_gift_skipped(
+    let question = gift_question(
         "// question: 666  name: Shortanswer
 ::Shortanswer::Which is the best animal?{
 \t=%100%Frog#Good!
@@ -552,15 +621,15 @@ fn gift_test_export_shortanswer_read_back() {
 }
 
 ",
-        "partial credit",
     );
+    assert_best_animal(&question);
 }
 
 /// giftformat_test::test_export_shortanswer_with_general_feedback: likewise, with general
 /// feedback.
 #[test]
 fn gift_test_export_shortanswer_with_general_feedback_read_back() {
-    assert_gift_skipped(
+    let question = gift_question(
         "// question: 666  name: Shortanswer
 ::Shortanswer::Which is the best animal?{
 \t=%100%Frog#Good!
@@ -570,7 +639,11 @@ fn gift_test_export_shortanswer_with_general_feedback_read_back() {
 }
 
 ",
-        "partial credit",
+    );
+    assert_best_animal(&question);
+    assert_eq!(
+        question.feedback.as_deref(),
+        Some("Here is some general feedback!")
     );
 }
 
@@ -648,38 +721,24 @@ const QUESTIONS_IN_CATEGORY_GIFT: &[u8] =
 const WINDOWS_1252_GIFT: &[u8] =
     include_bytes!("moodle/gift/questions_encoding_windows-1252.gift.txt");
 
-/// The skip warnings of a read, in line order: each must start `skipped:` and name its type,
-/// the first `names[0]`, and so on.
-fn assert_skips_name(read: &Read, names: &[&str]) {
-    let skips: Vec<&str> = read
-        .warnings
-        .iter()
-        .map(|warning| warning.message.as_str())
-        .filter(|message| message.starts_with("skipped:"))
-        .collect();
-    assert_eq!(skips.len(), names.len(), "{read:#?}");
-    for (message, name) in skips.iter().zip(names) {
-        assert!(message.contains(name), "{message} does not name {name}");
-    }
-}
-
 /// import_export.feature, "import some GIFT questions": Moodle imports 9 questions from
 /// questions.gift.txt (the Moodle tests' inputs in one file) and shows "What's between orange
-/// and green in the spectrum?" and "colours". quizd reads the 6 it asks as those tests expect
-/// (the essay is recorded for the teacher) and skips the match, the multiple-answer "colours"
-/// and the partial-credit short answer. Moodle's file is `.gift.txt`, Moodle's own export name: quizd reads it as GIFT.
+/// and green in the spectrum?" and "colours". quizd reads all 9 as those tests expect (the
+/// essay is recorded for the teacher). Moodle's file is `.gift.txt`, Moodle's own export
+/// name: quizd reads it as GIFT.
 #[test]
 fn gift_fixture_questions_gift_txt() {
     let read = read("questions.gift.txt", QUESTIONS_GIFT);
     assert!(read.problems.is_empty(), "{read:#?}");
-    assert_eq!(read.questions.len() + read.skipped, 9, "{read:#?}");
-    assert_eq!(read.skipped, 3, "{read:#?}");
-    assert_eq!(read.warnings.len(), 3, "{read:#?}");
-    assert_skips_name(&read, &["matching", "multiple-answer", "partial credit"]);
+    assert_eq!(read.skipped, 0, "{read:#?}");
+    assert_eq!(read.warnings.len(), 0, "{read:#?}");
 
-    let [q8, q2, q5, q1, tsl1, tsl2] = &read.questions[..] else {
-        panic!("6 questions: {read:#?}");
+    let [q8, activities, q2, colours, q5, animal, q1, tsl1, tsl2] = &read.questions[..] else {
+        panic!("9 questions: {read:#?}");
     };
+    assert_moodle_activities(activities);
+    assert_colours(colours);
+    assert_best_animal(animal);
     // test_import_essay's question.
     assert_eq!(q8.title.as_deref(), Some("Q8"));
     assert!(q8.is_essay());
@@ -718,28 +777,28 @@ fn gift_fixture_questions_gift_txt() {
 
 /// import_export.feature, "import a GIFT file which specifies the category": Moodle imports
 /// 4 questions (the `$CATEGORY:` line only picks the category) and shows "Match the activity
-/// to the description." and "Moodle activities". quizd skips the match and reads the other 3
-/// as Moodle does: Greeting (multichoice, French right), Moodle user (shortanswer, Moodler at
-/// 100%, empty feedback), Moodle acronym (truefalse, true).
+/// to the description." and "Moodle activities". quizd reads all 4 as Moodle does: the match,
+/// Greeting (multichoice, French right), Moodle user (shortanswer, Moodler at 100%, empty
+/// feedback), Moodle acronym (truefalse, true).
 #[test]
 fn gift_fixture_questions_in_category_gift_txt() {
     let read = read("questions_in_category.gift.txt", QUESTIONS_IN_CATEGORY_GIFT);
     assert!(read.problems.is_empty(), "{read:#?}");
-    assert_eq!(read.questions.len() + read.skipped, 4, "{read:#?}");
-    assert_eq!(read.skipped, 1, "{read:#?}");
-    // The match skipped, and the greeting's recording named.
-    assert_eq!(read.warnings.len(), 2, "{read:#?}");
+    assert_eq!(read.skipped, 0, "{read:#?}");
+    // The greeting's recording named.
+    assert_eq!(read.warnings.len(), 1, "{read:#?}");
     assert!(
         read.warnings.iter().any(|w| w
             .message
             .contains("needs a recording a terminal cannot play (bonjour.mp3)")),
         "{read:#?}"
     );
-    assert_skips_name(&read, &["matching"]);
 
-    let [greeting, user, acronym] = &read.questions[..] else {
-        panic!("3 questions: {read:#?}");
+    let [activities, greeting, user, acronym] = &read.questions[..] else {
+        panic!("4 questions: {read:#?}");
     };
+    assert_eq!(activities.text, "Match the activity to the description.");
+    assert_moodle_activities(activities);
     assert_eq!(greeting.title.as_deref(), Some("Greeting"));
     // Moodle's text is a link, "Listen to this greeting:", to bonjour.mp3, two line breaks,
     // then the question. quizd shows the link's text and names the recording, which a
@@ -763,7 +822,7 @@ fn gift_fixture_questions_in_category_gift_txt() {
     let (answers, otherwise) = short(user);
     assert_eq!(answers.len(), 1, "{user:#?}");
     assert_eq!(answers[0].text, "Moodler");
-    assert!(answers[0].right);
+    assert!(answers[0].right());
     assert_eq!(answers[0].feedback, None);
     assert_eq!(otherwise, None);
 

@@ -578,7 +578,14 @@ mod banks {
                 correct,
                 also_right,
                 feedback,
+                credit,
             } => {
+                prop_assert!(
+                    credit.is_empty() || credit.len() == options.len(),
+                    "{}: {:?}",
+                    at,
+                    credit
+                );
                 prop_assert!(
                     (2..=MAX_OPTIONS).contains(&options.len()),
                     "{}: {:?}",
@@ -606,10 +613,30 @@ mod banks {
                     at
                 );
             }
+            Kind::Multiple {
+                options,
+                credit,
+                feedback,
+            } => {
+                prop_assert!((2..=MAX_OPTIONS).contains(&options.len()), "{}", at);
+                prop_assert_eq!(credit.len(), options.len());
+                let total: f64 = credit.iter().filter(|&&c| c > 0.0).sum();
+                prop_assert!((total - 1.0).abs() < 0.01, "{}: {:?}", at, credit);
+                prop_assert!(feedback.is_empty() || feedback.len() == options.len());
+            }
+            Kind::Matching {
+                items,
+                choices,
+                answers,
+            } => {
+                prop_assert!(items.len() >= 2 && items.len() <= MAX_OPTIONS, "{}", at);
+                prop_assert_eq!(items.len(), answers.len());
+                prop_assert!(answers.iter().all(|&a| usize::from(a) < choices.len()));
+            }
             Kind::TrueFalse { .. } | Kind::Essay => {}
             Kind::Short { answers, .. } => {
                 prop_assert!(
-                    answers.iter().any(|answer| answer.right),
+                    answers.iter().any(|answer| answer.right()),
                     "{}: none right",
                     at
                 );
@@ -620,7 +647,7 @@ mod banks {
             }
             Kind::Numeric { answers, .. } => {
                 prop_assert!(
-                    answers.iter().any(|answer| answer.right),
+                    answers.iter().any(|answer| answer.right()),
                     "{}: none right",
                     at
                 );

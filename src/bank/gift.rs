@@ -43,10 +43,12 @@
 //! option is dropped, as Moodle drops it (`~=right` reads as `=right`). A short answer listed
 //! twice counts once.
 //!
-//! Moodle types quizd cannot ask are skipped, each with a `FILE:LINE: warning:` that names
-//! it: matching (`->`), essay (`{}`), embedded answers (cloze), partial credit and
-//! multiple-answer weights (`~%50%`, `=%33.3%`), more than one right option. A `*` in a short
-//! answer is a wildcard, as Moodle matches it. Moodle behaviours that almost always hide a mistake are `FILE:LINE:`
+//! Weights are Moodle's: `~%50%` in a block with an `=` is partial credit in a one-answer
+//! question, in a block without one an option of a multiple-answer question (whose positive
+//! weights must make 100%); `=%50%` is partial credit in a short or numeric answer. Matching
+//! (`=item -> answer`) and essays (`{}`) are asked. Embedded answers (cloze) are skipped with a
+//! `FILE:LINE: warning:` that names them. A `*` in a short answer is a wildcard, as Moodle
+//! matches it. Moodle behaviours that almost always hide a mistake are `FILE:LINE:`
 //! problems, which refuse the bank:
 //!
 //! - Multiple choice needs a right option (Moodle imports a question with none), at least 2
@@ -68,7 +70,8 @@ use std::sync::Arc;
 
 use super::markup::{self, Markup, Media};
 use super::{
-    Kind, NumericAnswer, Parsed, Problems, Question, ShortAnswer, normalise, source_lines,
+    Kind, Marks, NumericAnswer, Parsed, Problems, Question, ShortAnswer, full_credit, normalise,
+    source_lines,
 };
 
 /// Most options in a multiple-choice question (letters a to z).
@@ -480,11 +483,7 @@ impl Answers<'_> {
         } else if find_plain(body, "~").is_some() {
             self.choice(body)
         } else if find_plain(body, "=").is_some() && body.contains("->") {
-            self.cannot_ask(
-                self.block_line,
-                "a matching question (->), which quizd cannot ask yet",
-            );
-            Err(Vec::new())
+            self.matching(body)
         } else if let Some(answer) = true_false_word(body) {
             Ok(self.true_false(body, answer))
         } else {
@@ -503,30 +502,40 @@ impl Answers<'_> {
                     .to_owned(),
             ));
         }
+        // As Moodle: an `=` anywhere makes a one-answer question; without one, the weighted
+        // options make a multiple-answer question ("choose all that apply").
+        let single = find_plain(body, "=").is_some();
         let mut options = Vec::with_capacity(items.len());
         let mut feedback = Vec::with_capacity(items.len());
+        let mut credit = Vec::with_capacity(items.len());
         let mut right = Vec::new();
         for &(marker, item) in &items {
             let line = self.source.line_of(item);
             let (weight, rest) = weight(item);
-            let is_right = match (marker, weight) {
-                (b'=', None | Some(100.0)) => true,
-                (b'~', None | Some(0.0)) => false,
-                // Full marks for one option and none (or a penalty) for the others is a
-                // one-answer question, whatever the markers: asked as one, a pick of the
-                // penalised option gives nothing rather than less than nothing.
-                (_, Some(percent)) if percent >= 100.0 => true,
-                (_, Some(percent)) if percent <= 0.0 => false,
-                (_, Some(percent)) => {
-                    self.cannot_ask(
+            let fraction = match (marker, weight) {
+                (b'=', None) => 1.0,
+                (_, None) => 0.0,
+                (_, Some(percent)) if !(-100.0..=100.0).contains(&percent) => {
+                    found.push((
                         line,
-                        &format!(
-                            "weighted options ({percent}%): a multiple-answer question, which quizd cannot ask yet"
+                        format!(
+                            "a weight of {percent}%: weights go from -100% to 100%, like ~%50%"
                         ),
-                    );
+                    ));
                     continue;
                 }
-                (_, None) => false,
+                (b'=', Some(percent)) if percent != 100.0 => {
+                    self.warnings.borrow_mut().push((
+                        line,
+                        format!(
+                            "=%{percent}% is read as an option worth {percent}%; Moodle gives an \
+                             option after = full marks and shows %{percent}% in its text: write \
+                             ~%{percent}% to mean the same in both"
+                        ),
+                    ));
+                    percent / 100.0
+                }
+                (_, Some(percent)) => percent / 100.0,
             };
             let (answer, comment) = split_feedback(rest);
             let option = self.answer(answer);
@@ -544,12 +553,17 @@ impl Answers<'_> {
                 ));
                 continue;
             }
-            if is_right {
+            if full_credit(fraction) {
                 right.push((options.len(), line));
             }
             options.push(option);
             feedback.push(self.feedback(comment));
+            credit.push(fraction);
         }
+        // Moodle refuses a multiple-answer question whose right options do not add up to the
+        // whole mark (rounded to 1%), as it refuses a one-answer question with none right.
+        let total: f64 = credit.iter().filter(|&&c| c > 0.0).sum();
+        let adds_up = ((total * 100.0).round() - 100.0).abs() < 0.5;
         if found.is_empty() && !self.skipping() {
             if options.len() < 2 {
                 found.push((
@@ -561,29 +575,123 @@ impl Answers<'_> {
                     self.block_line,
                     format!("a question has at most {MAX_OPTIONS} options (a to z)"),
                 ));
-            } else if right.is_empty() {
+            } else if right.is_empty() && (single || total <= 0.0) {
                 found.push((
                     self.block_line,
                     "no right option: mark the right one with = and the wrong ones with ~"
                         .to_owned(),
                 ));
+            } else if !single && !adds_up {
+                found.push((
+                    self.block_line,
+                    format!(
+                        "the weights of the right options add up to {}%, not 100%: in a question \
+                         with several right answers (~%50% ~%50% ...) they must, as in Moodle; \
+                         or mark the one right answer with =",
+                        (total * 10_000.0).round() / 100.0
+                    ),
+                ));
             }
         }
-        match right.first() {
-            Some(&(correct, _)) if found.is_empty() => {
-                if feedback.iter().all(Option::is_none) {
-                    feedback.clear();
-                }
-                // Two `=` options: Moodle makes each full marks in a one-answer question.
-                let also_right = right.iter().skip(1).map(|&(index, _)| index).collect();
-                Ok(Kind::Choice {
-                    options,
-                    correct,
-                    also_right,
-                    feedback,
-                })
+        if !found.is_empty() || self.skipping() {
+            return Err(found);
+        }
+        if feedback.iter().all(Option::is_none) {
+            feedback.clear();
+        }
+        if !single {
+            return Ok(Kind::Multiple {
+                options,
+                credit,
+                feedback,
+            });
+        }
+        let Some(&(correct, _)) = right.first() else {
+            return Err(found);
+        };
+        // Two `=` options: Moodle makes each full marks in a one-answer question. Credit is
+        // kept only where an option is worth part of the mark; a penalty in a one-answer
+        // question scores nothing (quizd never takes marks below zero).
+        let also_right = right.iter().skip(1).map(|&(index, _)| index).collect();
+        if !credit.iter().any(|&c| Marks::of_fraction(c).is_partial()) {
+            credit.clear();
+        }
+        Ok(Kind::Choice {
+            options,
+            correct,
+            also_right,
+            feedback,
+            credit,
+        })
+    }
+
+    /// `{=France -> Paris =Italy -> Rome = -> Madrid}`: items and the answer each goes with;
+    /// an item left empty adds a wrong answer, as in Moodle.
+    fn matching(&self, body: &str) -> Result<Kind, Vec<Found>> {
+        let (lead, pairs) = split_plain(body, b"=");
+        let mut found = Vec::new();
+        if !lead.trim().is_empty() {
+            found.push((
+                self.source.line_of(lead),
+                "text before the first pair: write each pair as =item -> answer".to_owned(),
+            ));
+        }
+        let mut items = Vec::new();
+        let mut choices: Vec<String> = Vec::new();
+        let mut answers = Vec::new();
+        for &(_, pair) in &pairs {
+            let line = self.source.line_of(pair);
+            let Some(at) = pair.find("->") else {
+                found.push((
+                    line,
+                    "a pair without ->: in a matching question write each pair as =item -> answer"
+                        .to_owned(),
+                ));
+                continue;
+            };
+            let (item, answer) = (&pair[..at], &pair[at + 2..]);
+            // As Moodle: answers are compared and shown as written; items are rendered like
+            // the question text.
+            let answer = plain_answer(answer);
+            if answer.is_empty() {
+                found.push((line, "an answer after -> is empty: write it".to_owned()));
+                continue;
             }
-            _ => Err(found),
+            let choice = match choices.iter().position(|known| *known == answer) {
+                Some(known) => known,
+                None => {
+                    choices.push(answer);
+                    choices.len() - 1
+                }
+            };
+            let item = self.answer(item);
+            if !item.is_empty() {
+                items.push(item);
+                answers.push(u8::try_from(choice).unwrap_or(u8::MAX));
+            }
+        }
+        if found.is_empty() {
+            if items.len() < 2 {
+                found.push((
+                    self.block_line,
+                    "a matching question needs at least 2 pairs, like {=France -> Paris =Italy -> Rome}"
+                        .to_owned(),
+                ));
+            } else if items.len() > MAX_OPTIONS || choices.len() > MAX_OPTIONS {
+                found.push((
+                    self.block_line,
+                    format!("a matching question has at most {MAX_OPTIONS} items and {MAX_OPTIONS} answers (a to z)"),
+                ));
+            }
+        }
+        if found.is_empty() {
+            Ok(Kind::Matching {
+                items,
+                choices,
+                answers,
+            })
+        } else {
+            Err(found)
         }
     }
 
@@ -629,7 +737,7 @@ impl Answers<'_> {
                 // Moodle accepts a second copy and grades by the first. One marked the other
                 // way could never count (=%0%DNS ... =DNS grades DNS wrong): a mistake. One
                 // with other feedback is worth a word.
-                if first.right != right {
+                if first.credit != right {
                     found.push((
                         line,
                         format!(
@@ -650,12 +758,12 @@ impl Answers<'_> {
                 answers.push(ShortAnswer {
                     key: normalise(&text),
                     text,
-                    right,
+                    credit: right,
                     feedback: self.feedback(comment),
                 });
             }
         }
-        if found.is_empty() && !self.skipping() && !answers.iter().any(|answer| answer.right) {
+        if found.is_empty() && !self.skipping() && !answers.iter().any(ShortAnswer::right) {
             found.push((
                 self.block_line,
                 "no right answer: write each accepted answer after =, like {=Paris =Paris, \
@@ -707,17 +815,18 @@ impl Answers<'_> {
                 continue;
             }
             match number_spec(spec) {
-                // Numbers are graded by the first answer that accepts them, so a right and a
-                // wrong answer that overlap would grade part of the right range as wrong.
+                // Numbers are graded by the first answer that accepts them, so an answer worth
+                // less that overlaps a later one would grade part of its range down (a looser
+                // range for part of the mark after the exact one is what teachers mean).
                 Ok((min, max, _))
                     if answers.iter().any(|known: &NumericAnswer| {
-                        known.right != right && known.min <= max && min <= known.max
+                        known.credit < right && known.min <= max && min <= known.max
                     }) =>
                 {
                     found.push((
                         line,
                         format!(
-                            "{} overlaps an answer above marked the other way (right or wrong), and numbers in both are graded by the first: make the ranges apart",
+                            "{} overlaps an answer above worth less, and numbers in both are graded by the first: make the ranges apart, or put this one first",
                             shorten(spec)
                         ),
                     ));
@@ -725,14 +834,14 @@ impl Answers<'_> {
                 Ok((min, max, shown)) => answers.push(NumericAnswer {
                     min,
                     max,
-                    right,
+                    credit: right,
                     feedback: self.feedback(comment),
                     shown,
                 }),
                 Err(message) => found.push((line, message)),
             }
         }
-        if found.is_empty() && !self.skipping() && !answers.iter().any(|answer| answer.right) {
+        if found.is_empty() && !self.skipping() && !answers.iter().any(|a| full_credit(a.credit)) {
             found.push((
                 self.block_line,
                 "no right number: write it after the #, like {#42}, {#3.14:0.01} (give or take \
@@ -747,38 +856,39 @@ impl Answers<'_> {
         }
     }
 
-    /// The credit a short or numeric answer gives: right (`=`, `=%100%`) or a known wrong
-    /// answer (`=%0%`), and the rest of it. Other weights are reported and give `None`.
+    /// The fraction of the mark a short or numeric answer gives: right (`=`, `=%100%`), a
+    /// known wrong answer (`=%0%`; a penalty is worth nothing too, as quizd never takes marks
+    /// below zero), or partial credit (`=%50%`), and the rest of it. A weight above 100% is
+    /// a mistake.
     fn credit<'i>(
         &self,
         item: &'i str,
         line: u32,
         found: &mut Vec<Found>,
-    ) -> Option<(bool, &'i str)> {
+    ) -> Option<(f64, &'i str)> {
         match weight(item) {
-            (None | Some(100.0), rest) => Some((true, rest)),
-            (Some(0.0), rest) => Some((false, rest)),
-            (Some(percent), _) => {
-                self.cannot_ask(
+            (None, rest) => Some((1.0, rest)),
+            (Some(percent), _) if percent > 100.0 => {
+                found.push((
                     line,
-                    &format!("partial credit ({percent}%), which quizd cannot give yet"),
-                );
-                let _ = found;
+                    format!("a weight of {percent}%: an answer is worth at most 100%"),
+                ));
                 None
             }
+            (Some(percent), rest) => Some(((percent / 100.0).max(0.0), rest)),
         }
     }
 
     /// `=%0%*#feedback`: the feedback for any answer the question does not list.
     fn catch_all(
         &self,
-        right: bool,
+        credit: f64,
         line: u32,
         comment: &str,
         otherwise: &mut Option<String>,
         found: &mut Vec<Found>,
     ) {
-        if right {
+        if credit > 0.0 {
             found.push((
                 line,
                 "* (any answer) cannot be right: write it as =%0%*#feedback, for the feedback \
@@ -1191,7 +1301,7 @@ mod tests {
                 (
                     a.text.as_str(),
                     a.key.as_str(),
-                    a.right,
+                    a.right(),
                     a.feedback.as_deref(),
                 )
             })
@@ -1211,7 +1321,7 @@ mod tests {
                 (
                     a.min,
                     a.max,
-                    a.right,
+                    a.right(),
                     a.feedback.as_deref(),
                     a.shown.as_str(),
                 )
@@ -1580,16 +1690,6 @@ $CATEGORY: $course$/Default
 
     #[test]
     fn types_quizd_cannot_ask_are_skipped_with_a_warning_that_names_them() {
-        assert_eq!(
-            warned("Match them. {=cat -> food =dog -> bone}\n\nNext? {T}"),
-            (
-                1,
-                vec![(
-                    1,
-                    "skipped: a matching question (->), which quizd cannot ask yet".into()
-                )]
-            )
-        );
         // An essay is asked: recorded for the teacher to mark.
         let essay = question("Tell me. {\n####Be brief.\n}");
         assert!(essay.is_essay());
@@ -1628,8 +1728,8 @@ $CATEGORY: $course$/Default
         let (answers, _) = short(&q);
         let texts: Vec<&str> = answers.iter().map(|a| a.0).collect();
         assert_eq!(texts, ["vector<int>", "<stdio.h>"]);
-        assert!(q.grade("vector<int>", &[]).expect("graded").right);
-        assert!(!q.grade("vector", &[]).expect("graded").right);
+        assert!(q.grade("vector<int>", &[]).expect("graded").right());
+        assert!(!q.grade("vector", &[]).expect("graded").right());
         // A run of stars alone is the catch-all, and cannot be right.
         assert_eq!(
             problem("Q? {=**}").1,
@@ -1683,44 +1783,175 @@ $CATEGORY: $course$/Default
         );
     }
 
+    /// The marks one typed answer earns, as shown (`0.5`).
+    fn marks(q: &Question, typed: &str) -> String {
+        let lettering: Vec<u8> = (0..26).collect();
+        q.grade(typed, &lettering)
+            .expect("graded")
+            .marks
+            .to_string()
+    }
+
     #[test]
-    fn weights_other_than_right_and_wrong_skip_the_question() {
-        assert_eq!(
-            warned("Q? {\n=a\n~%50%b\n~c\n}"),
-            (
-                0,
-                vec![(
-                    3,
-                    "skipped: weighted options (50%): a multiple-answer question, which quizd \
-                     cannot ask yet"
-                        .into()
-                )]
-            )
+    fn weighted_options_without_an_equals_make_a_multiple_answer_question_graded_as_moodle() {
+        // Moodle's own example: two right options at 50%, penalties for the wrong ones.
+        let q = question(
+            "What two people are entombed in Grant's tomb? {\n~%-100%No one\n~%50%Grant\n~%50%Grant's wife\n~%-100%Grant's father\n}",
         );
-        // Full marks for one and none or a penalty for the rest is a one-answer question.
+        let Kind::Multiple {
+            options, credit, ..
+        } = &q.kind
+        else {
+            panic!("multiple answers: {q:?}");
+        };
+        assert_eq!(options.len(), 4);
+        assert_eq!(credit, &[-1.0, 0.5, 0.5, -1.0]);
+        // Sum of the chosen weights, between 0 and 1; any order, spaces or commas.
+        assert_eq!(marks(&q, "b c"), "1");
+        assert_eq!(marks(&q, "C,B"), "1");
+        assert_eq!(marks(&q, "bc"), "1");
+        assert_eq!(marks(&q, "b"), "0.5");
+        assert_eq!(marks(&q, "b b"), "0.5", "a letter twice counts once");
+        assert_eq!(
+            marks(&q, "a b c"),
+            "0",
+            "a penalty takes it to zero, not below"
+        );
+        assert_eq!(marks(&q, "a"), "0");
+        assert_eq!(
+            q.right_answer(&[0, 1, 2, 3]).to_string(),
+            "b) Grant, c) Grant's wife"
+        );
+        assert_eq!(
+            q.grade("b e", &[0, 1, 2, 3]),
+            Err("answer with the letters of every answer you choose, from a to d, like a c".into())
+        );
+        assert!(q.grade("", &[0, 1, 2, 3]).is_err());
+        assert!(q.grade("b or c", &[0, 1, 2, 3]).is_err());
+        // Full marks on one option and no `=` is still Moodle's multiple-answer question.
         let q = question("Q? {~%100%raised ~%-100%grew ~fell}");
-        assert_eq!(choice(&q).0, ["raised", "grew", "fell"]);
+        assert!(matches!(q.kind, Kind::Multiple { .. }));
+        assert_eq!(marks(&q, "a"), "1");
+        assert_eq!(marks(&q, "a b"), "0");
+        // Weights that do not make the whole mark are refused, as Moodle refuses them.
+        assert_eq!(
+            problem("Q? {\n~%50%a\n~%40%b\n~c\n}").1,
+            "the weights of the right options add up to 90%, not 100%: in a question with \
+             several right answers (~%50% ~%50% ...) they must, as in Moodle; or mark the one \
+             right answer with ="
+        );
+        // Thirds written to Moodle's precision make the whole mark.
+        let q = question("Q? {~%33.33333%a ~%33.33333%b ~%33.33333%c ~d}");
+        assert_eq!(marks(&q, "a b c"), "1");
+        assert_eq!(marks(&q, "a"), "0.33");
+        assert_eq!(
+            problem("Q? {=a ~%150%b}").1,
+            "a weight of 150%: weights go from -100% to 100%, like ~%50%"
+        );
+    }
+
+    #[test]
+    fn partial_credit_in_one_answer_short_and_numeric_questions_is_given_as_weighted() {
+        let q = question("Q? {\n=a\n~%50%b\n~c\n~%-50%d\n}");
         assert_eq!(choice(&q).1, 0);
+        assert_eq!(
+            [
+                marks(&q, "a"),
+                marks(&q, "b"),
+                marks(&q, "c"),
+                marks(&q, "d")
+            ],
+            ["1", "0.5", "0", "0"],
+            "a penalty in a one-answer question scores nothing"
+        );
         let q = question("Q? {=a ~%-50%b ~c}");
         assert_eq!(choice(&q).1, 0);
+        assert_eq!(marks(&q, "b"), "0");
+        // `=%50%`: Moodle would give full marks and show "%50%b"; quizd reads the weight, and
+        // says so.
+        let (served, warnings) = warned("Q? {=a =%50%b ~c}");
+        assert_eq!(served, 1);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0]
+                .1
+                .starts_with("=%50% is read as an option worth 50%")
+        );
+        let q = question("Q? {=%50%half =full}");
         assert_eq!(
-            warned("Q? {\n~%50%a\n~%50%b\n~c\n}").1.len(),
-            1,
-            "one warning per question skipped"
+            [marks(&q, "half"), marks(&q, "FULL"), marks(&q, "none")],
+            ["0.5", "1", "0"]
+        );
+        assert_eq!(q.right_answer(&[]).to_string(), "full");
+        // A looser range for part of the mark after the exact one.
+        let q = question("When? {#\n=1822:0\n=%33.3%1822:2\n}");
+        assert_eq!(
+            [marks(&q, "1822"), marks(&q, "1823"), marks(&q, "1830")],
+            ["1", "0.33", "0"]
         );
         assert_eq!(
-            warned("Q? {=%50%half =full}").1,
-            vec![(
-                1,
-                "skipped: partial credit (50%), which quizd cannot give yet".into()
-            )]
+            problem("Q? {=%120%x}").1,
+            "a weight of 120%: an answer is worth at most 100%"
+        );
+        assert!(
+            problem("When? {#\n=%50%1822:2\n=1822:0\n}")
+                .1
+                .contains("overlaps an answer above worth less"),
+            "a looser range first would grade the exact one down"
+        );
+    }
+
+    #[test]
+    fn matching_pairs_are_asked_with_each_distinct_answer_once_and_scored_per_pair() {
+        let q = question(
+            "Match the capitals. {\n=France -> Paris\n=Italy -> Rome\n=Spain -> Madrid\n= -> Lisbon\n=Gaul -> Paris\n}",
+        );
+        let Kind::Matching {
+            items,
+            choices,
+            answers,
+        } = &q.kind
+        else {
+            panic!("matching: {q:?}");
+        };
+        assert_eq!(items, &["France", "Italy", "Spain", "Gaul"]);
+        assert_eq!(
+            choices,
+            &["Paris", "Rome", "Madrid", "Lisbon"],
+            "each answer once, the extra one kept"
+        );
+        assert_eq!(answers, &[0, 1, 2, 0]);
+        assert_eq!(marks(&q, "abca"), "1");
+        assert_eq!(marks(&q, "a b c a"), "1");
+        assert_eq!(marks(&q, "abcd"), "0.75");
+        assert_eq!(marks(&q, "dddd"), "0");
+        let err = q.grade("abc", &[0, 1, 2, 3]).expect_err("too few");
+        assert_eq!(
+            err,
+            "type 4 letters from a to d, one for each numbered item in order, like abcd"
+        );
+        assert!(q.grade("abcae", &[0, 1, 2, 3]).is_err(), "too many");
+        // As the student saw them: choices shuffled as d) Paris, a) Rome...
+        let lettering = [1, 2, 3, 0];
+        assert_eq!(
+            q.grade("dabd", &lettering).expect("graded").marks,
+            Marks::ONE
         );
         assert_eq!(
-            warned("When? {#\n=1822:0\n=%33.3%1822:2\n}").1,
-            vec![(
+            q.right_answer(&lettering).to_string(),
+            "dabd (1 Paris, 2 Rome, 3 Madrid, 4 Paris)"
+        );
+        assert_eq!(
+            problem("Match. {=a -> b}").1,
+            "a matching question needs at least 2 pairs, like {=France -> Paris =Italy -> Rome}"
+        );
+        assert_eq!(
+            problem("Match.\n{=a -> b\n=c\n}"),
+            (
                 3,
-                "skipped: partial credit (33.3%), which quizd cannot give yet".into()
-            )]
+                "a pair without ->: in a matching question write each pair as =item -> answer"
+                    .into()
+            )
         );
     }
 
@@ -1730,7 +1961,7 @@ $CATEGORY: $course$/Default
         assert_eq!(choice(&q).1, 0, "the first is the one named");
         for (typed, right) in [("a", true), ("b", false), ("c", true)] {
             assert_eq!(
-                q.grade(typed, &[0, 1, 2]).expect("graded").right,
+                q.grade(typed, &[0, 1, 2]).expect("graded").right(),
                 right,
                 "{typed}"
             );
@@ -1894,11 +2125,15 @@ $CATEGORY: $course$/Default
             ("Lyon", false),
             ("Apar", false),
         ] {
-            assert_eq!(q.grade(typed, &[]).expect("graded").right, right, "{typed}");
+            assert_eq!(
+                q.grade(typed, &[]).expect("graded").right(),
+                right,
+                "{typed}"
+            );
         }
         let literal = question("Star? {=a\\*b}");
-        assert!(literal.grade("a*b", &[]).expect("graded").right);
-        assert!(!literal.grade("axb", &[]).expect("graded").right);
+        assert!(literal.grade("a*b", &[]).expect("graded").right());
+        assert!(!literal.grade("axb", &[]).expect("graded").right());
         assert_eq!(
             problem("Q? {=*}"),
             (
@@ -1991,7 +2226,7 @@ Good? {T}
 
 Two right? {=a =b ~c}
 
-Match. {=a -> b =c -> d}
+The {1:MULTICHOICE:=red~blue} car.
 
 Also good? {=yes}
 
@@ -2001,8 +2236,8 @@ Bad number? {#x}
             problems(text),
             [
                 "net.gift:9: \"x\" is not a number: write numbers like 42, -2, 3.14 or 1e3",
-                "net.gift:5: warning: skipped: a matching question (->), which quizd cannot ask \
-                 yet",
+                "net.gift:5: warning: skipped: embedded answers (cloze, {1:MULTICHOICE:...}), \
+                 which quizd cannot ask in a terminal",
             ]
         );
     }

@@ -7,9 +7,10 @@
 //! times a second and `tests/alloc.rs` holds it to zero. Typed answers may allocate (they are
 //! recorded as text anyway).
 
+use std::borrow::Cow;
 use std::fmt;
 
-use super::{Kind, NumericAnswer, Question, normalise};
+use super::{Kind, Marks, NumericAnswer, Question, normalise};
 
 pub use crate::limits::MAX_RESPONSE_CHARS;
 
@@ -23,6 +24,11 @@ pub const NUMERIC_SLACK: f64 = 1e-9;
 pub enum Response {
     /// Multiple choice: the bank index of the option chosen (not the shuffled letter).
     Choice(u8),
+    /// Multiple answers: the bank indices of the options chosen, as bits (bit `i`: option
+    /// `i`; at most 26 options).
+    Picks(u32),
+    /// Matching: per item, the bank index of the choice given for it.
+    Pairs(Box<[u8]>),
     /// Any other kind: the answer as typed (trimmed, invisible characters removed, at most
     /// [`MAX_RESPONSE_CHARS`]); for true/false the word `true` or `false`, whatever was typed.
     Text(Box<str>),
@@ -31,10 +37,19 @@ pub enum Response {
 /// The verdict on one answer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Graded<'q> {
-    pub right: bool,
+    /// The marks it earns, from none to [`Marks::ONE`] (full marks: right).
+    pub marks: Marks,
     pub response: Response,
-    /// The bank's feedback for this answer, if any (general feedback is the question's own).
-    pub feedback: Option<&'q str>,
+    /// The bank's feedback for this answer, if any (general feedback is the question's own);
+    /// for several options chosen, each one's on its own line.
+    pub feedback: Option<Cow<'q, str>>,
+}
+
+impl Graded<'_> {
+    /// Full marks.
+    pub fn right(&self) -> bool {
+        self.marks.is_full()
+    }
 }
 
 impl Question {
@@ -51,6 +66,7 @@ impl Question {
                 correct,
                 also_right,
                 feedback,
+                credit,
             } => {
                 let Some(shown) = parse_letter(input, options.len()) else {
                     return Err(format!(
@@ -58,13 +74,75 @@ impl Question {
                         letter(options.len().saturating_sub(1))
                     ));
                 };
-                let picked = lettering
-                    .get(shown)
-                    .map_or(shown, |&index| usize::from(index));
+                let picked = bank_index(lettering, shown);
+                let right = picked == *correct || also_right.contains(&picked);
+                let marks = match credit.get(picked) {
+                    Some(&fraction) => Marks::of_fraction(fraction),
+                    None if right => Marks::ONE,
+                    None => Marks::ZERO,
+                };
                 Ok(Graded {
-                    right: picked == *correct || also_right.contains(&picked),
+                    marks,
                     response: Response::Choice(u8::try_from(picked).unwrap_or(u8::MAX)),
-                    feedback: feedback.get(picked).and_then(Option::as_deref),
+                    feedback: feedback
+                        .get(picked)
+                        .and_then(Option::as_deref)
+                        .map(Cow::Borrowed),
+                })
+            }
+            Kind::Multiple {
+                options,
+                credit,
+                feedback,
+            } => {
+                let Some(shown) = parse_letters(input, options.len()) else {
+                    return Err(format!(
+                        "answer with the letters of every answer you choose, from a to {}, like a c",
+                        letter(options.len().saturating_sub(1))
+                    ));
+                };
+                let mut picks = 0u32;
+                let mut sum = 0.0;
+                let mut said: Option<Cow<'_, str>> = None;
+                for slot in (0..options.len()).filter(|&s| shown & (1 << s) != 0) {
+                    let picked = bank_index(lettering, slot);
+                    picks |= 1 << picked;
+                    sum += credit.get(picked).copied().unwrap_or(0.0);
+                    if let Some(text) = feedback.get(picked).and_then(Option::as_deref) {
+                        said = Some(match said {
+                            None => Cow::Borrowed(text),
+                            Some(before) => Cow::Owned(format!("{before}\n{text}")),
+                        });
+                    }
+                }
+                Ok(Graded {
+                    marks: Marks::of_fraction(sum),
+                    response: Response::Picks(picks),
+                    feedback: said,
+                })
+            }
+            Kind::Matching {
+                items,
+                choices,
+                answers,
+            } => {
+                let Some(given) = parse_pairs(input, items.len(), choices.len()) else {
+                    return Err(format!(
+                        "type {} letters from a to {}, one for each numbered item in order, like {}",
+                        items.len(),
+                        letter(choices.len().saturating_sub(1)),
+                        example_pairs(items.len(), choices.len()),
+                    ));
+                };
+                let pairs: Box<[u8]> = given
+                    .iter()
+                    .map(|&shown| bank_index(lettering, usize::from(shown)) as u8)
+                    .collect();
+                let right = pairs.iter().zip(answers).filter(|(a, b)| a == b).count();
+                Ok(Graded {
+                    marks: Marks::of_fraction(right as f64 / items.len().max(1) as f64),
+                    response: Response::Pairs(pairs),
+                    feedback: None,
                 })
             }
             Kind::TrueFalse {
@@ -80,9 +158,9 @@ impl Question {
                     wrong_feedback
                 };
                 Ok(Graded {
-                    right,
+                    marks: if right { Marks::ONE } else { Marks::ZERO },
                     response: Response::Text(if said { "true" } else { "false" }.into()),
-                    feedback: feedback.as_deref(),
+                    feedback: feedback.as_deref().map(Cow::Borrowed),
                 })
             }
             Kind::Short { answers, otherwise } => {
@@ -94,7 +172,7 @@ impl Question {
                 let matched = answers
                     .iter()
                     .find(|known| known.matches(&key))
-                    .map(|known| (known.right, &known.feedback));
+                    .map(|known| (known.credit, &known.feedback));
                 Ok(open_answer(typed, matched, otherwise))
             }
             Kind::Essay => {
@@ -103,7 +181,7 @@ impl Question {
                     return Err("type your answer".into());
                 }
                 Ok(Graded {
-                    right: false,
+                    marks: Marks::ZERO,
                     response: Response::Text(typed.into()),
                     feedback: None,
                 })
@@ -115,7 +193,7 @@ impl Question {
                 let matched = answers
                     .iter()
                     .find(|known| known.accepts(number))
-                    .map(|known| (known.right, &known.feedback));
+                    .map(|known| (known.credit, &known.feedback));
                 Ok(open_answer(typed, matched, otherwise))
             }
         }
@@ -132,6 +210,11 @@ impl Question {
 }
 
 impl NumericAnswer {
+    /// Worth full marks.
+    pub fn right(&self) -> bool {
+        super::full_credit(self.credit)
+    }
+
     /// Whether `number` is in this answer's range (with [`NUMERIC_SLACK`]).
     pub fn accepts(&self, number: f64) -> bool {
         let slack = |bound: f64| bound.abs().max(1.0) * NUMERIC_SLACK;
@@ -160,13 +243,59 @@ impl fmt::Display for RightAnswer<'_> {
                 write!(f, "{}) ", letter(shown))?;
                 one_line(f, text)
             }
+            Kind::Multiple {
+                options, credit, ..
+            } => {
+                // Every option worth something, in the order the student saw them.
+                let mut first = true;
+                for shown in 0..options.len() {
+                    let index = bank_index(self.lettering, shown);
+                    if credit.get(index).is_some_and(|&c| c > 0.0) {
+                        if !first {
+                            f.write_str(", ")?;
+                        }
+                        first = false;
+                        write!(f, "{}) ", letter(shown))?;
+                        one_line(f, options.get(index).map_or("", String::as_str))?;
+                    }
+                }
+                Ok(())
+            }
+            Kind::Matching {
+                items,
+                choices,
+                answers,
+            } => {
+                // `cab (1 Paris, 2 Rome, 3 Madrid)`: the letters to type, then what they mean.
+                let shown_letter = |choice: u8| {
+                    let shown = (0..choices.len())
+                        .find(|&s| bank_index(self.lettering, s) == usize::from(choice))
+                        .unwrap_or(usize::from(choice));
+                    letter(shown)
+                };
+                for &choice in answers {
+                    write!(f, "{}", shown_letter(choice))?;
+                }
+                f.write_str(" (")?;
+                for (i, &choice) in answers.iter().enumerate().take(items.len()) {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{} ", i + 1)?;
+                    one_line(
+                        f,
+                        choices.get(usize::from(choice)).map_or("", String::as_str),
+                    )?;
+                }
+                f.write_str(")")
+            }
             Kind::TrueFalse { answer, .. } => f.write_str(if *answer { "true" } else { "false" }),
             Kind::Short { answers, .. } => {
-                let first = answers.iter().find(|known| known.right);
+                let first = answers.iter().find(|known| known.right());
                 one_line(f, first.map_or("", |known| known.text.as_str()))
             }
             Kind::Numeric { answers, .. } => {
-                let first = answers.iter().find(|known| known.right);
+                let first = answers.iter().find(|known| known.right());
                 one_line(f, first.map_or("", |known| known.shown.as_str()))
             }
             // No right answer: the teacher marks it.
@@ -192,6 +321,47 @@ fn one_line(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
 }
 
 pub use crate::text::letter;
+
+/// The bank index of the option shown at `shown` in `lettering` (as is, without one).
+fn bank_index(lettering: &[u8], shown: usize) -> usize {
+    lettering
+        .get(shown)
+        .map_or(shown, |&index| usize::from(index))
+}
+
+/// The letters a student typed, as shown, each a lowercase or uppercase letter, separated by
+/// spaces, commas or nothing (`a c`, `a,c`, `AC`, `a) c)`); `None` if anything else is there,
+/// a letter is out of range, or there is none.
+fn letters(line: &str, options: usize) -> Option<impl Iterator<Item = u8> + '_> {
+    let ok = line.chars().all(|c| {
+        c.is_ascii_alphabetic() && usize::from(c.to_ascii_lowercase() as u8 - b'a') < options
+            || matches!(c, ' ' | ',' | ';' | ')' | '.' | '\t')
+    });
+    let mut found = line
+        .bytes()
+        .filter(u8::is_ascii_alphabetic)
+        .map(|b| b.to_ascii_lowercase() - b'a')
+        .peekable();
+    (ok && found.peek().is_some()).then_some(found)
+}
+
+/// A multiple-answer line (see [`letters`]) as bits of the shown options; a letter given twice
+/// counts once.
+pub(crate) fn parse_letters(line: &str, options: usize) -> Option<u32> {
+    letters(line, options.min(26)).map(|found| found.fold(0u32, |bits, l| bits | 1 << l))
+}
+
+/// A matching line: exactly one letter (see [`letters`]) per item, in order.
+fn parse_pairs(line: &str, items: usize, choices: usize) -> Option<Vec<u8>> {
+    let given: Vec<u8> = letters(line, choices.min(26))?.take(items + 1).collect();
+    (given.len() == items).then_some(given)
+}
+
+/// `abc...` as long as a matching question's items (cycling through its choices): the example
+/// in its error line.
+fn example_pairs(items: usize, choices: usize) -> String {
+    (0..items).map(|i| letter(i % choices.max(1))).collect()
+}
 
 /// The student's answer to a multiple-choice question: the letter as shown, either case,
 /// optionally followed by `)` or `.`.
@@ -255,15 +425,16 @@ fn cleaned(input: &str) -> String {
 /// that answer's feedback, else the question's feedback for any other answer.
 fn open_answer<'q>(
     typed: String,
-    matched: Option<(bool, &'q Option<String>)>,
+    matched: Option<(f64, &'q Option<String>)>,
     otherwise: &'q Option<String>,
 ) -> Graded<'q> {
     Graded {
-        right: matched.is_some_and(|(right, _)| right),
+        marks: matched.map_or(Marks::ZERO, |(credit, _)| Marks::of_fraction(credit)),
         response: Response::Text(typed.into_boxed_str()),
         feedback: matched
             .map_or(otherwise, |(_, feedback)| feedback)
-            .as_deref(),
+            .as_deref()
+            .map(Cow::Borrowed),
     }
 }
 
@@ -280,7 +451,7 @@ mod tests {
     fn text(response: &Response) -> &str {
         match response {
             Response::Text(text) => text,
-            Response::Choice(_) => panic!("a text response: {response:?}"),
+            _ => panic!("a text response: {response:?}"),
         }
     }
 
@@ -288,7 +459,7 @@ mod tests {
         ShortAnswer {
             text: text.into(),
             key: normalise(text),
-            right,
+            credit: f64::from(u8::from(right)),
             feedback: feedback.map(Into::into),
         }
     }
@@ -297,7 +468,7 @@ mod tests {
         NumericAnswer {
             min,
             max,
-            right,
+            credit: f64::from(u8::from(right)),
             feedback: feedback.map(Into::into),
             shown: format!("{min} to {max}"),
         }
@@ -326,13 +497,13 @@ mod tests {
         let graded = q
             .grade("\u{200b} dns\u{200b}\u{feff}", &[])
             .expect("an answer");
-        assert!(graded.right);
+        assert!(graded.right());
         assert_eq!(graded.response, Response::Text("dns".into()));
         let n = question(Kind::Numeric {
             answers: vec![numeric(3.0, 3.0, true, None)],
             otherwise: None,
         });
-        assert!(n.grade("3\u{200b}", &[]).expect("a number").right);
+        assert!(n.grade("3\u{200b}", &[]).expect("a number").right());
     }
 
     #[test]
@@ -352,19 +523,20 @@ mod tests {
             correct: 1,
             also_right: Vec::new(),
             feedback: vec![Some("not w".into()), None, Some("not x".into())],
+            credit: Vec::new(),
         });
         // Shown as a) x, b) w, c) r.
         let lettering = [2, 0, 1];
         let graded = q.grade("c", &lettering).expect("a letter");
-        assert!(graded.right);
+        assert!(graded.right());
         assert_eq!(
             (graded.response, graded.feedback),
             (Response::Choice(1), None)
         );
         let graded = q.grade("A)", &lettering).expect("a letter");
-        assert!(!graded.right);
+        assert!(!graded.right());
         assert_eq!(
-            (graded.response, graded.feedback),
+            (graded.response, graded.feedback.as_deref()),
             (Response::Choice(2), Some("not x"))
         );
         assert_eq!(q.right_answer(&lettering).to_string(), "c) r");
@@ -390,15 +562,18 @@ mod tests {
         });
         for input in ["f", "F", "false", "FALSE", " False ", "n", "No"] {
             let graded = q.grade(input, &[]).expect("true or false");
-            assert!(graded.right, "{input:?}");
+            assert!(graded.right(), "{input:?}");
             assert_eq!(text(&graded.response), "false");
-            assert_eq!(graded.feedback, Some("Indeed."));
+            assert_eq!(graded.feedback.as_deref(), Some("Indeed."));
         }
         for input in ["t", "TRUE", "yes", "Y"] {
             let graded = q.grade(input, &[]).expect("true or false");
-            assert!(!graded.right, "{input:?}");
+            assert!(!graded.right(), "{input:?}");
             assert_eq!(text(&graded.response), "true");
-            assert_eq!(graded.feedback, Some("No: UDP has no handshake."));
+            assert_eq!(
+                graded.feedback.as_deref(),
+                Some("No: UDP has no handshake.")
+            );
         }
         for input in ["", "maybe", "tru", "a", "1"] {
             assert_eq!(
@@ -421,17 +596,17 @@ mod tests {
             otherwise: Some("It resolves names.".into()),
         });
         let graded = q.grade("  domain   NAME\tsystem ", &[]).expect("an answer");
-        assert!(graded.right);
+        assert!(graded.right());
         assert_eq!(text(&graded.response), "domain   NAME system");
-        assert_eq!(graded.feedback, Some("Yes."));
+        assert_eq!(graded.feedback.as_deref(), Some("Yes."));
         let graded = q.grade("dns", &[]).expect("an answer");
-        assert!(graded.right && graded.feedback.is_none());
+        assert!(graded.right() && graded.feedback.is_none());
         let graded = q.grade("Dynamic Naming", &[]).expect("an answer");
-        assert!(!graded.right);
-        assert_eq!(graded.feedback, Some("Close, but no."));
+        assert!(!graded.right());
+        assert_eq!(graded.feedback.as_deref(), Some("Close, but no."));
         let graded = q.grade("no idea", &[]).expect("an answer");
-        assert!(!graded.right);
-        assert_eq!(graded.feedback, Some("It resolves names."));
+        assert!(!graded.right());
+        assert_eq!(graded.feedback.as_deref(), Some("It resolves names."));
         assert_eq!(q.grade("   ", &[]), Err("type your answer".to_string()));
         assert_eq!(q.right_answer(&[]).to_string(), "Domain Name System");
     }
@@ -442,7 +617,7 @@ mod tests {
             answers: vec![short("Ärger", true, None)],
             otherwise: None,
         });
-        assert!(q.grade("ÄRGER", &[]).expect("an answer").right);
+        assert!(q.grade("ÄRGER", &[]).expect("an answer").right());
     }
 
     #[test]
@@ -490,16 +665,16 @@ mod tests {
         });
         for input in ["9.80", "9.82", "9,81", "9.815"] {
             let graded = q.grade(input, &[]).expect("a number");
-            assert!(graded.right, "{input:?}");
-            assert_eq!(graded.feedback, Some("Good."));
+            assert!(graded.right(), "{input:?}");
+            assert_eq!(graded.feedback.as_deref(), Some("Good."));
         }
         let graded = q.grade("10", &[]).expect("a number");
-        assert!(!graded.right);
-        assert_eq!(graded.feedback, Some("More digits, please."));
+        assert!(!graded.right());
+        assert_eq!(graded.feedback.as_deref(), Some("More digits, please."));
         assert_eq!(text(&graded.response), "10");
         let graded = q.grade("9.83", &[]).expect("a number");
-        assert!(!graded.right);
-        assert_eq!(graded.feedback, Some("g is about 9.81 m/s²."));
+        assert!(!graded.right());
+        assert_eq!(graded.feedback.as_deref(), Some("g is about 9.81 m/s²."));
         assert_eq!(
             q.grade("nine", &[]),
             Err("answer with a number, like 42, -2, 3.14 or 1e3".to_string())

@@ -14,17 +14,22 @@
 //! for a bank switched while students are being served.
 //!
 //! - [`aiken`]: Moodle's Aiken format (`.txt`): multiple choice with one right option.
-//! - [`gift`]: Moodle's GIFT format (`.gift`): multiple choice, true/false, short answer and
-//!   numeric questions, with feedback.
-//! - [`grade`]: what a typed answer means for a question: right or wrong, what to record, and
-//!   which feedback to show. Pure, so every kind is tested without a session.
+//! - [`gift`]: Moodle's GIFT format (`.gift`): multiple choice with one or several answers,
+//!   matching, true/false, short answer, numeric and essay questions, with feedback and
+//!   partial credit.
+//! - [`grade`]: what a typed answer means for a question: the marks it earns, what to record,
+//!   and which feedback to show. Pure, so every kind is tested without a session.
+//! - [`marks`]: marks with parts (Moodle's partial credit), kept exact and shown to two
+//!   places.
 
 pub mod aiken;
 pub mod gift;
 pub mod grade;
+pub mod marks;
 pub mod markup;
 
 pub use grade::{Graded, MAX_RESPONSE_CHARS, Response, RightAnswer};
+pub use marks::Marks;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -80,12 +85,33 @@ pub enum Kind {
     /// Multiple choice: the student picks one option. `options` in file order; `correct`
     /// indexes the right one (the one "The answer was ..." names), `also_right` any other that
     /// is right too (GIFT with two `=` options, each full marks as in Moodle). `feedback` is
-    /// empty (Aiken has none) or holds one entry per option.
+    /// empty (Aiken has none) or holds one entry per option. `credit` is empty when every
+    /// option is right or wrong; otherwise it holds each option's fraction of the mark
+    /// (GIFT `=A ~%50%B ~C`: B is worth half).
     Choice {
         options: Vec<String>,
         correct: usize,
         also_right: Vec<usize>,
         feedback: Vec<Option<String>>,
+        credit: Vec<f64>,
+    },
+    /// Multiple answers ("choose all that apply", a GIFT block of weighted `~%n%` options and
+    /// no `=`): the student types every letter they choose (`a c`). Each option carries a
+    /// fraction of the mark, negative for a penalty; the chosen fractions are added, as
+    /// Moodle adds them, and the question scores that sum between 0 and 1.
+    Multiple {
+        options: Vec<String>,
+        credit: Vec<f64>,
+        feedback: Vec<Option<String>>,
+    },
+    /// Matching: each of `items` (numbered) goes with one of `choices` (lettered, shuffled
+    /// like options); `answers[i]` is the choice that goes with item `i`. The student types one
+    /// letter per item (`cab`); each pair right is worth its share of the mark, as in Moodle.
+    /// `choices` holds each distinct answer once, with any extra wrong ones.
+    Matching {
+        items: Vec<String>,
+        choices: Vec<String>,
+        answers: Vec<u8>,
     },
     /// A statement the student marks true or false.
     TrueFalse {
@@ -120,6 +146,17 @@ impl Kind {
             correct,
             also_right: Vec::new(),
             feedback: Vec::new(),
+            credit: Vec::new(),
+        }
+    }
+
+    /// The lettered lines a question shows after its text: options, or a matching question's
+    /// choices (empty for the kinds answered by typing).
+    pub fn lettered(&self) -> &[String] {
+        match self {
+            Kind::Choice { options, .. } | Kind::Multiple { options, .. } => options,
+            Kind::Matching { choices, .. } => choices,
+            _ => &[],
         }
     }
 
@@ -128,6 +165,12 @@ impl Kind {
     pub fn hint(&self) -> Option<&'static str> {
         match self {
             Kind::Choice { .. } => None,
+            Kind::Multiple { .. } => {
+                Some("Choose every answer that applies: type their letters, like a c.")
+            }
+            Kind::Matching { .. } => Some(
+                "Type the letter that goes with each numbered item, in order: like cab for 1 c, 2 a, 3 b.",
+            ),
             Kind::TrueFalse { .. } => Some("Type true or false."),
             Kind::Short { .. } => Some("Type your answer."),
             Kind::Numeric { .. } => Some("Type a number."),
@@ -143,12 +186,23 @@ pub struct ShortAnswer {
     pub text: String,
     /// [`normalise`]d `text`: what a typed answer is compared with.
     pub key: String,
-    /// Full marks, or a known wrong answer that is there for its feedback.
-    pub right: bool,
+    /// The fraction of the mark it is worth: 1 (right), 0 (a known wrong answer, there for its
+    /// feedback), or between (Moodle's partial credit, `=%50%Cat`).
+    pub credit: f64,
     pub feedback: Option<String>,
 }
 
+/// Whether a fraction of the mark is full marks (within Moodle's millionth).
+pub fn full_credit(credit: f64) -> bool {
+    Marks::of_fraction(credit).is_full()
+}
+
 impl ShortAnswer {
+    /// Worth full marks.
+    pub fn right(&self) -> bool {
+        full_credit(self.credit)
+    }
+
     /// Whether a typed answer ([`normalise`]d) is this one. A `*` in the answer matches any
     /// run of characters, as in Moodle (`\*` is a star itself): `Par*` matches `Paris` and
     /// `Parma`.
@@ -210,8 +264,8 @@ pub struct NumericAnswer {
     /// 3.14 - 0.01 computed in binary still accepts a typed 3.13.
     pub min: f64,
     pub max: f64,
-    /// Full marks, or a known wrong answer that is there for its feedback.
-    pub right: bool,
+    /// The fraction of the mark it is worth, as for a [`ShortAnswer`].
+    pub credit: f64,
     pub feedback: Option<String>,
     /// How "The answer was ..." names it: `1822`, `3.14 (+/- 0.01)`, `any number from 1 to 5`.
     pub shown: String,
@@ -1375,7 +1429,7 @@ mod tests {
     fn a_file_with_nothing_to_ask_is_a_warning_in_a_load_that_has_questions() {
         let dir = TempDir::new("nothing-to-ask");
         let good = dir.write("a-good.gift", "Q? {T}\n");
-        let matching = dir.write("b-match.gift", "Match. {=a -> b =c -> d}\n");
+        let matching = dir.write("b-cloze.gift", "The {1:MULTICHOICE:=red~blue} car.\n");
         let prompt = dir.write("c-prompt.gift", "Discuss this in pairs.\n");
         let bank = load(std::slice::from_ref(&dir.0)).expect("the directory serves");
         assert_eq!(texts(&bank.questions), ["Q?"]);
@@ -1421,7 +1475,7 @@ mod tests {
             "Photo\u{00ad}synthesis",
             "\u{645}\u{06cc}\u{200c}\u{062e}\u{0648}\u{0627}\u{0647}\u{0645}",
         ] {
-            assert!(q.grade(typed, &[]).expect("graded").right, "{typed:?}");
+            assert!(q.grade(typed, &[]).expect("graded").right(), "{typed:?}");
         }
     }
 

@@ -4,8 +4,9 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::bank::Marks;
 use crate::limits::MAX_NAME_CHARS;
-use crate::text::{columns, human_bytes, human_duration, pad, percent, sanitize};
+use crate::text::{columns, human_bytes, human_duration, pad, sanitize};
 
 /// Whether the students go at their own pace or the teacher moves everyone on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,8 +93,8 @@ pub struct WhoRow {
     pub peer: SocketAddr,
     /// Where the student is, e.g. `naming`, `question 3/10`, `lobby`, `done`.
     pub state: String,
-    /// Points and questions answered so far; `None` before the first question.
-    pub score: Option<(u32, u32)>,
+    /// Marks and questions answered so far; `None` before the first question.
+    pub score: Option<(Marks, u32)>,
     /// Since the student last sent a line.
     pub idle: Duration,
 }
@@ -135,9 +136,9 @@ pub struct TopRow {
     pub name: String,
     /// Which of the name's attempts it was (from 1).
     pub attempt: u32,
-    /// Live mode: leaderboard points (the ranking is by them, then by time).
-    pub points: Option<u32>,
-    pub score: u32,
+    /// Live mode: leaderboard points as shown (the ranking is by them, then by time).
+    pub points: Option<String>,
+    pub score: Marks,
     /// Questions in the attempt.
     pub max: u32,
     /// How long the attempt took.
@@ -157,11 +158,11 @@ pub fn render_top(rows: &[TopRow]) -> Vec<String> {
                 row.attempt.to_string(),
             ];
             if live {
-                cells.push(row.points.unwrap_or(0).to_string());
+                cells.push(row.points.clone().unwrap_or_default());
             }
             cells.extend([
                 format!("{}/{}", row.score, row.max),
-                format!("{}%", percent(row.score, row.max)),
+                format!("{}%", row.score.percent_of(row.max)),
                 // Live: to the tenth of a second, as the students' leaderboard shows it.
                 if live {
                     crate::text::seconds_tenths(row.time)
@@ -351,6 +352,7 @@ fn table(header: &[&str], right: &[bool], rows: &[Vec<String>]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bank::Marks;
 
     fn addr(text: &str) -> SocketAddr {
         text.parse().expect("test address")
@@ -365,7 +367,7 @@ mod tests {
                 attempt: Some(1),
                 peer: addr("10.0.0.2:5001"),
                 state: "question 3/10".into(),
-                score: Some((2, 3)),
+                score: Some((Marks::whole(2), 3)),
                 idle: Duration::from_secs(5),
             },
             WhoRow {
@@ -383,7 +385,7 @@ mod tests {
                 attempt: Some(2),
                 peer: addr("127.0.0.1:40000"),
                 state: "done".into(),
-                score: Some((10, 10)),
+                score: Some((Marks::whole(10), 10)),
                 idle: Duration::from_secs(185),
             },
         ];
@@ -426,7 +428,7 @@ mod tests {
             name: name.into(),
             attempt: 1,
             points: None,
-            score: 1,
+            score: Marks::whole(1),
             max: 3,
             time: Duration::from_secs(9),
         };
@@ -438,12 +440,12 @@ mod tests {
 
     #[test]
     fn live_top_has_points_and_the_time_as_the_students_leaderboard_shows_it() {
-        let row = |rank, name: &str, points, millis| TopRow {
+        let row = |rank, name: &str, points: u32, millis| TopRow {
             rank,
             name: name.into(),
             attempt: 1,
-            points: Some(points),
-            score: 1,
+            points: Some(points.to_string()),
+            score: Marks::whole(1),
             max: 3,
             time: Duration::from_millis(millis),
         };
@@ -465,7 +467,7 @@ mod tests {
                 name: "alice".into(),
                 attempt: 1,
                 points: None,
-                score: 10,
+                score: Marks::whole(10),
                 max: 10,
                 time: Duration::from_secs(252),
             },
@@ -474,7 +476,7 @@ mod tests {
                 name: "Bartholomew".into(),
                 attempt: 1,
                 points: None,
-                score: 7,
+                score: Marks::whole(7),
                 max: 10,
                 time: Duration::from_secs(59),
             },
@@ -483,7 +485,7 @@ mod tests {
                 name: "cy".into(),
                 attempt: 1,
                 points: None,
-                score: 7,
+                score: Marks::whole(7),
                 max: 10,
                 time: Duration::from_secs(3725),
             },

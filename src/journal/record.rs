@@ -11,7 +11,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::bank::Response;
+use crate::bank::{Marks, Response};
 use crate::room::roster::{Attempt, Status};
 
 /// The first bytes of every journal file.
@@ -66,6 +66,9 @@ pub struct Header {
     pub origin: String,
     /// The highest attempt number given so far (numbers go on from it after a restart).
     pub numbered: u64,
+    /// What one mark is in the scores that follow: [`Marks::UNIT`]; 1 in a journal written
+    /// before marks had parts (0.4), whose scores are counted afresh when read.
+    pub marks_unit: u32,
 }
 
 /// An attempt in progress, whole: where it started, how its questions were drawn, what was
@@ -222,6 +225,15 @@ fn put_response(buf: &mut Vec<u8>, r: Option<&Response>) {
             buf.push(2);
             put_str(buf, t);
         }
+        Some(Response::Picks(bits)) => {
+            buf.push(3);
+            put_u64(buf, u64::from(*bits));
+        }
+        Some(Response::Pairs(pairs)) => {
+            buf.push(4);
+            put_u64(buf, pairs.len() as u64);
+            buf.extend_from_slice(pairs);
+        }
     }
 }
 
@@ -269,6 +281,7 @@ pub fn put_header(buf: &mut Vec<u8>, h: &Header) {
     buf.push(u8::from(h.live));
     put_str(buf, &h.origin);
     put_u64(buf, h.numbered);
+    put_u64(buf, u64::from(h.marks_unit));
     end_frame(buf, start);
 }
 
@@ -315,7 +328,7 @@ pub fn put_end(buf: &mut Vec<u8>, a: &Attempt, finished_at_ms: u64) {
     put_u64(buf, u64::from(a.attempt));
     put_u64(buf, u64::from(a.points));
     put_str(buf, &a.peer.to_string());
-    put_u64(buf, u64::from(a.score));
+    put_u64(buf, u64::from(a.score.units()));
     put_u64(buf, u64::from(a.max));
     put_u64(buf, a.responses.len() as u64);
     for (q, r) in &a.responses {
@@ -442,6 +455,12 @@ impl<'a> Dec<'a> {
             0 => Some(None),
             1 => Some(Some(Response::Choice(self.u8()?))),
             2 => Some(Some(Response::Text(self.string()?.into()))),
+            3 => Some(Some(Response::Picks(self.u32()?))),
+            4 => {
+                let n = self.len()?;
+                let pairs = (0..n).map(|_| self.u8()).collect::<Option<Box<[u8]>>>()?;
+                Some(Some(Response::Pairs(pairs)))
+            }
             _ => None,
         }
     }
@@ -485,6 +504,8 @@ pub fn decode(payload: &[u8]) -> Option<Record> {
             live: d.u8()? != 0,
             origin: d.string()?,
             numbered: d.u64()?,
+            // Absent in 0.4's journals, whose scores were counts of right answers.
+            marks_unit: if d.b.is_empty() { 1 } else { d.u32()? },
         }),
         SEAT => {
             let id = d.id()?;
@@ -540,7 +561,7 @@ pub fn decode(payload: &[u8]) -> Option<Record> {
                     attempt,
                     points,
                     peer,
-                    score,
+                    score: Marks::from_units(score),
                     max,
                     responses,
                     status,
@@ -641,11 +662,16 @@ pub struct Recovered {
     /// The latest time any record says it was written: the crash came after it.
     pub last_at_ms: u64,
     pub records: usize,
+    /// What a score read is multiplied by: 1, or [`Marks::UNIT`] after a 0.4 header.
+    scale: u32,
 }
 
 impl Recovered {
     pub fn fold(records: impl IntoIterator<Item = Record>) -> Recovered {
-        let mut r = Recovered::default();
+        let mut r = Recovered {
+            scale: 1,
+            ..Recovered::default()
+        };
         for record in records {
             r.apply(record);
         }
@@ -658,6 +684,7 @@ impl Recovered {
             Record::Header(h) => {
                 // A header starts a snapshot (its counts follow) or a new quiz (counted afresh).
                 self.taken.clear();
+                self.scale = Marks::UNIT / h.marks_unit.clamp(1, Marks::UNIT);
                 self.header = Some(h);
             }
             Record::Taken {
@@ -668,12 +695,18 @@ impl Recovered {
             } => {
                 self.taken.insert((map, hash), (attempts, granted));
             }
-            Record::Seat(s) => {
+            Record::Seat(mut s) => {
                 self.last_at_ms = self.last_at_ms.max(s.progress.at_ms);
+                s.progress.score = s.progress.score.saturating_mul(self.scale.max(1));
                 self.seats.insert(s.id, s);
             }
-            Record::Progress { id, from, progress } => {
+            Record::Progress {
+                id,
+                from,
+                mut progress,
+            } => {
                 self.last_at_ms = self.last_at_ms.max(progress.at_ms);
+                progress.score = progress.score.saturating_mul(self.scale.max(1));
                 if let Some(seat) = self.seats.get_mut(&id) {
                     let Progress { chosen, .. } = &progress;
                     let mut all = std::mem::take(&mut seat.progress.chosen);
@@ -685,8 +718,10 @@ impl Recovered {
                     };
                 }
             }
-            Record::End(e) => {
+            Record::End(mut e) => {
                 self.last_at_ms = self.last_at_ms.max(e.finished_at_ms);
+                e.attempt.score =
+                    Marks::from_units(e.attempt.score.units().saturating_mul(self.scale.max(1)));
                 self.seats.remove(&e.attempt.id);
                 self.ended.push(e);
             }

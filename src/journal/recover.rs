@@ -24,7 +24,7 @@ impl SeatState {
             attempt: self.attempt,
             points: self.progress.points,
             peer: self.peer,
-            score: self.progress.score,
+            score: crate::bank::Marks::from_units(self.progress.score),
             status,
             duration: Duration::from_millis(self.progress.elapsed_ms),
         }

@@ -30,6 +30,7 @@ fn history() -> (Vec<u8>, Vec<Record>) {
         live: false,
         origin: "bank.gift".into(),
         numbered: 0,
+        marks_unit: crate::bank::Marks::UNIT,
     };
     put_header(&mut buf, &header);
     let order = [2u32, 0, 1];
@@ -92,9 +93,14 @@ fn history() -> (Vec<u8>, Vec<Record>) {
             attempt: 1,
             points: 0,
             peer: peer(),
-            score: 1,
+            score: crate::bank::Marks::whole(1),
             max: 3,
-            responses: vec![(2, Some(Response::Choice(0))), (0, None), (1, None)],
+            // Every kind of response: a letter, several, pairs, none.
+            responses: vec![
+                (2, Some(Response::Choice(0))),
+                (0, Some(Response::Picks(0b101))),
+                (1, Some(Response::Pairs(vec![2, 0, 1].into()))),
+            ],
             status: Status::Quit,
             duration: Duration::from_millis(1234),
         },
@@ -417,4 +423,34 @@ fn records_the_disk_refuses_are_kept_and_written_later_up_to_the_backlog_limit()
         again.recovered.records, 1,
         "the record written after the spell"
     );
+}
+
+#[test]
+fn a_journal_from_before_marks_had_parts_counts_its_scores_as_whole_marks() {
+    // 0.4 wrote scores as counts of right answers and no unit in the header: its header is
+    // today's without the last field.
+    let (bytes, records) = history();
+    let Some(Record::Header(header)) = records.first() else {
+        panic!("a header first");
+    };
+    let mut new = Vec::new();
+    put_header(&mut new, header);
+    // The unit, 10,000, is two bytes of varint at the end.
+    let old_payload = &new[8..new.len() - 2];
+    let Some(Record::Header(old)) = decode(old_payload) else {
+        panic!("0.4's header still reads");
+    };
+    assert_eq!(old.marks_unit, 1);
+    assert_eq!(header.marks_unit, crate::bank::Marks::UNIT);
+    let mut replayed = vec![Record::Header(old)];
+    replayed.extend(records[1..].iter().cloned());
+    let then = Recovered::fold(replayed);
+    let now = Recovered::fold(records.clone());
+    let score = |r: &Recovered| r.seats[&id(1)].progress.score;
+    assert_eq!(score(&then), score(&now) * crate::bank::Marks::UNIT);
+    assert_eq!(
+        then.ended[0].attempt.score.units(),
+        now.ended[0].attempt.score.units() * crate::bank::Marks::UNIT
+    );
+    assert!(!bytes.is_empty());
 }

@@ -75,6 +75,7 @@ impl Room {
             live: self.shared.live.is_some(),
             origin: self.origin_text(),
             numbered: self.shared.roster.last_number(),
+            marks_unit: crate::bank::Marks::UNIT,
         }
     }
 
@@ -271,7 +272,7 @@ impl Room {
             );
             report.answers += chosen.iter().flatten().count();
             seat.chosen = chosen;
-            seat.score = p.score;
+            seat.score = crate::bank::Marks::from_units(p.score);
             seat.index = index.min(seat.order.len());
             seat.points = p.points;
             seat.answer_time = Duration::from_millis(p.answer_ms);
@@ -325,7 +326,7 @@ fn progress_view(seat: &Seat, now: Instant, at_ms: u64) -> ProgressView<'_> {
     };
     ProgressView {
         chosen: &seat.chosen,
-        score: seat.score,
+        score: seat.score.units(),
         index: seat.index as u32,
         points: seat.points,
         answer_ms: millis(seat.answer_time),

@@ -14,6 +14,7 @@
 use std::time::{Duration, Instant};
 
 use super::roster::Roster;
+use crate::bank::Marks;
 use crate::quiz::{LiveSettings, Quiz, Scoring};
 use crate::text::tenths;
 use crate::wire;
@@ -31,26 +32,50 @@ pub const LOBBY_UPDATE: Duration = Duration::from_secs(5);
 /// Places on the podium shown when the quiz is over.
 pub const PODIUM: usize = 3;
 
-/// Points for one answer: nothing for a wrong one; for a right one, 1 (count), or under speed
-/// scoring `1000` within the first half second, then falling linearly to `500` at the
-/// deadline: `1000 - 500 * (t - 0.5 s) / (limit - 0.5 s)`, where `t` is the time from the
-/// question opening to the answer. Without a time limit speed scoring gives full points.
-pub fn points(scoring: Scoring, right: bool, took: Duration, limit: Option<Duration>) -> u32 {
-    if !right {
+/// Points for one answer earning `marks`: nothing for a wrong one; under count scoring the
+/// marks themselves (held as [`Marks`] units: a right answer is one point, half of one half a
+/// point); under speed scoring, for a right answer, `1000` within the first half second, then
+/// falling linearly to `500` at the deadline: `1000 - 500 * (t - 0.5 s) / (limit - 0.5 s)`,
+/// where `t` is the time from the question opening to the answer, and a part of that for a
+/// part of the mark. Without a time limit speed scoring gives full points.
+pub fn points(scoring: Scoring, marks: Marks, took: Duration, limit: Option<Duration>) -> u32 {
+    if marks == Marks::ZERO {
         return 0;
     }
-    match (scoring, limit) {
-        (Scoring::Count, _) => 1,
+    let full = match (scoring, limit) {
+        (Scoring::Count, _) => return marks.units(),
         (Scoring::Speed, None) => SPEED_POINTS,
         (Scoring::Speed, Some(limit)) => {
             if took <= FULL_POINTS_WITHIN || limit <= FULL_POINTS_WITHIN {
-                return SPEED_POINTS;
+                SPEED_POINTS
+            } else {
+                let late = (took - FULL_POINTS_WITHIN).as_secs_f64();
+                let span = (limit - FULL_POINTS_WITHIN).as_secs_f64();
+                let lost = f64::from(SPEED_POINTS / 2) * (late / span).min(1.0);
+                SPEED_POINTS - lost.round() as u32
             }
-            let late = (took - FULL_POINTS_WITHIN).as_secs_f64();
-            let span = (limit - FULL_POINTS_WITHIN).as_secs_f64();
-            let lost = f64::from(SPEED_POINTS / 2) * (late / span).min(1.0);
-            SPEED_POINTS - lost.round() as u32
         }
+    };
+    (u64::from(full) * u64::from(marks.units()) / u64::from(Marks::UNIT)) as u32
+}
+
+/// Leaderboard points as shown (`3`, `2.5`): under count scoring they are marks.
+pub fn shown_points(scoring: Scoring, points: u32) -> String {
+    match scoring {
+        Scoring::Count => Marks::from_units(points).to_string(),
+        Scoring::Speed => points.to_string(),
+    }
+}
+
+/// The live tally slot of an answer to a question without lettered options (or with several
+/// letters or pairs): right, wrong, or partly right.
+pub fn verdict_slot(marks: Marks) -> usize {
+    if marks.is_full() {
+        0
+    } else if marks.is_partial() {
+        2
+    } else {
+        1
     }
 }
 
@@ -360,7 +385,12 @@ impl Live {
             // Nothing is right or wrong until the teacher marks it.
             vec![format!("answered {answered}")]
         } else if options == 0 {
-            vec![format!("right {}", count(0)), format!("wrong {}", count(1))]
+            let mut parts = vec![format!("right {}", count(0))];
+            if count(2) > 0 {
+                parts.push(format!("partly {}", count(2)));
+            }
+            parts.push(format!("wrong {}", count(1)));
+            parts
         } else {
             (0..options)
                 .map(|i| format!("{} {}", crate::text::letter(i), count(i)))
@@ -453,8 +483,8 @@ pub fn rank(standings: &mut [Standing]) -> Vec<usize> {
 /// `Leaderboard:` and its top rows, from ranked standings.
 pub fn leaderboard(standings: &[Standing], ranks: &[usize], scoring: Scoring) -> Vec<String> {
     let mut lines = vec![wire::LEADERBOARD.to_string()];
-    let unit = |p: u32| match (scoring, p) {
-        (Scoring::Count, 1) => "1 point".to_string(),
+    let unit = |p: u32| match (scoring, shown_points(scoring, p)) {
+        (Scoring::Count, one) if one == "1" => "1 point".to_string(),
         (_, p) => format!("{p} points"),
     };
     for (s, rank) in standings.iter().zip(ranks).take(LEADERBOARD_ROWS) {
@@ -495,9 +525,15 @@ pub fn results(
         }
         asked += usize::from(s.first <= index);
     }
+    // Only a one-answer question's tally is per letter.
     let options = live
         .order
         .get(index)
+        .filter(|&&q| {
+            quiz.questions
+                .get(q as usize)
+                .is_some_and(|question| matches!(question.kind, crate::bank::Kind::Choice { .. }))
+        })
         .map_or(0, |&q| quiz.wire(q).options.len());
     let essay = live
         .order
@@ -552,6 +588,7 @@ pub fn podium(roster: &mut Roster, scoring: Scoring) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bank::Marks;
 
     fn settings() -> LiveSettings {
         LiveSettings {
@@ -563,19 +600,35 @@ mod tests {
     #[test]
     fn speed_points_fall_from_full_to_half_at_the_deadline() {
         let limit = Some(Duration::from_secs(20));
-        let at = |ms| points(Scoring::Speed, true, Duration::from_millis(ms), limit);
+        let at = |ms| points(Scoring::Speed, Marks::ONE, Duration::from_millis(ms), limit);
         assert_eq!(at(0), 1000);
         assert_eq!(at(500), 1000);
         assert_eq!(at(20_000), 500);
         assert_eq!(at(10_250), 750);
         assert_eq!(at(60_000), 500, "late answers never go below half");
-        assert_eq!(points(Scoring::Speed, false, Duration::ZERO, limit), 0);
         assert_eq!(
-            points(Scoring::Count, true, Duration::from_secs(19), limit),
-            1
+            points(Scoring::Speed, Marks::ZERO, Duration::ZERO, limit),
+            0
         );
         assert_eq!(
-            points(Scoring::Speed, true, Duration::from_secs(99), None),
+            points(Scoring::Count, Marks::ONE, Duration::from_secs(19), limit),
+            Marks::UNIT,
+            "a right answer is one mark under count scoring, whenever it came"
+        );
+        // Part of the mark, part of the points.
+        let half = Marks::of_fraction(0.5);
+        assert_eq!(
+            points(Scoring::Count, half, Duration::ZERO, limit),
+            Marks::UNIT / 2
+        );
+        assert_eq!(
+            points(Scoring::Speed, half, Duration::from_millis(20_000), limit),
+            250
+        );
+        assert_eq!(shown_points(Scoring::Count, Marks::UNIT / 2), "0.5");
+        assert_eq!(shown_points(Scoring::Speed, 250), "250");
+        assert_eq!(
+            points(Scoring::Speed, Marks::ONE, Duration::from_secs(99), None),
             1000
         );
     }
@@ -669,10 +722,10 @@ mod tests {
 
     #[test]
     fn ranks_break_ties_by_time_and_share_exact_ties() {
-        let s = |seat, name: &str, points, secs| Standing {
+        let s = |seat, name: &str, points: u32, secs| Standing {
             seat,
             name: name.into(),
-            points,
+            points: points * Marks::UNIT,
             time: Duration::from_secs(secs),
         };
         let mut standings = vec![
@@ -718,7 +771,7 @@ mod tests {
         let s = |seat, name: &str| Standing {
             seat,
             name: name.into(),
-            points: 1,
+            points: Marks::UNIT,
             time: Duration::from_secs(1),
         };
         let standings = [s(0, "李小龙"), s(1, "Ümit"), s(2, "ann")];

@@ -11,7 +11,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::bank::Response;
+use crate::bank::{Marks, Response};
 use crate::journal::AttemptId;
 use crate::limits::{
     CODE_ADDRESSES, CODE_BACKOFF, CODE_BACKOFF_MAX, FREE_CODE_TRIES, MAX_NAMES_COUNTED,
@@ -82,10 +82,10 @@ pub struct Attempt {
     pub name: String,
     /// Which of the name's attempts at this quiz it was (from 1).
     pub attempt: u32,
-    /// Live mode's leaderboard points (0 when self-paced).
+    /// Live mode's leaderboard points (0 when self-paced; see [`super::live::points`]).
     pub points: u32,
     pub peer: SocketAddr,
-    pub score: u32,
+    pub score: Marks,
     /// Questions in the attempt (asked or not).
     pub max: u32,
     /// Per question of the attempt, in the order asked: its bank index and what the student
@@ -108,7 +108,7 @@ pub struct Seat {
     pub(super) order: Arc<[u32]>,
     /// The answer per asked question (`None`: unanswered or timed out).
     pub(super) chosen: Vec<Option<Response>>,
-    pub score: u32,
+    pub score: Marks,
     pub(super) started: Instant,
     /// The question on screen and its clock (kept here too, so a resume carries on).
     pub(super) index: usize,
@@ -125,7 +125,8 @@ pub struct Seat {
     /// after the last question closed.
     pub points: u32,
     pub answer_time: Duration,
-    pub(super) last_right: bool,
+    /// Live: the marks of the answer to the open question, shown when it closes.
+    pub(super) last_marks: Marks,
     pub(super) last_feedback: Option<String>,
     pub(super) rank: usize,
     /// Whether the student answered the question that closed last.
@@ -168,7 +169,7 @@ pub const RESTORED: IpAddr = IpAddr::V4(std::net::Ipv4Addr::BROADCAST);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Mark {
     pub chosen: usize,
-    pub score: u32,
+    pub score: Marks,
     pub index: usize,
     pub points: u32,
     pub answer_time: Duration,
@@ -194,7 +195,7 @@ impl Seat {
             seed,
             chosen: Vec::with_capacity(order.len()),
             order,
-            score: 0,
+            score: Marks::ZERO,
             started: now,
             index: 0,
             clock: None,
@@ -204,7 +205,7 @@ impl Seat {
             peer: holder.1,
             points: 0,
             answer_time: Duration::ZERO,
-            last_right: false,
+            last_marks: Marks::ZERO,
             last_feedback: None,
             rank: 0,
             answered_last: false,

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use super::live::{self, Live, Transition};
 use super::roster::{NameKeys, Roster, Seat, Status};
 use super::shared::Shared;
-use crate::bank::{Kind, Question, Response};
+use crate::bank::{Kind, Marks, Question, Response};
 use crate::limits::{
     ASK_INTERVAL, MAX_CODE_TRIES, MAX_DURATION, MAX_MESSAGE_CHARS, NAME_TIMEOUT, address_of,
 };
@@ -78,8 +78,8 @@ pub struct Described {
     pub attempt: Option<u32>,
     /// Where the student is, in words.
     pub state: String,
-    /// Right answers and questions done, once the quiz has started.
-    pub score: Option<(u32, u32)>,
+    /// Marks and questions done, once the quiz has started.
+    pub score: Option<(Marks, u32)>,
 }
 
 /// One student's connection to the quiz.
@@ -361,7 +361,7 @@ impl Session {
             wire::time_up(out, Some((answer, s.score, index + 1)));
             feedback(out, question.feedback.as_deref());
         } else {
-            wire::time_up(out, None::<(&str, u32, usize)>);
+            wire::time_up(out, None::<(&str, Marks, usize)>);
         }
         if index + 1 == s.order.len() {
             return self.advance(seat, index, now, shared, out);
@@ -954,22 +954,19 @@ impl Session {
             }
             return self.advance(seat, index, now, shared, out);
         }
-        if graded.right {
-            s.score += 1;
-        }
+        s.score += graded.marks;
         // Written straight into the output: no allocation per answer.
-        match (quiz.settings.reveal, graded.right) {
+        let answer = question.right_answer(order.as_slice());
+        match (quiz.settings.reveal, graded.marks) {
             (false, _) => wire::recorded(out),
-            (true, true) => wire::correct(out, s.score, index + 1),
-            (true, false) => wire::wrong(
-                out,
-                question.right_answer(order.as_slice()),
-                s.score,
-                index + 1,
-            ),
+            (true, marks) if marks.is_full() => wire::correct(out, s.score, index + 1),
+            (true, marks) if marks.is_partial() => {
+                wire::partly(out, marks, answer, s.score, index + 1)
+            }
+            (true, _) => wire::wrong(out, answer, s.score, index + 1),
         }
         if quiz.settings.reveal {
-            feedback(out, graded.feedback);
+            feedback(out, graded.feedback.as_deref());
             feedback(out, question.feedback.as_deref());
         }
         self.advance(seat, index, now, shared, out);
@@ -1245,15 +1242,15 @@ impl Session {
         });
         let slot = match (&question.kind, &graded.response) {
             (Kind::Choice { .. }, Response::Choice(picked)) => usize::from(*picked),
-            _ => usize::from(!graded.right),
+            _ => live::verdict_slot(graded.marks),
         };
         s.chosen.resize(index, None);
         s.chosen.push(Some(graded.response));
-        s.score += u32::from(graded.right);
-        s.points += live::points(live.settings.scoring, graded.right, took, live.limit());
+        s.score += graded.marks;
+        s.points += live::points(live.settings.scoring, graded.marks, took, live.limit());
         s.answer_time += took;
-        s.last_right = graded.right;
-        s.last_feedback = graded.feedback.map(str::to_owned);
+        s.last_marks = graded.marks;
+        s.last_feedback = graded.feedback.map(std::borrow::Cow::into_owned);
         shared.counters.answers += 1;
         line(out, "Answer recorded; waiting for the others.");
         self.set_state(State::Waiting { seat });
@@ -1315,14 +1312,20 @@ impl Session {
                     let (question, order) = question(s, index, quiz);
                     let asked = index + 1 - s.first;
                     let answer = question.right_answer(order.as_slice());
-                    match (quiz.settings.reveal, answered, answered && s.last_right) {
+                    let marks = if answered { s.last_marks } else { Marks::ZERO };
+                    match (quiz.settings.reveal, answered) {
                         _ if question.is_essay() && answered => line(out, wire::FOR_THE_TEACHER),
-                        _ if question.is_essay() => wire::time_up(out, None::<(&str, u32, usize)>),
-                        (false, true, _) => wire::recorded(out),
-                        (false, false, _) => wire::time_up(out, None::<(&str, u32, usize)>),
-                        (true, _, true) => wire::correct(out, s.score, asked),
-                        (true, true, false) => wire::wrong(out, answer, s.score, asked),
-                        (true, false, _) => wire::time_up(out, Some((answer, s.score, asked))),
+                        _ if question.is_essay() => {
+                            wire::time_up(out, None::<(&str, Marks, usize)>)
+                        }
+                        (false, true) => wire::recorded(out),
+                        (false, false) => wire::time_up(out, None::<(&str, Marks, usize)>),
+                        (true, _) if marks.is_full() => wire::correct(out, s.score, asked),
+                        (true, _) if marks.is_partial() => {
+                            wire::partly(out, marks, answer, s.score, asked)
+                        }
+                        (true, true) => wire::wrong(out, answer, s.score, asked),
+                        (true, false) => wire::time_up(out, Some((answer, s.score, asked))),
                     }
                     if quiz.settings.reveal {
                         if answered {
@@ -1460,12 +1463,16 @@ pub fn lobby_line(here: usize, out: &mut Vec<u8>) {
 /// A seat's score and questions done as its verdicts count them: self-paced, the `index`
 /// questions behind the student; live (`phase`), those that closed since the student could
 /// first answer, an answer to the open one not judged yet.
-fn judged(s: &Seat, phase: Option<live::Phase>, index: usize) -> (u32, usize) {
+fn judged(s: &Seat, phase: Option<live::Phase>, index: usize) -> (Marks, usize) {
     match phase {
         Some(live::Phase::Open { index, .. }) => {
-            let pending = s.chosen.len() > index && s.last_right;
+            let pending = if s.chosen.len() > index {
+                s.last_marks
+            } else {
+                Marks::ZERO
+            };
             (
-                s.score.saturating_sub(u32::from(pending)),
+                s.score.saturating_sub(pending),
                 index.saturating_sub(s.first),
             )
         }
@@ -1554,6 +1561,7 @@ fn final_line(seat: &Seat, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bank::Marks;
     use crate::bank::Response::Choice as C;
     use crate::bank::{Bank, Kind, NumericAnswer, Question, ShortAnswer};
     use crate::limits::{CODE_LEN, MAX_NAME_CHARS};
@@ -1600,7 +1608,7 @@ mod tests {
         let short = |text: &str| ShortAnswer {
             text: text.into(),
             key: crate::bank::normalise(text),
-            right: true,
+            credit: 1.0,
             feedback: None,
         };
         let mut dns = Question::new(
@@ -1631,7 +1639,7 @@ mod tests {
                     answers: vec![NumericAnswer {
                         min: 3.13,
                         max: 3.15,
-                        right: true,
+                        credit: 1.0,
                         feedback: Some("Well remembered.".into()),
                         shown: "3.14 (+/- 0.01)".into(),
                     }],
@@ -1647,6 +1655,7 @@ mod tests {
                     correct: 1,
                     also_right: Vec::new(),
                     feedback: vec![Some("80 is plain HTTP.".into()), None],
+                    credit: Vec::new(),
                 },
                 &file,
                 7,
@@ -1754,7 +1763,10 @@ mod tests {
         assert!(s.is_done());
         assert_eq!(s.next_deadline(), None);
         let a = &w.finished[0];
-        assert_eq!((a.score, a.max, a.status), (2, 3, Status::Completed));
+        assert_eq!(
+            (a.score, a.max, a.status),
+            (Marks::whole(2), 3, Status::Completed)
+        );
         assert_eq!(
             a.responses,
             vec![(0, Some(C(1))), (1, Some(C(0))), (2, Some(C(1)))]
@@ -1813,7 +1825,7 @@ mod tests {
         );
         let a = &w.finished[0];
         assert_eq!(a.responses, vec![(0, None), (1, Some(C(1))), (2, None)]);
-        assert_eq!((a.score, a.status), (1, Status::Completed));
+        assert_eq!((a.score, a.status), (Marks::whole(1), Status::Completed));
     }
 
     #[test]
@@ -1886,7 +1898,7 @@ mod tests {
         );
         assert!(s.is_done());
         let a = &w.finished[0];
-        assert_eq!((a.status, a.score), (Status::Quit, 1));
+        assert_eq!((a.status, a.score), (Status::Quit, Marks::whole(1)));
         assert_eq!(a.responses, vec![(0, Some(C(1))), (1, None), (2, None)]);
     }
 
@@ -2029,7 +2041,7 @@ mod tests {
         for _ in 0..3 {
             w.send(&mut new, "b");
         }
-        assert_eq!(w.finished[0].score, 3);
+        assert_eq!(w.finished[0].score, Marks::whole(3));
     }
 
     #[test]
@@ -2226,7 +2238,7 @@ mod tests {
             "{shown}"
         );
         assert_eq!(w.finished[0].status, Status::TimedOut);
-        assert_eq!(w.finished[0].score, 1);
+        assert_eq!(w.finished[0].score, Marks::whole(1));
     }
 
     #[test]
@@ -2386,7 +2398,7 @@ mod tests {
             );
             assert!(w.roster.is_empty(), "every name is released");
             for a in &w.finished {
-                assert!(a.score <= a.max);
+                assert!(a.score <= Marks::whole(a.max));
                 assert_eq!(a.responses.len(), a.max as usize);
             }
             for status in [Status::Completed, Status::Quit, Status::Disconnected] {

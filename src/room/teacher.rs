@@ -564,6 +564,13 @@ impl Room {
     /// Live: every seat by leaderboard points, then time taken to answer, as students see it
     /// (ties share a rank).
     pub(super) fn live_standings(&self) -> Vec<TopRow> {
+        let scoring = self
+            .shared
+            .quiz
+            .settings
+            .live
+            .as_ref()
+            .map_or(crate::quiz::Scoring::Count, |live| live.scoring);
         let mut standings: Vec<super::live::Standing> = self
             .shared
             .roster
@@ -586,7 +593,7 @@ impl Room {
                     rank,
                     name: s.name.clone(),
                     attempt: s.attempt,
-                    points: Some(s.points),
+                    points: Some(super::live::shown_points(scoring, s.points)),
                     score: s.score,
                     max: s.order.len().saturating_sub(s.first) as u32,
                     time: s.answer_time,

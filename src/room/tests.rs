@@ -4,6 +4,7 @@
 //! resume windows and console timeouts run here in microseconds; the TCP tests keep what only
 //! TCP shows.
 
+use crate::bank::Marks;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -1303,7 +1304,7 @@ fn a_late_joiner_waits_for_the_next_question_and_is_never_charged_for_one_not_se
         "{end}"
     );
     let row = c.row("late");
-    assert_eq!((row.score, row.max), (1, 2));
+    assert_eq!((row.score, row.max), (Marks::whole(1), 2));
 }
 
 #[test]
@@ -2113,7 +2114,7 @@ impl Class {
                     kept.progress.index as usize,
                     kept.progress.points
                 ),
-                (seat.score, seat.index, seat.points),
+                (seat.score.units(), seat.index, seat.points),
                 "{}",
                 seat.name
             );
@@ -2233,7 +2234,10 @@ fn an_unclaimed_restored_attempt_is_recorded_when_its_resume_window_ends() {
     d.room.restore(&recovered, d.now);
     d.secs(601);
     let row = d.row("alice");
-    assert_eq!((row.status, row.score), (Status::Disconnected, 1));
+    assert_eq!(
+        (row.status, row.score),
+        (Status::Disconnected, Marks::whole(1))
+    );
 }
 
 #[test]

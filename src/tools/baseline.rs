@@ -7,6 +7,7 @@
 //! themselves cost, which is the ceiling for quizd; the benches and `quizd-load` runs compare
 //! the two under the same clients (README, "Performance").
 
+use crate::bank::Marks;
 use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr};
 use std::sync::Arc;
@@ -60,10 +61,10 @@ impl Script {
             reply.extend_from_slice(&question.hint);
             reply.extend_from_slice(wire::ANSWER_PROMPT.as_bytes());
             replies.push(std::mem::take(&mut reply));
-            wire::correct(&mut reply, index as u32 + 1, index + 1);
+            wire::correct(&mut reply, Marks::whole(index as u32 + 1), index + 1);
         }
         reply.extend_from_slice(wire::CRLF);
-        wire::quiz_over(&mut reply, NAME, count as u32, count as u32);
+        wire::quiz_over(&mut reply, NAME, Marks::whole(count as u32), count as u32);
         replies.push(reply);
         Script { greeting, replies }
     }

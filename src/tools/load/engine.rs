@@ -664,7 +664,8 @@ impl Ctx<'_> {
             Event::Verdict(kind) => {
                 match kind {
                     Verdict::Correct => self.verdicts.correct += 1,
-                    Verdict::Wrong => self.verdicts.wrong += 1,
+                    // Counted with the wrong ones: not full marks.
+                    Verdict::Wrong | Verdict::Partly => self.verdicts.wrong += 1,
                     Verdict::TimeUp => self.verdicts.time_up += 1,
                     Verdict::Recorded => self.verdicts.recorded += 1,
                 }

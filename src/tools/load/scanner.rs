@@ -14,9 +14,10 @@ const CODE_PROMPT: &[u8] = wire::CODE_PROMPT.as_bytes();
 const NEXT_PROMPT: &[u8] = wire::NEXT_PROMPT.as_bytes();
 
 /// Verdict lines: each anchor and its kind.
-const VERDICTS: [(&str, Verdict); 4] = [
+const VERDICTS: [(&str, Verdict); 5] = [
     (wire::CORRECT, Verdict::Correct),
     (wire::WRONG, Verdict::Wrong),
+    (wire::PARTLY, Verdict::Partly),
     (wire::TIME_UP, Verdict::TimeUp),
     (wire::RECORDED, Verdict::Recorded),
 ];
@@ -29,6 +30,7 @@ const STARTS_AN_ANCHOR: [bool; 256] = {
         wire::QUIZ_OVER,
         wire::CORRECT,
         wire::WRONG,
+        wire::PARTLY,
         wire::TIME_UP,
         wire::RECORDED,
         wire::SERVER_FULL,
@@ -59,6 +61,8 @@ pub(crate) enum Prompt {
 pub(crate) enum Verdict {
     Correct,
     Wrong,
+    /// Part of the mark (Moodle's partial credit).
+    Partly,
     TimeUp,
     Recorded,
 }
@@ -197,6 +201,13 @@ fn classify(line: &[u8]) -> Option<Event<'_>> {
     if line.starts_with(wire::QUIZ_OVER.as_bytes()) {
         let at = find(line, b"scored ")? + 7;
         let (score, rest) = number(&line[at..])?;
+        // Part of a mark (`2.67`): the whole marks are the score counted.
+        let rest = match rest.strip_prefix(b".") {
+            Some(fraction) => {
+                &fraction[fraction.iter().take_while(|b| b.is_ascii_digit()).count()..]
+            }
+            None => rest,
+        };
         let (of, _) = number(rest.strip_prefix(b" out of ")?)?;
         return Some(Event::QuizOver { score, of });
     }
@@ -235,6 +246,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bank::Marks;
 
     /// A real quizd session (`-t 1 --no-shuffle`, the three-question bank): a refused command at
     /// the name prompt, a refused answer, a right one, a time-up, and the end.
@@ -390,13 +402,20 @@ mod tests {
         out.extend_from_slice(wire::ANSWER_PROMPT.as_bytes());
         wire::line(&mut out, "error: answer with a letter from a to z");
         out.extend_from_slice(wire::ANSWER_PROMPT.as_bytes());
-        wire::correct(&mut out, 1, 1);
-        wire::wrong(&mut out, "b) bind()", 1, 2);
-        wire::time_up(&mut out, Some(("c) listen()", 1, 3)));
-        wire::time_up(&mut out, None::<(&str, u32, usize)>);
+        wire::correct(&mut out, Marks::whole(1), 1);
+        wire::wrong(&mut out, "b) bind()", Marks::whole(1), 2);
+        wire::time_up(&mut out, Some(("c) listen()", Marks::whole(1), 3)));
+        wire::time_up(&mut out, None::<(&str, Marks, usize)>);
         wire::recorded(&mut out);
+        wire::partly(
+            &mut out,
+            Marks::of_fraction(0.5),
+            "a) x",
+            Marks::from_units(15_000),
+            4,
+        );
         out.extend_from_slice(wire::header(1, 2, None).as_bytes());
-        wire::quiz_over(&mut out, "ada", 1, 2);
+        wire::quiz_over(&mut out, "ada", Marks::from_units(15_000), 2);
         out.extend_from_slice(wire::server_full(10).as_bytes());
         let mut expected = vec![Prompt(super::Prompt::Name), Question(1, 2)];
         expected.extend((b'a'..=b'z').map(Option));
@@ -409,6 +428,7 @@ mod tests {
             Verdict(super::Verdict::TimeUp),
             Verdict(super::Verdict::TimeUp),
             Verdict(super::Verdict::Recorded),
+            Verdict(super::Verdict::Partly),
             Question(2, 2),
             QuizOver(1, 2),
             ServerFull,

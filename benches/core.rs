@@ -112,8 +112,10 @@ fn journal(c: &mut Criterion) {
     use quizd::journal::Recovered;
     use quizd::journal::record::{self, AttemptId, MAGIC, ProgressView, SeatView, read_frames};
     let chosen: Vec<Option<Response>> = (0..5).map(|i| Some(Response::Choice(i % 4))).collect();
+    let times: Vec<u32> = (0..5).map(|i| 4_000 + i).collect();
     let view = ProgressView {
         chosen: &chosen,
+        times: &times,
         score: 4,
         index: 5,
         points: 0,

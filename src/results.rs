@@ -25,7 +25,7 @@ use crate::quiz::Quiz;
 use crate::room::roster::Attempt;
 
 /// The header line; its column names are a stable interface (spreadsheets, scripts).
-pub const HEADER: &str = "finished_at,name,peer,quiz,score,max,percent,duration_s,answers,status,attempt,points,to_grade,attempt_id";
+pub const HEADER: &str = "finished_at,name,peer,quiz,score,max,percent,duration_s,answers,status,attempt,points,to_grade,marks,seconds,attempt_id";
 
 /// Where finished attempts go.
 #[derive(Debug)]
@@ -347,6 +347,8 @@ pub fn row(attempt: &Attempt, quiz: &Quiz, finished_at: SystemTime) -> String {
             None => String::new(),
         },
         to_grade(attempt, quiz),
+        marks_column(attempt, quiz),
+        seconds_column(attempt),
         // Last, so it is found without parsing the quoted columns (see
         // `journal::ids_in_results`).
         attempt.id.to_string(),
@@ -358,6 +360,56 @@ pub fn row(attempt: &Attempt, quiz: &Quiz, finished_at: SystemTime) -> String {
 
 /// The bank numbers of the essays the student answered, for the teacher to mark
 /// (`3 7`), in bank order; empty when there are none.
+/// `QUESTION:MARKS` per question of the attempt, sorted by question number like `answers`:
+/// the marks the answer earned (`1`, `0`, `0.5`), `?` for an essay the teacher marks, `-`
+/// for a question never reached. What the item analysis (`quizd report`) reads.
+pub fn marks_column(attempt: &Attempt, quiz: &Quiz) -> String {
+    per_question(attempt, |i, q, answer| {
+        let reached = attempt
+            .times
+            .get(i)
+            .is_none_or(|&t| t != crate::room::roster::UNTIMED);
+        let question = quiz.questions.get(q as usize);
+        match (answer, question) {
+            (_, Some(question)) if question.is_essay() && answer.is_some() => "?".to_string(),
+            (Some(response), Some(question)) => question
+                .marks_for(response)
+                .map_or("?".to_string(), |m| m.to_string()),
+            (None, _) if reached => "0".to_string(),
+            _ => "-".to_string(),
+        }
+    })
+}
+
+/// `QUESTION:SECONDS` per question, sorted like `answers`: the time from the question being
+/// shown to its answer (or its clock running out), to the tenth; `-` when not known.
+pub fn seconds_column(attempt: &Attempt) -> String {
+    per_question(attempt, |i, _, _| match attempt.times.get(i) {
+        Some(&ms) if ms != crate::room::roster::UNTIMED => format!("{:.1}", f64::from(ms) / 1000.0),
+        _ => "-".to_string(),
+    })
+}
+
+/// `Q:x` for each question of the attempt, in bank order, from `cell(position in the attempt,
+/// bank index, answer)`.
+fn per_question(
+    attempt: &Attempt,
+    cell: impl Fn(usize, u32, &Option<Response>) -> String,
+) -> String {
+    let mut cells: Vec<(u32, String)> = attempt
+        .responses
+        .iter()
+        .enumerate()
+        .map(|(i, (q, answer))| (*q, cell(i, *q, answer)))
+        .collect();
+    cells.sort_by_key(|&(q, _)| q);
+    cells
+        .iter()
+        .map(|(q, c)| format!("{}:{c}", q + 1))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn to_grade(attempt: &Attempt, quiz: &Quiz) -> String {
     let mut numbers: Vec<u32> = attempt
         .responses
@@ -518,6 +570,7 @@ mod tests {
                 (0, Some(Response::Choice(0))),
                 (1, None),
             ],
+            times: vec![4_200, 12_000, crate::room::roster::UNTIMED],
             status: Status::Completed,
             duration: Duration::from_millis(61_250),
         }
@@ -537,9 +590,10 @@ mod tests {
         let t = SystemTime::UNIX_EPOCH + Duration::from_secs(1_795_000_000);
         assert_eq!(
             row(&attempt("alice"), &quiz(), t),
-            "2026-11-18T11:06:40Z,alice,127.0.0.1:5000,sockets,2,3,67,61.2,1:a 2:- 4:b,completed,1,,,3fa2c91b-17\r\n"
+            "2026-11-18T11:06:40Z,alice,127.0.0.1:5000,sockets,2,3,67,61.2,1:a 2:- 4:b,completed,1,,,\
+             1:1 2:- 4:0,1:12.0 2:- 4:4.2,3fa2c91b-17\r\n"
         );
-        assert_eq!(HEADER.split(',').count(), 14);
+        assert_eq!(HEADER.split(',').count(), 16);
     }
 
     #[test]
@@ -850,7 +904,7 @@ mod tests {
         assert_eq!(names_in(&path), ["alice"]);
         let text = fs::read_to_string(&path).expect("read results");
         assert!(
-            text.ends_with(",completed,1,,,3fa2c91b-17\r\n") && text.lines().count() == 2,
+            text.ends_with(",3fa2c91b-17\r\n") && text.lines().count() == 2,
             "{text:?}"
         );
     }

@@ -21,7 +21,7 @@ use common::binary::{ANSWERS, BANK, MAX, NAME, Quizd, SCORE, STATUS, text};
 use common::{Client, PATIENCE, TempDir, csv_rows};
 
 /// The results header: a stable interface (spreadsheets, scripts).
-const HEADER: &str = "finished_at,name,peer,quiz,score,max,percent,duration_s,answers,status,attempt,points,to_grade,attempt_id";
+const HEADER: &str = "finished_at,name,peer,quiz,score,max,percent,duration_s,answers,status,attempt,points,to_grade,marks,seconds,attempt_id";
 /// The right letters of [`BANK`] with `--no-shuffle`.
 const RIGHT: [&str; 3] = ["b", "c", "a"];
 

@@ -199,6 +199,26 @@ impl Question {
         }
     }
 
+    /// The marks a recorded response earned (as [`Question::grade`] gave them), for the
+    /// results and the item analysis; `None` for an essay, which the teacher marks.
+    pub fn marks_for(&self, response: &Response) -> Option<Marks> {
+        let lettering: Vec<u8> = (0..self.kind.lettered().len().min(26) as u8).collect();
+        let typed = match (response, &self.kind) {
+            (_, Kind::Essay) => return None,
+            (Response::Choice(c), _) => letter(usize::from(*c)).to_string(),
+            (Response::Picks(bits), _) => (0..26usize)
+                .filter(|i| bits & (1 << i) != 0)
+                .map(letter)
+                .collect(),
+            (Response::Pairs(pairs), _) => pairs.iter().map(|&c| letter(usize::from(c))).collect(),
+            (Response::Text(text), _) => text.to_string(),
+        };
+        Some(
+            self.grade(&typed, &lettering)
+                .map_or(Marks::ZERO, |graded| graded.marks),
+        )
+    }
+
     /// The right answer as "The answer was ..." names it to the student who saw `lettering`
     /// (see [`Question::grade`]): `b) bind()`, `true`, `no one`, `3.14 (+/- 0.01)`.
     pub fn right_answer<'q>(&'q self, lettering: &'q [u8]) -> RightAnswer<'q> {

@@ -89,8 +89,11 @@ pub struct SeatState {
 /// What changes as an attempt goes on: owned when read back, borrowed from the room's seat
 /// when written ([`ProgressView`]: no copy, no allocation).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Progress<C = Vec<Option<Response>>> {
+pub struct Progress<C = Vec<Option<Response>>, T = Vec<u32>> {
     pub chosen: C,
+    /// Milliseconds each question took (see [`crate::room::roster::Attempt::times`]); absent
+    /// from 0.4's journals, whose times are unknown.
+    pub times: T,
     pub score: u32,
     /// The question on screen (or next to be).
     pub index: u32,
@@ -245,9 +248,9 @@ fn put_u32s(buf: &mut Vec<u8>, v: &[u32]) {
 }
 
 /// An attempt's progress as the room's seat holds it.
-pub type ProgressView<'a> = Progress<&'a [Option<Response>]>;
+pub type ProgressView<'a> = Progress<&'a [Option<Response>], &'a [u32]>;
 
-impl<C> Progress<C> {
+impl<C, T> Progress<C, T> {
     fn put_tail(&self, buf: &mut Vec<u8>) {
         put_u64(buf, u64::from(self.score));
         put_u64(buf, u64::from(self.index));
@@ -304,6 +307,7 @@ pub fn put_seat(buf: &mut Vec<u8>, s: &SeatView<'_>) {
         put_response(buf, r.as_ref());
     }
     s.progress.put_tail(buf);
+    put_u32s(buf, s.progress.times);
     end_frame(buf, start);
 }
 
@@ -318,6 +322,7 @@ pub fn put_progress(buf: &mut Vec<u8>, id: AttemptId, from: usize, p: &ProgressV
         put_response(buf, r.as_ref());
     }
     p.put_tail(buf);
+    put_u32s(buf, p.times.get(from..).unwrap_or_default());
     end_frame(buf, start);
 }
 
@@ -338,6 +343,7 @@ pub fn put_end(buf: &mut Vec<u8>, a: &Attempt, finished_at_ms: u64) {
     buf.push(status_code(a.status));
     put_u64(buf, a.duration.as_millis() as u64);
     put_u64(buf, finished_at_ms);
+    put_u32s(buf, &a.times);
     end_frame(buf, start);
 }
 
@@ -479,8 +485,18 @@ impl<'a> Dec<'a> {
         self.string()?.parse().ok()
     }
 
+    /// Times, written last by this version; none in 0.4's records.
+    fn times(&mut self) -> Option<Vec<u32>> {
+        if self.b.is_empty() {
+            Some(Vec::new())
+        } else {
+            self.u32s()
+        }
+    }
+
     fn progress_tail(&mut self, chosen: Vec<Option<Response>>) -> Option<Progress> {
         Some(Progress {
+            times: Vec::new(),
             chosen,
             score: self.u32()?,
             index: self.u32()?,
@@ -517,7 +533,8 @@ pub fn decode(payload: &[u8]) -> Option<Record> {
             let order = d.u32s()?;
             let first = d.u32()?;
             let chosen = d.responses()?;
-            let progress = d.progress_tail(chosen)?;
+            let mut progress = d.progress_tail(chosen)?;
+            progress.times = d.times()?;
             Record::Seat(SeatState {
                 id,
                 name,
@@ -534,11 +551,9 @@ pub fn decode(payload: &[u8]) -> Option<Record> {
             let id = d.id()?;
             let from = d.u32()?;
             let chosen = d.responses()?;
-            Record::Progress {
-                id,
-                from,
-                progress: d.progress_tail(chosen)?,
-            }
+            let mut progress = d.progress_tail(chosen)?;
+            progress.times = d.times()?;
+            Record::Progress { id, from, progress }
         }
         END => {
             let id = d.id()?;
@@ -554,6 +569,9 @@ pub fn decode(payload: &[u8]) -> Option<Record> {
                 .collect::<Option<Vec<_>>>()?;
             let status = *STATUSES.get(usize::from(d.u8()?))?;
             let duration = Duration::from_millis(d.u64()?);
+            let finished_at_ms = d.u64()?;
+            let mut times = d.times()?;
+            times.resize(responses.len(), crate::room::roster::UNTIMED);
             Record::End(Ended {
                 attempt: Attempt {
                     id,
@@ -564,10 +582,11 @@ pub fn decode(payload: &[u8]) -> Option<Record> {
                     score: Marks::from_units(score),
                     max,
                     responses,
+                    times,
                     status,
                     duration,
                 },
-                finished_at_ms: d.u64()?,
+                finished_at_ms,
             })
         }
         DISCARD => Record::Discard(d.id()?),
@@ -708,12 +727,16 @@ impl Recovered {
                 self.last_at_ms = self.last_at_ms.max(progress.at_ms);
                 progress.score = progress.score.saturating_mul(self.scale.max(1));
                 if let Some(seat) = self.seats.get_mut(&id) {
-                    let Progress { chosen, .. } = &progress;
+                    let Progress { chosen, times, .. } = &progress;
                     let mut all = std::mem::take(&mut seat.progress.chosen);
                     all.truncate(from as usize);
                     all.extend(chosen.iter().cloned());
+                    let mut all_times = std::mem::take(&mut seat.progress.times);
+                    all_times.resize(from as usize, crate::room::roster::UNTIMED);
+                    all_times.extend(times.iter().copied());
                     seat.progress = Progress {
                         chosen: all,
+                        times: all_times,
                         ..progress
                     };
                 }

@@ -16,10 +16,13 @@ impl SeatState {
     pub fn into_attempt(self, status: Status) -> Attempt {
         let mut chosen = self.progress.chosen;
         chosen.resize(self.order.len(), None);
+        let mut times = self.progress.times;
+        times.resize(self.order.len(), crate::room::roster::UNTIMED);
         Attempt {
             id: self.id,
             max: self.order.len().saturating_sub(self.first as usize) as u32,
             responses: self.order.into_iter().zip(chosen).collect(),
+            times,
             name: self.name,
             attempt: self.attempt,
             points: self.progress.points,

@@ -35,6 +35,7 @@ fn history() -> (Vec<u8>, Vec<Record>) {
     put_header(&mut buf, &header);
     let order = [2u32, 0, 1];
     let mut chosen: Vec<Option<Response>> = Vec::new();
+    let mut times: Vec<u32> = Vec::new();
     for n in 1..=3 {
         put_seat(
             &mut buf,
@@ -49,6 +50,7 @@ fn history() -> (Vec<u8>, Vec<Record>) {
                 first: 0,
                 progress: ProgressView {
                     chosen: &[],
+                    times: &[],
                     score: 0,
                     index: 0,
                     points: 0,
@@ -69,12 +71,14 @@ fn history() -> (Vec<u8>, Vec<Record>) {
     .enumerate()
     {
         chosen.push(answer);
+        times.push(1_000 + i as u32);
         put_progress(
             &mut buf,
             id(1),
             i,
             &ProgressView {
                 chosen: &chosen,
+                times: &times,
                 score: i as u32,
                 index: i as u32 + 1,
                 points: 0,
@@ -101,6 +105,7 @@ fn history() -> (Vec<u8>, Vec<Record>) {
                 (0, Some(Response::Picks(0b101))),
                 (1, Some(Response::Pairs(vec![2, 0, 1].into()))),
             ],
+            times: vec![4_200, crate::room::roster::UNTIMED, 30_000],
             status: Status::Quit,
             duration: Duration::from_millis(1234),
         },

@@ -272,6 +272,7 @@ impl Room {
             );
             report.answers += chosen.iter().flatten().count();
             seat.chosen = chosen;
+            seat.times = p.times.clone();
             seat.score = crate::bank::Marks::from_units(p.score);
             seat.index = index.min(seat.order.len());
             seat.points = p.points;
@@ -326,6 +327,7 @@ fn progress_view(seat: &Seat, now: Instant, at_ms: u64) -> ProgressView<'_> {
     };
     ProgressView {
         chosen: &seat.chosen,
+        times: &seat.times,
         score: seat.score.units(),
         index: seat.index as u32,
         points: seat.points,

@@ -521,6 +521,7 @@ pub fn results(
             // A student who joined after it opened was not asked it: no time charged.
             if s.first <= index {
                 s.answer_time += open_for;
+                s.time_taken(index, super::roster::millis_u32(open_for));
             }
         }
         asked += usize::from(s.first <= index);

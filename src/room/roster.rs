@@ -91,6 +91,10 @@ pub struct Attempt {
     /// Per question of the attempt, in the order asked: its bank index and what the student
     /// answered (`None`: not answered).
     pub responses: Vec<(u32, Option<Response>)>,
+    /// Per question, in the same order: milliseconds from its being shown to its answer (or
+    /// to its clock running out); [`UNTIMED`] for a question never reached, or answered
+    /// before a crash whose journal did not hold the time.
+    pub times: Vec<u32>,
     pub status: Status,
     pub duration: Duration,
 }
@@ -127,6 +131,10 @@ pub struct Seat {
     pub answer_time: Duration,
     /// Live: the marks of the answer to the open question, shown when it closes.
     pub(super) last_marks: Marks,
+    /// When the question on screen was shown (for the time each answer took).
+    pub(super) asked_at: Option<Instant>,
+    /// Per question answered or timed out, the milliseconds it took ([`UNTIMED`]: unknown).
+    pub(super) times: Vec<u32>,
     pub(super) last_feedback: Option<String>,
     pub(super) rank: usize,
     /// Whether the student answered the question that closed last.
@@ -165,6 +173,16 @@ pub struct Seat {
 /// The address restored seats are parked under: no client connects from it.
 pub const RESTORED: IpAddr = IpAddr::V4(std::net::Ipv4Addr::BROADCAST);
 
+/// A question's time not known (never reached, or lost in a crash).
+pub const UNTIMED: u32 = u32::MAX;
+
+/// `d` in milliseconds, below [`UNTIMED`].
+pub fn millis_u32(d: Duration) -> u32 {
+    u32::try_from(d.as_millis())
+        .unwrap_or(UNTIMED - 1)
+        .min(UNTIMED - 1)
+}
+
 /// What the journal compares to know a seat changed: cheap to take and to compare.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Mark {
@@ -189,11 +207,12 @@ impl Seat {
         holder: (usize, SocketAddr),
         now: Instant,
     ) -> Seat {
+        let questions = order.len();
         Seat {
             name,
             code,
             seed,
-            chosen: Vec::with_capacity(order.len()),
+            chosen: Vec::with_capacity(questions),
             order,
             score: Marks::ZERO,
             started: now,
@@ -206,6 +225,8 @@ impl Seat {
             points: 0,
             answer_time: Duration::ZERO,
             last_marks: Marks::ZERO,
+            asked_at: None,
+            times: Vec::with_capacity(questions),
             last_feedback: None,
             rank: 0,
             answered_last: false,
@@ -221,6 +242,21 @@ impl Seat {
             frozen: None,
             parked_from: RESTORED,
         }
+    }
+
+    /// Question `index` got its answer (or its clock ran out) at `now`: the time it took since
+    /// it was shown.
+    pub(super) fn time_question(&mut self, index: usize, now: Instant) {
+        let took = self
+            .asked_at
+            .map_or(UNTIMED, |at| millis_u32(now.saturating_duration_since(at)));
+        self.time_taken(index, took);
+    }
+
+    /// Question `index` took `ms` milliseconds.
+    pub(super) fn time_taken(&mut self, index: usize, ms: u32) {
+        self.times.resize(index, UNTIMED);
+        self.times.push(ms);
     }
 
     /// The attempt's id (its run and number).
@@ -822,6 +858,8 @@ impl Roster {
         let id = seat.id();
         let mut chosen = seat.chosen;
         chosen.resize(seat.order.len(), None);
+        let mut times = seat.times;
+        times.resize(seat.order.len(), UNTIMED);
         log::debug!(
             "{} ({}) finished: {}/{} {}",
             seat.name,
@@ -834,6 +872,7 @@ impl Roster {
         finished.push(Attempt {
             id,
             responses: seat.order.iter().copied().zip(chosen).collect(),
+            times,
             attempt: seat.attempt,
             points: seat.points,
             name: seat.name,

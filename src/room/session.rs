@@ -363,6 +363,7 @@ impl Session {
         } else {
             wire::time_up(out, None::<(&str, Marks, usize)>);
         }
+        s.time_question(index, now);
         if index + 1 == s.order.len() {
             return self.advance(seat, index, now, shared, out);
         }
@@ -893,6 +894,7 @@ impl Session {
         if let Some(s) = shared.roster.seats.get_mut(seat) {
             s.index = index;
             s.clock = clock;
+            s.asked_at = Some(now);
         }
         self.show(seat, index, shared, out);
         out.extend_from_slice(ANSWER_PROMPT.as_bytes());
@@ -945,6 +947,7 @@ impl Session {
             return;
         };
         s.chosen.push(Some(graded.response));
+        s.time_question(index, now);
         shared.counters.answers += 1;
         if question.is_essay() {
             // No mark now: the teacher gives one from the results.
@@ -1249,6 +1252,7 @@ impl Session {
         s.score += graded.marks;
         s.points += live::points(live.settings.scoring, graded.marks, took, live.limit());
         s.answer_time += took;
+        s.time_taken(index, crate::room::roster::millis_u32(took));
         s.last_marks = graded.marks;
         s.last_feedback = graded.feedback.map(std::borrow::Cow::into_owned);
         shared.counters.answers += 1;
@@ -2199,8 +2203,8 @@ mod tests {
         );
         let csv = crate::results::row(row, &w.quiz, std::time::SystemTime::UNIX_EPOCH);
         assert!(
-            csv.ends_with(&format!(",1,{}\r\n", row.id)),
-            "to_grade names question 1: {csv}"
+            csv.ends_with(&format!(",1,1:? 2:1,1:0.0 2:0.0,{}\r\n", row.id)),
+            "to_grade names question 1, whose marks are the teacher's to give: {csv}"
         );
     }
 

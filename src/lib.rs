@@ -50,6 +50,7 @@ pub mod journal;
 pub mod limits;
 pub mod quiz;
 pub mod random;
+pub mod report;
 pub mod results;
 pub mod room;
 pub mod server;

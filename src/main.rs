@@ -234,7 +234,72 @@ fn check(paths: &[PathBuf], limits: bank::BankLimits) -> ExitCode {
     }
 }
 
+/// `quizd report RESULTS [BANK...]`: item analysis of a results file.
+#[derive(Debug, Parser)]
+#[command(
+    name = "quizd report",
+    about = "Item analysis of a results file: per question, how many were asked it, facility \
+             (% right), discrimination, mean time, and the answers given, the wrong one that \
+             drew most named. With the bank, question and option texts are shown.",
+    max_term_width = 80
+)]
+struct ReportCli {
+    /// The results CSV quizd wrote.
+    #[arg(value_name = "RESULTS")]
+    results: PathBuf,
+    /// The bank(s) the quiz was served from, in the same order, for question texts (and to
+    /// grade a file written before 0.5, which has no marks column).
+    #[arg(value_name = "BANK")]
+    banks: Vec<PathBuf>,
+}
+
+fn report(cli: ReportCli) -> ExitCode {
+    let text = match std::fs::read(&cli.results) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(e) => {
+            eprintln!(
+                "quizd: cannot read {}: {}",
+                cli.results.display(),
+                quizd::text::describe_io_error(&e)
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    let bank = if cli.banks.is_empty() {
+        None
+    } else {
+        match bank::load_with(&cli.banks, bank::BankLimits::AT_START) {
+            Ok(bank) => Some(bank),
+            Err(problems) => {
+                print_problems(&problems);
+                eprintln!("quizd: the banks have problems; fix them, or leave them out");
+                return ExitCode::FAILURE;
+            }
+        }
+    };
+    let questions = bank.as_ref().map(|b| b.questions.as_slice());
+    match quizd::report::from_results(&text, questions) {
+        Ok((tally, about)) => {
+            println!("{}: {about}", cli.results.display());
+            for line in quizd::report::render(&tally, questions) {
+                println!("{line}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("quizd: {}: {message}", cli.results.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
+    let mut args = std::env::args_os();
+    if std::env::args_os().nth(1).is_some_and(|a| a == "report") {
+        let _ = args.next();
+        let report_args = std::iter::once("quizd report".into()).chain(args.skip(1));
+        return report(ReportCli::parse_from(report_args));
+    }
     let cli = Cli::parse();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
         .format_target(false)

@@ -242,7 +242,7 @@ pub fn pad(text: &str, width: usize, left: bool) -> String {
 }
 
 /// Columns `line` takes on a terminal (East Asian wide characters count two).
-fn display_width(line: &[u8]) -> usize {
+pub fn display_width(line: &[u8]) -> usize {
     use unicode_width::UnicodeWidthStr;
     match std::str::from_utf8(line) {
         Ok(text) => text.trim_end_matches('\r').width(),

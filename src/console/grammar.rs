@@ -28,6 +28,8 @@ pub(super) const HELP: &[&str] = &[
     "  upload NAME      send a bank (NAME.txt or NAME.gift): its lines, then \".\"",
     "  results          the results so far, as CSV",
     "  top [N]          the N best attempts so far (default 10)",
+    "  report           item analysis: per question % right, discrimination, time,",
+    "                   and the wrong answer that drew most students",
     "  stats            connections, answers, timeouts, bytes, uptime",
     "  shutdown         stop the server (answers so far are saved)",
     "  quit             close this console",
@@ -73,6 +75,8 @@ pub enum Request {
     Upload { name: String, text: String },
     /// `results`: the results CSV in a block.
     Results,
+    /// `report`: item analysis of this quiz's attempts so far ([`crate::report`]).
+    Report,
     /// `top [N]`: answer with [`super::render::render_top`] in a block; `n` is within `1..=MAX_TOP`.
     Top { n: usize },
     /// `stats`: answer with [`super::render::render_stats`] in a block.
@@ -110,6 +114,7 @@ impl std::fmt::Display for Request {
                 write!(f, "upload {name} ({} lines)", text.lines().count())
             }
             Request::Results => write!(f, "results"),
+            Request::Report => write!(f, "report"),
             Request::Top { n } => write!(f, "top {n}"),
             Request::Stats => write!(f, "stats"),
             Request::Shutdown => write!(f, "shutdown"),
@@ -172,6 +177,7 @@ pub(super) fn parse_command(line: &str) -> Command {
         "end" => bare(Request::End),
         "reload" => bare(Request::Reload),
         "results" => bare(Request::Results),
+        "report" => bare(Request::Report),
         "stats" => bare(Request::Stats),
         "shutdown" => bare(Request::Shutdown),
         "kick" => match name_arg(rest) {

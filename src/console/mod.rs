@@ -695,6 +695,7 @@ mod tests {
             ("end", Request::End),
             ("reload", Request::Reload),
             ("results", Request::Results),
+            ("report", Request::Report),
             ("stats", Request::Stats),
             ("shutdown", Request::Shutdown),
         ];

@@ -322,7 +322,7 @@ fn key_values(pairs: &[(&str, String)]) -> Vec<String> {
 
 /// Columns two spaces apart, each as wide as its widest cell (in characters); `right` says
 /// which ones are aligned right. No trailing spaces.
-fn table(header: &[&str], right: &[bool], rows: &[Vec<String>]) -> Vec<String> {
+pub fn table(header: &[&str], right: &[bool], rows: &[Vec<String>]) -> Vec<String> {
     let mut widths: Vec<usize> = header.iter().map(|h| columns(h)).collect();
     for row in rows {
         for (width, cell) in widths.iter_mut().zip(row) {

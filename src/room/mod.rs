@@ -357,6 +357,9 @@ pub struct Room {
     wrapped: Vec<u8>,
     /// Finished attempts of this run, for the teacher's `top`.
     board: Vec<TopRow>,
+    /// Item analysis of this quiz's finished attempts, row by row as the results file gets
+    /// them, for `report` and the board.
+    pub(crate) items: crate::report::Tally,
     /// Live: the final standings of the last round, for `top` until the next one starts.
     last_round: Vec<TopRow>,
     /// Where the quiz came from, for `status` and `reload`.
@@ -395,6 +398,7 @@ impl Room {
             out: Vec::with_capacity(crate::limits::OUT_KEEP),
             wrapped: Vec::new(),
             board: Vec::new(),
+            items: crate::report::Tally::default(),
             last_round: Vec::new(),
             origin: if config.banks.is_empty() {
                 Origin::Bundled
@@ -1062,6 +1066,7 @@ impl Room {
                 crate::journal::record::put_end(buf, &attempt, finished_at);
             }
             io.record(&attempt, quiz);
+            self.items.add_attempt(&attempt, quiz);
             self.board.push(TopRow {
                 rank: 0,
                 name: attempt.name,

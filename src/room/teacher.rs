@@ -96,6 +96,10 @@ impl Room {
                 Err(why) => Reply::Lines(format!("error: {why}")),
             },
             Request::Top { n } => Reply::Block(render_top(&self.top(n, now))),
+            Request::Report => Reply::Block(crate::report::render(
+                &self.items,
+                Some(&self.shared.quiz.questions),
+            )),
             Request::Stats => Reply::Block(render_stats(&self.stats_view(now, io))),
             Request::Shutdown => {
                 log::warn!("shutdown asked from the teacher console");
@@ -431,6 +435,8 @@ impl Room {
         }
         let settings = self.shared.quiz.settings.clone();
         self.shared.quiz = Quiz::new(bank, settings);
+        // Another quiz: its questions are numbered afresh.
+        self.items = crate::report::Tally::default();
         // A new quiz: nobody has taken it yet.
         self.shared.roster.forget_taken();
         self.shared.new_game();

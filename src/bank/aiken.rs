@@ -176,6 +176,10 @@ struct Draft {
     line: u32,
     text: String,
     options: Vec<String>,
+    /// Options whose letter is not the one their place calls for: (line, letter written,
+    /// letter expected), and each option's letter as written.
+    misnumbered: Vec<(u32, u8, u8)>,
+    labels: Vec<u8>,
     /// A problem was reported for this question: keep checking its lines, but leave it out.
     failed: bool,
 }
@@ -186,6 +190,8 @@ impl Draft {
             line,
             text: text.to_owned(),
             options: Vec::new(),
+            misnumbered: Vec::new(),
+            labels: Vec::new(),
             failed: false,
         }
     }
@@ -313,13 +319,11 @@ impl<'f> Parser<'f> {
                     return State::Skipping;
                 };
                 if letter_byte != expected {
-                    let expected = char::from(expected);
-                    self.report(
-                        number,
-                        format!("option {found} is out of order: expected {expected}"),
-                    );
-                    return State::Skipping;
+                    // Moodle reads options by their place, whatever their letters: decided at
+                    // the ANSWER: line (see `finish_question`).
+                    draft.misnumbered.push((number, letter_byte, expected));
                 }
+                draft.labels.push(letter_byte);
                 if text.is_empty() {
                     self.report(number, format!("option {found} is empty"));
                     draft.failed = true;
@@ -360,6 +364,38 @@ impl<'f> Parser<'f> {
         if draft.options.len() < 2 {
             self.report(number, "a question needs at least 2 options");
             return;
+        }
+        // Options with letters out of order: Moodle reads them by place (`ANSWER: C` is the
+        // third). Where the third is also the one written `C`, that is what the teacher meant:
+        // loaded, with a warning. Otherwise Moodle would mark another option right than the
+        // one the letter names: a problem, at the first misnumbered option.
+        if let Some(&(line, found, expected)) = draft.misnumbered.first() {
+            let named = answer_index(answer, draft.options.len())
+                .ok()
+                .and_then(|i| draft.labels.get(i))
+                .is_some_and(|&label| {
+                    Some(label) == answer.trim().bytes().next().map(|b| b.to_ascii_uppercase())
+                });
+            let (found, expected) = (char::from(found), char::from(expected));
+            if named {
+                for &(line, found, expected) in &draft.misnumbered {
+                    self.problems.warn(
+                        self.file,
+                        line,
+                        format!(
+                            "option {} is out of order (expected {}): read by its place, as Moodle reads it",
+                            char::from(found),
+                            char::from(expected)
+                        ),
+                    );
+                }
+            } else {
+                self.report(
+                    line,
+                    format!("option {found} is out of order: expected {expected}"),
+                );
+                return;
+            }
         }
         match answer_index(answer, draft.options.len()) {
             Err(message) => self.report(number, message),
@@ -514,8 +550,29 @@ mod tests {
     }
 
     #[test]
-    fn option_out_of_order() {
-        let text = "Q?\nA) a\nC) c\nD) d\nANSWER: A\n";
+    fn option_out_of_order_is_read_by_place_when_the_answer_letter_agrees_as_moodle_reads_it() {
+        // Moodle counts options by place: `ANSWER: C` is the third, here written `C`: what
+        // the teacher meant. Loaded, with a warning at the misnumbered option.
+        let text = "Q?\nA) Volt\nD) Ohm\nC) Ampere\nD) Newton\nANSWER: C\n";
+        let parsed = parse(&Arc::from("sockets.txt"), text, Problems::default()).expect("loads");
+        assert_eq!(
+            choice(&parsed.questions[0]),
+            (vec!["Volt", "Ohm", "Ampere", "Newton"], 2)
+        );
+        assert_eq!(
+            parsed
+                .notes
+                .warnings()
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            [
+                "sockets.txt:3: warning: option D is out of order (expected B): read by its place, as Moodle reads it"
+            ]
+        );
+        // Here Moodle's third option is the one written `D`, not `C`: it would mark another
+        // option right than the letter names. A problem.
+        let text = "Q?\nA) a\nC) c\nD) d\nANSWER: C\n";
         assert_eq!(
             problems(text),
             ["sockets.txt:3: option C is out of order: expected B"]
@@ -716,7 +773,7 @@ mod tests {
         assert_eq!(
             problems(text),
             [
-                "sockets.txt:3: option C is out of order: expected B",
+                "sockets.txt:5: question has no ANSWER: line before the next question starts",
                 "sockets.txt:8: ANSWER names option C but the question has 2 options (A to B)",
             ]
         );

@@ -613,6 +613,16 @@ impl Answers<'_> {
         // kept only where an option is worth part of the mark; a penalty in a one-answer
         // question scores nothing (quizd never takes marks below zero).
         let also_right = right.iter().skip(1).map(|&(index, _)| index).collect();
+        if let Some(&penalty) = credit.iter().find(|&&c| c < 0.0) {
+            self.warnings.borrow_mut().push((
+                self.block_line,
+                format!(
+                    "a penalty ({}%) in a one-answer question scores 0 in quizd; Moodle takes it \
+                     off the quiz's total",
+                    penalty * 100.0
+                ),
+            ));
+        }
         if !credit.iter().any(|&c| Marks::of_fraction(c).is_partial()) {
             credit.clear();
         }
@@ -1867,6 +1877,15 @@ $CATEGORY: $course$/Default
         let q = question("Q? {=a ~%-50%b ~c}");
         assert_eq!(choice(&q).1, 0);
         assert_eq!(marks(&q, "b"), "0");
+        assert_eq!(
+            warned("Q? {=a ~%-50%b ~c}").1,
+            [(
+                1,
+                "a penalty (-50%) in a one-answer question scores 0 in quizd; Moodle takes it off \
+                 the quiz's total"
+                    .to_string()
+            )]
+        );
         // `=%50%`: Moodle would give full marks and show "%50%b"; quizd reads the weight, and
         // says so.
         let (served, warnings) = warned("Q? {=a =%50%b ~c}");

@@ -136,10 +136,28 @@ impl Wire {
             .iter()
             .map(|o| with_crlf(o))
             .collect();
+        // A matching question's example is as long as its list of items.
+        let hint = match &question.kind {
+            Kind::Matching { items, choices, .. } => {
+                let letters: String = (0..items.len())
+                    .map(|i| crate::text::letter((i + 1) % choices.len().max(1)))
+                    .collect();
+                let pairs: Vec<String> = letters
+                    .chars()
+                    .enumerate()
+                    .map(|(i, l)| format!("{} {l}", i + 1))
+                    .collect();
+                Some(format!(
+                    "Type the letter that goes with each numbered item, in order: like {letters} for {}.",
+                    pairs.join(", ")
+                ))
+            }
+            _ => question.kind.hint().map(str::to_owned),
+        };
         Wire {
             text: text.into(),
             options,
-            hint: question.kind.hint().map(with_crlf).unwrap_or_default(),
+            hint: hint.as_deref().map(with_crlf).unwrap_or_default(),
             wrapped: std::cell::OnceCell::new(),
         }
     }
@@ -299,6 +317,22 @@ impl Quiz {
             }
             h.0
         })
+    }
+
+    /// The fingerprint 0.4 gave this bank (before marks had parts, when a choice had no
+    /// `credit` and an answer was `right: bool`), so that a journal 0.4 left behind is still
+    /// recognised after an upgrade. Banks with kinds 0.4 did not ask never match.
+    pub fn legacy_fingerprint(&self) -> u64 {
+        let mut h = Fnv::default();
+        for q in &self.questions {
+            let kind = format!("{:?}", q.kind)
+                .replace(", credit: []", "")
+                .replace("credit: 1.0,", "right: true,")
+                .replace("credit: 0.0,", "right: false,");
+            let _ = std::fmt::Write::write_fmt(&mut h, format_args!("{kind}\n"));
+            let _ = std::fmt::Write::write_fmt(&mut h, format_args!("{:?}\n", q.text));
+        }
+        h.0
     }
 
     pub fn attempt_seed(&self, name: &str, attempt: u32, rng: &mut fastrand::Rng) -> u64 {

@@ -132,7 +132,7 @@ pub fn partly(
     score: Marks,
     answered: usize,
 ) {
-    let _ = write!(out, "{PARTLY} ({marks} of 1). ");
+    let _ = write!(out, "{PARTLY} ({} of 1). ", marks.as_part());
     answer_was(out, answer, score, answered);
 }
 

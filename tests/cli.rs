@@ -36,7 +36,7 @@ ANSWER: C
 Which port does HTTP use by default?
 A) 80
 C) 443
-ANSWER: A
+ANSWER: B
 
 Is this question fine?
 A) Yes

@@ -578,17 +578,23 @@ impl Answers<'_> {
             } else if right.is_empty() && (single || total <= 0.0) {
                 found.push((
                     self.block_line,
-                    "no right option: mark the right one with = and the wrong ones with ~"
-                        .to_owned(),
+                    if single {
+                        "no option is worth full marks: mark the right one with = alone (no weight)"
+                    } else {
+                        "no right option: mark the right one with = and the wrong ones with ~"
+                    }
+                    .to_owned(),
                 ));
             } else if !single && !adds_up {
-                found.push((
+                // Moodle's import takes it, with a notice; its editor would not let it be
+                // saved. Choosing every right option then gives that much of the mark.
+                self.warnings.borrow_mut().push((
                     self.block_line,
                     format!(
-                        "the weights of the right options add up to {}%, not 100%: in a question \
-                         with several right answers (~%50% ~%50% ...) they must, as in Moodle; \
-                         or mark the one right answer with =",
-                        (total * 10_000.0).round() / 100.0
+                        "the weights of the right options add up to {}%, not 100%: choosing them \
+                         all gives {} of the mark (Moodle's editor asks for 100%)",
+                        (total * 10_000.0).round() / 100.0,
+                        Marks::of_fraction(total)
                     ),
                 ));
             }
@@ -639,6 +645,15 @@ impl Answers<'_> {
     /// an item left empty adds a wrong answer, as in Moodle.
     fn matching(&self, body: &str) -> Result<Kind, Vec<Found>> {
         let (lead, pairs) = split_plain(body, b"=");
+        // Checked before any pair is read: each answer is compared with those before it.
+        if pairs.len() > MAX_ANSWERS {
+            return Err(vec![(
+                self.block_line,
+                format!(
+                    "a matching question has at most {MAX_OPTIONS} items and {MAX_OPTIONS} answers (a to z)"
+                ),
+            )]);
+        }
         let mut found = Vec::new();
         if !lead.trim().is_empty() {
             found.push((
@@ -1843,12 +1858,34 @@ $CATEGORY: $course$/Default
         assert!(matches!(q.kind, Kind::Multiple { .. }));
         assert_eq!(marks(&q, "a"), "1");
         assert_eq!(marks(&q, "a b"), "0");
-        // Weights that do not make the whole mark are refused, as Moodle refuses them.
+        // Weights that do not make the whole mark load as Moodle's import loads them, with a
+        // warning: all the right ones give 0.9.
+        let (served, warnings) = warned("Q? {\n~%50%a\n~%40%b\n~c\n}");
+        assert_eq!(served, 1);
         assert_eq!(
-            problem("Q? {\n~%50%a\n~%40%b\n~c\n}").1,
-            "the weights of the right options add up to 90%, not 100%: in a question with \
-             several right answers (~%50% ~%50% ...) they must, as in Moodle; or mark the one \
-             right answer with ="
+            warnings,
+            [(
+                1,
+                "the weights of the right options add up to 90%, not 100%: choosing them all \
+                 gives 0.9 of the mark (Moodle's editor asks for 100%)"
+                    .to_string()
+            )]
+        );
+        assert!(
+            problems("Q? {=%50%a ~%50%b}").iter().any(|p| p
+                == "net.gift:1: no option is worth full marks: mark the right one with = alone (no weight)"),
+            "{:?}",
+            problems("Q? {=%50%a ~%50%b}")
+        );
+        // A matching block past the limit is refused before its pairs are read (a 1 MiB block
+        // of pairs took half a minute when every answer was compared with those before it).
+        let many: String = (0..50_000).map(|i| format!("=i{i} -> a{i}\n")).collect();
+        let refused = problem(&format!("M? {{\n{many}}}"));
+        assert!(
+            refused
+                .1
+                .starts_with("a matching question has at most 26 items"),
+            "{refused:?}"
         );
         // Thirds written to Moodle's precision make the whole mark.
         let q = question("Q? {~%33.33333%a ~%33.33333%b ~%33.33333%c ~d}");

@@ -97,6 +97,20 @@ impl Marks {
     }
 }
 
+impl Marks {
+    /// Part of a mark as a verdict names it: to two places, or to four where two would read
+    /// as none or all of it (`0.9999`, `0.004`), so "Partly right" never says `1 of 1`.
+    pub fn as_part(self) -> String {
+        let hundredths = (self.0 + 50) / 100;
+        if self.is_partial() && (hundredths == 0 || hundredths == 100) {
+            let text = format!("0.{:04}", self.0);
+            text.trim_end_matches('0').to_string()
+        } else {
+            self.to_string()
+        }
+    }
+}
+
 impl Add for Marks {
     type Output = Marks;
     fn add(self, other: Marks) -> Marks {
@@ -137,6 +151,9 @@ mod tests {
         assert_eq!(shown(Marks::from_units(13_333)), "1.33");
         assert_eq!(shown(Marks::from_units(700)), "0.07");
         assert_eq!(shown(Marks::from_units(9_999)), "1");
+        assert_eq!(Marks::from_units(9_999).as_part(), "0.9999");
+        assert_eq!(Marks::from_units(40).as_part(), "0.004");
+        assert_eq!(Marks::from_units(5_000).as_part(), "0.5");
         for text in ["3", "2.5", "1.33", "0.07", "0"] {
             assert_eq!(Marks::parse(text).map(shown).as_deref(), Some(text));
         }

@@ -56,9 +56,32 @@ pub fn recover(
         .seats
         .retain(|_, seat| seat.progress.chosen.len() > seat.first as usize);
     let header = room.journal_header();
+    // A journal 0.4 wrote knows the bank by 0.4's fingerprint, and counted scores (and count
+    // scoring's points) in whole answers: scores are scaled as read; points here.
+    let legacy = recovered.header.as_ref().is_some_and(|h| h.marks_unit == 1);
     let same = recovered.header.as_ref().is_some_and(|h| {
-        h.fingerprint == header.fingerprint && h.live == header.live && h.count == header.count
+        let fingerprint = if legacy {
+            room.quiz().legacy_fingerprint()
+        } else {
+            header.fingerprint
+        };
+        h.fingerprint == fingerprint && h.live == header.live && h.count == header.count
     });
+    let counted = room
+        .quiz()
+        .settings
+        .live
+        .as_ref()
+        .is_some_and(|l| l.scoring == crate::quiz::Scoring::Count);
+    if legacy && counted {
+        let unit = crate::bank::Marks::UNIT;
+        for seat in recovered.seats.values_mut() {
+            seat.progress.points = seat.progress.points.saturating_mul(unit);
+        }
+        for ended in &mut recovered.ended {
+            ended.attempt.points = ended.attempt.points.saturating_mul(unit);
+        }
+    }
     let mut interrupted = Vec::new();
     if !same && (!recovered.seats.is_empty() || recovered.live_under_way()) {
         let was = recovered.header.as_ref().map_or_else(

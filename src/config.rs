@@ -29,6 +29,8 @@ pub struct Config {
     pub summary_every: Duration,
     /// The teacher console's address, `HOST:PORT`; `None`: no console.
     pub admin_listen: Option<String>,
+    /// The projector board's address (a read-only web page, [`crate::board`]); `None`: none.
+    pub board_listen: Option<String>,
     /// The token a teacher types at the console.
     pub admin_token: String,
     /// How long a console may take to give the token before it is closed.
@@ -74,6 +76,7 @@ impl Config {
             handle_signals: false,
             summary_every: Duration::from_secs(60),
             admin_listen: None,
+            board_listen: None,
             admin_token: crate::random::Secrets::Os.token(),
             token_timeout: crate::limits::TOKEN_TIMEOUT,
             banks: Vec::new(),

@@ -43,6 +43,7 @@
 //!   check at its door.
 
 pub mod bank;
+pub mod board;
 pub mod config;
 pub mod conn;
 pub mod console;

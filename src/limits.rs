@@ -212,6 +212,20 @@ pub const MAX_RESPONSE_CHARS: usize = 100;
 /// cannot overflow.
 pub const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
 
+/// Projector board viewers at once (each holds a descriptor, reserved from the students' when
+/// the board is on); one more gets `503`.
+pub const MAX_BOARD_VIEWERS: usize = 400;
+/// A board request's head must arrive within this...
+pub const BOARD_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// ...and fit in this many bytes (`431` past it).
+pub const MAX_BOARD_REQUEST_BYTES: usize = 8 * 1024;
+/// A viewer with this much of its stream unread is dropped.
+pub const BOARD_OUTPUT_CAP: usize = 256 * 1024;
+/// The board's state is pushed at most this often (changes in between are merged).
+pub const BOARD_PUSH_EVERY: Duration = Duration::from_millis(250);
+/// Streams get a comment line this often, so a viewer that went away is found.
+pub const BOARD_PING_EVERY: Duration = Duration::from_secs(15);
+
 /// One row of the README's Limits table: the limit, and its value as the README words it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Row {
@@ -385,6 +399,26 @@ pub fn table() -> Vec<Row> {
         row(
             "journal read at start",
             format!("{} GiB", JOURNAL_MAX_READ >> 30),
+        ),
+        row(
+            "projector board viewers",
+            format!("{MAX_BOARD_VIEWERS} at once (reserved from `--max-clients`' default)"),
+        ),
+        row(
+            "board request",
+            format!(
+                "{} KiB, within {} s",
+                MAX_BOARD_REQUEST_BYTES >> 10,
+                BOARD_REQUEST_TIMEOUT.as_secs()
+            ),
+        ),
+        row(
+            "board updates a viewer does not read",
+            format!("{} KiB", BOARD_OUTPUT_CAP >> 10),
+        ),
+        row(
+            "board updates",
+            format!("at most every {} ms", BOARD_PUSH_EVERY.as_millis()),
         ),
     ]
 }

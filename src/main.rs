@@ -120,6 +120,12 @@ struct Cli {
     #[arg(long, value_name = "ADDR|off", default_value = "127.0.0.1:9998")]
     admin_listen: String,
 
+    /// Address of the projector board, a read-only web page for the room's big screen
+    /// (HOST:PORT), or `off`. It shows what the class may see: questions, counts, the
+    /// leaderboard; never codes or addresses.
+    #[arg(long, value_name = "ADDR|off", default_value = "127.0.0.1:9997")]
+    board_listen: String,
+
     /// Token a teacher types at the console (also read from QUIZD_ADMIN_TOKEN); when neither is
     /// set, a random one is made and logged once at start.
     #[arg(long, value_name = "TOKEN")]
@@ -386,6 +392,9 @@ fn main() -> ExitCode {
     }
     config.journal_sync = cli.journal_sync;
     config.journal_fresh = cli.journal_fresh;
+    if !cli.board_listen.eq_ignore_ascii_case("off") {
+        config.board_listen = Some(cli.board_listen.clone());
+    }
     if !cli.admin_listen.eq_ignore_ascii_case("off") {
         config.admin_listen = Some(cli.admin_listen.clone());
         let from_env = std::env::var("QUIZD_ADMIN_TOKEN")

@@ -42,6 +42,7 @@ const LISTENER: Token = Token(usize::MAX - 1);
 const SIGNALS: Token = Token(usize::MAX - 2);
 const WAKER: Token = Token(usize::MAX - 3);
 const ADMIN_LISTENER: Token = Token(usize::MAX - 4);
+const BOARD_LISTENER: Token = Token(usize::MAX - 5);
 
 /// Every way a process is told to stop saves the rows: Ctrl-C, `kill`, the teacher's terminal
 /// or ssh session closing (SIGHUP), Ctrl-\ (SIGQUIT, which would otherwise dump core).
@@ -61,6 +62,8 @@ pub enum StartError {
     Journal(String),
     /// The poll instance or signal handling could not be set up.
     Setup(io::Error),
+    /// The board's address could not be bound.
+    BoardListen { addr: String, error: io::Error },
 }
 
 impl fmt::Display for StartError {
@@ -73,6 +76,13 @@ impl fmt::Display for StartError {
                 write!(
                     f,
                     "cannot listen on {addr} for the teacher console: {} (choose another with --admin-listen, or off)",
+                    describe_io_error(error)
+                )
+            }
+            StartError::BoardListen { addr, error } => {
+                write!(
+                    f,
+                    "cannot listen on {addr} for the board: {} (choose another with --board-listen, or off)",
                     describe_io_error(error)
                 )
             }
@@ -148,6 +158,24 @@ fn say_and_go(stream: &mut (impl Read + io::Write), line: &str) {
     let _ = stream.write(line.as_bytes());
 }
 
+/// How students join, for the board's lobby: `telnet HOST PORT`, HOST the machine's name
+/// when the student port listens on every address, else the address it listens on.
+fn join_hint(addr: SocketAddr) -> String {
+    let host = if addr.ip().is_unspecified() {
+        let mut buf = [0u8; 256];
+        // SAFETY: gethostname writes at most buf.len() bytes into buf.
+        let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
+        let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+        match std::str::from_utf8(&buf[..end]) {
+            Ok(name) if ok && !name.is_empty() => name.to_string(),
+            _ => "this-machine".to_string(),
+        }
+    } else {
+        addr.ip().to_string()
+    };
+    format!("telnet {host} {}", addr.port())
+}
+
 /// Binds with a backlog large enough for a class arriving at once (mio's default is 128) and
 /// the socket buffer sizes `(send, receive)` every connection accepted from it inherits, so a
 /// client that stops reading cannot pin megabytes of kernel memory (Linux grows unset buffers up
@@ -191,6 +219,8 @@ pub struct Server {
     local_addr: SocketAddr,
     admin_listener: Option<TcpListener>,
     admin_addr: Option<SocketAddr>,
+    /// The projector board ([`crate::board`]), if it is on.
+    board: Option<crate::board::Board>,
     max_clients: usize,
     max_per_address: Option<usize>,
     /// Accepting is paused (no descriptors left) until this instant or a close, whichever
@@ -227,9 +257,15 @@ impl Server {
                 1024
             }
         };
-        let max_clients = config
-            .max_clients
-            .unwrap_or_else(|| limits::default_max_clients(nofile));
+        let max_clients = config.max_clients.unwrap_or_else(|| {
+            // The board's viewers hold descriptors too: theirs are kept aside.
+            let reserve = if config.board_listen.is_some() {
+                limits::MAX_BOARD_VIEWERS as u64
+            } else {
+                0
+            };
+            limits::default_max_clients(nofile.saturating_sub(reserve))
+        });
         let mut listener =
             bind_listener(&config.listen, Some(STUDENT_BUFFERS)).map_err(|error| {
                 StartError::Listen {
@@ -244,6 +280,17 @@ impl Server {
                     error,
                 }
             })?),
+            None => None,
+        };
+        let board_listener = match &config.board_listen {
+            Some(addr) => {
+                Some(
+                    bind_listener(addr, None).map_err(|error| StartError::BoardListen {
+                        addr: addr.clone(),
+                        error,
+                    })?,
+                )
+            }
             None => None,
         };
         let mut results = Results::open(&config.results).map_err(|error| StartError::Results {
@@ -264,6 +311,10 @@ impl Server {
             Some(Err(e)) => return Err(StartError::Setup(e)),
             None => None,
         };
+        let board = board_listener
+            .map(|l| crate::board::Board::new(l, poll.registry(), BOARD_LISTENER, Instant::now()))
+            .transpose()
+            .map_err(StartError::Setup)?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER).map_err(StartError::Setup)?);
         let signals = if config.handle_signals {
             let mut signals =
@@ -290,6 +341,14 @@ impl Server {
         log::info!("results go to {}", config.results.display());
         if let Some(addr) = admin_addr {
             log::info!("teacher console on {addr} (telnet to it and type the token)");
+        }
+        let mut board = board;
+        if let Some(board) = board.as_mut() {
+            board.set_join(join_hint(local_addr));
+            log::info!(
+                "board on http://{}/ (open it in a browser for the room's projector)",
+                board.addr()
+            );
         }
         let now = Instant::now();
         let rng = crate::random::quiz_rng(quiz.settings.seed);
@@ -354,6 +413,7 @@ impl Server {
             local_addr,
             admin_listener,
             admin_addr,
+            board,
             max_clients,
             max_per_address: config.max_per_address.filter(|&n| n > 0),
             accept_paused: None,
@@ -374,6 +434,11 @@ impl Server {
     /// The address actually bound (the real port when asked for port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The board's address, if it is on.
+    pub fn board_addr(&self) -> Option<SocketAddr> {
+        self.board.as_ref().map(crate::board::Board::addr)
     }
 
     /// The teacher console's address, if it is on.
@@ -414,6 +479,11 @@ impl Server {
                 match event.token() {
                     LISTENER => self.accept_all(now),
                     ADMIN_LISTENER => self.accept_teachers(now),
+                    BOARD_LISTENER => {
+                        if let Some(board) = self.board.as_mut() {
+                            board.accept(self.poll.registry(), now);
+                        }
+                    }
                     SIGNALS => {
                         if self.on_signals(now) == Some(Stopped::Forced) {
                             self.commit();
@@ -427,6 +497,22 @@ impl Server {
                             self.begin_shutdown(now);
                         }
                     }
+                    Token(key) if key >= crate::board::BOARD_BASE => {
+                        let Server {
+                            board, room, poll, ..
+                        } = &mut self;
+                        if let Some(board) = board.as_mut() {
+                            let version = room.board_version();
+                            board.on_event(
+                                key - crate::board::BOARD_BASE,
+                                event.is_readable() || event.is_read_closed() || event.is_error(),
+                                event.is_writable(),
+                                poll.registry(),
+                                version,
+                                || room.board_state(now),
+                            );
+                        }
+                    }
                     Token(key) => self.on_conn_event(key, event, now),
                 }
             }
@@ -436,6 +522,7 @@ impl Server {
             self.commit();
             self.sweep(Instant::now());
             self.commit();
+            self.tick_board(Instant::now());
             // The global output budget is only as good as this sum (debug builds check it).
             debug_assert_eq!(
                 self.net.backlog_total,
@@ -452,6 +539,23 @@ impl Server {
                 self.finish_shutdown();
                 return Ok(Stopped::Clean);
             }
+        }
+    }
+
+    /// The board's end of turn: a changed state pushed (at most every `BOARD_PUSH_EVERY`),
+    /// slow requests and pings once a second; its counters copied for `stats`.
+    fn tick_board(&mut self, now: Instant) {
+        let Server {
+            board,
+            room,
+            poll,
+            net,
+            ..
+        } = self;
+        if let Some(board) = board.as_mut() {
+            let version = room.board_version();
+            board.tick(now, poll.registry(), version, || room.board_state(now));
+            net.stats.board = Some(board.stats.clone());
         }
     }
 
@@ -477,6 +581,9 @@ impl Server {
                 .map(|_| now + RESULTS_RETRY.min(Duration::from_secs(1))),
             self.stopping,
             Some(self.next_summary),
+            self.board
+                .as_ref()
+                .and_then(|b| b.next_deadline(self.room.board_version())),
         ]
         .into_iter()
         .flatten()
@@ -1146,6 +1253,9 @@ impl Server {
     }
 
     fn finish_shutdown(mut self) {
+        if let Some(board) = self.board.as_mut() {
+            board.close_all(self.poll.registry());
+        }
         let keys: Vec<usize> = self.net.conns.iter().map(|(k, _)| k).collect();
         for key in keys {
             self.net.mark_close(key, Status::Shutdown);

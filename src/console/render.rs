@@ -230,6 +230,8 @@ pub struct StatsView {
     pub bytes_out: u64,
     /// What the journal did, in words (`off` without one).
     pub journal: String,
+    /// What the projector board did, in words (`off` without one).
+    pub board: String,
     pub uptime: Duration,
 }
 
@@ -298,6 +300,7 @@ pub fn render_stats(view: &StatsView) -> Vec<String> {
                 .unwrap_or(&view.journal)
                 .to_string(),
         ),
+        ("board", view.board.clone()),
         ("uptime", human_duration(view.uptime)),
     ])
 }
@@ -532,6 +535,7 @@ mod tests {
             journal:
                 "journal: 3 writes, 3 fsyncs, 0.0 MiB (20 B per answer), 0 compactions, 0.0 s busy"
                     .into(),
+            board: "off".into(),
             uptime: Duration::from_secs(3 * 3600 + 7 * 60 + 9),
         };
         assert_eq!(
@@ -553,6 +557,7 @@ mod tests {
                 "bytes in:             900 B",
                 "bytes out:            1.5 MiB (1572864 B)",
                 "journal:              3 writes, 3 fsyncs, 0.0 MiB (20 B per answer), 0 compactions, 0.0 s busy",
+                "board:                off",
                 "uptime:               3h07m",
             ]
         );

@@ -213,6 +213,16 @@ impl Live {
         self.phase
     }
 
+    /// Answers to the open (or last) question by slot (see [`Live::on_answer`]).
+    pub fn tally(&self) -> &[u32] {
+        &self.tally
+    }
+
+    /// Students present who have not yet answered the open question.
+    pub fn waiting_for(&self) -> usize {
+        self.waiting_for
+    }
+
     /// The question open now, if any.
     pub fn open_question(&self) -> Option<usize> {
         match self.phase {

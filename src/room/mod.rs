@@ -22,6 +22,7 @@
 //! announcing it (`Quiz over`, a verdict) is [`Io::send`]; bytes for one connection go out in
 //! order; [`Io::close`] comes after the last bytes for that connection, and nothing follows it.
 
+mod board;
 mod journal;
 pub mod live;
 pub mod roster;
@@ -151,6 +152,8 @@ pub struct NetStats {
     pub bytes_out: u64,
     /// What the journal did (`None`: no journal).
     pub journal: Option<crate::journal::JournalStats>,
+    /// What the projector board did (`None`: no board).
+    pub board: Option<crate::board::BoardStats>,
 }
 
 /// What a room starts with.
@@ -360,6 +363,8 @@ pub struct Room {
     /// Item analysis of this quiz's finished attempts, row by row as the results file gets
     /// them, for `report` and the board.
     pub(crate) items: crate::report::Tally,
+    /// Finished attempts of this quiz by score, in tenths (the last: 100%), for the board.
+    pub(crate) scores: [u32; 11],
     /// Live: the final standings of the last round, for `top` until the next one starts.
     last_round: Vec<TopRow>,
     /// Where the quiz came from, for `status` and `reload`.
@@ -399,6 +404,7 @@ impl Room {
             wrapped: Vec::new(),
             board: Vec::new(),
             items: crate::report::Tally::default(),
+            scores: [0; 11],
             last_round: Vec::new(),
             origin: if config.banks.is_empty() {
                 Origin::Bundled
@@ -1067,6 +1073,8 @@ impl Room {
             }
             io.record(&attempt, quiz);
             self.items.add_attempt(&attempt, quiz);
+            let tenth = (attempt.score.percent_of(attempt.max) / 10).min(10);
+            self.scores[tenth as usize] += 1;
             self.board.push(TopRow {
                 rank: 0,
                 name: attempt.name,

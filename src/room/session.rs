@@ -364,9 +364,17 @@ impl Session {
             wire::time_up(out, None::<(&str, Marks, usize)>);
         }
         s.time_question(index, now);
-        if index + 1 == s.order.len() {
+        let (bank_index, last) = (s.order[index], index + 1 == s.order.len());
+        let (essay, idle_timeout) = (question.is_essay(), quiz.settings.idle_timeout);
+        if !essay {
+            shared.count_item(bank_index, None);
+        }
+        if last {
             return self.advance(seat, index, now, shared, out);
         }
+        let Some(s) = shared.roster.seats.get_mut(seat) else {
+            return self.set_state(State::Done);
+        };
         s.chosen.resize(index + 1, None);
         s.index = index + 1;
         s.clock = None;
@@ -375,7 +383,7 @@ impl Session {
         self.set_state(State::Paused {
             seat,
             next: index + 1,
-            idle: now + quiz.settings.idle_timeout,
+            idle: now + idle_timeout,
         });
     }
 
@@ -972,6 +980,8 @@ impl Session {
             feedback(out, graded.feedback.as_deref());
             feedback(out, question.feedback.as_deref());
         }
+        let (bank_index, marks) = (s.order[index], graded.marks);
+        shared.count_item(bank_index, Some(marks));
         self.advance(seat, index, now, shared, out);
     }
 
@@ -1254,11 +1264,16 @@ impl Session {
         s.answer_time += took;
         s.time_taken(index, crate::room::roster::millis_u32(took));
         s.last_marks = graded.marks;
+        let graded_marks = graded.marks;
         s.last_feedback = graded.feedback.map(std::borrow::Cow::into_owned);
         shared.counters.answers += 1;
         line(out, "Answer recorded; waiting for the others.");
         self.set_state(State::Waiting { seat });
         live.on_answer(slot, now);
+        let bank_index = s.order[index];
+        if !question.is_essay() {
+            shared.count_item(bank_index, Some(graded_marks));
+        }
     }
 
     /// The room moved on (see [`super::live`]): shows this student the question that opened,

@@ -111,9 +111,25 @@ pub struct Shared {
     pub rng: fastrand::Rng,
     /// Randomness that must not be guessed (resume codes).
     pub secrets: Secrets,
+    /// Per bank question, answers so far (time-ups included) and the marks they earned, in
+    /// [`crate::bank::Marks`] units: the board's "percent right" as answers arrive.
+    pub item_marks: Vec<(u32, u64)>,
 }
 
 impl Shared {
+    /// Counts an answer (or a clock run out: `None`) to bank question `question` for the
+    /// board.
+    pub fn count_item(&mut self, question: u32, marks: Option<crate::bank::Marks>) {
+        let n = self.quiz.questions.len();
+        if self.item_marks.len() != n {
+            self.item_marks = vec![(0, 0); n];
+        }
+        if let Some(item) = self.item_marks.get_mut(question as usize) {
+            item.0 += 1;
+            item.1 += u64::from(marks.map_or(0, crate::bank::Marks::units));
+        }
+    }
+
     /// Nothing shared yet but the quiz (and, in live mode, a fresh game for it).
     pub fn new(quiz: Quiz, rng: fastrand::Rng, secrets: Secrets) -> Shared {
         let mut shared = Shared {
@@ -132,6 +148,7 @@ impl Shared {
             ask_gate: AskGate::default(),
             rng,
             secrets,
+            item_marks: Vec::new(),
         };
         shared.new_game();
         shared

@@ -437,6 +437,8 @@ impl Room {
         self.shared.quiz = Quiz::new(bank, settings);
         // Another quiz: its questions are numbered afresh.
         self.items = crate::report::Tally::default();
+        self.scores = [0; 11];
+        self.shared.item_marks.clear();
         // A new quiz: nobody has taken it yet.
         self.shared.roster.forget_taken();
         self.shared.new_game();
@@ -640,6 +642,15 @@ impl Room {
                 .journal
                 .as_ref()
                 .map_or_else(|| "off".to_string(), |j| j.describe(c.answers)),
+            board: net.board.as_ref().map_or_else(
+                || "off".to_string(),
+                |b| {
+                    format!(
+                        "{} watching (peak {}), {} served, {} updates; refused {} full, {} bad requests, {} slow dropped",
+                        b.watching, b.peak, b.served, b.pushes, b.refused_full, b.bad_requests, b.dropped_slow
+                    )
+                },
+            ),
             uptime: now.saturating_duration_since(self.started),
         }
     }

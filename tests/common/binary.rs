@@ -71,6 +71,9 @@ impl Quizd {
         if !args.contains(&"--admin-listen") {
             cmd.args(["--admin-listen", "127.0.0.1:0"]);
         }
+        if !args.contains(&"--board-listen") {
+            cmd.args(["--board-listen", "127.0.0.1:0"]);
+        }
         cmd.env_remove("QUIZD_ADMIN_TOKEN")
             .env("RUST_LOG", "info")
             .env("RUST_LOG_STYLE", "never")

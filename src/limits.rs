@@ -222,7 +222,7 @@ pub const MAX_BOARD_REQUEST_BYTES: usize = 8 * 1024;
 /// A viewer with this much of its stream unread is dropped.
 pub const BOARD_OUTPUT_CAP: usize = 256 * 1024;
 /// The board's state is pushed at most this often (changes in between are merged).
-pub const BOARD_PUSH_EVERY: Duration = Duration::from_millis(250);
+pub const BOARD_PUSH_EVERY: Duration = Duration::from_millis(500);
 /// Streams get a comment line this often, so a viewer that went away is found.
 pub const BOARD_PING_EVERY: Duration = Duration::from_secs(15);
 

@@ -326,6 +326,20 @@ fn the_self_paced_board_counts_agree_with_the_console_and_the_results_file() {
         let facility = format!("{}%", item["facility"].as_f64().expect("facility"));
         assert!(line.contains(&facility), "{line} has {facility}");
     }
+    // The page shows the same, in a real browser where there is one.
+    if let Some(chromium) = chromium() {
+        let mut browser = Browser::start(&chromium);
+        browser.open(&format!("http://{}/", class.board));
+        let shown = browser.wait_for(
+            "document.body.dataset.stage === 'selfpaced' && document.getElementById('finished').textContent === '3'",
+            "[...document.querySelectorAll('#histogram li')].map(li => li.dataset.count).join(' ')",
+        );
+        assert_eq!(shown.as_str(), Some("1 0 0 0 0 0 1 0 0 0 1"));
+        if let Some(dir) = std::env::var_os("QUIZD_BOARD_SHOTS").map(PathBuf::from) {
+            std::fs::create_dir_all(&dir).expect("screenshot dir");
+            std::fs::write(dir.join("6-self-paced.png"), browser.screenshot()).expect("write");
+        }
+    }
     // And the CSV's scores are the histogram's.
     class.quizd.terminate();
     class.quizd.wait_exit(PATIENCE);

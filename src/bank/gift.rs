@@ -283,12 +283,18 @@ impl Parser<'_> {
             ));
             return Err(Vec::new());
         }
+        // Moodle imports these, showing the second block as text, or a question with no
+        // text: nothing a student can answer as meant. Skipped, with the reason; the rest of
+        // the bank is served.
         if let Some(at) = first_brace_at(after) {
-            return fail(
+            self.skip = Some((
                 source.line_of(&after[at..]),
-                "a second answer block: a question has one { }; write \\{ and \\} for braces \
-                 in the text",
-            );
+                "skipped: a second answer block, which Moodle would show as text (two questions \
+                 without a blank line between them?): a question has one { }; write \\{ and \\} \
+                 for braces in the text"
+                    .to_owned(),
+            ));
+            return Err(Vec::new());
         }
         let mut media = Media::default();
         let (text, markup) = if after.trim().is_empty() {
@@ -302,15 +308,17 @@ impl Parser<'_> {
             )
         };
         if text.is_empty() {
-            return fail(
+            self.skip = Some((
                 first,
                 if title.is_some() {
-                    "the question has no text, only a ::title::, which students never see: write \
-                     the question after the title"
+                    "skipped: the question has no text, only a ::title::, which students never \
+                     see: write the question after the title"
                 } else {
-                    "the question has no text: write it before the answer block"
-                },
-            );
+                    "skipped: the question has no text: write it before the answer block"
+                }
+                .to_owned(),
+            ));
+            return Err(Vec::new());
         }
         let (answers, general) = match rfind_plain(inner, "####") {
             Some(at) => {
@@ -2100,13 +2108,18 @@ $CATEGORY: $course$/Default
                     .into()
             )
         );
+        // Moodle shows a second block as text: skipped, the rest served.
         assert_eq!(
-            problem("Q? {T} and\n{F}"),
+            warned("Q? {T} and\n{F}\n\nNext? {T}"),
             (
-                2,
-                "a second answer block: a question has one { }; write \\{ and \\} for braces in \
-                 the text"
-                    .into()
+                1,
+                vec![(
+                    2,
+                    "skipped: a second answer block, which Moodle would show as text (two \
+                     questions without a blank line between them?): a question has one { }; \
+                     write \\{ and \\} for braces in the text"
+                        .into()
+                )]
             )
         );
     }
@@ -2133,25 +2146,30 @@ $CATEGORY: $course$/Default
                 "the title has no closing :: (write ::title:: before the question text)".into()
             )
         );
-        for text in ["{T}", "[html] {T}"] {
+        // Moodle imports a question with no text; nobody could answer it: skipped.
+        for text in ["{T}\n\nNext? {T}", "[html] {T}\n\nNext? {T}"] {
             assert_eq!(
-                problem(text),
+                warned(text),
                 (
                     1,
-                    "the question has no text: write it before the answer block".into()
+                    vec![(
+                        1,
+                        "skipped: the question has no text: write it before the answer block"
+                            .into()
+                    )]
                 ),
                 "{text:?}"
             );
         }
         // The whole question in its title (students never see titles).
         assert_eq!(
-            problem("::Is UDP connectionless?::\n{T}"),
-            (
+            warned("::Is UDP connectionless?::\n{T}\n\nNext? {T}").1,
+            [(
                 1,
-                "the question has no text, only a ::title::, which students never see: write \
-                 the question after the title"
-                    .into()
-            )
+                "skipped: the question has no text, only a ::title::, which students never \
+                 see: write the question after the title"
+                    .to_string()
+            )]
         );
     }
 

@@ -15,6 +15,8 @@ const BOARD_ROWS: usize = 5;
 const LOBBY_NAMES: usize = 120;
 /// Questions listed on the board (bars), at most.
 const BOARD_QUESTIONS: usize = 60;
+/// Questions the class found hardest, shown from the item analysis.
+const MISSED: usize = 3;
 
 fn text(s: &str, max: usize) -> String {
     crate::text::sanitize(s, max)
@@ -109,7 +111,7 @@ impl Room {
                 .enumerate()
                 .take(BOARD_QUESTIONS)
                 .filter(|(_, q)| !q.is_essay())
-                .map(|(i, q)| {
+                .map(|(i, _)| {
                     let (answers, units) = self.shared.item_marks.get(i).copied().unwrap_or((0, 0));
                     let percent = (answers > 0).then(|| {
                         (units as f64 * 100.0 / (f64::from(answers) * f64::from(Marks::UNIT)))
@@ -117,7 +119,6 @@ impl Room {
                     });
                     json!({
                         "number": i + 1,
-                        "text": text(&q.text, 90),
                         "answers": answers,
                         "percent": percent,
                     })
@@ -241,14 +242,21 @@ impl Room {
         out
     }
 
-    /// The item analysis, as the console's `report` has it.
+    /// The item analysis, as the console's `report` has it: the questions the class found
+    /// hardest (lowest facility first), each with the wrong answer most chose.
     fn report_json(&self) -> Value {
         let questions = &self.shared.quiz.questions;
-        let items: Vec<Value> = self
-            .items
-            .items()
+        let mut hardest = self.items.items();
+        hardest.retain(|item| item.facility.is_some());
+        hardest.sort_by(|a, b| {
+            a.facility
+                .partial_cmp(&b.facility)
+                .unwrap_or(std::cmp::Ordering::Equal)
+                .then(a.number.cmp(&b.number))
+        });
+        let items: Vec<Value> = hardest
             .iter()
-            .take(BOARD_QUESTIONS)
+            .take(MISSED)
             .map(|item| {
                 let question = questions.get(item.number as usize - 1);
                 json!({

@@ -23,18 +23,6 @@ const BANK: &str = "\
 ::port:: Which port does HTTPS use by default? {~80 ~8080 =443 ~22}
 ";
 
-fn address_in(q: &mut Quizd, what: &str) -> SocketAddr {
-    let line = q.wait_for(what, |l| l.contains(what));
-    let rest = &line[line.find(what).expect("just matched") + what.len()..];
-    let addr = rest
-        .trim_start_matches("http://")
-        .split(['/', ' '])
-        .next()
-        .unwrap_or(rest);
-    addr.parse()
-        .unwrap_or_else(|e| panic!("bad address {addr:?} in {line:?}: {e}"))
-}
-
 struct Class {
     _dir: TempDir,
     results: PathBuf,
@@ -59,8 +47,8 @@ impl Class {
         args.extend_from_slice(extra);
         args.push(text(&bank));
         let (mut quizd, students) = Quizd::serve(&args);
-        let console = address_in(&mut quizd, "teacher console on ");
-        let board = address_in(&mut quizd, "board on ");
+        let console = quizd.address_after("teacher console on ");
+        let board = quizd.address_after("board on ");
         let mut teacher = Client::connect(console);
         teacher.expect("token> ");
         teacher.send(TOKEN);

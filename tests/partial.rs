@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use common::binary::{ANSWERS, NAME, POINTS, Quizd, SCORE, STATUS, text};
@@ -129,17 +128,6 @@ fn parts_of_marks_show_in_each_verdict_the_final_score_and_the_results_row() {
     );
 }
 
-/// The address in the `teacher console on ADDR (...)` log line.
-fn console_addr(q: &mut Quizd) -> SocketAddr {
-    let line = q.wait_for("the console line", |l| l.contains("teacher console on "));
-    let rest = &line[line.find("teacher console on ").expect("just matched") + 19..];
-    rest.split(' ')
-        .next()
-        .unwrap_or(rest)
-        .parse()
-        .expect("an address")
-}
-
 #[test]
 fn live_parts_of_marks_reach_the_distribution_the_leaderboard_top_and_the_points_column() {
     let (_dir, bank, results) = bank_dir("partial-live");
@@ -155,7 +143,7 @@ fn live_parts_of_marks_reach_the_distribution_the_leaderboard_top_and_the_points
         text(&results),
         text(&bank),
     ]);
-    let mut teacher = Client::connect(console_addr(&mut quizd));
+    let mut teacher = Client::connect(quizd.address_after("teacher console on "));
     teacher.expect("token> ");
     teacher.send(TOKEN);
     teacher.expect("admin> ");

@@ -3,20 +3,8 @@
 
 mod common;
 
-use std::net::SocketAddr;
-
 use common::binary::{BANK, Quizd, text};
 use common::{Client, PATIENCE, TOKEN, TempDir};
-
-fn console_addr(q: &mut Quizd) -> SocketAddr {
-    let line = q.wait_for("the console line", |l| l.contains("teacher console on "));
-    let rest = &line[line.find("teacher console on ").expect("just matched") + 19..];
-    rest.split(' ')
-        .next()
-        .unwrap_or(rest)
-        .parse()
-        .expect("an address")
-}
 
 #[test]
 fn the_console_report_and_quizd_report_on_the_results_file_agree() {
@@ -31,7 +19,7 @@ fn the_console_report_and_quizd_report_on_the_results_file_agree() {
         text(&results),
         text(&bank),
     ]);
-    let mut teacher = Client::connect(console_addr(&mut quizd));
+    let mut teacher = Client::connect(quizd.address_after("teacher console on "));
     teacher.expect("token> ");
     teacher.send(TOKEN);
     teacher.expect("admin> ");

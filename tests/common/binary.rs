@@ -159,6 +159,20 @@ impl Quizd {
         (q, addr)
     }
 
+    /// The address in the first log line holding `what` (`teacher console on `, `board on
+    /// http://`), waited for.
+    pub fn address_after(&mut self, what: &str) -> SocketAddr {
+        let line = self.wait_for(what, |l| l.contains(what));
+        let rest = &line[line.find(what).expect("just matched") + what.len()..];
+        let addr = rest
+            .trim_start_matches("http://")
+            .split(['/', ' '])
+            .next()
+            .unwrap_or(rest);
+        addr.parse()
+            .unwrap_or_else(|e| panic!("bad address {addr:?} in {line:?}: {e}"))
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

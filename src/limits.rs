@@ -219,6 +219,9 @@ pub const MAX_BOARD_VIEWERS: usize = 400;
 pub const BOARD_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// ...and fit in this many bytes (`431` past it).
 pub const MAX_BOARD_REQUEST_BYTES: usize = 8 * 1024;
+/// Socket buffers `(send, receive)` of a board viewer: what the kernel holds for one that
+/// does not read stays small beside the cap below.
+pub const BOARD_BUFFERS: (usize, usize) = (64 * 1024, 8 * 1024);
 /// A viewer with this much of its stream unread is dropped.
 pub const BOARD_OUTPUT_CAP: usize = 256 * 1024;
 /// The board's state is pushed at most this often (changes in between are merged).

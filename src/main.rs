@@ -286,9 +286,14 @@ fn report(cli: ReportCli) -> ExitCode {
     let questions = bank.as_ref().map(|b| b.questions.as_slice());
     match quizd::report::from_results(&text, questions) {
         Ok((tally, about)) => {
-            println!("{}: {about}", cli.results.display());
+            // Written without println!, which panics when a reader such as `head` goes away.
+            use std::io::Write as _;
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{}: {about}", cli.results.display());
             for line in quizd::report::render(&tally, questions) {
-                println!("{line}");
+                if writeln!(out, "{line}").is_err() {
+                    break;
+                }
             }
             ExitCode::SUCCESS
         }

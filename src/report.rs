@@ -323,7 +323,7 @@ pub fn render(tally: &Tally, questions: Option<&[Question]>) -> Vec<String> {
                 item.facility
                     .map_or("-".to_string(), |f| format!("{f:.0}%")),
                 item.discrimination
-                    .map_or("-".to_string(), |d| format!("{d:.0}%")),
+                    .map_or("-".to_string(), |d| format!("{:.0}%", d.round() + 0.0)),
                 item.mean_seconds
                     .map_or("-".to_string(), |s| format!("{s:.1}")),
                 item.top_wrong.as_ref().map_or("-".to_string(), |(a, n)| {

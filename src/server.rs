@@ -283,14 +283,12 @@ impl Server {
             None => None,
         };
         let board_listener = match &config.board_listen {
-            Some(addr) => {
-                Some(
-                    bind_listener(addr, None).map_err(|error| StartError::BoardListen {
-                        addr: addr.clone(),
-                        error,
-                    })?,
-                )
-            }
+            Some(addr) => Some(bind_listener(addr, Some(limits::BOARD_BUFFERS)).map_err(
+                |error| StartError::BoardListen {
+                    addr: addr.clone(),
+                    error,
+                },
+            )?),
             None => None,
         };
         let mut results = Results::open(&config.results).map_err(|error| StartError::Results {
@@ -506,9 +504,9 @@ impl Server {
                             board.on_event(
                                 key - crate::board::BOARD_BASE,
                                 event.is_readable() || event.is_read_closed() || event.is_error(),
-                                event.is_writable(),
                                 poll.registry(),
                                 version,
+                                now,
                                 || room.board_state(now),
                             );
                         }

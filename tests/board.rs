@@ -175,6 +175,12 @@ fn a_live_quiz_on_the_board_in_a_real_browser_from_lobby_to_podium() {
          document.getElementById('present').textContent === '3'",
         "1",
     );
+    // While the question is open, nothing tells who answered right: no distribution and no
+    // standings (which would move with the first right answer).
+    let open = state(class.board);
+    assert_eq!(open["live"]["phase"], "open");
+    assert_eq!(open["live"]["leaderboard"], serde_json::json!([]), "{open}");
+    assert!(open["live"].get("distribution").is_none(), "{open}");
     let countdown = browser.wait_for("true", "document.getElementById('countdown').textContent");
     let left: u32 = countdown
         .as_str()
@@ -230,6 +236,17 @@ fn a_live_quiz_on_the_board_in_a_real_browser_from_lobby_to_podium() {
             s.send(answer);
         }
     }
+    // The last question's results come first (the room is already in the next lobby), then
+    // the podium.
+    let last = browser.wait_for(
+        "document.body.dataset.stage === 'closed' && document.getElementById('where').textContent.startsWith('Question 3')",
+        "[...document.querySelectorAll('#distribution li[data-right]')].map(li => li.dataset.right + li.dataset.count).join(' ')",
+    );
+    assert_eq!(
+        last.as_str(),
+        Some("no1 no0 yes2 no0"),
+        "c) 443 right for two"
+    );
     let podium = browser.wait_for(
         "document.body.dataset.stage === 'over' && document.querySelectorAll('#podium li').length === 3",
         "[...document.querySelectorAll('#podium li')].map(li => [li.dataset.rank, li.innerText])",
@@ -399,6 +416,28 @@ fn the_board_door_refuses_what_it_does_not_serve_and_never_shows_codes_or_addres
         assert!(n > 0, "the stream stays open: {seen}");
         seen.push_str(&String::from_utf8_lossy(&chunk[..n]));
     }
+    // A viewer of the stream has nothing to say: one that sends anything is closed (reading
+    // it without end would hold the loop).
+    events.write_all(&[b'x'; 4096]).expect("send junk");
+    loop {
+        match events.read(&mut chunk) {
+            Ok(0) => break,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break,
+            Err(e) => panic!("the stream is closed, not left open ({e})"),
+            Ok(_) => {}
+        }
+    }
+    // A whole request from a client that then shuts its side (`printf ... | nc -N`) is
+    // answered.
+    let mut once = TcpStream::connect(class.board).expect("connect");
+    once.set_read_timeout(Some(PATIENCE)).expect("timeout");
+    once.write_all(b"GET /state.json HTTP/1.0\r\n\r\n")
+        .expect("send");
+    once.shutdown(std::net::Shutdown::Write)
+        .expect("half-close");
+    let mut reply = String::new();
+    let _ = once.read_to_string(&mut reply);
+    assert!(reply.starts_with("HTTP/1.1 200 OK"), "{reply}");
     // A request that never ends is cut off, and the students never notice.
     let mut slow = TcpStream::connect(class.board).expect("connect");
     slow.write_all(b"GET / HTTP/1.1\r\n").expect("send half");

@@ -88,6 +88,8 @@ pub struct Board {
     last_push: Option<Instant>,
     next_sweep: Instant,
     next_ping: Instant,
+    /// When `json` was made: a new viewer gets it fresh past a second (the countdown in it).
+    json_at: Option<Instant>,
     /// How students join (`telnet HOST PORT`), shown in the lobby; set by the server.
     join: String,
 }
@@ -149,6 +151,11 @@ fn route(input: &[u8]) -> Option<Route> {
         Ok(httparse::Status::Complete(_)) => {
             let method = request.method.unwrap_or("");
             let path = request.path.unwrap_or("");
+            // The absolute form (`GET http://host/ HTTP/1.1`), as a proxy would send it.
+            let path = match path.split_once("://") {
+                Some((_, rest)) => rest.find('/').map_or("/", |at| &rest[at..]),
+                None => path,
+            };
             let path = path.split(['?', '#']).next().unwrap_or("");
             let head = method == "HEAD";
             if method != "GET" && !head {
@@ -188,6 +195,7 @@ impl Board {
             last_push: None,
             next_sweep: now + Duration::from_secs(1),
             next_ping: now + BOARD_PING_EVERY,
+            json_at: None,
             join: String::new(),
         })
     }
@@ -267,69 +275,90 @@ impl Board {
         &mut self,
         key: usize,
         readable: bool,
-        writable: bool,
         registry: &Registry,
         version: u64,
+        now: Instant,
         state: impl FnOnce() -> String,
     ) {
-        if readable && !self.read(key) {
-            return self.close(key, registry);
-        }
-        let ready = match self.viewers.get(key) {
-            Some(v) => matches!(v.stage, Stage::Request(_)),
-            None => return,
+        let read = if readable { self.read(key) } else { Got::Open };
+        let Some(viewer) = self.viewers.get(key) else {
+            return;
         };
-        if ready {
-            let Some(viewer) = self.viewers.get(key) else {
-                return;
-            };
-            if let Some(route) = route(&viewer.input) {
-                self.answer(key, route, version, state);
-            } else if viewer.input.len() >= MAX_BOARD_REQUEST_BYTES {
-                self.refuse(
+        match (&viewer.stage, read) {
+            (_, Got::Broken) => return self.close(key, registry),
+            (Stage::Request(_), read) => match route(&viewer.input) {
+                // A whole request is answered even if the client then shut its side
+                // (`printf ... | nc -N`).
+                Some(route) => self.answer(key, route, version, now, state),
+                None if viewer.input.len() >= MAX_BOARD_REQUEST_BYTES => self.refuse(
                     key,
                     "431 Request Header Fields Too Large",
                     "error: request too large\n",
-                );
-            }
+                ),
+                None if read == Got::Ended => return self.close(key, registry),
+                None => {}
+            },
+            // A stream's viewer has nothing to say: sending anything (or hanging up) ends it.
+            (Stage::Events, Got::Sent | Got::Ended) => return self.close(key, registry),
+            // A response on its way: what the client sends meanwhile is left unread.
+            _ => {}
         }
-        let _ = writable;
         if !self.flush(key, registry) {
             self.close(key, registry);
         }
     }
 
-    /// Reads what arrived; false at the end of the stream or an error. A streaming viewer's
-    /// bytes are read and dropped (nothing it sends means anything).
-    fn read(&mut self, key: usize) -> bool {
+    /// Reads what arrived, at most a request's worth: a request being read keeps its bytes;
+    /// from a viewer past its request, any byte is news ([`Got::Sent`]).
+    fn read(&mut self, key: usize) -> Got {
         let Some(viewer) = self.viewers.get_mut(key) else {
-            return false;
+            return Got::Broken;
         };
+        if viewer.stage == Stage::Closing {
+            return Got::Open;
+        }
         let mut chunk = [0u8; 2048];
+        let mut sent = false;
         loop {
             match viewer.stream.read(&mut chunk) {
-                Ok(0) => return false,
+                Ok(0) => return Got::Ended,
                 Ok(n) => {
-                    if matches!(viewer.stage, Stage::Request(_)) {
-                        let room = MAX_BOARD_REQUEST_BYTES.saturating_sub(viewer.input.len());
-                        viewer.input.extend_from_slice(&chunk[..n.min(room)]);
-                        if room < n {
-                            return true;
-                        }
+                    if !matches!(viewer.stage, Stage::Request(_)) {
+                        return Got::Sent;
+                    }
+                    sent = true;
+                    let room = MAX_BOARD_REQUEST_BYTES.saturating_sub(viewer.input.len());
+                    viewer.input.extend_from_slice(&chunk[..n.min(room)]);
+                    if room <= n {
+                        return Got::Sent;
                     }
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    return if sent { Got::Sent } else { Got::Open };
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => return false,
+                Err(_) => return Got::Broken,
             }
         }
     }
 
-    fn answer(&mut self, key: usize, route: Route, version: u64, state: impl FnOnce() -> String) {
+    fn answer(
+        &mut self,
+        key: usize,
+        route: Route,
+        version: u64,
+        now: Instant,
+        state: impl FnOnce() -> String,
+    ) {
+        // Made again when the room changed, or past a second (its countdown would be stale).
         let fresh = |board: &mut Board| {
-            if board.version != Some(version) || board.json.is_empty() {
+            let old = board
+                .json_at
+                .is_none_or(|at| now.saturating_duration_since(at) >= Duration::from_secs(1));
+            if board.version != Some(version) || board.json.is_empty() || old {
                 board.json = board.stamp(state());
                 board.version = Some(version);
+                board.json_at = Some(now);
             }
         };
         let Some(viewer) = self.viewers.get_mut(key) else {
@@ -468,6 +497,7 @@ impl Board {
         if self.wants(version) && due {
             self.json = self.stamp(state());
             self.version = Some(version);
+            self.json_at = Some(now);
             self.last_push = Some(now);
             self.stats.pushes += 1;
             self.broadcast(registry, event);
@@ -538,6 +568,18 @@ impl Board {
             self.close(key, registry);
         }
     }
+}
+
+/// What reading a viewer found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Got {
+    /// Nothing new.
+    Open,
+    /// Bytes arrived.
+    Sent,
+    /// The client shut its side.
+    Ended,
+    Broken,
 }
 
 /// One Server-Sent Event: `data: JSON` and a blank line (the JSON holds no line break).

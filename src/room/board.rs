@@ -105,12 +105,15 @@ impl Room {
         if let Some(live) = self.shared.live.as_ref() {
             state["live"] = self.live_json(live, now);
         } else {
+            // The questions answered so far (with `-n`, a few of a large bank), in bank order.
             let items: Vec<Value> = quiz
                 .questions
                 .iter()
                 .enumerate()
+                .filter(|(i, q)| {
+                    !q.is_essay() && self.shared.item_marks.get(*i).is_some_and(|m| m.0 > 0)
+                })
                 .take(BOARD_QUESTIONS)
-                .filter(|(_, q)| !q.is_essay())
                 .map(|(i, _)| {
                     let (answers, units) = self.shared.item_marks.get(i).copied().unwrap_or((0, 0));
                     let percent = (answers > 0).then(|| {
@@ -126,7 +129,16 @@ impl Room {
                 .collect();
             state["items"] = Value::from(items);
         }
-        if self.items.attempts() > 0 {
+        // The questions most missed name answers: shown once nobody is still answering
+        // (self-paced) or the round is over (live), never as a hint to someone mid-quiz.
+        let done = match self.shared.live.as_ref() {
+            Some(live) => {
+                matches!(live.phase(), Phase::Over)
+                    || (live.phase() == Phase::Lobby && !self.last_round.is_empty())
+            }
+            None => self.shared.roster.is_empty(),
+        };
+        if self.items.attempts() > 0 && done {
             state["report"] = self.report_json();
         }
         state.to_string()
@@ -139,8 +151,12 @@ impl Room {
         } else {
             self.live_standings()
         };
+        // While a question is open the standings would tell who just answered right: they are
+        // shown between questions only.
+        let open = matches!(live.phase(), Phase::Open { .. });
         let leaderboard: Vec<Value> = standings
             .iter()
+            .filter(|_| !open)
             .take(BOARD_ROWS.max(3))
             .map(|row| {
                 json!({
@@ -172,6 +188,7 @@ impl Room {
         let mut out = json!({
             "phase": phase,
             "podium": podium,
+            "final": if podium { self.last_results.clone().unwrap_or(Value::Null) } else { Value::Null },
             "round": self.shared.rounds,
             "count": live.order.len(),
             "here": here,
@@ -202,7 +219,9 @@ impl Room {
                 .map_or(Value::Null, |l| Value::from(l.as_millis() as u64));
             return out;
         }
-        // Closed (or over): the distribution, the right answer marked.
+        // Closed (or over): the distribution, the right answer marked (unless answers are not
+        // revealed: `--no-reveal`).
+        let reveal = quiz.settings.reveal;
         let asked = self
             .shared
             .roster
@@ -219,11 +238,14 @@ impl Room {
                         "label": crate::text::letter(i).to_string(),
                         "text": text(o, 160),
                         "count": count(i),
-                        "right": option_right(question, i),
+                        "right": reveal && option_right(question, i),
                     })
                 })
                 .collect(),
             Kind::Essay => {
+                vec![json!({"label": "answered", "text": "", "count": answered, "right": false})]
+            }
+            _ if !reveal => {
                 vec![json!({"label": "answered", "text": "", "count": answered, "right": false})]
             }
             _ => vec![
@@ -234,12 +256,24 @@ impl Room {
         };
         out["distribution"] = Value::from(distribution);
         out["none"] = Value::from(asked.saturating_sub(answered as usize));
-        let order = quiz.option_order(0, live.order[index]);
-        out["answer"] = Value::from(text(
-            &question.right_answer(order.as_slice()).to_string(),
-            200,
-        ));
+        if reveal {
+            let order = quiz.option_order(0, live.order[index]);
+            out["answer"] = Value::from(text(
+                &question.right_answer(order.as_slice()).to_string(),
+                200,
+            ));
+        }
         out
+    }
+
+    /// The last question's results as the board shows them when a round ends (the room goes
+    /// on to the next round's lobby at once): kept for the page to show before the podium.
+    pub(super) fn final_results(&self, now: Instant) -> Option<Value> {
+        let live = self.shared.live.as_ref()?;
+        let mut state = self.live_json(live, now);
+        state["podium"] = Value::from(false);
+        state["final"] = Value::Null;
+        Some(state)
     }
 
     /// The item analysis, as the console's `report` has it: the questions the class found

@@ -367,6 +367,8 @@ pub struct Room {
     pub(crate) scores: [u32; 11],
     /// Live: the final standings of the last round, for `top` until the next one starts.
     last_round: Vec<TopRow>,
+    /// Live: the last round's final question as the board showed it closing.
+    last_results: Option<serde_json::Value>,
     /// Where the quiz came from, for `status` and `reload`.
     origin: Origin,
     title: Option<String>,
@@ -406,6 +408,7 @@ impl Room {
             items: crate::report::Tally::default(),
             scores: [0; 11],
             last_round: Vec::new(),
+            last_results: None,
             origin: if config.banks.is_empty() {
                 Origin::Bundled
             } else {
@@ -924,7 +927,9 @@ impl Room {
                 live::results(game, &mut self.shared.roster, &self.shared.quiz, index, now)
             }
             (Transition::Over { .. }, Some(game)) => {
-                let podium = live::podium(&mut self.shared.roster, game.settings.scoring);
+                let scoring = game.settings.scoring;
+                self.last_results = self.final_results(now);
+                let podium = live::podium(&mut self.shared.roster, scoring);
                 self.last_round = self.live_standings();
                 let ranked = self.shared.roster.len();
                 if let Some(game) = self.shared.live.as_mut() {

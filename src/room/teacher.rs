@@ -439,6 +439,9 @@ impl Room {
         self.items = crate::report::Tally::default();
         self.scores = [0; 11];
         self.shared.item_marks.clear();
+        // The last round's podium was of the other quiz.
+        self.last_round.clear();
+        self.last_results = None;
         // A new quiz: nobody has taken it yet.
         self.shared.roster.forget_taken();
         self.shared.new_game();

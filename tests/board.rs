@@ -47,12 +47,8 @@ impl Class {
         args.extend_from_slice(extra);
         args.push(text(&bank));
         let (mut quizd, students) = Quizd::serve(&args);
-        let console = quizd.address_after("teacher console on ");
+        let teacher = quizd.teacher();
         let board = quizd.address_after("board on ");
-        let mut teacher = Client::connect(console);
-        teacher.expect("token> ");
-        teacher.send(TOKEN);
-        teacher.expect("admin> ");
         Class {
             _dir: dir,
             results,

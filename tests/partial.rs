@@ -143,10 +143,7 @@ fn live_parts_of_marks_reach_the_distribution_the_leaderboard_top_and_the_points
         text(&results),
         text(&bank),
     ]);
-    let mut teacher = Client::connect(quizd.address_after("teacher console on "));
-    teacher.expect("token> ");
-    teacher.send(TOKEN);
-    teacher.expect("admin> ");
+    let mut teacher = quizd.teacher();
     let mut students: Vec<Client> = ["ann", "bo"]
         .iter()
         .map(|name| {

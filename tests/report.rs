@@ -19,10 +19,7 @@ fn the_console_report_and_quizd_report_on_the_results_file_agree() {
         text(&results),
         text(&bank),
     ]);
-    let mut teacher = Client::connect(quizd.address_after("teacher console on "));
-    teacher.expect("token> ");
-    teacher.send(TOKEN);
-    teacher.expect("admin> ");
+    let mut teacher = quizd.teacher();
     // The right letters are b, c, a. Five students, from all right to all wrong.
     for (name, answers) in [
         ("ann", ["b", "c", "a"]),

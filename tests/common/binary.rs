@@ -173,6 +173,15 @@ impl Quizd {
             .unwrap_or_else(|e| panic!("bad address {addr:?} in {line:?}: {e}"))
     }
 
+    /// The teacher console (started with `--admin-token TOKEN`), past the token, at `admin> `.
+    pub fn teacher(&mut self) -> super::Client {
+        let mut teacher = super::Client::connect(self.address_after("teacher console on "));
+        teacher.expect("token> ");
+        teacher.send(super::TOKEN);
+        teacher.expect("admin> ");
+        teacher
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

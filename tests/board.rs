@@ -434,6 +434,22 @@ fn the_board_door_refuses_what_it_does_not_serve_and_never_shows_codes_or_addres
     let mut reply = String::new();
     let _ = once.read_to_string(&mut reply);
     assert!(reply.starts_with("HTTP/1.1 200 OK"), "{reply}");
+    // Every viewer slot taken (by connections that say nothing): one more gets 503, and the
+    // students are served all the while.
+    let idle: Vec<TcpStream> = (0..quizd::limits::MAX_BOARD_VIEWERS)
+        .map(|_| TcpStream::connect(class.board).expect("connect"))
+        .collect();
+    let full = http(class.board, b"GET / HTTP/1.1\r\n\r\n");
+    assert!(full.starts_with("HTTP/1.1 503"), "{full}");
+    assert!(full.contains("error: the board has all the viewers it can take"));
+    s.send("/time");
+    s.expect("answer> ");
+    drop(idle);
+    // Their slots come back as the server sees them close.
+    let back = (0..10_000).any(|_| {
+        http(class.board, b"GET /state.json HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 200")
+    });
+    assert!(back, "slots freed");
     // A request that never ends is cut off, and the students never notice.
     let mut slow = TcpStream::connect(class.board).expect("connect");
     slow.write_all(b"GET / HTTP/1.1\r\n").expect("send half");

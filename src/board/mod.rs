@@ -61,8 +61,9 @@ enum Stage {
     Request(Instant),
     /// The event stream.
     Events,
-    /// A response to send whole, then close.
-    Closing,
+    /// A response to send whole, then close, by the deadline (a client that does not read
+    /// it cannot keep its slot).
+    Closing(Instant),
 }
 
 struct Viewer {
@@ -294,6 +295,7 @@ impl Board {
                     key,
                     "431 Request Header Fields Too Large",
                     "error: request too large\n",
+                    now,
                 ),
                 None if read == Got::Ended => return self.close(key, registry),
                 None => {}
@@ -314,7 +316,7 @@ impl Board {
         let Some(viewer) = self.viewers.get_mut(key) else {
             return Got::Broken;
         };
-        if viewer.stage == Stage::Closing {
+        if matches!(viewer.stage, Stage::Closing(_)) {
             return Got::Open;
         }
         let mut chunk = [0u8; 2048];
@@ -367,7 +369,7 @@ impl Board {
         match route {
             Route::Page { head } => {
                 viewer.output = ok("text/html; charset=utf-8", PAGE, head);
-                viewer.stage = Stage::Closing;
+                viewer.stage = Stage::Closing(now + BOARD_REQUEST_TIMEOUT);
             }
             Route::State { head } => {
                 fresh(self);
@@ -375,7 +377,7 @@ impl Board {
                     return;
                 };
                 viewer.output = ok("application/json", &self.json, head);
-                viewer.stage = Stage::Closing;
+                viewer.stage = Stage::Closing(now + BOARD_REQUEST_TIMEOUT);
             }
             Route::Events => {
                 fresh(self);
@@ -390,7 +392,7 @@ impl Board {
                 self.stats.watching += 1;
                 self.stats.peak = self.stats.peak.max(self.stats.watching);
             }
-            Route::Refuse(status, body) => return self.refuse(key, status, body),
+            Route::Refuse(status, body) => return self.refuse(key, status, body, now),
         }
         self.stats.served += 1;
         if let Some(viewer) = self.viewers.get_mut(key) {
@@ -398,7 +400,7 @@ impl Board {
         }
     }
 
-    fn refuse(&mut self, key: usize, status: &str, body: &str) {
+    fn refuse(&mut self, key: usize, status: &str, body: &str, now: Instant) {
         self.stats.bad_requests += 1;
         let Some(viewer) = self.viewers.get_mut(key) else {
             return;
@@ -413,7 +415,7 @@ impl Board {
         viewer.output = plain(status, body);
         viewer.sent = 0;
         viewer.input = Vec::new();
-        viewer.stage = Stage::Closing;
+        viewer.stage = Stage::Closing(now + BOARD_REQUEST_TIMEOUT);
     }
 
     /// Writes what waits; false when the viewer is done (its response sent) or broken.
@@ -433,7 +435,7 @@ impl Board {
         if viewer.sent == viewer.output.len() {
             viewer.output.clear();
             viewer.sent = 0;
-            if viewer.stage == Stage::Closing {
+            if matches!(viewer.stage, Stage::Closing(_)) {
                 return false;
             }
         } else if viewer.sent > BOARD_OUTPUT_CAP / 2 {
@@ -517,10 +519,21 @@ impl Board {
                 key,
                 "408 Request Timeout",
                 "error: the request did not arrive in time\n",
+                now,
             );
             if !self.flush(key, registry) {
                 self.close(key, registry);
             }
+        }
+        // A response its client never read: the slot goes back.
+        let unread: Vec<usize> = self
+            .viewers
+            .iter()
+            .filter(|(_, v)| matches!(v.stage, Stage::Closing(at) if now >= at))
+            .map(|(k, _)| k)
+            .collect();
+        for key in unread {
+            self.close(key, registry);
         }
         if now >= self.next_ping {
             self.next_ping = now + BOARD_PING_EVERY;
@@ -628,6 +641,47 @@ mod tests {
         assert!(
             status(route(format!("GET / HTTP/1.1\r\n{many}\r\n").as_bytes())).starts_with("431")
         );
+    }
+
+    /// A viewer that opens the stream and never reads it is dropped once its unread updates
+    /// pass [`BOARD_OUTPUT_CAP`], counted, while a reading one stays.
+    #[test]
+    fn a_viewer_that_does_not_read_its_stream_is_dropped_past_the_cap() {
+        let poll = mio::Poll::new().expect("poll");
+        let listener =
+            crate::server::bind_listener("127.0.0.1:0", Some(crate::limits::BOARD_BUFFERS))
+                .expect("bind");
+        let now = Instant::now();
+        let mut board =
+            Board::new(listener, poll.registry(), Token(usize::MAX), now).expect("board");
+        let mut sleeper = std::net::TcpStream::connect(board.addr()).expect("connect");
+        sleeper
+            .write_all(b"GET /events HTTP/1.1\r\n\r\n")
+            .expect("request");
+        board.accept(poll.registry(), now);
+        assert_eq!(board.viewers.len(), 1);
+        // Its request: read as a readiness event would have it read.
+        let mut at = now;
+        for _ in 0..100_000 {
+            if board.stats.watching > 0 {
+                break;
+            }
+            board.on_event(0, true, poll.registry(), 0, at, || "{}".to_string());
+            at += Duration::from_millis(1);
+        }
+        assert_eq!(board.stats.watching, 1, "the stream opened");
+        // Updates of 100 KB each, every push interval, never read.
+        let big = format!("{{\"pad\":\"{}\"}}", "x".repeat(100_000));
+        for version in 1..40u64 {
+            at += BOARD_PUSH_EVERY;
+            board.tick(at, poll.registry(), version, || big.clone());
+            if board.stats.dropped_slow > 0 {
+                break;
+            }
+        }
+        assert_eq!(board.stats.dropped_slow, 1);
+        assert_eq!((board.viewers.len(), board.stats.watching), (0, 0));
+        drop(sleeper);
     }
 
     #[test]

@@ -173,15 +173,24 @@ impl Room {
             Phase::Closed { index, .. } => ("closed", Some(index)),
             Phase::Over => ("over", live.order.len().checked_sub(1)),
         };
-        let mut names: Vec<String> = self
-            .shared
-            .roster
-            .seats()
-            .map(|s| text(&s.name, crate::limits::MAX_NAME_CHARS))
-            .collect();
-        names.sort_by_key(|n| n.to_lowercase());
-        let here = names.len();
-        names.truncate(LOBBY_NAMES);
+        // The lobby's names, in order, the first few: made only for the lobby (a year group
+        // is thousands of names), each key lowered once.
+        let here = self.shared.roster.len();
+        let names: Vec<String> = if live.phase() == Phase::Lobby {
+            let mut all: Vec<&str> = self
+                .shared
+                .roster
+                .seats()
+                .map(|s| s.name.as_str())
+                .collect();
+            all.sort_by_cached_key(|n| n.to_lowercase());
+            all.iter()
+                .take(LOBBY_NAMES)
+                .map(|n| text(n, crate::limits::MAX_NAME_CHARS))
+                .collect()
+        } else {
+            Vec::new()
+        };
         // A round just ended: its podium stays up until the next `start`.
         let podium = matches!(live.phase(), Phase::Over)
             || (live.phase() == Phase::Lobby && !self.last_round.is_empty());

@@ -91,7 +91,8 @@ impl Facts {
         seconds: &str,
         regrade: Option<Regrade<'_>>,
     ) -> Option<Facts> {
-        let total = Marks::parse(score)?;
+        let score = Marks::parse(score)?;
+        let has_marks = !marks.is_empty();
         let marks: HashMap<u32, &str> = cells(marks).into_iter().collect();
         let seconds: HashMap<u32, &str> = cells(seconds).into_iter().collect();
         let questions = cells(answers)
@@ -119,20 +120,46 @@ impl Facts {
                     seconds: seconds.get(&number).and_then(|s| s.parse().ok()),
                 }
             })
-            .collect();
+            .collect::<Vec<Item>>();
+        // The score, exactly: the column's marks added up (the `score` column is rounded to
+        // hundredths); a file without them has whole scores.
+        let total = if has_marks {
+            questions
+                .iter()
+                .filter_map(|item| item.marks)
+                .fold(Marks::ZERO, |a, b| a + b)
+        } else {
+            score
+        };
         Some(Facts { total, questions })
     }
 
-    /// From an attempt as the results file writes it.
+    /// From an attempt, as its results row writes it (the same cells, not written and read
+    /// back).
     pub fn from_attempt(attempt: &Attempt, quiz: &Quiz) -> Facts {
-        let score = attempt.score.to_string();
-        let answers = crate::results::answers_column(attempt);
-        let marks = crate::results::marks_column(attempt, quiz);
-        let seconds = crate::results::seconds_column(attempt);
-        Facts::from_columns(&score, &answers, &marks, &seconds, None).unwrap_or(Facts {
-            total: attempt.score,
-            questions: Vec::new(),
-        })
+        let mut questions: Vec<Item> = attempt
+            .responses
+            .iter()
+            .enumerate()
+            .map(|(i, (q, answer))| {
+                let (marks, reached) = crate::results::outcome(attempt, i, *q, answer, quiz);
+                Item {
+                    number: q + 1,
+                    answer: answer.as_ref().map(crate::results::answer_cell),
+                    marks,
+                    reached,
+                    seconds: crate::results::seconds_of(attempt, i),
+                }
+            })
+            .collect();
+        questions.sort_by_key(|item| item.number);
+        Facts {
+            total: questions
+                .iter()
+                .filter_map(|item| item.marks)
+                .fold(Marks::ZERO, |a, b| a + b),
+            questions,
+        }
     }
 }
 

@@ -365,29 +365,53 @@ pub fn row(attempt: &Attempt, quiz: &Quiz, finished_at: SystemTime) -> String {
 /// for a question never reached. What the item analysis (`quizd report`) reads.
 pub fn marks_column(attempt: &Attempt, quiz: &Quiz) -> String {
     per_question(attempt, |i, q, answer| {
-        let reached = attempt
+        match outcome(attempt, i, q, answer, quiz) {
+            (Some(marks), _) => marks.exact(),
+            (None, true) => "?".to_string(),
+            (None, false) => "-".to_string(),
+        }
+    })
+}
+
+/// What question `q` (at place `i` of the attempt, answered `answer`) came to: the marks it
+/// earned (`None`: an essay, the teacher's to mark, or never reached) and whether it was
+/// reached. The `marks` column, and the item analysis of the run, read it.
+pub fn outcome(
+    attempt: &Attempt,
+    i: usize,
+    q: u32,
+    answer: &Option<Response>,
+    quiz: &Quiz,
+) -> (Option<crate::bank::Marks>, bool) {
+    let reached = answer.is_some()
+        || attempt
             .times
             .get(i)
             .is_none_or(|&t| t != crate::room::roster::UNTIMED);
-        let question = quiz.questions.get(q as usize);
-        match (answer, question) {
-            (_, Some(question)) if question.is_essay() && answer.is_some() => "?".to_string(),
-            (Some(response), Some(question)) => question
-                .marks_for(response)
-                .map_or("?".to_string(), |m| m.to_string()),
-            (None, _) if reached => "0".to_string(),
-            _ => "-".to_string(),
-        }
-    })
+    match (answer, quiz.questions.get(q as usize)) {
+        (_, Some(question)) if question.is_essay() => (None, reached),
+        (Some(response), Some(question)) => (question.marks_for(response), true),
+        (None, _) if reached => (Some(crate::bank::Marks::ZERO), true),
+        _ => (None, false),
+    }
 }
 
 /// `QUESTION:SECONDS` per question, sorted like `answers`: the time from the question being
 /// shown to its answer (or its clock running out), to the tenth; `-` when not known.
 pub fn seconds_column(attempt: &Attempt) -> String {
-    per_question(attempt, |i, _, _| match attempt.times.get(i) {
-        Some(&ms) if ms != crate::room::roster::UNTIMED => format!("{:.1}", f64::from(ms) / 1000.0),
-        _ => "-".to_string(),
+    per_question(attempt, |i, _, _| {
+        seconds_of(attempt, i).map_or("-".to_string(), |s| format!("{s:.1}"))
     })
+}
+
+/// The seconds question `i` of the attempt took, to the tenth as the column writes them.
+pub fn seconds_of(attempt: &Attempt, i: usize) -> Option<f64> {
+    match attempt.times.get(i) {
+        Some(&ms) if ms != crate::room::roster::UNTIMED => {
+            Some((f64::from(ms) / 100.0).round() / 10.0)
+        }
+        _ => None,
+    }
 }
 
 /// `Q:x` for each question of the attempt, in bank order, from `cell(position in the attempt,
@@ -438,40 +462,37 @@ fn to_grade(attempt: &Attempt, quiz: &Quiz) -> String {
 /// (`4:"no one"`, `5:"3,14"`, `6:"true"`), and `-` for no answer.
 /// Sorting by bank number lines the columns up across students whatever order they saw.
 pub fn answers_column(attempt: &Attempt) -> String {
-    let mut pairs: Vec<&(u32, Option<Response>)> = attempt.responses.iter().collect();
-    pairs.sort_by_key(|&&(q, _)| q);
-    let mut out = String::with_capacity(pairs.len() * 5);
-    for (i, (question, answer)) in pairs.into_iter().enumerate() {
-        if i > 0 {
-            out.push(' ');
-        }
-        out.push_str(&(question + 1).to_string());
-        out.push(':');
-        match answer {
-            None => out.push('-'),
-            Some(Response::Choice(c)) => out.push(crate::text::letter(usize::from(*c))),
-            // Every option chosen, as the bank letters them: `3:ac`.
-            Some(Response::Picks(bits)) => out.extend(
-                (0..32usize)
-                    .filter(|i| bits & (1 << i) != 0)
-                    .map(crate::text::letter),
-            ),
-            // The choice given for each item in turn, as the bank letters them: `5:bca`.
-            Some(Response::Pairs(pairs)) => out.extend(
-                pairs
-                    .iter()
-                    .map(|&choice| crate::text::letter(usize::from(choice))),
-            ),
-            Some(Response::Text(text)) => {
-                out.push('"');
-                for c in text.chars() {
-                    if matches!(c, '"' | '\\') {
-                        out.push('\\');
-                    }
-                    out.push(c);
+    per_question(attempt, |_, _, answer| {
+        answer.as_ref().map_or("-".to_string(), answer_cell)
+    })
+}
+
+/// One answer as the `answers` column writes it: `b`, `ac`, `bca`, `"typed \"text\""`.
+pub fn answer_cell(answer: &Response) -> String {
+    let mut out = String::new();
+    match answer {
+        Response::Choice(c) => out.push(crate::text::letter(usize::from(*c))),
+        // Every option chosen, as the bank letters them: `3:ac`.
+        Response::Picks(bits) => out.extend(
+            (0..32usize)
+                .filter(|i| bits & (1 << i) != 0)
+                .map(crate::text::letter),
+        ),
+        // The choice given for each item in turn, as the bank letters them: `5:bca`.
+        Response::Pairs(pairs) => out.extend(
+            pairs
+                .iter()
+                .map(|&choice| crate::text::letter(usize::from(choice))),
+        ),
+        Response::Text(text) => {
+            out.push('"');
+            for c in text.chars() {
+                if matches!(c, '"' | '\\') {
+                    out.push('\\');
                 }
-                out.push('"');
+                out.push(c);
             }
+            out.push('"');
         }
     }
     out

@@ -111,6 +111,21 @@ impl Marks {
     }
 }
 
+impl Marks {
+    /// Exactly, to the ten-thousandth, trailing zeros left off (`1`, `0.3333`, `2.5`): what
+    /// the results' `marks` column writes, so an analysis of the file loses nothing.
+    pub fn exact(self) -> String {
+        let (whole, part) = (self.0 / Marks::UNIT, self.0 % Marks::UNIT);
+        if part == 0 {
+            whole.to_string()
+        } else {
+            format!("{whole}.{part:04}")
+                .trim_end_matches('0')
+                .to_string()
+        }
+    }
+}
+
 impl Add for Marks {
     type Output = Marks;
     fn add(self, other: Marks) -> Marks {
@@ -154,6 +169,15 @@ mod tests {
         assert_eq!(Marks::from_units(9_999).as_part(), "0.9999");
         assert_eq!(Marks::from_units(40).as_part(), "0.004");
         assert_eq!(Marks::from_units(5_000).as_part(), "0.5");
+        for (units, text) in [
+            (10_000, "1"),
+            (3_333, "0.3333"),
+            (25_000, "2.5"),
+            (40, "0.004"),
+        ] {
+            assert_eq!(Marks::from_units(units).exact(), text);
+            assert_eq!(Marks::parse(text), Some(Marks::from_units(units)));
+        }
         for text in ["3", "2.5", "1.33", "0.07", "0"] {
             assert_eq!(Marks::parse(text).map(shown).as_deref(), Some(text));
         }

@@ -33,6 +33,10 @@ use crate::room::roster::Attempt;
 /// written before 0.5, which has no marks column.
 pub type Regrade<'a> = &'a dyn Fn(u32, &str) -> Option<Marks>;
 
+/// Different answers counted one by one per question (the rest of a freely typed class's
+/// answers are only counted), so a run's analysis stays small however much is typed.
+pub const MAX_DISTINCT_ANSWERS: usize = 500;
+
 /// One attempt's row, as item analysis reads it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Facts {
@@ -179,6 +183,8 @@ struct Sums {
     /// Each answer as written, with how many gave it and the marks it earned.
     answers: BTreeMap<String, (u64, Option<Marks>)>,
     unanswered: u64,
+    /// Answers given once [`MAX_DISTINCT_ANSWERS`] different ones were being counted.
+    others: u64,
 }
 
 /// The running analysis: rows are added as they come.
@@ -218,11 +224,16 @@ impl Tally {
             }
             match &item.answer {
                 Some(answer) => {
-                    let entry = sums
-                        .answers
-                        .entry(answer.clone())
-                        .or_insert((0, item.marks));
-                    entry.0 += 1;
+                    let full = sums.answers.len() >= MAX_DISTINCT_ANSWERS;
+                    match sums.answers.get_mut(answer) {
+                        Some(entry) => entry.0 += 1,
+                        // A class typing freely gives as many answers as students: the tally
+                        // keeps the first few hundred, the rest only counted.
+                        None if full => sums.others += 1,
+                        None => {
+                            sums.answers.insert(answer.clone(), (1, item.marks));
+                        }
+                    }
                 }
                 None => sums.unanswered += 1,
             }
@@ -271,6 +282,7 @@ impl Tally {
                     mean_seconds: (s.timed > 0).then(|| s.seconds / s.timed as f64),
                     answers,
                     unanswered: s.unanswered,
+                    others: s.others,
                     top_wrong,
                 }
             })
@@ -300,6 +312,8 @@ pub struct ItemStats {
     /// Each answer given, most given first: as written, how many, its marks.
     pub answers: Vec<(String, u64, Option<Marks>)>,
     pub unanswered: u64,
+    /// Answers past the [`MAX_DISTINCT_ANSWERS`] different ones counted one by one.
+    pub others: u64,
     /// The answer worth nothing that the most students gave.
     pub top_wrong: Option<(String, u64)>,
 }
@@ -397,8 +411,9 @@ pub fn render(tally: &Tally, questions: Option<&[Question]>) -> Vec<String> {
                 format!("{}{mark} {count}", crate::text::sanitize(answer, 24))
             })
             .collect();
-        if item.answers.len() > 12 {
-            parts.push(format!("{} other answers", item.answers.len() - 12));
+        let rest: u64 = item.answers.iter().skip(12).map(|a| a.1).sum::<u64>() + item.others;
+        if rest > 0 {
+            parts.push(format!("{rest} other answers"));
         }
         parts.push(format!("none {}", item.unanswered));
         let mut line = format!("{}:", item.number);
@@ -665,6 +680,29 @@ mod tests {
                 .unwrap_err()
                 .contains("not a quizd results file")
         );
+    }
+
+    #[test]
+    fn freely_typed_answers_are_counted_one_by_one_up_to_the_limit_then_only_counted() {
+        let mut tally = Tally::default();
+        for i in 0..MAX_DISTINCT_ANSWERS + 7 {
+            tally.add(&Facts {
+                total: Marks::ZERO,
+                questions: vec![Item {
+                    number: 1,
+                    answer: Some(format!("\"guess {i}\"")),
+                    marks: Some(Marks::ZERO),
+                    reached: true,
+                    seconds: None,
+                }],
+            });
+        }
+        let item = &tally.items()[0];
+        assert_eq!((item.answers.len(), item.others), (MAX_DISTINCT_ANSWERS, 7));
+        assert_eq!(item.reached, (MAX_DISTINCT_ANSWERS + 7) as u64);
+        let rest = format!("{} other answers", MAX_DISTINCT_ANSWERS - 12 + 7);
+        let lines = render(&tally, None);
+        assert!(lines.iter().any(|l| l.contains(&rest)), "{lines:#?}");
     }
 
     #[test]

@@ -1895,6 +1895,20 @@ $CATEGORY: $course$/Default
                 .starts_with("a matching question has at most 26 items"),
             "{refused:?}"
         );
+        // Within the answers read, past 26 items: the same limit, once they are read.
+        let pairs: String = (0..27).map(|i| format!("=i{i} -> a{i}\n")).collect();
+        let refused = problem(&format!("M? {{\n{pairs}}}"));
+        assert!(
+            refused
+                .1
+                .starts_with("a matching question has at most 26 items"),
+            "{refused:?}"
+        );
+        let pairs: String = (0..26).map(|i| format!("=i{i} -> a{i}\n")).collect();
+        assert!(matches!(
+            question(&format!("M? {{\n{pairs}}}")).kind,
+            Kind::Matching { .. }
+        ));
         // Thirds written to Moodle's precision make the whole mark.
         let q = question("Q? {~%33.33333%a ~%33.33333%b ~%33.33333%c ~d}");
         assert_eq!(marks(&q, "a b c"), "1");
